@@ -1,0 +1,93 @@
+//! The blocking [`Command`] builder.
+
+use super::child::Child;
+use crate::builder::builder_methods;
+use crate::error::Result;
+use crate::spec::{CommandSpec, HasSpec};
+use crate::status::{ExitStatus, Output};
+use crate::sys::{self, SpawnOptions, StdioDefault};
+use std::ffi::OsStr;
+
+/// A process builder for blocking code, mirroring [`std::process::Command`].
+///
+/// ```
+/// # fn main() -> Result<(), conductor::Error> {
+/// use conductor::blocking::Command;
+/// let status = Command::new("sh").args(["-c", "exit 2"]).status()?;
+/// assert_eq!(status.code(), Some(2));
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Command {
+    pub(crate) spec: CommandSpec,
+}
+
+impl HasSpec for Command {
+    fn spec_mut(&mut self) -> &mut CommandSpec {
+        &mut self.spec
+    }
+}
+
+impl Command {
+    /// A command that runs `program`, found through the child's `PATH` when it
+    /// names no directory. No shell is involved.
+    ///
+    /// ```
+    /// let cmd = conductor::blocking::Command::new("ls");
+    /// ```
+    pub fn new<S: AsRef<OsStr>>(program: S) -> Command {
+        Command {
+            spec: CommandSpec::new(program.as_ref()),
+        }
+    }
+
+    builder_methods!();
+
+    fn spawn_with(&mut self, defaults: [StdioDefault; 3], grow: bool) -> Result<Child> {
+        let opts = SpawnOptions {
+            defaults,
+            nonblocking: false,
+            grow_pipes: grow,
+        };
+        let spawned = sys::spawn(&self.spec, &opts)?;
+        Ok(Child::from_spawned(spawned, &self.spec))
+    }
+
+    /// Starts the child; its stdio defaults to the parent's. Errors from
+    /// `exec` are returned here, never as an exit code.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// let mut child = conductor::blocking::Command::new("true").spawn()?;
+    /// assert!(child.wait()?.success());
+    /// # Ok(()) }
+    /// ```
+    pub fn spawn(&mut self) -> Result<Child> {
+        self.spawn_with([StdioDefault::Inherit; 3], false)
+    }
+
+    /// Runs the child to completion with inherited stdio.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// assert!(conductor::blocking::Command::new("true").status()?.success());
+    /// # Ok(()) }
+    /// ```
+    pub fn status(&mut self) -> Result<ExitStatus> {
+        self.spawn()?.wait()
+    }
+
+    /// Runs the child to completion capturing stdout and stderr (stdin is the
+    /// null device unless set); both are drained while waiting.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// let out = conductor::blocking::Command::new("echo").arg("hi").output()?;
+    /// assert_eq!(out.stdout, b"hi\n");
+    /// # Ok(()) }
+    /// ```
+    pub fn output(&mut self) -> Result<Output> {
+        self.spawn_with([StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped], true)?
+            .wait_with_output()
+    }
+}

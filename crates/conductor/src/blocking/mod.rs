@@ -1,0 +1,18 @@
+//! The blocking twin of the async API: the same calls, with blocking `wait`
+//! and `output` and std `Read`/`Write` pipe ends. It needs no async runtime.
+//!
+//! ```
+//! # fn main() -> Result<(), conductor::Error> {
+//! use conductor::blocking::Command;
+//! let out = Command::new("printf").arg("%s-%s").args(["a", "b"]).output()?;
+//! assert_eq!(out.stdout, b"a-b");
+//! # Ok(()) }
+//! ```
+
+mod child;
+mod command;
+mod pipes;
+
+pub use child::Child;
+pub use command::Command;
+pub use pipes::{ChildStderr, ChildStdin, ChildStdout};

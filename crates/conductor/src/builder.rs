@@ -1,0 +1,186 @@
+//! The builder methods shared by [`crate::Command`] and [`crate::blocking::Command`],
+//! written once as a macro so both types stay identical.
+
+/// Expands to the std-compatible builder methods on a type with a `spec: CommandSpec` field.
+macro_rules! builder_methods {
+    () => {
+        /// Adds an argument.
+        ///
+        /// ```
+        /// let mut cmd = conductor::blocking::Command::new("ls");
+        /// cmd.arg("-l").arg("/");
+        /// ```
+        pub fn arg<S: AsRef<std::ffi::OsStr>>(&mut self, arg: S) -> &mut Self {
+            self.spec.args.push(arg.as_ref().to_owned());
+            self
+        }
+
+        /// Adds several arguments.
+        ///
+        /// ```
+        /// conductor::blocking::Command::new("ls").args(["-l", "/"]);
+        /// ```
+        pub fn args<I, S>(&mut self, args: I) -> &mut Self
+        where
+            I: IntoIterator<Item = S>,
+            S: AsRef<std::ffi::OsStr>,
+        {
+            for a in args {
+                self.spec.args.push(a.as_ref().to_owned());
+            }
+            self
+        }
+
+        /// Sets an environment variable for the child.
+        ///
+        /// ```
+        /// conductor::blocking::Command::new("env").env("LANG", "C");
+        /// ```
+        pub fn env<K, V>(&mut self, key: K, val: V) -> &mut Self
+        where
+            K: AsRef<std::ffi::OsStr>,
+            V: AsRef<std::ffi::OsStr>,
+        {
+            self.spec.set_env(key.as_ref(), val.as_ref());
+            self
+        }
+
+        /// Sets several environment variables for the child.
+        ///
+        /// ```
+        /// conductor::blocking::Command::new("env").envs([("A", "1"), ("B", "2")]);
+        /// ```
+        pub fn envs<I, K, V>(&mut self, vars: I) -> &mut Self
+        where
+            I: IntoIterator<Item = (K, V)>,
+            K: AsRef<std::ffi::OsStr>,
+            V: AsRef<std::ffi::OsStr>,
+        {
+            for (k, v) in vars {
+                self.spec.set_env(k.as_ref(), v.as_ref());
+            }
+            self
+        }
+
+        /// Removes a variable from the child's environment.
+        ///
+        /// ```
+        /// conductor::blocking::Command::new("env").env_remove("HOME");
+        /// ```
+        pub fn env_remove<K: AsRef<std::ffi::OsStr>>(&mut self, key: K) -> &mut Self {
+            self.spec.remove_env(key.as_ref());
+            self
+        }
+
+        /// Starts the child with an empty environment (plus what `env` adds after).
+        ///
+        /// ```
+        /// conductor::blocking::Command::new("env").env_clear().env("PATH", "/bin");
+        /// ```
+        pub fn env_clear(&mut self) -> &mut Self {
+            self.spec.clear_env();
+            self
+        }
+
+        /// Sets the child's working directory. A relative program path is
+        /// resolved against the parent's directory, as with std.
+        ///
+        /// ```
+        /// conductor::blocking::Command::new("pwd").current_dir("/tmp");
+        /// ```
+        pub fn current_dir<P: AsRef<std::path::Path>>(&mut self, dir: P) -> &mut Self {
+            self.spec.cwd = Some(dir.as_ref().to_owned());
+            self
+        }
+
+        /// Connects the child's stdin.
+        ///
+        /// ```
+        /// conductor::blocking::Command::new("cat").stdin(conductor::Stdio::null());
+        /// ```
+        pub fn stdin<T: Into<$crate::Stdio>>(&mut self, cfg: T) -> &mut Self {
+            self.spec.stdin = Some(cfg.into());
+            self
+        }
+
+        /// Connects the child's stdout.
+        ///
+        /// ```
+        /// conductor::blocking::Command::new("ls").stdout(conductor::Stdio::piped());
+        /// ```
+        pub fn stdout<T: Into<$crate::Stdio>>(&mut self, cfg: T) -> &mut Self {
+            self.spec.stdout = Some(cfg.into());
+            self
+        }
+
+        /// Connects the child's stderr.
+        ///
+        /// ```
+        /// conductor::blocking::Command::new("ls").stderr(conductor::Stdio::null());
+        /// ```
+        pub fn stderr<T: Into<$crate::Stdio>>(&mut self, cfg: T) -> &mut Self {
+            self.spec.stderr = Some(cfg.into());
+            self
+        }
+
+        /// Kills the child (and reaps it) when its `Child` handle is dropped
+        /// while it still runs. Without it a dropped child runs on and is
+        /// reaped in the background when it exits; no zombie is left either way.
+        ///
+        /// ```
+        /// conductor::blocking::Command::new("sleep").arg("10").kill_on_drop(true);
+        /// ```
+        pub fn kill_on_drop(&mut self, kill: bool) -> &mut Self {
+            self.spec.kill_on_drop = kill;
+            self
+        }
+
+        /// The program this command runs.
+        ///
+        /// ```
+        /// assert_eq!(conductor::blocking::Command::new("ls").get_program(), "ls");
+        /// ```
+        pub fn get_program(&self) -> &std::ffi::OsStr {
+            &self.spec.program
+        }
+
+        /// The arguments, without the program.
+        ///
+        /// ```
+        /// let mut cmd = conductor::blocking::Command::new("ls");
+        /// cmd.args(["-l", "/"]);
+        /// assert_eq!(cmd.get_args().collect::<Vec<_>>(), ["-l", "/"]);
+        /// ```
+        pub fn get_args(&self) -> $crate::CommandArgs<'_> {
+            $crate::CommandArgs {
+                iter: self.spec.args.iter(),
+            }
+        }
+
+        /// The environment changes made on this command (`None`: removed).
+        ///
+        /// ```
+        /// let mut cmd = conductor::blocking::Command::new("env");
+        /// cmd.env("A", "1").env_remove("B");
+        /// let envs: Vec<_> = cmd.get_envs().collect();
+        /// assert_eq!(envs.len(), 2);
+        /// ```
+        pub fn get_envs(&self) -> $crate::CommandEnvs<'_> {
+            $crate::CommandEnvs {
+                iter: self.spec.env.iter(),
+            }
+        }
+
+        /// The working directory set with [`current_dir`](Self::current_dir).
+        ///
+        /// ```
+        /// let mut cmd = conductor::blocking::Command::new("pwd");
+        /// assert!(cmd.get_current_dir().is_none());
+        /// ```
+        pub fn get_current_dir(&self) -> Option<&std::path::Path> {
+            self.spec.cwd()
+        }
+    };
+}
+
+pub(crate) use builder_methods;

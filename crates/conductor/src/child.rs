@@ -1,0 +1,265 @@
+//! The async [`Child`]: a running (or finished) child process with its pipes.
+
+use crate::error::{Error, Operation, Result};
+use crate::pipes::{read_to_end, write_all, ChildStderr, ChildStdin, ChildStdout};
+use crate::spec::CommandSpec;
+use crate::status::{ExitStatus, Output, ResourceUsage};
+use crate::sys::unix::async_pipe::AsyncPipe;
+use crate::sys::{Process, Spawned};
+use std::ffi::OsString;
+use std::io;
+
+/// A spawned child process (async API). Mirrors `tokio::process::Child`.
+///
+/// Dropping a `Child` never leaves a zombie: a child still running is reaped
+/// in the background when it exits, or killed first with
+/// [`kill_on_drop`](crate::Command::kill_on_drop).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), conductor::Error> {
+/// use conductor::{Command, Stdio};
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// let mut child = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+/// let mut stdin = child.stdin.take().unwrap();
+/// stdin.write_all(b"ping").await?;
+/// drop(stdin);
+/// let mut got = String::new();
+/// child.stdout.take().unwrap().read_to_string(&mut got).await?;
+/// assert_eq!(got, "ping");
+/// assert!(child.wait().await?.success());
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Child {
+    process: Option<Process>,
+    program: OsString,
+    kill_on_drop: bool,
+    /// The parent's end of the child's stdin, when piped.
+    pub stdin: Option<ChildStdin>,
+    /// The parent's end of the child's stdout, when piped.
+    pub stdout: Option<ChildStdout>,
+    /// The parent's end of the child's stderr, when piped.
+    pub stderr: Option<ChildStderr>,
+}
+
+impl Child {
+    pub(crate) fn from_spawned(s: Spawned, spec: &CommandSpec) -> Result<Child> {
+        let program = spec.program.clone();
+        let mut child = Child {
+            process: Some(s.process),
+            program,
+            kill_on_drop: spec.kill_on_drop,
+            stdin: None,
+            stdout: None,
+            stderr: None,
+        };
+        let reg = |fd, write| AsyncPipe::new(fd, write).map_err(|e| child.err(Operation::Stdio, e));
+        let stdin = s.stdin.map(|fd| reg(fd, true)).transpose()?;
+        let stdout = s.stdout.map(|fd| reg(fd, false)).transpose()?;
+        let stderr = s.stderr.map(|fd| reg(fd, false)).transpose()?;
+        child.stdin = stdin.map(|pipe| ChildStdin { pipe });
+        child.stdout = stdout.map(|pipe| ChildStdout { pipe });
+        child.stderr = stderr.map(|pipe| ChildStderr { pipe });
+        Ok(child)
+    }
+
+    fn err(&self, op: Operation, e: io::Error) -> Error {
+        Error::new(op, e).with_program(&self.program)
+    }
+
+    fn process(&mut self) -> &mut Process {
+        // Only `Drop` takes the process out.
+        self.process.as_mut().expect("process is present until drop")
+    }
+
+    /// The child's process id.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// let mut child = conductor::Command::new("true").spawn()?;
+    /// assert!(child.id() > 0);
+    /// child.wait().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn id(&self) -> u32 {
+        self.process.as_ref().map_or(0, |p| p.id())
+    }
+
+    /// The child's pidfd (Linux), which identifies it even after its pid is
+    /// reused. `None` on the SIGCHLD fallback, which has no pidfd.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// let mut child = conductor::Command::new("true").spawn()?;
+    /// # conductor::unix::force_sigchld_fallback(false);
+    /// assert!(child.pidfd().is_some());
+    /// child.wait().await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(target_os = "linux")]
+    pub fn pidfd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.process.as_ref().and_then(|p| p.pidfd())
+    }
+
+    /// Waits for the child to exit. Cancel-safe: dropping the future loses
+    /// nothing, and a later call picks up where it left off. The child's stdin
+    /// is closed first, so a child reading it to EOF cannot deadlock the wait.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// let mut child = conductor::Command::new("sh").args(["-c", "exit 7"]).spawn()?;
+    /// assert_eq!(child.wait().await?.code(), Some(7));
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait(&mut self) -> Result<ExitStatus> {
+        drop(self.stdin.take());
+        let res = std::future::poll_fn(|cx| self.process().poll_wait(cx)).await;
+        res.map_err(|e| self.err(Operation::Wait, e))
+    }
+
+    /// Returns the status if the child has exited, without waiting.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// let mut child = conductor::Command::new("sleep").arg("5").kill_on_drop(true).spawn()?;
+    /// assert_eq!(child.try_wait()?, None);
+    /// # Ok(()) }
+    /// ```
+    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
+        let res = self.process().try_wait();
+        res.map_err(|e| self.err(Operation::Wait, e))
+    }
+
+    /// Sends SIGKILL without waiting (see [`kill`](Self::kill) to also wait).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// let mut child = conductor::Command::new("sleep").arg("5").spawn()?;
+    /// child.start_kill()?;
+    /// assert_eq!(child.wait().await?.signal(), Some(9));
+    /// # Ok(()) }
+    /// ```
+    pub fn start_kill(&mut self) -> Result<()> {
+        self.signal(libc::SIGKILL)
+    }
+
+    /// Kills the child with SIGKILL and waits for it to exit.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// let mut child = conductor::Command::new("sleep").arg("5").spawn()?;
+    /// child.kill().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn kill(&mut self) -> Result<()> {
+        self.start_kill()?;
+        self.wait().await.map(drop)
+    }
+
+    /// Sends signal `sig` to the child. On Linux it goes through the pidfd, so
+    /// it can never reach an unrelated process that reused the pid. A child
+    /// already reaped is not an error.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// let mut child = conductor::Command::new("sleep").arg("5").spawn()?;
+    /// child.signal(libc::SIGTERM)?;
+    /// assert_eq!(child.wait().await?.signal(), Some(libc::SIGTERM));
+    /// # Ok(()) }
+    /// ```
+    pub fn signal(&mut self, sig: i32) -> Result<()> {
+        let res = self.process().signal(sig);
+        res.map_err(|e| self.err(Operation::Signal, e))
+    }
+
+    /// CPU times and peak memory of the child, once it has been waited for.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// let mut child = conductor::Command::new("true").spawn()?;
+    /// assert!(child.resource_usage().is_none());
+    /// child.wait().await?;
+    /// assert!(child.resource_usage().is_some());
+    /// # Ok(()) }
+    /// ```
+    pub fn resource_usage(&self) -> Option<ResourceUsage> {
+        self.process.as_ref().and_then(|p| p.resource_usage())
+    }
+
+    /// Waits for exit while collecting all of stdout and stderr (those that are piped).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// use conductor::{Command, Stdio};
+    /// let child = Command::new("echo").arg("x").stdout(Stdio::piped()).spawn()?;
+    /// assert_eq!(child.wait_with_output().await?.stdout, b"x\n");
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_with_output(self) -> Result<Output> {
+        self.communicate(&[]).await
+    }
+
+    /// Writes `input` to the child's stdin (then closes it) while collecting
+    /// stdout and stderr, and waits for exit: no deadlock whatever the sizes.
+    /// A child that stops reading early is not an error.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// use conductor::{Command, Stdio};
+    /// let child = Command::new("tr").args(["a-z", "A-Z"])
+    ///     .stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+    /// assert_eq!(child.communicate(b"shout").await?.stdout, b"SHOUT");
+    /// # Ok(()) }
+    /// ```
+    pub async fn communicate(mut self, input: &[u8]) -> Result<Output> {
+        let stdin = self.stdin.take();
+        let stdout = self.stdout.take();
+        let stderr = self.stderr.take();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let feed = async {
+            if let Some(s) = stdin {
+                write_all(&s.pipe, input).await?;
+            }
+            Ok::<(), io::Error>(())
+        };
+        let read_out = async {
+            match &stdout {
+                Some(p) => read_to_end(&p.pipe, &mut out).await,
+                None => Ok(()),
+            }
+        };
+        let read_err = async {
+            match &stderr {
+                Some(p) => read_to_end(&p.pipe, &mut err).await,
+                None => Ok(()),
+            }
+        };
+        let (a, b, c) = tokio::join!(feed, read_out, read_err);
+        a.and(b).and(c).map_err(|e| self.err(Operation::Io, e))?;
+        let status = self.wait().await?;
+        Ok(Output {
+            status,
+            stdout: out,
+            stderr: err,
+        })
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if let Some(p) = self.process.take() {
+            p.orphan(self.kill_on_drop);
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The async [`Command`] builder: spawns children whose pipes and exit are
+//! driven by tokio's reactor.
+
+use crate::builder::builder_methods;
+use crate::child::Child;
+use crate::error::{Error, Operation, Result};
+use crate::spec::{CommandSpec, HasSpec};
+use crate::status::{ExitStatus, Output};
+use crate::sys::{self, SpawnOptions, StdioDefault};
+use std::ffi::OsStr;
+
+/// A process builder for the async API, mirroring [`std::process::Command`]
+/// (and `tokio::process::Command`).
+///
+/// `spawn` needs to run inside a tokio runtime (the child's pipes and exit are
+/// registered with its reactor); for code without a runtime use
+/// [`crate::blocking::Command`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), conductor::Error> {
+/// use conductor::Command;
+/// let out = Command::new("echo").arg("hello").output().await?;
+/// assert_eq!(out.stdout, b"hello\n");
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Command {
+    pub(crate) spec: CommandSpec,
+}
+
+impl HasSpec for Command {
+    fn spec_mut(&mut self) -> &mut CommandSpec {
+        &mut self.spec
+    }
+}
+
+impl Command {
+    /// A command that runs `program`, found through the child's `PATH` when it
+    /// names no directory. No shell is involved.
+    ///
+    /// ```
+    /// let cmd = conductor::Command::new("ls");
+    /// ```
+    pub fn new<S: AsRef<OsStr>>(program: S) -> Command {
+        Command {
+            spec: CommandSpec::new(program.as_ref()),
+        }
+    }
+
+    builder_methods!();
+
+    fn spawn_with(&mut self, defaults: [StdioDefault; 3], grow: bool) -> Result<Child> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::new(
+                Operation::Spawn,
+                std::io::Error::other("no tokio runtime is running; use conductor::blocking for code without one"),
+            )
+            .with_program(&self.spec.program));
+        }
+        let opts = SpawnOptions {
+            defaults,
+            nonblocking: true,
+            grow_pipes: grow,
+        };
+        let spawned = sys::spawn(&self.spec, &opts)?;
+        Child::from_spawned(spawned, &self.spec)
+    }
+
+    /// Starts the child; its stdio defaults to the parent's.
+    ///
+    /// Errors from `exec` (program not found, permission denied, not an
+    /// executable) are returned here, never as an exit code.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// let mut child = conductor::Command::new("true").spawn()?;
+    /// assert!(child.wait().await?.success());
+    /// # Ok(()) }
+    /// ```
+    pub fn spawn(&mut self) -> Result<Child> {
+        self.spawn_with([StdioDefault::Inherit; 3], false)
+    }
+
+    /// Runs the child to completion with inherited stdio and returns how it ended.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// let status = conductor::Command::new("false").status().await?;
+    /// assert_eq!(status.code(), Some(1));
+    /// # Ok(()) }
+    /// ```
+    pub async fn status(&mut self) -> Result<ExitStatus> {
+        let mut child = self.spawn()?;
+        child.wait().await
+    }
+
+    /// Runs the child to completion, capturing stdout and stderr (stdin is the
+    /// null device unless set). Both pipes are drained while waiting, so any
+    /// amount of output is safe.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// let out = conductor::Command::new("sh").args(["-c", "echo out; echo err >&2"]).output().await?;
+    /// assert_eq!((&out.stdout[..], &out.stderr[..]), (&b"out\n"[..], &b"err\n"[..]));
+    /// # Ok(()) }
+    /// ```
+    pub async fn output(&mut self) -> Result<Output> {
+        let child = self.spawn_with([StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped], true)?;
+        child.wait_with_output().await
+    }
+}

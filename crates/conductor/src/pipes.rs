@@ -1,0 +1,117 @@
+//! The parent's ends of an async child's pipes: [`ChildStdin`] implements tokio's
+//! `AsyncWrite`, [`ChildStdout`] and [`ChildStderr`] implement `AsyncRead`.
+
+use crate::stdio::{Stdio, StdioKind};
+use crate::sys::unix::async_pipe::AsyncPipe;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+macro_rules! pipe_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name {
+            pub(crate) pipe: AsyncPipe,
+        }
+
+        impl $name {
+            /// Deregisters the pipe from the reactor and returns it as a
+            /// blocking descriptor.
+            ///
+            /// ```
+            #[doc = concat!("fn detach(p: conductor::", stringify!($name), ") -> std::io::Result<std::os::fd::OwnedFd> {")]
+            ///     p.into_owned_fd()
+            /// }
+            /// ```
+            pub fn into_owned_fd(self) -> io::Result<OwnedFd> {
+                self.pipe.into_owned()
+            }
+        }
+
+        impl AsFd for $name {
+            fn as_fd(&self) -> BorrowedFd<'_> {
+                self.pipe.as_fd()
+            }
+        }
+
+        impl AsRawFd for $name {
+            fn as_raw_fd(&self) -> RawFd {
+                self.pipe.as_raw_fd()
+            }
+        }
+
+        impl TryFrom<$name> for Stdio {
+            type Error = io::Error;
+            /// Hands the pipe to another child (for example to build `a | b`).
+            fn try_from(p: $name) -> io::Result<Stdio> {
+                Ok(Stdio(StdioKind::Owned(p.pipe.into_owned()?)))
+            }
+        }
+    };
+}
+
+pipe_type!(
+    /// The write end of a child's stdin pipe (tokio `AsyncWrite`). Dropping it
+    /// closes the pipe, so the child sees end of input. Writing after the child
+    /// exited gives a `BrokenPipe` error; the parent never gets SIGPIPE.
+    ChildStdin
+);
+pipe_type!(
+    /// The read end of a child's stdout pipe (tokio `AsyncRead`).
+    ChildStdout
+);
+pipe_type!(
+    /// The read end of a child's stderr pipe (tokio `AsyncRead`).
+    ChildStderr
+);
+
+impl AsyncWrite for ChildStdin {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.pipe.poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncRead for ChildStdout {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        self.pipe.poll_read(cx, buf)
+    }
+}
+
+impl AsyncRead for ChildStderr {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        self.pipe.poll_read(cx, buf)
+    }
+}
+
+/// Reads a pipe to EOF, appending straight into `out`'s spare capacity.
+pub(crate) async fn read_to_end(pipe: &AsyncPipe, out: &mut Vec<u8>) -> io::Result<()> {
+    loop {
+        let n = std::future::poll_fn(|cx| pipe.poll_read_append(cx, out)).await?;
+        if n == 0 {
+            return Ok(());
+        }
+    }
+}
+
+/// Writes all of `input`; a child that stopped reading ends the write quietly.
+pub(crate) async fn write_all(pipe: &AsyncPipe, input: &[u8]) -> io::Result<()> {
+    let mut done = 0;
+    while done < input.len() {
+        let end = input.len().min(done + (1 << 20));
+        match std::future::poll_fn(|cx| pipe.poll_write(cx, &input[done..end])).await {
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! [`CommandSpec`]: the platform-neutral description of a command that both the
+//! async and the blocking `Command` builders fill in and the `sys` backends read.
+
+use crate::stdio::Stdio;
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+
+/// Everything a builder has been told; backends turn it into a child process.
+#[derive(Debug)]
+pub(crate) struct CommandSpec {
+    pub program: OsString,
+    pub args: Vec<OsString>,
+    /// Changes to the inherited environment: `None` removes the variable.
+    pub env: BTreeMap<OsString, Option<OsString>>,
+    pub env_clear: bool,
+    pub cwd: Option<PathBuf>,
+    pub stdin: Option<Stdio>,
+    pub stdout: Option<Stdio>,
+    pub stderr: Option<Stdio>,
+    pub kill_on_drop: bool,
+    #[cfg(unix)]
+    pub unix: crate::unix::UnixOptions,
+}
+
+impl CommandSpec {
+    pub fn new(program: &OsStr) -> CommandSpec {
+        CommandSpec {
+            program: program.to_owned(),
+            args: Vec::new(),
+            env: BTreeMap::new(),
+            env_clear: false,
+            cwd: None,
+            stdin: None,
+            stdout: None,
+            stderr: None,
+            kill_on_drop: false,
+            #[cfg(unix)]
+            unix: Default::default(),
+        }
+    }
+
+    pub fn set_env(&mut self, key: &OsStr, val: &OsStr) {
+        self.env.insert(key.to_owned(), Some(val.to_owned()));
+    }
+
+    pub fn remove_env(&mut self, key: &OsStr) {
+        if self.env_clear {
+            self.env.remove(key);
+        } else {
+            self.env.insert(key.to_owned(), None);
+        }
+    }
+
+    pub fn clear_env(&mut self) {
+        self.env_clear = true;
+        self.env.clear();
+    }
+
+    /// True when the child's environment differs from the parent's.
+    pub fn env_changed(&self) -> bool {
+        self.env_clear || !self.env.is_empty()
+    }
+
+    /// The value the child will see for `key`, when the builder decided it
+    /// (`Some(None)` means removed; `None` means inherited).
+    pub fn env_override(&self, key: &OsStr) -> Option<Option<&OsStr>> {
+        match self.env.get(key) {
+            Some(v) => Some(v.as_deref()),
+            None if self.env_clear => Some(None),
+            None => None,
+        }
+    }
+
+    /// The complete environment the child will get.
+    pub fn resolved_env(&self) -> Vec<(OsString, OsString)> {
+        let mut out: BTreeMap<OsString, OsString> = if self.env_clear {
+            BTreeMap::new()
+        } else {
+            std::env::vars_os().collect()
+        };
+        for (k, v) in &self.env {
+            match v {
+                Some(v) => {
+                    out.insert(k.clone(), v.clone());
+                }
+                None => {
+                    out.remove(k);
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    pub fn cwd(&self) -> Option<&Path> {
+        self.cwd.as_deref()
+    }
+}
+
+/// Iterator over the environment changes of a command, from `get_envs`.
+/// Mirrors [`std::process::CommandEnvs`]: `None` means the variable is removed.
+#[derive(Debug)]
+pub struct CommandEnvs<'a> {
+    pub(crate) iter: std::collections::btree_map::Iter<'a, OsString, Option<OsString>>,
+}
+
+impl<'a> Iterator for CommandEnvs<'a> {
+    type Item = (&'a OsStr, Option<&'a OsStr>);
+    fn next(&mut self) -> Option<Self::Item> {
+        self.iter.next().map(|(k, v)| (k.as_os_str(), v.as_deref()))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.iter.size_hint()
+    }
+}
+
+/// Iterator over a command's arguments, from `get_args`.
+#[derive(Debug)]
+pub struct CommandArgs<'a> {
+    pub(crate) iter: std::slice::Iter<'a, OsString>,
+}
+
+impl<'a> Iterator for CommandArgs<'a> {
+    type Item = &'a OsStr;
+    fn next(&mut self) -> Option<&'a OsStr> {
+        self.iter.next().map(|s| s.as_os_str())
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.iter.size_hint()
+    }
+}
+
+impl ExactSizeIterator for CommandArgs<'_> {}
+
+/// Gives the shared builder code access to a command's spec.
+pub(crate) trait HasSpec {
+    fn spec_mut(&mut self) -> &mut CommandSpec;
+}

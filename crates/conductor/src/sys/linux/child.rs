@@ -1,0 +1,240 @@
+//! The code that runs in the child between clone and exec.
+//!
+//! It shares the parent's memory, so it only reads what [`ChildCtx`] points at,
+//! makes raw async-signal-safe calls, never allocates, locks or panics, and
+//! reports a failure by storing the step and errno in the context before `_exit`.
+
+use std::ffi::{c_char, c_void};
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+
+/// Steps that can fail in the child, reported back to the parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum Stage {
+    None = 0,
+    Signals = 1,
+    Session = 2,
+    Groups = 3,
+    Gid = 4,
+    Uid = 5,
+    Chdir = 6,
+    Fds = 7,
+    Exec = 8,
+    Rlimit = 9,
+    Pdeathsig = 10,
+}
+
+impl Stage {
+    pub fn from_u32(v: u32) -> Stage {
+        match v {
+            1 => Stage::Signals,
+            2 => Stage::Session,
+            3 => Stage::Groups,
+            4 => Stage::Gid,
+            5 => Stage::Uid,
+            6 => Stage::Chdir,
+            7 => Stage::Fds,
+            8 => Stage::Exec,
+            9 => Stage::Rlimit,
+            10 => Stage::Pdeathsig,
+            _ => Stage::None,
+        }
+    }
+}
+
+/// One resource limit to set: (resource, soft, hard).
+pub(crate) type Rlimit = (u32, u64, u64);
+
+/// Everything the child needs, prepared by the parent before the clone.
+pub(crate) struct ChildCtx<'a> {
+    pub argv: *const *const c_char,
+    pub envp: *const *const c_char,
+    /// Paths to try `execve` on, in order (a PATH search prepared in the parent).
+    pub candidates: &'a [*const c_char],
+    pub cwd: *const c_char,
+    /// (source, target) descriptor moves; every source is above every target.
+    pub moves: &'a [(i32, i32)],
+    /// Descriptors below `close_from` that are not targets: marked close-on-exec.
+    pub gaps: &'a [(u32, u32)],
+    /// Every descriptor from here up is marked close-on-exec.
+    pub close_from: u32,
+    pub setsid: bool,
+    /// -1: unchanged; 0: new group; n: join group n.
+    pub pgroup: i32,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub groups: Option<&'a [u32]>,
+    pub umask: Option<u32>,
+    pub rlimits: &'a [Rlimit],
+    /// Parent-death signal (0: none), and the parent's pid to detect an early death.
+    pub pdeathsig: i32,
+    pub parent_pid: i32,
+    /// Reset every caught signal's handler by hand (the legacy clone path).
+    pub reset_handlers: bool,
+    pub err_stage: AtomicU32,
+    pub err_errno: AtomicI32,
+}
+
+fn errno() -> i32 {
+    // SAFETY: reading the calling thread's errno slot (shared with the suspended parent thread).
+    unsafe { *libc::__errno_location() }
+}
+
+/// Records the failing step and exits the child.
+fn fail(ctx: &ChildCtx<'_>, stage: Stage, err: i32) -> ! {
+    ctx.err_errno.store(err, Ordering::Relaxed);
+    ctx.err_stage.store(stage as u32, Ordering::Release);
+    // SAFETY: terminates the child only (it is its own thread group).
+    unsafe { libc::_exit(127) }
+}
+
+/// The child's entry point.
+///
+/// # Safety
+/// `arg` points to a live `ChildCtx` whose pointers are valid; called only in a
+/// vfork-style child.
+pub(crate) unsafe extern "C" fn child_main(arg: *mut c_void) -> ! {
+    // SAFETY: guaranteed by the caller.
+    let ctx = unsafe { &*(arg as *const ChildCtx<'_>) };
+    // SAFETY: each call below is a raw, async-signal-safe system call on data the
+    // parent prepared; none allocates, locks or unwinds.
+    unsafe { run(ctx) }
+}
+
+unsafe fn run(ctx: &ChildCtx<'_>) -> ! {
+    // SAFETY (whole function): see child_main.
+    unsafe {
+        let mut dfl: libc::sigaction = std::mem::zeroed();
+        dfl.sa_sigaction = libc::SIG_DFL;
+        if ctx.reset_handlers {
+            // Legacy path: the parent blocked every signal, so no handler of the
+            // parent's can run here before it is reset.
+            for sig in 1..=64 {
+                if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+                    continue;
+                }
+                let mut old: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(sig, std::ptr::null(), &mut old) == 0
+                    && old.sa_sigaction != libc::SIG_DFL
+                    && old.sa_sigaction != libc::SIG_IGN
+                {
+                    libc::sigaction(sig, &dfl, std::ptr::null_mut());
+                }
+            }
+        }
+        // Caught signals were reset by CLONE_CLEAR_SIGHAND (or above); signals the
+        // parent ignores for its own sake go back to their defaults too.
+        for sig in [libc::SIGPIPE, libc::SIGXFSZ] {
+            libc::sigaction(sig, &dfl, std::ptr::null_mut());
+        }
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        if libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut()) != 0 {
+            fail(ctx, Stage::Signals, errno());
+        }
+
+        if ctx.setsid && libc::setsid() < 0 {
+            fail(ctx, Stage::Session, errno());
+        }
+        if ctx.pgroup >= 0 && libc::setpgid(0, ctx.pgroup) != 0 {
+            fail(ctx, Stage::Session, errno());
+        }
+        for &(res, soft, hard) in ctx.rlimits {
+            let lim = libc::rlimit64 {
+                rlim_cur: soft,
+                rlim_max: hard,
+            };
+            if libc::syscall(libc::SYS_prlimit64, 0, res, &lim, std::ptr::null_mut::<c_void>()) != 0 {
+                fail(ctx, Stage::Rlimit, errno());
+            }
+        }
+        // Raw syscalls: glibc's set*id wrappers would signal the parent's threads.
+        if let Some(groups) = ctx.groups {
+            if libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) != 0 {
+                fail(ctx, Stage::Groups, errno());
+            }
+        } else if ctx.uid.is_some()
+            && libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<u32>()) != 0
+            && errno() != libc::EPERM
+        {
+            fail(ctx, Stage::Groups, errno());
+        }
+        if let Some(gid) = ctx.gid {
+            if libc::syscall(libc::SYS_setgid, gid) != 0 {
+                fail(ctx, Stage::Gid, errno());
+            }
+        }
+        if let Some(uid) = ctx.uid {
+            if libc::syscall(libc::SYS_setuid, uid) != 0 {
+                fail(ctx, Stage::Uid, errno());
+            }
+        }
+        if ctx.pdeathsig != 0 {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, ctx.pdeathsig as libc::c_ulong, 0, 0, 0) != 0 {
+                fail(ctx, Stage::Pdeathsig, errno());
+            }
+            // The parent may have died before the prctl: then nobody will signal us.
+            if libc::getppid() != ctx.parent_pid {
+                libc::kill(libc::getpid(), ctx.pdeathsig);
+            }
+        }
+        if let Some(mask) = ctx.umask {
+            libc::umask(mask as libc::mode_t);
+        }
+        if !ctx.cwd.is_null() && libc::chdir(ctx.cwd) != 0 {
+            fail(ctx, Stage::Chdir, errno());
+        }
+        for &(src, dst) in ctx.moves {
+            if libc::dup2(src, dst) < 0 {
+                fail(ctx, Stage::Fds, errno());
+            }
+        }
+        close_other_fds(ctx);
+
+        let mut last = libc::ENOENT;
+        let mut saw_eacces = false;
+        for &path in ctx.candidates {
+            libc::execve(path, ctx.argv, ctx.envp);
+            last = errno();
+            match last {
+                libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG if ctx.candidates.len() > 1 => {}
+                libc::EACCES if ctx.candidates.len() > 1 => saw_eacces = true,
+                _ => break,
+            }
+        }
+        if saw_eacces && matches!(last, libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG) {
+            last = libc::EACCES;
+        }
+        fail(ctx, Stage::Exec, last)
+    }
+}
+
+/// Marks every descriptor the child should not keep close-on-exec.
+unsafe fn close_other_fds(ctx: &ChildCtx<'_>) {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: raw close_range/fcntl calls on the child's own descriptor table.
+    unsafe {
+        let mark = |first: u32, last: u32| -> bool {
+            libc::syscall(libc::SYS_close_range, first, last, CLOSE_RANGE_CLOEXEC) == 0
+        };
+        for &(a, b) in ctx.gaps {
+            if !mark(a, b) {
+                for fd in a..=b {
+                    libc::fcntl(fd as i32, libc::F_SETFD, libc::FD_CLOEXEC);
+                }
+            }
+        }
+        if !mark(ctx.close_from, u32::MAX) {
+            // Kernels before 5.11: walk the table up to the descriptor limit.
+            let mut lim: libc::rlimit = std::mem::zeroed();
+            let max = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+                lim.rlim_cur.min(1 << 20) as u32
+            } else {
+                65536
+            };
+            for fd in ctx.close_from..max {
+                libc::fcntl(fd as i32, libc::F_SETFD, libc::FD_CLOEXEC);
+            }
+        }
+    }
+}

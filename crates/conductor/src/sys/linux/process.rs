@@ -1,0 +1,211 @@
+//! [`Process`]: a spawned Linux child, identified by its pidfd. Waiting is a
+//! `waitid(P_PIDFD)`, either blocking or after the pidfd turns readable in
+//! tokio's reactor; signals go through `pidfd_send_signal`. Without a pidfd
+//! (the fallback), waiting is driven by SIGCHLD and signals by pid.
+
+use super::reaper;
+use crate::sys::unix::async_pipe::register;
+use super::wait::{kill, pidfd_send_signal, waitid, Target};
+use crate::status::{ExitStatus, ResourceUsage};
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+
+#[derive(Debug)]
+enum Handle {
+    /// A pidfd not (yet) registered with a reactor.
+    Pidfd(OwnedFd),
+    /// A pidfd registered with tokio's reactor.
+    Registered(AsyncFd<OwnedFd>),
+    /// No pidfd: the SIGCHLD fallback.
+    Pid(Option<tokio::signal::unix::Signal>),
+    /// Transient state while converting.
+    Empty,
+}
+
+/// A child process owned by this program.
+#[derive(Debug)]
+pub(crate) struct Process {
+    pid: libc::pid_t,
+    handle: Handle,
+    done: Option<(ExitStatus, ResourceUsage)>,
+}
+
+impl Process {
+    pub fn new(pid: libc::pid_t, pidfd: Option<OwnedFd>) -> Process {
+        Process {
+            pid,
+            handle: match pidfd {
+                Some(fd) => Handle::Pidfd(fd),
+                None => Handle::Pid(None),
+            },
+            done: None,
+        }
+    }
+
+    pub fn id(&self) -> u32 {
+        self.pid as u32
+    }
+
+    pub fn pidfd(&self) -> Option<BorrowedFd<'_>> {
+        match &self.handle {
+            Handle::Pidfd(fd) => Some(fd.as_fd()),
+            Handle::Registered(afd) => Some(afd.get_ref().as_fd()),
+            _ => None,
+        }
+    }
+
+    fn target(&self) -> Target {
+        match self.pidfd() {
+            Some(fd) => Target::Pidfd(fd.as_raw_fd()),
+            None => Target::Pid(self.pid),
+        }
+    }
+
+    pub fn resource_usage(&self) -> Option<ResourceUsage> {
+        self.done.map(|d| d.1)
+    }
+
+    pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
+        if let Some((s, _)) = self.done {
+            return Ok(Some(s));
+        }
+        let r = waitid(self.target(), false)?;
+        self.finish(r)
+    }
+
+    fn finish(&mut self, r: Option<(ExitStatus, ResourceUsage)>) -> io::Result<Option<ExitStatus>> {
+        if let Some(d) = r {
+            self.done = Some(d);
+        }
+        Ok(r.map(|d| d.0))
+    }
+
+    pub fn wait_blocking(&mut self) -> io::Result<ExitStatus> {
+        if let Some((s, _)) = self.done {
+            return Ok(s);
+        }
+        let r = waitid(self.target(), true)?;
+        match self.finish(r)? {
+            Some(s) => Ok(s),
+            None => Err(io::Error::other("waitid returned without a status")),
+        }
+    }
+
+    /// Waits at most `timeout`; `None` if the child still runs then.
+    pub fn wait_timeout_blocking(&mut self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
+        if let Some(s) = self.try_wait()? {
+            return Ok(Some(s));
+        }
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.pidfd() {
+                Some(fd) => {
+                    let mut fds = [rustix::event::PollFd::new(&fd, rustix::event::PollFlags::IN)];
+                    let ts = rustix::event::Timespec {
+                        tv_sec: left.as_secs() as i64,
+                        tv_nsec: left.subsec_nanos() as _,
+                    };
+                    match rustix::event::poll(&mut fds, Some(&ts)) {
+                        Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                        Err(e) => return Err(crate::sys::unix::fd::errno_to_io(e)),
+                    }
+                }
+                // Fallback: no descriptor to poll; check in short steps.
+                None => std::thread::sleep(left.min(Duration::from_millis(5))),
+            }
+            if let Some(s) = self.try_wait()? {
+                return Ok(Some(s));
+            }
+            if left.is_zero() {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Polls for exit; cancel-safe (nothing is lost if the future is dropped).
+    pub fn poll_wait(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<ExitStatus>> {
+        loop {
+            if let Some((s, _)) = self.done {
+                return Poll::Ready(Ok(s));
+            }
+            match &mut self.handle {
+                Handle::Pidfd(_) => {
+                    let Handle::Pidfd(fd) = std::mem::replace(&mut self.handle, Handle::Empty) else {
+                        unreachable!("matched above")
+                    };
+                    // Check first: a child that already exited needs no registration.
+                    if let Some(d) = waitid(Target::Pidfd(fd.as_raw_fd()), false)? {
+                        self.done = Some(d);
+                        continue;
+                    }
+                    self.handle = Handle::Registered(register(fd, Interest::READABLE)?);
+                }
+                Handle::Registered(afd) => {
+                    let mut guard = ready!(afd.poll_read_ready(cx))?;
+                    match waitid(Target::Pidfd(guard.get_inner().as_raw_fd()), false)? {
+                        Some(d) => {
+                            drop(guard);
+                            self.finish(Some(d))?;
+                        }
+                        None => guard.clear_ready(),
+                    }
+                }
+                Handle::Pid(sig) => {
+                    if sig.is_none() {
+                        // Listen before checking, so an exit in between is not missed.
+                        *sig = Some(tokio::signal::unix::signal(
+                            tokio::signal::unix::SignalKind::child(),
+                        )?);
+                    }
+                    if let Some(d) = waitid(Target::Pid(self.pid), false)? {
+                        self.done = Some(d);
+                        continue;
+                    }
+                    if let Handle::Pid(Some(s)) = &mut self.handle {
+                        if ready!(s.poll_recv(cx)).is_none() {
+                            return Poll::Ready(Err(io::Error::other("SIGCHLD stream ended")));
+                        }
+                    }
+                }
+                Handle::Empty => {
+                    return Poll::Ready(Err(io::Error::other("child handle is in an invalid state")))
+                }
+            }
+        }
+    }
+
+    /// Sends `sig`. A child that has already been reaped is not an error.
+    pub fn signal(&self, sig: i32) -> io::Result<()> {
+        if self.done.is_some() {
+            return Ok(());
+        }
+        match self.pidfd() {
+            Some(fd) => pidfd_send_signal(fd.as_raw_fd(), sig),
+            None => kill(self.pid, sig),
+        }
+    }
+
+    /// Hands a child that may still run to the background reaper, killing it first if asked.
+    pub fn orphan(mut self, kill_it: bool) {
+        if self.done.is_some() {
+            return;
+        }
+        if kill_it {
+            let _ = self.signal(libc::SIGKILL);
+        }
+        if let Ok(Some(_)) = self.try_wait() {
+            return;
+        }
+        match std::mem::replace(&mut self.handle, Handle::Empty) {
+            Handle::Pidfd(fd) => reaper::adopt_pidfd(fd),
+            Handle::Registered(afd) => reaper::adopt_pidfd(afd.into_inner()),
+            Handle::Pid(_) => reaper::adopt_pid(self.pid),
+            Handle::Empty => {}
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! Turns a [`CommandSpec`] into the C strings `execve` takes: argv, envp and the
+//! list of paths to try for the program (a PATH search done in the parent, so
+//! the child never allocates). Bad input is reported here, naming the item.
+
+use crate::error::{Error, Result};
+use crate::spec::CommandSpec;
+use std::ffi::{c_char, CString, OsStr};
+use std::os::unix::ffi::OsStrExt;
+
+/// argv, envp and exec candidates, with the pointer arrays the child reads.
+pub(crate) struct ExecStrings {
+    _args: Vec<CString>,
+    argv: Vec<*const c_char>,
+    _env: Vec<CString>,
+    /// None: the child inherits the parent's `environ`.
+    envp: Option<Vec<*const c_char>>,
+    _paths: Vec<CString>,
+    candidates: Vec<*const c_char>,
+    pub cwd: Option<CString>,
+    /// Bytes of argv plus envp, for a clear E2BIG message.
+    pub size: usize,
+}
+
+// SAFETY: the raw pointers point into CStrings owned by the same struct.
+unsafe impl Send for ExecStrings {}
+
+fn cstring(spec: &CommandSpec, what: &str, s: &OsStr) -> Result<CString> {
+    CString::new(s.as_bytes()).map_err(|e| {
+        Error::invalid_input(
+            &spec.program,
+            format!(
+                "{what} {:?} contains a NUL byte at offset {}",
+                s.to_string_lossy(),
+                e.nul_position()
+            ),
+        )
+    })
+}
+
+extern "C" {
+    static environ: *const *const c_char;
+}
+
+impl ExecStrings {
+    pub fn new(spec: &CommandSpec) -> Result<ExecStrings> {
+        let program = cstring(spec, "program", &spec.program)?;
+        if spec.program.is_empty() {
+            return Err(Error::invalid_input(&spec.program, "the program name is empty"));
+        }
+        let mut size = 0;
+        let mut args = Vec::with_capacity(spec.args.len() + 1);
+        args.push(match &spec.unix.arg0 {
+            Some(a0) => cstring(spec, "arg0", a0)?,
+            None => program.clone(),
+        });
+        for (i, a) in spec.args.iter().enumerate() {
+            args.push(cstring(spec, &format!("argument {}", i + 1), a)?);
+        }
+        let mut argv: Vec<*const c_char> = args.iter().map(|a| a.as_ptr()).collect();
+        argv.push(std::ptr::null());
+        size += args.iter().map(|a| a.as_bytes().len() + 1 + 8).sum::<usize>();
+
+        let (env, envp) = if spec.env_changed() {
+            let mut env = Vec::new();
+            for (k, v) in spec.resolved_env() {
+                if k.as_bytes().contains(&b'=') || k.is_empty() {
+                    return Err(Error::invalid_input(
+                        &spec.program,
+                        format!("environment variable name {:?} is empty or contains '='", k.to_string_lossy()),
+                    ));
+                }
+                let mut kv = k.as_bytes().to_vec();
+                kv.push(b'=');
+                kv.extend_from_slice(v.as_bytes());
+                let what = format!("environment variable {}", k.to_string_lossy());
+                env.push(CString::new(kv).map_err(|_| {
+                    Error::invalid_input(&spec.program, format!("{what} contains a NUL byte"))
+                })?);
+            }
+            let mut envp: Vec<*const c_char> = env.iter().map(|e| e.as_ptr()).collect();
+            envp.push(std::ptr::null());
+            (env, Some(envp))
+        } else {
+            (Vec::new(), None)
+        };
+        size += env.iter().map(|e| e.as_bytes().len() + 1 + 8).sum::<usize>();
+
+        let paths = candidates(spec, &program)?;
+        let candidates = paths.iter().map(|p| p.as_ptr()).collect();
+        let cwd = match &spec.cwd {
+            Some(d) => Some(cstring(spec, "working directory", d.as_os_str())?),
+            None => None,
+        };
+        Ok(ExecStrings {
+            _args: args,
+            argv,
+            _env: env,
+            envp,
+            _paths: paths,
+            candidates,
+            cwd,
+            size,
+        })
+    }
+
+    pub fn argv(&self) -> *const *const c_char {
+        self.argv.as_ptr()
+    }
+
+    /// The environment for the child: built, or the parent's `environ`.
+    pub fn envp(&self) -> *const *const c_char {
+        match &self.envp {
+            Some(e) => e.as_ptr(),
+            // SAFETY: reading the libc global; callers that mutate the environment
+            // from other threads while spawning already break libc's contract.
+            None => unsafe { environ },
+        }
+    }
+
+    pub fn candidates(&self) -> &[*const c_char] {
+        &self.candidates
+    }
+}
+
+/// The paths `execve` will try: the program itself when it names a path,
+/// otherwise each directory of the child's PATH (execvp's rules).
+fn candidates(spec: &CommandSpec, program: &CString) -> Result<Vec<CString>> {
+    let bytes = program.as_bytes();
+    if bytes.contains(&b'/') {
+        return Ok(vec![program.clone()]);
+    }
+    let inherited;
+    let path: &[u8] = match spec.env_override(OsStr::new("PATH")) {
+        Some(Some(p)) => p.as_bytes(),
+        Some(None) => b"/bin:/usr/bin",
+        None => {
+            inherited = std::env::var_os("PATH");
+            inherited.as_deref().map_or(b"/bin:/usr/bin", |p| p.as_bytes())
+        }
+    };
+    let mut out = Vec::new();
+    for dir in path.split(|&b| b == b':') {
+        let mut full = Vec::with_capacity(dir.len() + 1 + bytes.len() + 1);
+        if dir.is_empty() {
+            full.extend_from_slice(b"./");
+        } else {
+            full.extend_from_slice(dir);
+            full.push(b'/');
+        }
+        full.extend_from_slice(bytes);
+        // No NUL possible: PATH comes from an OsStr without one (checked when set).
+        if let Ok(c) = CString::new(full) {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,125 @@
+//! Unix-only builder options, as the [`CommandExt`] extension trait (mirroring
+//! `std::os::unix::process::CommandExt`), implemented by both `Command` types.
+
+use crate::spec::HasSpec;
+use std::ffi::{OsStr, OsString};
+use std::os::fd::{OwnedFd, RawFd};
+
+/// Unix options recorded on a command; read by the Unix backends.
+#[derive(Debug, Default)]
+pub(crate) struct UnixOptions {
+    pub arg0: Option<OsString>,
+    pub process_group: Option<i32>,
+    pub setsid: bool,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub groups: Option<Vec<u32>>,
+    pub umask: Option<u32>,
+    /// Extra descriptors the child gets: (descriptor number in the child, source).
+    pub fds: Vec<(RawFd, OwnedFd)>,
+}
+
+/// Unix-specific options for [`crate::Command`] and [`crate::blocking::Command`].
+///
+/// ```
+/// use conductor::unix::CommandExt;
+/// # fn main() -> Result<(), conductor::Error> {
+/// let out = conductor::blocking::Command::new("sh")
+///     .args(["-c", "echo $0; umask"])
+///     .arg0("renamed")
+///     .umask(0o077)
+///     .output()?;
+/// assert_eq!(out.stdout, b"renamed\n0077\n");
+/// # Ok(()) }
+/// ```
+pub trait CommandExt: sealed::Sealed {
+    /// Sets `argv[0]` as the child sees it (the program run is unchanged).
+    fn arg0<S: AsRef<OsStr>>(&mut self, arg0: S) -> &mut Self;
+    /// Puts the child in process group `pgroup`; 0 makes a new group led by the child.
+    fn process_group(&mut self, pgroup: i32) -> &mut Self;
+    /// Starts the child in a new session (`setsid`), detached from the terminal.
+    fn setsid(&mut self, on: bool) -> &mut Self;
+    /// Runs the child as user `uid`. Supplementary groups are cleared unless
+    /// [`groups`](CommandExt::groups) sets them.
+    fn uid(&mut self, uid: u32) -> &mut Self;
+    /// Runs the child with group `gid`.
+    fn gid(&mut self, gid: u32) -> &mut Self;
+    /// Sets the child's supplementary groups.
+    fn groups(&mut self, groups: &[u32]) -> &mut Self;
+    /// Sets the child's file-creation mask.
+    fn umask(&mut self, mask: u32) -> &mut Self;
+    /// Gives the child `fd` as descriptor number `child_fd` (which must be 3 or
+    /// more; 0-2 are set with `stdin`/`stdout`/`stderr`). Every other descriptor
+    /// the parent holds stays out of the child.
+    fn inherit_fd(&mut self, child_fd: RawFd, fd: OwnedFd) -> &mut Self;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for crate::Command {}
+    impl Sealed for crate::blocking::Command {}
+}
+
+impl<T: HasSpec + sealed::Sealed> CommandExt for T {
+    fn arg0<S: AsRef<OsStr>>(&mut self, arg0: S) -> &mut Self {
+        self.spec_mut().unix.arg0 = Some(arg0.as_ref().to_owned());
+        self
+    }
+    fn process_group(&mut self, pgroup: i32) -> &mut Self {
+        self.spec_mut().unix.process_group = Some(pgroup);
+        self
+    }
+    fn setsid(&mut self, on: bool) -> &mut Self {
+        self.spec_mut().unix.setsid = on;
+        self
+    }
+    fn uid(&mut self, uid: u32) -> &mut Self {
+        self.spec_mut().unix.uid = Some(uid);
+        self
+    }
+    fn gid(&mut self, gid: u32) -> &mut Self {
+        self.spec_mut().unix.gid = Some(gid);
+        self
+    }
+    fn groups(&mut self, groups: &[u32]) -> &mut Self {
+        self.spec_mut().unix.groups = Some(groups.to_vec());
+        self
+    }
+    fn umask(&mut self, mask: u32) -> &mut Self {
+        self.spec_mut().unix.umask = Some(mask);
+        self
+    }
+    fn inherit_fd(&mut self, child_fd: RawFd, fd: OwnedFd) -> &mut Self {
+        let fds = &mut self.spec_mut().unix.fds;
+        fds.retain(|(n, _)| *n != child_fd);
+        fds.push((child_fd, fd));
+        self
+    }
+}
+
+/// Chooses how this process learns that its children exited (Linux).
+///
+/// By default conductor spawns with `CLONE_PIDFD` and waits on the pidfd in
+/// the reactor. Passing `true` switches new spawns to the SIGCHLD-driven
+/// fallback used on kernels without pidfd support, so it can be exercised on any
+/// kernel. The environment variable `CONDUCTOR_NO_PIDFD=1` does the same at start.
+///
+/// ```
+/// conductor::unix::force_sigchld_fallback(false);
+/// ```
+#[cfg(target_os = "linux")]
+pub fn force_sigchld_fallback(on: bool) {
+    crate::sys::set_force_fallback(on);
+}
+
+/// Raises this process's soft limit on open files (`RLIMIT_NOFILE`) to the
+/// hard limit, and returns the new soft limit. Programs that keep thousands of
+/// children (each holds a pidfd and pipes) want this at start.
+///
+/// ```
+/// let n = conductor::unix::raise_fd_limit().unwrap();
+/// assert!(n >= 3);
+/// ```
+pub fn raise_fd_limit() -> std::io::Result<u64> {
+    crate::sys::raise_fd_limit()
+}

@@ -70,7 +70,9 @@ impl Child {
 
     fn process(&mut self) -> &mut Process {
         // Only `Drop` takes the process out.
-        self.process.as_mut().expect("process is present until drop")
+        self.process
+            .as_mut()
+            .expect("process is present until drop")
     }
 
     /// The child's process id.

@@ -54,7 +54,9 @@ impl Command {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(Error::new(
                 Operation::Spawn,
-                std::io::Error::other("no tokio runtime is running; use conductor::blocking for code without one"),
+                std::io::Error::other(
+                    "no tokio runtime is running; use conductor::blocking for code without one",
+                ),
             )
             .with_program(&self.spec.program));
         }
@@ -109,7 +111,10 @@ impl Command {
     /// # Ok(()) }
     /// ```
     pub async fn output(&mut self) -> Result<Output> {
-        let child = self.spawn_with([StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped], true)?;
+        let child = self.spawn_with(
+            [StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped],
+            true,
+        )?;
         child.wait_with_output().await
     }
 }

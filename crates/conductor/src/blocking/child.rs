@@ -56,7 +56,9 @@ impl Child {
     }
 
     fn process(&mut self) -> &mut Process {
-        self.process.as_mut().expect("process is present until drop")
+        self.process
+            .as_mut()
+            .expect("process is present until drop")
     }
 
     /// The child's process id.

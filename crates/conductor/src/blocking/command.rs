@@ -87,7 +87,10 @@ impl Command {
     /// # Ok(()) }
     /// ```
     pub fn output(&mut self) -> Result<Output> {
-        self.spawn_with([StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped], true)?
-            .wait_with_output()
+        self.spawn_with(
+            [StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped],
+            true,
+        )?
+        .wait_with_output()
     }
 }

@@ -144,7 +144,14 @@ unsafe fn run(ctx: &ChildCtx<'_>) -> ! {
                 rlim_cur: soft,
                 rlim_max: hard,
             };
-            if libc::syscall(libc::SYS_prlimit64, 0, res, &lim, std::ptr::null_mut::<c_void>()) != 0 {
+            if libc::syscall(
+                libc::SYS_prlimit64,
+                0,
+                res,
+                &lim,
+                std::ptr::null_mut::<c_void>(),
+            ) != 0
+            {
                 fail(ctx, Stage::Rlimit, errno());
             }
         }
@@ -170,7 +177,14 @@ unsafe fn run(ctx: &ChildCtx<'_>) -> ! {
             }
         }
         if ctx.pdeathsig != 0 {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, ctx.pdeathsig as libc::c_ulong, 0, 0, 0) != 0 {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                ctx.pdeathsig as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
                 fail(ctx, Stage::Pdeathsig, errno());
             }
             // The parent may have died before the prctl: then nobody will signal us.
@@ -197,12 +211,18 @@ unsafe fn run(ctx: &ChildCtx<'_>) -> ! {
             libc::execve(path, ctx.argv, ctx.envp);
             last = errno();
             match last {
-                libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG if ctx.candidates.len() > 1 => {}
+                libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG
+                    if ctx.candidates.len() > 1 => {}
                 libc::EACCES if ctx.candidates.len() > 1 => saw_eacces = true,
                 _ => break,
             }
         }
-        if saw_eacces && matches!(last, libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG) {
+        if saw_eacces
+            && matches!(
+                last,
+                libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG
+            )
+        {
             last = libc::EACCES;
         }
         fail(ctx, Stage::Exec, last)

@@ -35,8 +35,7 @@ const STACK_SIZE: usize = 64 * 1024;
 
 /// What the spawn asks of the clone.
 pub(crate) struct CloneRequest {
-    /// Ask for a pidfd (and exit signal 0, so the child is never auto-reaped
-    /// and never seen by other code's `waitpid(-1)`); otherwise exit signal SIGCHLD.
+    /// Ask for a pidfd (`CLONE_PIDFD`).
     pub pidfd: bool,
     /// Spawn straight into this cgroup directory (`CLONE_INTO_CGROUP`).
     pub cgroup: Option<RawFd>,
@@ -103,8 +102,13 @@ pub(crate) unsafe fn clone_vfork(
         }
         let args = CloneArgs {
             flags,
-            pidfd: if req.pidfd { &mut pidfd as *mut libc::c_int as u64 } else { 0 },
-            exit_signal: if req.pidfd { 0 } else { libc::SIGCHLD as u64 },
+            pidfd: if req.pidfd {
+                &mut pidfd as *mut libc::c_int as u64
+            } else {
+                0
+            },
+            // The kernel resets the exit signal to SIGCHLD at exec anyway.
+            exit_signal: libc::SIGCHLD as u64,
             stack: (top - STACK_SIZE + 4096) as u64,
             stack_size: (STACK_SIZE - 4096) as u64,
             cgroup: req.cgroup.map_or(0, |fd| fd as u64),
@@ -137,11 +141,9 @@ unsafe fn legacy_clone(
     }
     let mut legacy_arg = LegacyArg { entry, arg };
     let mut pidfd: libc::c_int = -1;
-    let mut flags = libc::CLONE_VM | libc::CLONE_VFORK;
+    let mut flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
     if req.pidfd {
         flags |= libc::CLONE_PIDFD;
-    } else {
-        flags |= libc::SIGCHLD;
     }
     // SAFETY: the stack top is 16-byte aligned inside our mapping; the child
     // runs `legacy_entry`, which never returns; `arg` outlives the call.

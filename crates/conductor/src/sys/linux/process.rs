@@ -4,9 +4,9 @@
 //! (the fallback), waiting is driven by SIGCHLD and signals by pid.
 
 use super::reaper;
-use crate::sys::unix::async_pipe::register;
 use super::wait::{kill, pidfd_send_signal, waitid, Target};
 use crate::status::{ExitStatus, ResourceUsage};
+use crate::sys::unix::async_pipe::register;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::task::{ready, Context, Poll};
@@ -105,7 +105,10 @@ impl Process {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match self.pidfd() {
                 Some(fd) => {
-                    let mut fds = [rustix::event::PollFd::new(&fd, rustix::event::PollFlags::IN)];
+                    let mut fds = [rustix::event::PollFd::new(
+                        &fd,
+                        rustix::event::PollFlags::IN,
+                    )];
                     let ts = rustix::event::Timespec {
                         tv_sec: left.as_secs() as i64,
                         tv_nsec: left.subsec_nanos() as _,
@@ -135,7 +138,8 @@ impl Process {
             }
             match &mut self.handle {
                 Handle::Pidfd(_) => {
-                    let Handle::Pidfd(fd) = std::mem::replace(&mut self.handle, Handle::Empty) else {
+                    let Handle::Pidfd(fd) = std::mem::replace(&mut self.handle, Handle::Empty)
+                    else {
                         unreachable!("matched above")
                     };
                     // Check first: a child that already exited needs no registration.
@@ -173,7 +177,9 @@ impl Process {
                     }
                 }
                 Handle::Empty => {
-                    return Poll::Ready(Err(io::Error::other("child handle is in an invalid state")))
+                    return Poll::Ready(Err(io::Error::other(
+                        "child handle is in an invalid state",
+                    )))
                 }
             }
         }

@@ -29,7 +29,8 @@ fn fallback_forced() -> bool {
         0 => false,
         1 => true,
         _ => {
-            let on = std::env::var_os("CONDUCTOR_NO_PIDFD").is_some_and(|v| v != "0" && !v.is_empty());
+            let on =
+                std::env::var_os("CONDUCTOR_NO_PIDFD").is_some_and(|v| v != "0" && !v.is_empty());
             FORCE_FALLBACK.store(on as u8, Ordering::Relaxed);
             on
         }
@@ -107,7 +108,10 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
     let cfgs = [&spec.stdin, &spec.stdout, &spec.stderr];
     let mut plans = Vec::with_capacity(3);
     for (i, cfg) in cfgs.iter().enumerate() {
-        plans.push(plan_stream(cfg.as_ref().map(|s| &s.0), opts.defaults[i], i, opts).map_err(stdio_err)?);
+        plans.push(
+            plan_stream(cfg.as_ref().map(|s| &s.0), opts.defaults[i], i, opts)
+                .map_err(stdio_err)?,
+        );
     }
 
     // Descriptor moves: (source, target). Sources are first copied above every
@@ -141,7 +145,11 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
     }
     let mut gaps: Vec<(u32, u32)> = Vec::new();
     let mut start = 3u32;
-    let mut targets: Vec<u32> = moves.iter().map(|m| m.1 as u32).filter(|&t| t >= 3).collect();
+    let mut targets: Vec<u32> = moves
+        .iter()
+        .map(|m| m.1 as u32)
+        .filter(|&t| t >= 3)
+        .collect();
     targets.sort_unstable();
     for t in targets {
         if t > start {
@@ -152,7 +160,10 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
 
     let rlimits: Vec<Rlimit> = Vec::new();
     let groups = spec.unix.groups.as_deref();
-    let cwd_ptr = strings.cwd.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+    let cwd_ptr = strings
+        .cwd
+        .as_ref()
+        .map_or(std::ptr::null(), |c| c.as_ptr());
 
     let use_pidfd = !fallback_forced() && NO_PIDFD.load(Ordering::Relaxed) == 0;
     let mut delay = Duration::from_millis(1);
@@ -285,7 +296,9 @@ fn child_error(spec: &CommandSpec, strings: &ExecStrings, stage: Stage, errno: i
         ),
         Stage::Chdir => (
             Operation::ChangeDirectory,
-            spec.cwd.as_ref().map(|d| format!("working directory {}", d.display())),
+            spec.cwd
+                .as_ref()
+                .map(|d| format!("working directory {}", d.display())),
         ),
         Stage::Fds => (Operation::FileDescriptors, None),
         Stage::Rlimit => (Operation::ResourceLimits, None),

@@ -6,7 +6,7 @@ use std::io;
 use std::os::fd::RawFd;
 
 const P_PIDFD: libc::idtype_t = 3;
-/// Wait for children whatever their exit signal (ours have none).
+/// Wait for children whatever their exit signal.
 const WALL: libc::c_int = 0x4000_0000;
 
 /// Which child to reap.
@@ -18,7 +18,69 @@ pub(crate) enum Target {
 
 /// Reaps the child if it has exited (`block`: wait until it does).
 /// Returns `None` when it still runs (only without `block`).
-pub(crate) fn waitid(target: Target, block: bool) -> io::Result<Option<(ExitStatus, ResourceUsage)>> {
+///
+/// When the kernel already discarded the child (this process ignores SIGCHLD,
+/// sets SA_NOCLDWAIT, or other code reaped it with `waitpid(-1)`), the status is
+/// recovered through the pidfd where the kernel keeps it (Linux 6.15+), without
+/// resource usage; otherwise that is an error saying why.
+pub(crate) fn waitid(
+    target: Target,
+    block: bool,
+) -> io::Result<Option<(ExitStatus, ResourceUsage)>> {
+    match waitid_raw(target, block) {
+        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => match target {
+            Target::Pidfd(fd) => match exit_code_from_pidfd(fd) {
+                Some(raw) => Ok(Some((ExitStatus::from_raw(raw), ResourceUsage::default()))),
+                None if !block && !pidfd_exited(fd) => Ok(None),
+                None => Err(io::Error::other(
+                    "the child's exit status was discarded before conductor could collect it \
+                     (SIGCHLD ignored, SA_NOCLDWAIT, or reaped by other code); \
+                     Linux 6.15+ keeps it available through the pidfd",
+                )),
+            },
+            Target::Pid(_) => Err(e),
+        },
+        r => r,
+    }
+}
+
+/// `struct pidfd_info` (Linux 6.15 layout, PIDFD_INFO_SIZE_VER0 = 64 bytes).
+#[repr(C)]
+#[derive(Default)]
+struct PidfdInfo {
+    mask: u64,
+    cgroupid: u64,
+    ids: [u32; 11],
+    exit_code: i32,
+}
+
+const PIDFD_INFO_EXIT: u64 = 1 << 3;
+/// `_IOWR(0xFF, 11, struct pidfd_info)`.
+const PIDFD_GET_INFO: libc::c_ulong = 0xC040_FF0B;
+
+/// The wait status the kernel kept for an exited child (Linux 6.15+).
+fn exit_code_from_pidfd(fd: RawFd) -> Option<i32> {
+    let mut info = PidfdInfo {
+        mask: PIDFD_INFO_EXIT,
+        ..Default::default()
+    };
+    // SAFETY: the ioctl writes at most size_of::<PidfdInfo>() (64) bytes into `info`.
+    let r = unsafe { libc::ioctl(fd, PIDFD_GET_INFO, &mut info as *mut PidfdInfo) };
+    (r == 0 && info.mask & PIDFD_INFO_EXIT != 0).then_some(info.exit_code)
+}
+
+/// True when the pidfd reports the process gone.
+fn pidfd_exited(fd: RawFd) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: polling one valid descriptor without waiting.
+    unsafe { libc::poll(&mut p, 1, 0) == 1 }
+}
+
+fn waitid_raw(target: Target, block: bool) -> io::Result<Option<(ExitStatus, ResourceUsage)>> {
     let (idtype, id) = match target {
         Target::Pidfd(fd) => (P_PIDFD, fd as libc::id_t),
         Target::Pid(pid) => (libc::P_PID, pid as libc::id_t),

@@ -58,7 +58,11 @@ impl AsyncPipe {
     }
 
     /// Reads once, appending to `out`; 0 at EOF.
-    pub fn poll_read_append(&self, cx: &mut Context<'_>, out: &mut Vec<u8>) -> Poll<io::Result<usize>> {
+    pub fn poll_read_append(
+        &self,
+        cx: &mut Context<'_>,
+        out: &mut Vec<u8>,
+    ) -> Poll<io::Result<usize>> {
         loop {
             let mut guard = ready!(self.fd.poll_read_ready(cx))?;
             match guard.try_io(|fd| read_append(fd.get_ref().as_fd(), out)) {

@@ -64,7 +64,10 @@ pub(crate) fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
         let res = write_raw(fd, buf);
         if matches!(&res, Err(e) if e.kind() == io::ErrorKind::BrokenPipe) && !was_pending {
-            let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+            let zero = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
             libc::sigtimedwait(&set, std::ptr::null_mut(), &zero);
         }
         libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());

@@ -45,7 +45,10 @@ impl ExecStrings {
     pub fn new(spec: &CommandSpec) -> Result<ExecStrings> {
         let program = cstring(spec, "program", &spec.program)?;
         if spec.program.is_empty() {
-            return Err(Error::invalid_input(&spec.program, "the program name is empty"));
+            return Err(Error::invalid_input(
+                &spec.program,
+                "the program name is empty",
+            ));
         }
         let mut size = 0;
         let mut args = Vec::with_capacity(spec.args.len() + 1);
@@ -58,7 +61,10 @@ impl ExecStrings {
         }
         let mut argv: Vec<*const c_char> = args.iter().map(|a| a.as_ptr()).collect();
         argv.push(std::ptr::null());
-        size += args.iter().map(|a| a.as_bytes().len() + 1 + 8).sum::<usize>();
+        size += args
+            .iter()
+            .map(|a| a.as_bytes().len() + 1 + 8)
+            .sum::<usize>();
 
         let (env, envp) = if spec.env_changed() {
             let mut env = Vec::new();
@@ -66,7 +72,10 @@ impl ExecStrings {
                 if k.as_bytes().contains(&b'=') || k.is_empty() {
                     return Err(Error::invalid_input(
                         &spec.program,
-                        format!("environment variable name {:?} is empty or contains '='", k.to_string_lossy()),
+                        format!(
+                            "environment variable name {:?} is empty or contains '='",
+                            k.to_string_lossy()
+                        ),
                     ));
                 }
                 let mut kv = k.as_bytes().to_vec();
@@ -83,7 +92,10 @@ impl ExecStrings {
         } else {
             (Vec::new(), None)
         };
-        size += env.iter().map(|e| e.as_bytes().len() + 1 + 8).sum::<usize>();
+        size += env
+            .iter()
+            .map(|e| e.as_bytes().len() + 1 + 8)
+            .sum::<usize>();
 
         let paths = candidates(spec, &program)?;
         let candidates = paths.iter().map(|p| p.as_ptr()).collect();
@@ -135,7 +147,9 @@ fn candidates(spec: &CommandSpec, program: &CString) -> Result<Vec<CString>> {
         Some(None) => b"/bin:/usr/bin",
         None => {
             inherited = std::env::var_os("PATH");
-            inherited.as_deref().map_or(b"/bin:/usr/bin", |p| p.as_bytes())
+            inherited
+                .as_deref()
+                .map_or(b"/bin:/usr/bin", |p| p.as_bytes())
         }
     };
     let mut out = Vec::new();

@@ -14,7 +14,10 @@ pub(crate) fn from_siginfo(code: i32, status: i32) -> ExitStatus {
 }
 
 fn tv(t: libc::timeval) -> Duration {
-    Duration::new(t.tv_sec.max(0) as u64, (t.tv_usec.clamp(0, 999_999) as u32) * 1000)
+    Duration::new(
+        t.tv_sec.max(0) as u64,
+        (t.tv_usec.clamp(0, 999_999) as u32) * 1000,
+    )
 }
 
 /// Converts `struct rusage` (ru_maxrss is in KiB on Linux and the BSDs, bytes on macOS).
@@ -23,6 +26,10 @@ pub(crate) fn from_rusage(ru: &libc::rusage) -> ResourceUsage {
     ResourceUsage {
         user_time: tv(ru.ru_utime),
         system_time: tv(ru.ru_stime),
-        max_rss_bytes: if cfg!(target_os = "macos") { rss } else { rss * 1024 },
+        max_rss_bytes: if cfg!(target_os = "macos") {
+            rss
+        } else {
+            rss * 1024
+        },
     }
 }

@@ -1,0 +1,91 @@
+//! Helpers shared by the integration tests: bounded waits and /proc inspection.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+/// Polls `cond` until it holds or `limit` passes; returns whether it held.
+/// Used only where the thing awaited happens in another process or thread we
+/// cannot be notified by (e.g. the background reaper); every poll is bounded.
+pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// (state, ppid) of a process, from /proc/<pid>/stat; None once it is gone.
+pub fn proc_state(pid: u32) -> Option<(char, u32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut it = rest.split_whitespace();
+    let state = it.next()?.chars().next()?;
+    let ppid = it.next()?.parse().ok()?;
+    Some((state, ppid))
+}
+
+/// True once `pid` no longer exists as our child (neither running nor a zombie).
+pub fn gone(pid: u32) -> bool {
+    match proc_state(pid) {
+        None => true,
+        Some((_, ppid)) => ppid != std::process::id(),
+    }
+}
+
+/// Zombie children of this process, right now.
+pub fn zombie_children() -> Vec<u32> {
+    let me = std::process::id();
+    let mut out = Vec::new();
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            if let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) {
+                if let Some(('Z', ppid)) = proc_state(pid) {
+                    if ppid == me {
+                        out.push(pid);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Descriptor numbers open in process `pid`.
+pub fn open_fds(pid: u32) -> Vec<i32> {
+    let mut v: Vec<i32> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort_unstable();
+    v
+}
+
+/// A field of /proc/<pid>/status, e.g. "SigBlk".
+pub fn status_field(pid: u32, name: &str) -> Option<String> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines().find_map(|l| {
+        l.strip_prefix(&format!("{name}:"))
+            .map(|v| v.trim().to_string())
+    })
+}
+
+/// Runs `fut` on a fresh current-thread runtime, failing the test after `secs`.
+pub fn run_async<F: std::future::Future>(secs: u64, fut: F) -> F::Output {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(secs), fut)
+            .await
+            .expect("test timed out")
+    })
+}

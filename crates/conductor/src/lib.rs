@@ -37,6 +37,7 @@ mod stdio;
 mod sys;
 #[cfg(unix)]
 pub mod unix;
+pub mod worker;
 
 pub use child::Child;
 pub use command::Command;

@@ -135,6 +135,80 @@ macro_rules! builder_methods {
             self
         }
 
+        /// How the child's process tree is contained (default: none). Tree
+        /// operations (`signal_tree`, `terminate`, `wait_tree`, timeouts) reach
+        /// what the containment holds.
+        ///
+        /// ```
+        /// use conductor::Containment;
+        /// conductor::blocking::Command::new("make").containment(Containment::BestAvailable);
+        /// ```
+        pub fn containment(&mut self, c: $crate::Containment) -> &mut Self {
+            self.spec.containment = c;
+            self
+        }
+
+        /// A time limit for `status()` and `output()`: when it expires the
+        /// child's tree is stopped (SIGTERM, the [`grace`](Self::grace), then
+        /// SIGKILL) and the call fails with a `TimedOut` error that still
+        /// carries the output collected so far ([`Error::partial_output`](crate::Error::partial_output)).
+        /// A zero timeout stops the child at once. Pair it with a
+        /// [`containment`](Self::containment) so grandchildren are stopped too.
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// conductor::blocking::Command::new("sleep").arg("9").timeout(Duration::from_secs(1));
+        /// ```
+        pub fn timeout(&mut self, limit: std::time::Duration) -> &mut Self {
+            self.spec.limits.timeout = Some(limit);
+            self
+        }
+
+        /// How long a stopped tree gets between SIGTERM and SIGKILL when a
+        /// timeout expires (default 5 s; zero sends SIGKILL at once).
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// conductor::blocking::Command::new("server").grace(Duration::from_millis(500));
+        /// ```
+        pub fn grace(&mut self, grace: std::time::Duration) -> &mut Self {
+            self.spec.limits.grace = grace;
+            self
+        }
+
+        /// Output bounded by exit (Go's `WaitDelay`): once the direct child
+        /// has exited, `output()` waits at most this long for its pipes to
+        /// reach end of file, then closes them and returns what it has, so a
+        /// grandchild holding the pipes cannot hang the caller. Default: wait
+        /// for end of file, as std does.
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// conductor::blocking::Command::new("sh").args(["-c", "sleep 300 &"]).io_grace(Duration::from_millis(100));
+        /// ```
+        pub fn io_grace(&mut self, grace: std::time::Duration) -> &mut Self {
+            self.spec.limits.io_grace = Some(grace);
+            self
+        }
+
+        /// Caps what `output()` keeps of each stream at `bytes`. The rest is
+        /// read and discarded (the child never blocks on a full pipe), and
+        /// [`Output::stdout_truncated`](crate::Output::stdout_truncated) says so.
+        ///
+        /// ```
+        /// # fn main() -> Result<(), conductor::Error> {
+        /// let out = conductor::blocking::Command::new("head").args(["-c", "100000", "/dev/zero"])
+        ///     .capture_limit(10)
+        ///     .output()?;
+        /// assert_eq!(out.stdout.len(), 10);
+        /// assert!(out.stdout_truncated && out.status.success());
+        /// # Ok(()) }
+        /// ```
+        pub fn capture_limit(&mut self, bytes: usize) -> &mut Self {
+            self.spec.limits.capture_limit = Some(bytes);
+            self
+        }
+
         /// The program this command runs.
         ///
         /// ```

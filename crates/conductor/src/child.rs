@@ -6,8 +6,10 @@ use crate::spec::CommandSpec;
 use crate::status::{ExitStatus, Output, ResourceUsage};
 use crate::sys::unix::async_pipe::AsyncPipe;
 use crate::sys::{Process, Spawned};
+use crate::tree::Limits;
 use std::ffi::OsString;
 use std::io;
+use std::time::{Duration, Instant};
 
 /// A spawned child process (async API). Mirrors `tokio::process::Child`.
 ///
@@ -35,6 +37,7 @@ pub struct Child {
     process: Option<Process>,
     program: OsString,
     kill_on_drop: bool,
+    limits: Limits,
     /// The parent's end of the child's stdin, when piped.
     pub stdin: Option<ChildStdin>,
     /// The parent's end of the child's stdout, when piped.
@@ -50,6 +53,7 @@ impl Child {
             process: Some(s.process),
             program,
             kill_on_drop: spec.kill_on_drop,
+            limits: spec.limits,
             stdin: None,
             stdout: None,
             stderr: None,
@@ -73,6 +77,21 @@ impl Child {
         self.process
             .as_mut()
             .expect("process is present until drop")
+    }
+
+    /// The cgroup holding the child's tree, under [`Containment::Cgroup`](crate::Containment::Cgroup) (Linux).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// let mut child = conductor::Command::new("true").spawn()?;
+    /// assert!(child.cgroup_path().is_none());
+    /// child.wait().await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(target_os = "linux")]
+    pub fn cgroup_path(&self) -> Option<&std::path::Path> {
+        self.process.as_ref().and_then(|p| p.cgroup_path())
     }
 
     /// The child's process id.
@@ -213,7 +232,9 @@ impl Child {
 
     /// Writes `input` to the child's stdin (then closes it) while collecting
     /// stdout and stderr, and waits for exit: no deadlock whatever the sizes.
-    /// A child that stops reading early is not an error.
+    /// A child that stops reading early is not an error. The limits of the
+    /// command that spawned the child apply ([`timeout`](crate::Command::timeout),
+    /// [`io_grace`](crate::Command::io_grace), [`capture_limit`](crate::Command::capture_limit)).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -225,36 +246,206 @@ impl Child {
     /// # Ok(()) }
     /// ```
     pub async fn communicate(mut self, input: &[u8]) -> Result<Output> {
+        let limits = self.limits;
+        let deadline = limits.timeout.map(|t| Instant::now() + t);
         let stdin = self.stdin.take();
         let stdout = self.stdout.take();
         let stderr = self.stderr.take();
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let feed = async {
-            if let Some(s) = stdin {
-                write_all(&s.pipe, input).await?;
+        let (mut out_trunc, mut err_trunc) = (false, false);
+        let cap = limits.capture_limit;
+        enum End {
+            Done(io::Result<()>),
+            IoGrace,
+            TimedOut,
+        }
+        let end = {
+            let feed = async {
+                if let Some(s) = stdin {
+                    write_all(&s.pipe, input).await?;
+                }
+                Ok::<(), io::Error>(())
+            };
+            let read_out = async {
+                match &stdout {
+                    Some(p) => read_to_end(&p.pipe, &mut out, cap, &mut out_trunc).await,
+                    None => Ok(()),
+                }
+            };
+            let read_err = async {
+                match &stderr {
+                    Some(p) => read_to_end(&p.pipe, &mut err, cap, &mut err_trunc).await,
+                    None => Ok(()),
+                }
+            };
+            let io = async {
+                let (a, b, c) = tokio::join!(feed, read_out, read_err);
+                a.and(b).and(c)
+            };
+            let process = self
+                .process
+                .as_mut()
+                .expect("process is present until drop");
+            let exit_then_grace = async {
+                match limits.io_grace {
+                    Some(g) => {
+                        let _ = std::future::poll_fn(|cx| process.poll_wait(cx)).await;
+                        tokio::time::sleep(g).await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let timeout = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d.into()).await,
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                r = io => End::Done(r),
+                _ = exit_then_grace => End::IoGrace,
+                _ = timeout => End::TimedOut,
             }
-            Ok::<(), io::Error>(())
         };
-        let read_out = async {
-            match &stdout {
-                Some(p) => read_to_end(&p.pipe, &mut out).await,
-                None => Ok(()),
+        let timed_out = match end {
+            End::Done(r) => {
+                r.map_err(|e| self.err(Operation::Io, e))?;
+                false
+            }
+            End::IoGrace => {
+                out_trunc |= stdout.is_some();
+                err_trunc |= stderr.is_some();
+                false
+            }
+            End::TimedOut => true,
+        };
+        drop((stdout, stderr));
+        let status = if timed_out {
+            None
+        } else {
+            match deadline {
+                Some(d) => tokio::time::timeout_at(d.into(), self.wait())
+                    .await
+                    .ok()
+                    .transpose()?,
+                None => Some(self.wait().await?),
             }
         };
-        let read_err = async {
-            match &stderr {
-                Some(p) => read_to_end(&p.pipe, &mut err).await,
-                None => Ok(()),
-            }
-        };
-        let (a, b, c) = tokio::join!(feed, read_out, read_err);
-        a.and(b).and(c).map_err(|e| self.err(Operation::Io, e))?;
-        let status = self.wait().await?;
-        Ok(Output {
-            status,
+        let mut output = Output {
+            status: ExitStatus::from_raw(0),
             stdout: out,
             stderr: err,
-        })
+            stdout_truncated: out_trunc,
+            stderr_truncated: err_trunc,
+        };
+        match status {
+            Some(s) => {
+                output.status = s;
+                Ok(output)
+            }
+            None => {
+                output.status = self.terminate(limits.grace).await?;
+                Err(Error::timed_out(
+                    &self.program,
+                    limits.timeout.unwrap_or_default(),
+                    output,
+                ))
+            }
+        }
+    }
+
+    /// Runs to completion under the command's timeout (used by `status()`).
+    pub(crate) async fn wait_limited(&mut self) -> Result<ExitStatus> {
+        let Some(limit) = self.limits.timeout else {
+            return self.wait().await;
+        };
+        match tokio::time::timeout(limit, self.wait()).await {
+            Ok(r) => r,
+            Err(_) => {
+                let status = self.terminate(self.limits.grace).await?;
+                let partial = Output {
+                    status,
+                    stdout: Vec::new(),
+                    stderr: Vec::new(),
+                    stdout_truncated: false,
+                    stderr_truncated: false,
+                };
+                Err(Error::timed_out(&self.program, limit, partial))
+            }
+        }
+    }
+
+    /// Waits at most `timeout`; `Ok(None)` if the child still runs then (it is not killed).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// use std::time::Duration;
+    /// let mut child = conductor::Command::new("sleep").arg("5").kill_on_drop(true).spawn()?;
+    /// assert_eq!(child.wait_timeout(Duration::from_millis(10)).await?, None);
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_timeout(&mut self, timeout: Duration) -> Result<Option<ExitStatus>> {
+        match tokio::time::timeout(timeout, self.wait()).await {
+            Ok(r) => r.map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Sends `sig` to the child's whole tree, as its
+    /// [`Containment`](crate::Containment) holds it (just the child without one).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// use conductor::{Command, Containment};
+    /// let mut child = Command::new("sh").args(["-c", "sleep 300 & wait"])
+    ///     .containment(Containment::ProcessGroup).spawn()?;
+    /// child.signal_tree(libc::SIGKILL)?;
+    /// assert_eq!(child.wait().await?.signal(), Some(libc::SIGKILL));
+    /// # Ok(()) }
+    /// ```
+    pub fn signal_tree(&mut self, sig: i32) -> Result<()> {
+        let res = self.process().signal_tree(sig);
+        res.map_err(|e| self.err(Operation::Signal, e))
+    }
+
+    /// Stops the whole tree gracefully: SIGTERM (and SIGCONT) to every member,
+    /// up to `grace` for all to exit, then SIGKILL (`cgroup.kill` for a
+    /// cgroup); reaps the direct child and returns its status. A zero grace
+    /// kills at once.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// use conductor::{Command, Containment};
+    /// use std::time::Duration;
+    /// let mut child = Command::new("sleep").arg("300").containment(Containment::ProcessGroup).spawn()?;
+    /// assert_eq!(child.terminate(Duration::from_secs(1)).await?.signal(), Some(libc::SIGTERM));
+    /// # Ok(()) }
+    /// ```
+    pub async fn terminate(&mut self, grace: Duration) -> Result<ExitStatus> {
+        drop(self.stdin.take());
+        let res = crate::stop::terminate(self.process(), grace).await;
+        res.map_err(|e| self.err(Operation::Signal, e))
+    }
+
+    /// Waits for the direct child, then until every member of its tree is gone.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// use conductor::{Command, Containment};
+    /// let mut child = Command::new("sh").args(["-c", "sleep 0.2 & exit 0"])
+    ///     .containment(Containment::ProcessGroup).spawn()?;
+    /// assert!(child.wait_tree().await?.success());
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_tree(&mut self) -> Result<ExitStatus> {
+        let status = self.wait().await?;
+        let res = crate::stop::wait_tree(self.process(), None).await;
+        res.map_err(|e| self.err(Operation::Wait, e))?;
+        Ok(status)
     }
 }
 

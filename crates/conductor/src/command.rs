@@ -96,7 +96,7 @@ impl Command {
     /// ```
     pub async fn status(&mut self) -> Result<ExitStatus> {
         let mut child = self.spawn()?;
-        child.wait().await
+        child.wait_limited().await
     }
 
     /// Runs the child to completion, capturing stdout and stderr (stdin is the

@@ -32,6 +32,8 @@ pub enum Operation {
     Containment,
     /// Applying resource limits in the child.
     ResourceLimits,
+    /// The command ran past its timeout and was stopped.
+    Timeout,
 }
 
 impl Operation {
@@ -49,6 +51,7 @@ impl Operation {
             Operation::Io => "i/o error talking to",
             Operation::Containment => "cannot contain",
             Operation::ResourceLimits => "cannot apply resource limits to",
+            Operation::Timeout => "timed out:",
         }
     }
 }
@@ -73,6 +76,7 @@ pub struct Error {
     program: Option<OsString>,
     detail: Option<String>,
     source: io::Error,
+    partial: Option<Box<crate::Output>>,
 }
 
 /// `Result` with conductor's [`Error`].
@@ -85,6 +89,7 @@ impl Error {
             program: None,
             detail: None,
             source,
+            partial: None,
         }
     }
 
@@ -105,6 +110,48 @@ impl Error {
         )
         .with_program(program)
         .with_detail(detail)
+    }
+
+    /// The error for a command stopped at its timeout, with what it printed so far.
+    pub(crate) fn timed_out(
+        program: &std::ffi::OsStr,
+        limit: std::time::Duration,
+        partial: crate::Output,
+    ) -> Error {
+        let mut e = Error::new(
+            Operation::Timeout,
+            io::Error::new(io::ErrorKind::TimedOut, "timed out"),
+        )
+        .with_program(program)
+        .with_detail(format!(
+            "still running after {limit:?}; its process tree was stopped ({})",
+            partial.status
+        ));
+        e.partial = Some(Box::new(partial));
+        e
+    }
+
+    /// True when this is a timeout (`kind() == TimedOut`).
+    pub fn is_timeout(&self) -> bool {
+        self.op == Operation::Timeout
+    }
+
+    /// For a timeout: the output collected before the child was stopped, and
+    /// the status it ended with.
+    ///
+    /// ```
+    /// # fn main() {
+    /// use std::time::Duration;
+    /// let err = conductor::blocking::Command::new("sh").args(["-c", "echo early; sleep 300"])
+    ///     .timeout(Duration::from_millis(300))
+    ///     .output()
+    ///     .unwrap_err();
+    /// assert!(err.is_timeout());
+    /// assert_eq!(err.partial_output().unwrap().stdout, b"early\n");
+    /// # }
+    /// ```
+    pub fn partial_output(&self) -> Option<&crate::Output> {
+        self.partial.as_deref()
     }
 
     /// The operation that failed.

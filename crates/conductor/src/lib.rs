@@ -34,7 +34,9 @@ pub mod protocol;
 mod spec;
 mod status;
 mod stdio;
+mod stop;
 mod sys;
+mod tree;
 #[cfg(unix)]
 pub mod unix;
 pub mod worker;
@@ -46,3 +48,4 @@ pub use pipes::{ChildStderr, ChildStdin, ChildStdout};
 pub use spec::{CommandArgs, CommandEnvs};
 pub use status::{signal_name, ExitStatus, Output, ResourceUsage};
 pub use stdio::Stdio;
+pub use tree::Containment;

@@ -104,10 +104,16 @@ impl AsyncRead for ChildStderr {
     }
 }
 
-/// Reads a pipe to EOF, appending straight into `out`'s spare capacity.
-pub(crate) async fn read_to_end(pipe: &AsyncPipe, out: &mut Vec<u8>) -> io::Result<()> {
+/// Reads a pipe to EOF, appending straight into `out`'s spare capacity, keeping
+/// at most `cap` bytes (the rest is read, discarded and flagged in `truncated`).
+pub(crate) async fn read_to_end(
+    pipe: &AsyncPipe,
+    out: &mut Vec<u8>,
+    cap: Option<usize>,
+    truncated: &mut bool,
+) -> io::Result<()> {
     loop {
-        let n = std::future::poll_fn(|cx| pipe.poll_read_append(cx, out)).await?;
+        let n = std::future::poll_fn(|cx| pipe.poll_read_capped(cx, out, cap, truncated)).await?;
         if n == 0 {
             return Ok(());
         }

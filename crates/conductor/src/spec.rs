@@ -19,6 +19,8 @@ pub(crate) struct CommandSpec {
     pub stdout: Option<Stdio>,
     pub stderr: Option<Stdio>,
     pub kill_on_drop: bool,
+    pub containment: crate::tree::Containment,
+    pub limits: crate::tree::Limits,
     #[cfg(unix)]
     pub unix: crate::unix::UnixOptions,
 }
@@ -35,6 +37,8 @@ impl CommandSpec {
             stdout: None,
             stderr: None,
             kill_on_drop: false,
+            containment: Default::default(),
+            limits: Default::default(),
             #[cfg(unix)]
             unix: Default::default(),
         }

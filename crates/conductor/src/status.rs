@@ -155,6 +155,10 @@ pub struct Output {
     pub stdout: Vec<u8>,
     /// Everything the child wrote to stderr (when it was piped).
     pub stderr: Vec<u8>,
+    /// True when `stdout` was cut at the capture limit (or at the I/O grace).
+    pub stdout_truncated: bool,
+    /// True when `stderr` was cut at the capture limit (or at the I/O grace).
+    pub stderr_truncated: bool,
 }
 
 impl fmt::Debug for Output {
@@ -167,6 +171,8 @@ impl fmt::Debug for Output {
             .field("status", &self.status)
             .field("stdout", &format_args!("{}", show(&self.stdout)))
             .field("stderr", &format_args!("{}", show(&self.stderr)))
+            .field("stdout_truncated", &self.stdout_truncated)
+            .field("stderr_truncated", &self.stderr_truncated)
             .finish()
     }
 }

@@ -17,7 +17,54 @@ pub(crate) struct UnixOptions {
     pub umask: Option<u32>,
     /// Extra descriptors the child gets: (descriptor number in the child, source).
     pub fds: Vec<(RawFd, OwnedFd)>,
+    /// Resource limits: (resource, soft, hard).
+    pub rlimits: Vec<(Resource, u64, u64)>,
+    /// Signal the child gets when the thread that spawned it exits (Linux).
+    pub pdeathsig: Option<i32>,
 }
+
+/// A resource whose limit [`CommandExt::rlimit`] sets in the child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Resource {
+    /// Address space (virtual memory), in bytes (`RLIMIT_AS`).
+    AddressSpace,
+    /// CPU time, in seconds (`RLIMIT_CPU`): SIGXCPU at the soft limit, SIGKILL at the hard one.
+    CpuSeconds,
+    /// Open file descriptors (`RLIMIT_NOFILE`).
+    OpenFiles,
+    /// Processes (threads) of the child's user (`RLIMIT_NPROC`).
+    Processes,
+    /// Core dump size, in bytes (`RLIMIT_CORE`).
+    CoreSize,
+}
+
+impl Resource {
+    // The constants are u32 on Linux/glibc and c_int elsewhere.
+    #[allow(clippy::unnecessary_cast)]
+    pub(crate) fn raw(self) -> u32 {
+        (match self {
+            Resource::AddressSpace => libc::RLIMIT_AS,
+            Resource::CpuSeconds => libc::RLIMIT_CPU,
+            Resource::OpenFiles => libc::RLIMIT_NOFILE,
+            Resource::Processes => libc::RLIMIT_NPROC,
+            Resource::CoreSize => libc::RLIMIT_CORE,
+        }) as u32
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Resource::AddressSpace => "RLIMIT_AS",
+            Resource::CpuSeconds => "RLIMIT_CPU",
+            Resource::OpenFiles => "RLIMIT_NOFILE",
+            Resource::Processes => "RLIMIT_NPROC",
+            Resource::CoreSize => "RLIMIT_CORE",
+        }
+    }
+}
+
+/// No limit, for [`CommandExt::rlimit`].
+pub const RLIM_INFINITY: u64 = u64::MAX;
 
 /// Unix-specific options for [`crate::Command`] and [`crate::blocking::Command`].
 ///
@@ -52,6 +99,25 @@ pub trait CommandExt: sealed::Sealed {
     /// more; 0-2 are set with `stdin`/`stdout`/`stderr`). Every other descriptor
     /// the parent holds stays out of the child.
     fn inherit_fd(&mut self, child_fd: RawFd, fd: OwnedFd) -> &mut Self;
+    /// Sets a resource limit in the child (applied between clone and exec,
+    /// without fork and without user code). `soft > hard` is an error at
+    /// spawn; raising the hard limit needs privilege (else spawn fails with EPERM).
+    ///
+    /// ```
+    /// use conductor::unix::{CommandExt, Resource};
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// let out = conductor::blocking::Command::new("sh").args(["-c", "ulimit -n"])
+    ///     .rlimit(Resource::OpenFiles, 64, 64)
+    ///     .output()?;
+    /// assert_eq!(out.stdout, b"64\n");
+    /// # Ok(()) }
+    /// ```
+    fn rlimit(&mut self, resource: Resource, soft: u64, hard: u64) -> &mut Self;
+    /// Linux: the child gets `sig` when the thread that spawned it exits
+    /// (`PR_SET_PDEATHSIG`; checked against a parent that died before it took effect).
+    /// Note that the kernel ties this to the spawning *thread*.
+    #[cfg(target_os = "linux")]
+    fn parent_death_signal(&mut self, sig: i32) -> &mut Self;
 }
 
 mod sealed {
@@ -89,6 +155,17 @@ impl<T: HasSpec + sealed::Sealed> CommandExt for T {
         self.spec_mut().unix.umask = Some(mask);
         self
     }
+    fn rlimit(&mut self, resource: Resource, soft: u64, hard: u64) -> &mut Self {
+        let r = &mut self.spec_mut().unix.rlimits;
+        r.retain(|(res, _, _)| *res != resource);
+        r.push((resource, soft, hard));
+        self
+    }
+    #[cfg(target_os = "linux")]
+    fn parent_death_signal(&mut self, sig: i32) -> &mut Self {
+        self.spec_mut().unix.pdeathsig = Some(sig);
+        self
+    }
     fn inherit_fd(&mut self, child_fd: RawFd, fd: OwnedFd) -> &mut Self {
         let fds = &mut self.spec_mut().unix.fds;
         fds.retain(|(n, _)| *n != child_fd);
@@ -122,4 +199,18 @@ pub fn force_sigchld_fallback(on: bool) {
 /// ```
 pub fn raise_fd_limit() -> std::io::Result<u64> {
     crate::sys::raise_fd_limit()
+}
+
+/// Linux: makes this process a child subreaper (`PR_SET_CHILD_SUBREAPER`), so
+/// descendants orphaned when their parent exits are re-parented here instead
+/// of to init. conductor then reaps those that belonged to trees it contains
+/// (process groups and cgroups it made), so they leave no zombies.
+///
+/// ```
+/// conductor::unix::set_child_subreaper(true).unwrap();
+/// conductor::unix::set_child_subreaper(false).unwrap();
+/// ```
+#[cfg(target_os = "linux")]
+pub fn set_child_subreaper(on: bool) -> std::io::Result<()> {
+    crate::sys::set_child_subreaper(on)
 }

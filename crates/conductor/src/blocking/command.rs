@@ -74,7 +74,7 @@ impl Command {
     /// # Ok(()) }
     /// ```
     pub fn status(&mut self) -> Result<ExitStatus> {
-        self.spawn()?.wait()
+        self.spawn()?.wait_limited()
     }
 
     /// Runs the child to completion capturing stdout and stderr (stdin is the

@@ -1,11 +1,14 @@
 //! The Linux backend: clone3-based vfork spawn, pidfd waits, background reaping.
 
+mod cgroup;
 mod child;
 mod clone;
 mod process;
 mod reaper;
 mod spawn;
+mod subreaper;
 mod wait;
 
 pub(crate) use process::Process;
 pub(crate) use spawn::{set_force_fallback, spawn};
+pub(crate) use subreaper::set_child_subreaper;

@@ -26,18 +26,31 @@ enum Handle {
     Empty,
 }
 
+/// What holds a child's process tree together.
+#[derive(Debug)]
+pub(crate) enum Tree {
+    /// Only the direct child is known.
+    Single,
+    /// The child leads a process group (or session) with id = its pid.
+    Group,
+    /// The child and all its descendants are in this cgroup.
+    Cgroup(super::cgroup::Cgroup),
+}
+
 /// A child process owned by this program.
 #[derive(Debug)]
 pub(crate) struct Process {
     pid: libc::pid_t,
     handle: Handle,
     done: Option<(ExitStatus, ResourceUsage)>,
+    tree: Tree,
 }
 
 impl Process {
-    pub fn new(pid: libc::pid_t, pidfd: Option<OwnedFd>) -> Process {
+    pub fn new(pid: libc::pid_t, pidfd: Option<OwnedFd>, tree: Tree) -> Process {
         Process {
             pid,
+            tree,
             handle: match pidfd {
                 Some(fd) => Handle::Pidfd(fd),
                 None => Handle::Pid(None),
@@ -65,6 +78,11 @@ impl Process {
         }
     }
 
+    /// True once the direct child has been reaped.
+    pub fn exited(&self) -> bool {
+        self.done.is_some()
+    }
+
     pub fn resource_usage(&self) -> Option<ResourceUsage> {
         self.done.map(|d| d.1)
     }
@@ -80,6 +98,7 @@ impl Process {
     fn finish(&mut self, r: Option<(ExitStatus, ResourceUsage)>) -> io::Result<Option<ExitStatus>> {
         if let Some(d) = r {
             self.done = Some(d);
+            super::subreaper::reaped(self.pid);
         }
         Ok(r.map(|d| d.0))
     }
@@ -144,7 +163,7 @@ impl Process {
                     };
                     // Check first: a child that already exited needs no registration.
                     if let Some(d) = waitid(Target::Pidfd(fd.as_raw_fd()), false)? {
-                        self.done = Some(d);
+                        self.finish(Some(d))?;
                         continue;
                     }
                     self.handle = Handle::Registered(register(fd, Interest::READABLE)?);
@@ -167,7 +186,7 @@ impl Process {
                         )?);
                     }
                     if let Some(d) = waitid(Target::Pid(self.pid), false)? {
-                        self.done = Some(d);
+                        self.finish(Some(d))?;
                         continue;
                     }
                     if let Handle::Pid(Some(s)) = &mut self.handle {
@@ -196,13 +215,59 @@ impl Process {
         }
     }
 
-    /// Hands a child that may still run to the background reaper, killing it first if asked.
+    /// Sends `sig` to the whole tree the containment holds (just the child without one).
+    pub fn signal_tree(&self, sig: i32) -> io::Result<()> {
+        match &self.tree {
+            Tree::Single => self.signal(sig),
+            Tree::Group => match kill(-self.pid, sig) {
+                Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(()),
+                r => r,
+            },
+            Tree::Cgroup(cg) => cg.signal(sig),
+        }
+    }
+
+    /// True while the direct child runs or any other member of its tree is alive.
+    pub fn tree_alive(&mut self) -> io::Result<bool> {
+        if self.try_wait()?.is_none() {
+            return Ok(true);
+        }
+        match &self.tree {
+            Tree::Single => Ok(false),
+            Tree::Group => match kill(-self.pid, 0) {
+                Ok(()) => Ok(true),
+                Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(false),
+                Err(e) if e.raw_os_error() == Some(libc::EPERM) => Ok(true),
+                Err(e) => Err(e),
+            },
+            Tree::Cgroup(cg) => cg.populated(),
+        }
+    }
+
+    /// The cgroup's events file, which polls POLLPRI when the tree empties.
+    pub fn tree_events(&self) -> Option<OwnedFd> {
+        match &self.tree {
+            Tree::Cgroup(cg) => cg.events().ok(),
+            _ => None,
+        }
+    }
+
+    /// The cgroup directory holding the tree, if any.
+    pub fn cgroup_path(&self) -> Option<&std::path::Path> {
+        match &self.tree {
+            Tree::Cgroup(cg) => Some(cg.path()),
+            _ => None,
+        }
+    }
+
+    /// Hands a child that may still run to the background reaper, killing it
+    /// (and its contained tree) first if asked.
     pub fn orphan(mut self, kill_it: bool) {
+        if kill_it {
+            let _ = self.signal_tree(libc::SIGKILL);
+        }
         if self.done.is_some() {
             return;
-        }
-        if kill_it {
-            let _ = self.signal(libc::SIGKILL);
         }
         if let Ok(Some(_)) = self.try_wait() {
             return;

@@ -15,6 +15,8 @@ struct Reaper {
     epoll: OwnedFd,
     pidfds: Mutex<HashMap<RawFd, OwnedFd>>,
     pids: Mutex<Vec<libc::pid_t>>,
+    /// Cgroups to remove once empty: their `cgroup.events` (POLLPRI) and path.
+    cgroups: Mutex<HashMap<RawFd, (OwnedFd, std::path::PathBuf)>>,
     /// Read end of the SIGCHLD self-pipe, registered in `epoll` once a pid orphan exists.
     sigchld: OnceLock<Option<OwnedFd>>,
 }
@@ -34,6 +36,7 @@ fn reaper() -> Option<&'static Reaper> {
                 epoll,
                 pidfds: Mutex::new(HashMap::new()),
                 pids: Mutex::new(Vec::new()),
+                cgroups: Mutex::new(HashMap::new()),
                 sigchld: OnceLock::new(),
             })
         })
@@ -57,6 +60,37 @@ pub(crate) fn adopt_pidfd(pidfd: OwnedFd) {
     .is_ok()
     {
         map.insert(raw, pidfd);
+    }
+}
+
+/// Removes the cgroup at `path` once its last process exits.
+pub(crate) fn adopt_cgroup(events: OwnedFd, path: std::path::PathBuf) {
+    let Some(r) = reaper() else { return };
+    let raw = events.as_raw_fd();
+    let mut map = r.cgroups.lock().unwrap_or_else(|e| e.into_inner());
+    if epoll::add(
+        &r.epoll,
+        events.as_fd(),
+        epoll::EventData::new_u64(raw as u64),
+        epoll::EventFlags::PRI,
+    )
+    .is_ok()
+    {
+        map.insert(raw, (events, path));
+    }
+    drop(map);
+    sweep_cgroups(r);
+}
+
+fn sweep_cgroups(r: &Reaper) {
+    let mut map = r.cgroups.lock().unwrap_or_else(|e| e.into_inner());
+    map.retain(|_, (_, path)| std::fs::remove_dir(&*path).is_err() && path.exists());
+}
+
+/// Starts watching SIGCHLD (for pid orphans and subreaper sweeps).
+pub(crate) fn watch_sigchld() {
+    if let Some(r) = reaper() {
+        r.sigchld.get_or_init(|| install_sigchld(r));
     }
 }
 
@@ -116,9 +150,15 @@ fn run() {
                     while matches!(rustix::io::read(rd, &mut buf), Ok(n) if n > 0) {}
                 }
                 sweep_pids(r);
+                super::subreaper::sweep();
                 continue;
             }
             let raw = token as RawFd;
+            let flags = ev.flags;
+            if flags.contains(epoll::EventFlags::PRI) {
+                sweep_cgroups(r);
+                continue;
+            }
             let mut map = r.pidfds.lock().unwrap_or_else(|e| e.into_inner());
             let done = match map.get(&raw) {
                 Some(fd) => !matches!(waitid(Target::Pidfd(fd.as_raw_fd()), false), Ok(None)),

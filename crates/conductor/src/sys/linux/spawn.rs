@@ -2,9 +2,10 @@
 //! descriptor plan), clone with a vfork-class primitive, and turn a failure the
 //! child reported into an [`Error`] naming the program and the step.
 
+use super::cgroup::Cgroup;
 use super::child::{child_main, ChildCtx, Rlimit, Stage};
 use super::clone::{clone_vfork, CloneRequest};
-use super::process::Process;
+use super::process::{Process, Tree};
 use super::wait::{waitid, Target};
 use crate::error::{Error, Operation, Result};
 use crate::spec::CommandSpec;
@@ -12,6 +13,7 @@ use crate::stdio::StdioKind;
 use crate::sys::unix::fd::{dev_null, dup_above, grow_pipe, pipe, set_nonblocking};
 use crate::sys::unix::prep::ExecStrings;
 use crate::sys::{SpawnOptions, Spawned, StdioDefault};
+use crate::tree::Containment;
 use std::ffi::c_void;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
@@ -158,7 +160,39 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
         start = t + 1;
     }
 
-    let rlimits: Vec<Rlimit> = Vec::new();
+    let mut rlimits: Vec<Rlimit> = Vec::with_capacity(spec.unix.rlimits.len());
+    for &(res, soft, hard) in &spec.unix.rlimits {
+        if soft > hard {
+            return Err(Error::invalid_input(
+                prog,
+                format!(
+                    "{}: soft limit {soft} is above hard limit {hard}",
+                    res.name()
+                ),
+            ));
+        }
+        rlimits.push((res.raw(), soft, hard));
+    }
+
+    // Containment: a process group, a session, or a fresh cgroup.
+    let (mut setsid, mut pgroup) = (spec.unix.setsid, spec.unix.process_group.unwrap_or(-1));
+    let mut cgroup = None;
+    match spec.containment {
+        Containment::None => {}
+        Containment::ProcessGroup => pgroup = 0,
+        Containment::Session => setsid = true,
+        Containment::Cgroup => {
+            cgroup = Some(Cgroup::create().map_err(|e| {
+                Error::new(Operation::Containment, e).with_program(prog).with_detail(
+                    "cgroup containment needs a writable cgroup2 mount; use Containment::BestAvailable to fall back to a process group",
+                )
+            })?)
+        }
+        Containment::BestAvailable => match Cgroup::create() {
+            Ok(cg) => cgroup = Some(cg),
+            Err(_) => pgroup = 0,
+        },
+    }
     let groups = spec.unix.groups.as_deref();
     let cwd_ptr = strings
         .cwd
@@ -171,7 +205,7 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
     loop {
         let mut req = CloneRequest {
             pidfd: use_pidfd,
-            cgroup: None,
+            cgroup: cgroup.as_ref().map(|c| c.dir_fd()),
             legacy: fallback_forced(),
         };
         let ctx = ChildCtx {
@@ -182,14 +216,14 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
             moves: &moves,
             gaps: &gaps,
             close_from: (max_target + 1) as u32,
-            setsid: spec.unix.setsid,
-            pgroup: spec.unix.process_group.unwrap_or(-1),
+            setsid,
+            pgroup,
             uid: spec.unix.uid,
             gid: spec.unix.gid,
             groups,
             umask: spec.unix.umask,
             rlimits: &rlimits,
-            pdeathsig: 0,
+            pdeathsig: spec.unix.pdeathsig.unwrap_or(0),
             // SAFETY: getpid has no preconditions.
             parent_pid: unsafe { libc::getpid() },
             reset_handlers: false,
@@ -204,14 +238,25 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
                 NO_PIDFD.store(1, Ordering::Relaxed);
                 return spawn(spec, opts);
             }
+            Err(e) if req.cgroup.is_some() => {
+                return Err(Error::new(Operation::Containment, e)
+                    .with_program(prog)
+                    .with_detail("cannot spawn into the cgroup (CLONE_INTO_CGROUP)"))
+            }
             Err(e) => return Err(Error::new(Operation::Spawn, e).with_program(prog)),
         };
         let stage = Stage::from_u32(ctx.err_stage.load(Ordering::Acquire));
         if stage == Stage::None {
             drop(temps);
             let mut plans = plans.into_iter().map(|p| p.parent);
+            let tree = match cgroup {
+                Some(cg) => Tree::Cgroup(cg),
+                None if setsid || pgroup == 0 => Tree::Group,
+                None => Tree::Single,
+            };
+            super::subreaper::spawned(pid, matches!(tree, Tree::Group));
             return Ok(Spawned {
-                process: Process::new(pid, pidfd),
+                process: Process::new(pid, pidfd, tree),
                 stdin: plans.next().flatten(),
                 stdout: plans.next().flatten(),
                 stderr: plans.next().flatten(),

@@ -2,7 +2,7 @@
 //! `ChildStdout` and `ChildStderr` are thin wrappers around [`AsyncPipe`].
 
 use super::fd::{errno_to_io, set_nonblocking};
-use super::io::{read_append, write};
+use super::io::{read_capped, write};
 use rustix::io::Errno;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
@@ -57,15 +57,17 @@ impl AsyncPipe {
         }
     }
 
-    /// Reads once, appending to `out`; 0 at EOF.
-    pub fn poll_read_append(
+    /// Reads once, appending to `out` (at most `cap` bytes kept); 0 at EOF.
+    pub fn poll_read_capped(
         &self,
         cx: &mut Context<'_>,
         out: &mut Vec<u8>,
+        cap: Option<usize>,
+        truncated: &mut bool,
     ) -> Poll<io::Result<usize>> {
         loop {
             let mut guard = ready!(self.fd.poll_read_ready(cx))?;
-            match guard.try_io(|fd| read_append(fd.get_ref().as_fd(), out)) {
+            match guard.try_io(|fd| read_capped(fd.get_ref().as_fd(), out, cap, truncated)) {
                 Ok(res) => return Poll::Ready(res),
                 Err(_would_block) => continue,
             }

@@ -3,10 +3,11 @@
 //! that feeds stdin while draining stdout and stderr (`output`, `communicate`).
 
 use super::fd::{errno_to_io, set_nonblocking};
-use rustix::event::{poll, PollFd, PollFlags};
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::io::Errno;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::time::{Duration, Instant};
 
 /// Reads once into the spare capacity of `buf` (growing it when nearly full);
 /// returns the bytes read, 0 at EOF.
@@ -85,28 +86,80 @@ fn write_raw(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     }
 }
 
+/// Limits for [`communicate`].
+pub(crate) struct CollectOpts<'a> {
+    /// Give up (timed out) at this instant.
+    pub deadline: Option<Instant>,
+    /// Readable once the direct child has exited (its pidfd), for `io_grace`.
+    pub exit_fd: Option<BorrowedFd<'a>>,
+    /// After the child exits, stop reading this long later.
+    pub io_grace: Option<Duration>,
+    /// Keep at most this many bytes per stream; drain and discard the rest.
+    pub cap: Option<usize>,
+}
+
+/// How collection ended.
+#[derive(Debug, Default)]
+pub(crate) struct Collected {
+    pub timed_out: bool,
+    pub out_truncated: bool,
+    pub err_truncated: bool,
+}
+
+/// The pipes [`communicate`] works on.
+pub(crate) struct Pipes<'a> {
+    pub stdin: Option<OwnedFd>,
+    pub input: &'a [u8],
+    pub stdout: Option<&'a OwnedFd>,
+    pub stderr: Option<&'a OwnedFd>,
+}
+
 /// Writes `input` to `stdin` (then closes it) while reading `stdout` and
 /// `stderr` to EOF, all at once through `poll`, so no pipe can fill up and
-/// deadlock. The descriptors are switched to non-blocking mode.
+/// deadlock. The descriptors are switched to non-blocking mode. `exited`
+/// reports whether the child has exited, for `io_grace` when there is no `exit_fd`.
 pub(crate) fn communicate(
-    mut stdin: Option<OwnedFd>,
-    input: &[u8],
-    stdout: Option<&OwnedFd>,
-    stderr: Option<&OwnedFd>,
+    pipes: Pipes<'_>,
     out: &mut Vec<u8>,
     err: &mut Vec<u8>,
-) -> io::Result<()> {
+    opts: &CollectOpts<'_>,
+    exited: &mut dyn FnMut() -> bool,
+) -> io::Result<Collected> {
+    let Pipes {
+        mut stdin,
+        input,
+        stdout,
+        stderr,
+    } = pipes;
     for fd in [stdin.as_ref(), stdout, stderr].into_iter().flatten() {
         set_nonblocking(fd.as_fd(), true)?;
     }
+    let mut res = Collected::default();
     let mut written = 0;
     if input.is_empty() {
         stdin = None;
     }
     let (mut out_open, mut err_open) = (stdout.is_some(), stderr.is_some());
+    let mut watch_exit = opts.io_grace.is_some();
+    let mut io_deadline: Option<Instant> = None;
     while stdin.is_some() || out_open || err_open {
-        let mut fds = Vec::with_capacity(3);
-        let mut slots = [usize::MAX; 3];
+        let now = Instant::now();
+        if opts.deadline.is_some_and(|d| now >= d) {
+            res.timed_out = true;
+            break;
+        }
+        if io_deadline.is_some_and(|d| now >= d) {
+            res.out_truncated |= out_open;
+            res.err_truncated |= err_open;
+            break;
+        }
+        if watch_exit && opts.exit_fd.is_none() && exited() {
+            watch_exit = false;
+            io_deadline = opts.io_grace.map(|g| Instant::now() + g);
+            continue;
+        }
+        let mut fds = Vec::with_capacity(4);
+        let mut slots = [usize::MAX; 4];
         if let Some(fd) = &stdin {
             slots[0] = fds.len();
             fds.push(PollFd::new(fd, PollFlags::OUT));
@@ -119,13 +172,35 @@ pub(crate) fn communicate(
             slots[2] = fds.len();
             fds.push(PollFd::new(fd, PollFlags::IN));
         }
-        match poll(&mut fds, None) {
+        let exit_fd = opts.exit_fd.filter(|_| watch_exit);
+        if let Some(fd) = &exit_fd {
+            slots[3] = fds.len();
+            fds.push(PollFd::new(fd, PollFlags::IN));
+        }
+        let mut wake = [opts.deadline, io_deadline].into_iter().flatten().min();
+        if watch_exit && opts.exit_fd.is_none() {
+            // No descriptor tells us of the exit: look again shortly.
+            let soon = Instant::now() + Duration::from_millis(20);
+            wake = Some(wake.map_or(soon, |w| w.min(soon)));
+        }
+        let timeout = wake.map(|w| {
+            let left = w.saturating_duration_since(Instant::now());
+            Timespec {
+                tv_sec: left.as_secs() as i64,
+                tv_nsec: left.subsec_nanos() as _,
+            }
+        });
+        match poll(&mut fds, timeout.as_ref()) {
             Ok(_) | Err(Errno::INTR) => {}
             Err(e) => return Err(errno_to_io(e)),
         }
         let ready: Vec<bool> = fds.iter().map(|f| !f.revents().is_empty()).collect();
         drop(fds);
         let is_ready = |slot: usize| ready.get(slot).copied().unwrap_or(false);
+        if is_ready(slots[3]) {
+            watch_exit = false;
+            io_deadline = opts.io_grace.map(|g| Instant::now() + g);
+        }
         if is_ready(slots[0]) {
             if let Some(fd) = &stdin {
                 let chunk = &input[written..input.len().min(written + (1 << 20))];
@@ -141,26 +216,66 @@ pub(crate) fn communicate(
                 }
             }
         }
-        for (slot, open, fd, buf) in [
-            (slots[1], &mut out_open, stdout, &mut *out),
-            (slots[2], &mut err_open, stderr, &mut *err),
+        for (slot, open, fd, buf, trunc) in [
+            (
+                slots[1],
+                &mut out_open,
+                stdout,
+                &mut *out,
+                &mut res.out_truncated,
+            ),
+            (
+                slots[2],
+                &mut err_open,
+                stderr,
+                &mut *err,
+                &mut res.err_truncated,
+            ),
         ] {
             if let (true, Some(fd)) = (is_ready(slot), fd) {
-                match drain(fd.as_fd(), buf) {
-                    Ok(true) => *open = false,
-                    Ok(false) => {}
-                    Err(e) => return Err(e),
+                if drain(fd.as_fd(), buf, opts.cap, trunc)? {
+                    *open = false;
                 }
             }
         }
     }
-    Ok(())
+    Ok(res)
 }
 
-/// Reads what is available; true at EOF.
-fn drain(fd: BorrowedFd<'_>, buf: &mut Vec<u8>) -> io::Result<bool> {
+/// Reads once into `buf`, keeping at most `cap` bytes in it: past the cap the
+/// data is read and discarded and `truncated` is set. Returns the bytes read
+/// (0 at EOF).
+pub(crate) fn read_capped(
+    fd: BorrowedFd<'_>,
+    buf: &mut Vec<u8>,
+    cap: Option<usize>,
+    truncated: &mut bool,
+) -> io::Result<usize> {
+    let Some(cap) = cap else {
+        return read_append(fd, buf);
+    };
+    let mut scratch = [0u8; 16 * 1024];
+    let room = cap.saturating_sub(buf.len());
+    if room == 0 {
+        let n = read(fd, &mut scratch)?;
+        *truncated |= n > 0;
+        return Ok(n);
+    }
+    let take = room.min(scratch.len());
+    let n = read(fd, &mut scratch[..take])?;
+    buf.extend_from_slice(&scratch[..n]);
+    Ok(n)
+}
+
+/// Reads what is available (see [`read_capped`]); true at EOF.
+fn drain(
+    fd: BorrowedFd<'_>,
+    buf: &mut Vec<u8>,
+    cap: Option<usize>,
+    truncated: &mut bool,
+) -> io::Result<bool> {
     loop {
-        match read_append(fd, buf) {
+        match read_capped(fd, buf, cap, truncated) {
             Ok(0) => return Ok(true),
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),

@@ -1,0 +1,61 @@
+//! Process-tree options: how a child and its descendants are contained
+//! ([`Containment`]), and the limits that `status()`/`output()` enforce
+//! (timeout, graces, capture cap).
+
+use std::time::Duration;
+
+/// How a child's whole process tree is kept together, so that it can be
+/// signalled, stopped and waited for as one.
+///
+/// ```
+/// # fn main() -> Result<(), conductor::Error> {
+/// use conductor::{blocking::Command, Containment};
+/// use std::time::Duration;
+/// let mut child = Command::new("sh").args(["-c", "sleep 300 & sleep 300 & wait"])
+///     .containment(Containment::ProcessGroup)
+///     .spawn()?;
+/// // SIGTERM to the whole tree, then SIGKILL after the grace; reaps the child.
+/// let status = child.terminate(Duration::from_secs(2))?;
+/// assert!(!status.success());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Containment {
+    /// No containment: tree operations reach only the direct child.
+    #[default]
+    None,
+    /// The child leads a new process group; descendants that stay in it are
+    /// reached. One that calls `setsid` or `setpgid` escapes.
+    ProcessGroup,
+    /// The child leads a new session (and process group), detached from the
+    /// controlling terminal. Descendants that start their own session escape.
+    Session,
+    /// The child is spawned straight into a fresh cgroup v2
+    /// (`CLONE_INTO_CGROUP`, Linux): no descendant can escape, not even one
+    /// that calls `setsid` or double-forks. Spawning fails with a clear error
+    /// when no writable cgroup2 mount is found.
+    Cgroup,
+    /// A cgroup when one is usable, otherwise a process group.
+    BestAvailable,
+}
+
+/// Limits applied by `status()`, `output()` and `communicate`-style calls.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub timeout: Option<Duration>,
+    pub grace: Duration,
+    pub io_grace: Option<Duration>,
+    pub capture_limit: Option<usize>,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            timeout: None,
+            grace: Duration::from_secs(5),
+            io_grace: None,
+            capture_limit: None,
+        }
+    }
+}

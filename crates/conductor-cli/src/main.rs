@@ -1,11 +1,49 @@
-//! The `conductor` command-line tool.
-use clap::Parser;
+//! The `conductor` command-line tool: `run` one command with a timeout and
+//! tree kill; `pool` to push tasks through persistent workers.
+
+mod duration;
+mod exit;
+mod run;
+
+use clap::{Parser, Subcommand};
 
 /// Spawn, supervise and talk to child processes.
 #[derive(Parser, Debug)]
-#[command(name = "conductor", version, about)]
-struct Cli {}
+#[command(name = "conductor", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Run one command with a timeout that stops its whole process tree.
+    Run(run::RunArgs),
+}
 
 fn main() {
-    let _cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                // Usage errors are conductor's own failures (125), as with timeout(1).
+                _ => exit::FAILED,
+            };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("conductor: cannot start the async runtime: {e}");
+            std::process::exit(exit::FAILED);
+        }
+    };
+    let code = match cli.command {
+        Cmd::Run(args) => rt.block_on(run::run(args)),
+    };
+    drop(rt);
+    std::process::exit(code);
 }

@@ -1,0 +1,88 @@
+//! `conductor run` end to end: exit statuses, timeouts that leave nothing
+//! behind, signal forwarding, --rusage.
+
+use std::io::{BufRead, BufReader};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn conductor() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_conductor"))
+}
+
+fn run(args: &[&str]) -> (i32, String) {
+    let out = conductor().args(args).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn exit_statuses_follow_timeout_1() {
+    assert_eq!(run(&["run", "--", "true"]).0, 0);
+    assert_eq!(run(&["run", "--", "sh", "-c", "exit 42"]).0, 42);
+    assert_eq!(run(&["run", "--", "sh", "-c", "kill -KILL $$"]).0, 137);
+    let (code, err) = run(&["run", "--", "no-such-program-xyz"]);
+    assert_eq!(code, 127);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("no-such-program-xyz"), "{err}");
+    let (code, err) = run(&["run", "--", "/etc/hostname"]);
+    assert_eq!(code, 126, "{err}");
+    assert!(err.contains("/etc/hostname"));
+    let (code, err) = run(&["run", "--timeout", "1s", "--", "sleep", "30"]);
+    assert_eq!(code, 124, "{err}");
+    assert!(err.contains("timed out"), "{err}");
+    let (code, err) = run(&["run", "--timeout", "soon", "--", "true"]);
+    assert_eq!(code, 125, "{err}");
+    assert!(err.contains("invalid duration"), "{err}");
+    assert_eq!(run(&["run", "--containment", "cgroup", "--", "true"]).0 % 125, 0);
+}
+
+#[test]
+fn timeout_leaves_no_process_of_the_tree() {
+    let t = Instant::now();
+    let out = conductor()
+        .args(["run", "--timeout", "1s", "--grace", "500ms", "--containment", "group", "--", "sh", "-c"])
+        .arg("echo $$; sleep 300 & sleep 300 & wait")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(124));
+    assert!(t.elapsed() < Duration::from_secs(5));
+    let pgid = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) {
+            let f: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+            assert!(!(f[2] == pgid && f[0] != "Z"), "survivor {:?}", e.path());
+        }
+    }
+}
+
+#[test]
+fn signals_are_forwarded_to_the_tree() {
+    // Spawned with conductor's own blocking API, for its bounded wait_timeout.
+    let mut child = conductor::blocking::Command::new(env!("CARGO_BIN_EXE_conductor"))
+        .args(["run", "--containment", "group", "--", "sh", "-c"])
+        .arg("trap 'echo got-term; exit 9' TERM; echo ready; while :; do sleep 0.05; done")
+        .stdout(conductor::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert_eq!(lines.next().unwrap().unwrap(), "got-term");
+    let status = child.wait_timeout(Duration::from_secs(10)).unwrap().expect("conductor exits");
+    assert_eq!(status.code(), Some(9), "conductor exits with the child's status");
+}
+
+#[test]
+fn rusage_is_printed() {
+    let (code, err) = run(&["run", "--rusage", "--", "true"]);
+    assert_eq!(code, 0);
+    assert!(err.contains("max-rss") && err.contains("wall"), "{err}");
+}
+
+#[test]
+fn help_and_version() {
+    let out = conductor().args(["run", "--help"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Examples"));
+    let out = conductor().arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("conductor "));
+}

@@ -17,21 +17,36 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     while !rest.is_empty() {
         let num_len = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("invalid duration {text:?}: missing unit after the number (use ms, s, m or h)"))?;
+            .ok_or_else(|| {
+                format!(
+                    "invalid duration {text:?}: missing unit after the number (use ms, s, m or h)"
+                )
+            })?;
         if num_len == 0 {
-            return Err(format!("invalid duration {text:?}: expected a number at {rest:?}"));
+            return Err(format!(
+                "invalid duration {text:?}: expected a number at {rest:?}"
+            ));
         }
-        let value: f64 = rest[..num_len]
-            .parse()
-            .map_err(|_| format!("invalid duration {text:?}: bad number {:?}", &rest[..num_len]))?;
+        let value: f64 = rest[..num_len].parse().map_err(|_| {
+            format!(
+                "invalid duration {text:?}: bad number {:?}",
+                &rest[..num_len]
+            )
+        })?;
         rest = &rest[num_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let scale = match &rest[..unit_len] {
             "ms" => 0.001,
             "s" => 1.0,
             "m" => 60.0,
             "h" => 3600.0,
-            u => return Err(format!("invalid duration {text:?}: unknown unit {u:?} (use ms, s, m or h)")),
+            u => {
+                return Err(format!(
+                    "invalid duration {text:?}: unknown unit {u:?} (use ms, s, m or h)"
+                ))
+            }
         };
         total += value * scale;
         rest = &rest[unit_len..];
@@ -41,7 +56,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
 
 fn secs_to_duration(secs: f64, text: &str) -> Result<Duration, String> {
     if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("invalid duration {text:?}: must be a non-negative time"));
+        return Err(format!(
+            "invalid duration {text:?}: must be a non-negative time"
+        ));
     }
     Duration::try_from_secs_f64(secs).map_err(|_| format!("invalid duration {text:?}: too large"))
 }

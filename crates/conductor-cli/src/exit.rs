@@ -27,7 +27,9 @@ pub fn report_spawn_error(e: &Error) -> i32 {
     eprintln!("conductor: {e}");
     match (e.kind(), e.raw_os_error()) {
         (ErrorKind::NotFound, _) if e.operation() == conductor::Operation::Exec => NOT_FOUND,
-        (ErrorKind::PermissionDenied, _) if e.operation() == conductor::Operation::Exec => CANNOT_EXECUTE,
+        (ErrorKind::PermissionDenied, _) if e.operation() == conductor::Operation::Exec => {
+            CANNOT_EXECUTE
+        }
         (_, Some(libc::ENOEXEC)) => CANNOT_EXECUTE,
         _ => FAILED,
     }

@@ -11,9 +11,11 @@ use tokio::signal::unix::{signal, SignalKind};
 
 /// Options of `conductor run`.
 #[derive(Args, Debug)]
-#[command(after_help = "Examples:\n  conductor run --timeout 2s -- make test\n  conductor run --timeout 1m30s --grace 5s --rusage -- ./build.sh release\n\n\
+#[command(
+    after_help = "Examples:\n  conductor run --timeout 2s -- make test\n  conductor run --timeout 1m30s --grace 5s --rusage -- ./build.sh release\n\n\
 Exit status: the program's own; 128+N if it died of signal N; 124 on timeout;\n\
-125 if conductor itself failed; 126 if the program cannot be executed; 127 if it is not found.")]
+125 if conductor itself failed; 126 if the program cannot be executed; 127 if it is not found."
+)]
 pub struct RunArgs {
     /// Stop the whole process tree after this long (500ms, 2s, 1m30s) and exit 124.
     #[arg(long, value_parser = crate::duration::parse)]
@@ -28,7 +30,12 @@ pub struct RunArgs {
     #[arg(long)]
     rusage: bool,
     /// The program and its arguments.
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "PROGRAM")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "PROGRAM"
+    )]
     command: Vec<OsString>,
 }
 
@@ -68,7 +75,11 @@ pub async fn run(args: RunArgs) -> i32 {
         Ok(c) => c,
         Err(e) => return exit::report_spawn_error(&e),
     };
-    let signals = [SignalKind::interrupt(), SignalKind::terminate(), SignalKind::hangup()];
+    let signals = [
+        SignalKind::interrupt(),
+        SignalKind::terminate(),
+        SignalKind::hangup(),
+    ];
     let mut streams = Vec::new();
     for kind in signals {
         match signal(kind) {
@@ -130,7 +141,10 @@ pub async fn run(args: RunArgs) -> i32 {
                 ru.max_rss_bytes / 1024,
                 wall.as_secs_f64()
             ),
-            None => eprintln!("conductor: wall {:.3}s (resource usage unavailable)", wall.as_secs_f64()),
+            None => eprintln!(
+                "conductor: wall {:.3}s (resource usage unavailable)",
+                wall.as_secs_f64()
+            ),
         }
     }
     if timed_out {
@@ -145,11 +159,14 @@ pub async fn run(args: RunArgs) -> i32 {
 }
 
 /// Resolves with the output of whichever future finishes first.
-async fn select_first<F: std::future::Future<Output = i32> + Unpin>(futs: impl Iterator<Item = F>) -> i32 {
+async fn select_first<F: std::future::Future<Output = i32> + Unpin>(
+    futs: impl Iterator<Item = F>,
+) -> i32 {
     let mut futs: Vec<F> = futs.collect();
     std::future::poll_fn(|cx| {
         for f in futs.iter_mut() {
-            if let std::task::Poll::Ready(v) = std::future::Future::poll(std::pin::Pin::new(f), cx) {
+            if let std::task::Poll::Ready(v) = std::future::Future::poll(std::pin::Pin::new(f), cx)
+            {
                 return std::task::Poll::Ready(v);
             }
         }
@@ -157,4 +174,3 @@ async fn select_first<F: std::future::Future<Output = i32> + Unpin>(futs: impl I
     })
     .await
 }
-

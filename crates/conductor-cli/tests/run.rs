@@ -11,7 +11,10 @@ fn conductor() -> Command {
 
 fn run(args: &[&str]) -> (i32, String) {
     let out = conductor().args(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -32,14 +35,28 @@ fn exit_statuses_follow_timeout_1() {
     let (code, err) = run(&["run", "--timeout", "soon", "--", "true"]);
     assert_eq!(code, 125, "{err}");
     assert!(err.contains("invalid duration"), "{err}");
-    assert_eq!(run(&["run", "--containment", "cgroup", "--", "true"]).0 % 125, 0);
+    assert_eq!(
+        run(&["run", "--containment", "cgroup", "--", "true"]).0 % 125,
+        0
+    );
 }
 
 #[test]
 fn timeout_leaves_no_process_of_the_tree() {
     let t = Instant::now();
     let out = conductor()
-        .args(["run", "--timeout", "1s", "--grace", "500ms", "--containment", "group", "--", "sh", "-c"])
+        .args([
+            "run",
+            "--timeout",
+            "1s",
+            "--grace",
+            "500ms",
+            "--containment",
+            "group",
+            "--",
+            "sh",
+            "-c",
+        ])
         .arg("echo $$; sleep 300 & sleep 300 & wait")
         .output()
         .unwrap();
@@ -67,8 +84,15 @@ fn signals_are_forwarded_to_the_tree() {
     assert_eq!(lines.next().unwrap().unwrap(), "ready");
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     assert_eq!(lines.next().unwrap().unwrap(), "got-term");
-    let status = child.wait_timeout(Duration::from_secs(10)).unwrap().expect("conductor exits");
-    assert_eq!(status.code(), Some(9), "conductor exits with the child's status");
+    let status = child
+        .wait_timeout(Duration::from_secs(10))
+        .unwrap()
+        .expect("conductor exits");
+    assert_eq!(
+        status.code(),
+        Some(9),
+        "conductor exits with the child's status"
+    );
 }
 
 #[test]

@@ -110,3 +110,31 @@ fn help_and_version() {
     let out = conductor().arg("--version").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("conductor "));
 }
+
+#[test]
+fn unwritable_cgroup_root_is_a_clear_error_or_falls_back() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to run conductor as an unprivileged user");
+        return;
+    }
+    use conductor::unix::CommandExt;
+    // As `nobody`, the cgroup2 mount is not writable.
+    let as_nobody = |containment: &str| {
+        conductor::blocking::Command::new(env!("CARGO_BIN_EXE_conductor"))
+            .args(["run", "--containment", containment, "--", "true"])
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .unwrap()
+    };
+    let out = as_nobody("cgroup");
+    let err = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(0) {
+        eprintln!("skipped: the cgroup2 mount is writable even for nobody here");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(err.contains("cgroup") && err.lines().count() == 1, "{err}");
+    // "best" falls back to a process group and runs the program.
+    assert_eq!(as_nobody("best").status.code(), Some(0));
+}

@@ -1,13 +1,12 @@
 //! The async [`Child`]: a running (or finished) child process with its pipes.
 
-use crate::error::{Error, Operation, Result};
+use crate::child_core::{empty_output, ChildCore};
+use crate::error::{Operation, Result};
 use crate::pipes::{read_to_end, write_all, ChildStderr, ChildStdin, ChildStdout};
 use crate::spec::CommandSpec;
 use crate::status::{ExitStatus, Output, ResourceUsage};
 use crate::sys::unix::async_pipe::AsyncPipe;
-use crate::sys::{Process, Spawned};
-use crate::tree::Limits;
-use std::ffi::OsString;
+use crate::sys::Spawned;
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -34,10 +33,7 @@ use std::time::{Duration, Instant};
 /// ```
 #[derive(Debug)]
 pub struct Child {
-    process: Option<Process>,
-    program: OsString,
-    kill_on_drop: bool,
-    limits: Limits,
+    core: ChildCore,
     /// The parent's end of the child's stdin, when piped.
     pub stdin: Option<ChildStdin>,
     /// The parent's end of the child's stdout, when piped.
@@ -48,17 +44,14 @@ pub struct Child {
 
 impl Child {
     pub(crate) fn from_spawned(s: Spawned, spec: &CommandSpec) -> Result<Child> {
-        let program = spec.program.clone();
         let mut child = Child {
-            process: Some(s.process),
-            program,
-            kill_on_drop: spec.kill_on_drop,
-            limits: spec.limits,
+            core: ChildCore::new(s.process, spec),
             stdin: None,
             stdout: None,
             stderr: None,
         };
-        let reg = |fd, write| AsyncPipe::new(fd, write).map_err(|e| child.err(Operation::Stdio, e));
+        let reg =
+            |fd, write| AsyncPipe::new(fd, write).map_err(|e| child.core.err(Operation::Stdio, e));
         let stdin = s.stdin.map(|fd| reg(fd, true)).transpose()?;
         let stdout = s.stdout.map(|fd| reg(fd, false)).transpose()?;
         let stderr = s.stderr.map(|fd| reg(fd, false)).transpose()?;
@@ -66,17 +59,6 @@ impl Child {
         child.stdout = stdout.map(|pipe| ChildStdout { pipe });
         child.stderr = stderr.map(|pipe| ChildStderr { pipe });
         Ok(child)
-    }
-
-    fn err(&self, op: Operation, e: io::Error) -> Error {
-        Error::new(op, e).with_program(&self.program)
-    }
-
-    fn process(&mut self) -> &mut Process {
-        // Only `Drop` takes the process out.
-        self.process
-            .as_mut()
-            .expect("process is present until drop")
     }
 
     /// The cgroup holding the child's tree, under [`Containment::Cgroup`](crate::Containment::Cgroup) (Linux).
@@ -91,7 +73,7 @@ impl Child {
     /// ```
     #[cfg(target_os = "linux")]
     pub fn cgroup_path(&self) -> Option<&std::path::Path> {
-        self.process.as_ref().and_then(|p| p.cgroup_path())
+        self.core.cgroup_path()
     }
 
     /// The child's process id.
@@ -105,7 +87,7 @@ impl Child {
     /// # Ok(()) }
     /// ```
     pub fn id(&self) -> u32 {
-        self.process.as_ref().map_or(0, |p| p.id())
+        self.core.id()
     }
 
     /// The child's pidfd (Linux), which identifies it even after its pid is
@@ -122,7 +104,7 @@ impl Child {
     /// ```
     #[cfg(target_os = "linux")]
     pub fn pidfd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
-        self.process.as_ref().and_then(|p| p.pidfd())
+        self.core.pidfd()
     }
 
     /// Waits for the child to exit. Cancel-safe: dropping the future loses
@@ -138,8 +120,8 @@ impl Child {
     /// ```
     pub async fn wait(&mut self) -> Result<ExitStatus> {
         drop(self.stdin.take());
-        let res = std::future::poll_fn(|cx| self.process().poll_wait(cx)).await;
-        res.map_err(|e| self.err(Operation::Wait, e))
+        let res = std::future::poll_fn(|cx| self.core.process().poll_wait(cx)).await;
+        res.map_err(|e| self.core.err(Operation::Wait, e))
     }
 
     /// Returns the status if the child has exited, without waiting.
@@ -152,8 +134,7 @@ impl Child {
     /// # Ok(()) }
     /// ```
     pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
-        let res = self.process().try_wait();
-        res.map_err(|e| self.err(Operation::Wait, e))
+        self.core.try_wait()
     }
 
     /// Sends SIGKILL without waiting (see [`kill`](Self::kill) to also wait).
@@ -197,8 +178,7 @@ impl Child {
     /// # Ok(()) }
     /// ```
     pub fn signal(&mut self, sig: i32) -> Result<()> {
-        let res = self.process().signal(sig);
-        res.map_err(|e| self.err(Operation::Signal, e))
+        self.core.signal(sig)
     }
 
     /// CPU times and peak memory of the child, once it has been waited for.
@@ -213,7 +193,7 @@ impl Child {
     /// # Ok(()) }
     /// ```
     pub fn resource_usage(&self) -> Option<ResourceUsage> {
-        self.process.as_ref().and_then(|p| p.resource_usage())
+        self.core.resource_usage()
     }
 
     /// Waits for exit while collecting all of stdout and stderr (those that are piped).
@@ -246,7 +226,7 @@ impl Child {
     /// # Ok(()) }
     /// ```
     pub async fn communicate(mut self, input: &[u8]) -> Result<Output> {
-        let limits = self.limits;
+        let limits = self.core.limits;
         let deadline = limits.timeout.map(|t| Instant::now() + t);
         let stdin = self.stdin.take();
         let stdout = self.stdout.take();
@@ -282,10 +262,7 @@ impl Child {
                 let (a, b, c) = tokio::join!(feed, read_out, read_err);
                 a.and(b).and(c)
             };
-            let process = self
-                .process
-                .as_mut()
-                .expect("process is present until drop");
+            let process = self.core.process();
             let exit_then_grace = async {
                 match limits.io_grace {
                     Some(g) => {
@@ -309,7 +286,7 @@ impl Child {
         };
         let timed_out = match end {
             End::Done(r) => {
-                r.map_err(|e| self.err(Operation::Io, e))?;
+                r.map_err(|e| self.core.err(Operation::Io, e))?;
                 false
             }
             End::IoGrace => {
@@ -345,32 +322,21 @@ impl Child {
             }
             None => {
                 output.status = self.terminate(limits.grace).await?;
-                Err(Error::timed_out(
-                    &self.program,
-                    limits.timeout.unwrap_or_default(),
-                    output,
-                ))
+                Err(self.core.timed_out(output))
             }
         }
     }
 
     /// Runs to completion under the command's timeout (used by `status()`).
     pub(crate) async fn wait_limited(&mut self) -> Result<ExitStatus> {
-        let Some(limit) = self.limits.timeout else {
+        let Some(limit) = self.core.limits.timeout else {
             return self.wait().await;
         };
         match tokio::time::timeout(limit, self.wait()).await {
             Ok(r) => r,
             Err(_) => {
-                let status = self.terminate(self.limits.grace).await?;
-                let partial = Output {
-                    status,
-                    stdout: Vec::new(),
-                    stderr: Vec::new(),
-                    stdout_truncated: false,
-                    stderr_truncated: false,
-                };
-                Err(Error::timed_out(&self.program, limit, partial))
+                let status = self.terminate(self.core.limits.grace).await?;
+                Err(self.core.timed_out(empty_output(status)))
             }
         }
     }
@@ -406,8 +372,7 @@ impl Child {
     /// # Ok(()) }
     /// ```
     pub fn signal_tree(&mut self, sig: i32) -> Result<()> {
-        let res = self.process().signal_tree(sig);
-        res.map_err(|e| self.err(Operation::Signal, e))
+        self.core.signal_tree(sig)
     }
 
     /// Stops the whole tree gracefully: SIGTERM (and SIGCONT) to every member,
@@ -426,8 +391,8 @@ impl Child {
     /// ```
     pub async fn terminate(&mut self, grace: Duration) -> Result<ExitStatus> {
         drop(self.stdin.take());
-        let res = crate::stop::terminate(self.process(), grace).await;
-        res.map_err(|e| self.err(Operation::Signal, e))
+        let res = crate::stop::terminate(self.core.process(), grace).await;
+        res.map_err(|e| self.core.err(Operation::Signal, e))
     }
 
     /// Waits for the direct child, then until every member of its tree is gone.
@@ -443,16 +408,8 @@ impl Child {
     /// ```
     pub async fn wait_tree(&mut self) -> Result<ExitStatus> {
         let status = self.wait().await?;
-        let res = crate::stop::wait_tree(self.process(), None).await;
-        res.map_err(|e| self.err(Operation::Wait, e))?;
+        let res = crate::stop::wait_tree(self.core.process(), None).await;
+        res.map_err(|e| self.core.err(Operation::Wait, e))?;
         Ok(status)
-    }
-}
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        if let Some(p) = self.process.take() {
-            p.orphan(self.kill_on_drop);
-        }
     }
 }

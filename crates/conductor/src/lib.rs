@@ -27,6 +27,7 @@ compile_error!("conductor's backends so far are Unix-only (Windows is in progres
 pub mod blocking;
 mod builder;
 mod child;
+mod child_core;
 mod command;
 mod error;
 mod pipes;

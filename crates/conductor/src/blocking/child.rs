@@ -1,14 +1,13 @@
 //! The blocking [`Child`].
 
 use super::pipes::{ChildStderr, ChildStdin, ChildStdout};
-use crate::error::{Error, Operation, Result};
+use crate::child_core::{empty_output, ChildCore};
+use crate::error::{Operation, Result};
 use crate::spec::CommandSpec;
 use crate::status::{ExitStatus, Output, ResourceUsage};
 use crate::sys::unix::io::{communicate, CollectOpts, Pipes};
-use crate::sys::{Process, Spawned};
-use crate::tree::Limits;
-use std::ffi::OsString;
-use std::io;
+use crate::sys::Spawned;
+
 use std::time::{Duration, Instant};
 
 /// A spawned child process (blocking API). Mirrors [`std::process::Child`].
@@ -30,10 +29,7 @@ use std::time::{Duration, Instant};
 /// ```
 #[derive(Debug)]
 pub struct Child {
-    process: Option<Process>,
-    program: OsString,
-    kill_on_drop: bool,
-    limits: Limits,
+    core: ChildCore,
     /// The parent's end of the child's stdin, when piped.
     pub stdin: Option<ChildStdin>,
     /// The parent's end of the child's stdout, when piped.
@@ -45,24 +41,11 @@ pub struct Child {
 impl Child {
     pub(crate) fn from_spawned(s: Spawned, spec: &CommandSpec) -> Child {
         Child {
-            process: Some(s.process),
-            program: spec.program.clone(),
-            kill_on_drop: spec.kill_on_drop,
-            limits: spec.limits,
+            core: ChildCore::new(s.process, spec),
             stdin: s.stdin.map(|fd| ChildStdin { fd }),
             stdout: s.stdout.map(|fd| ChildStdout { fd }),
             stderr: s.stderr.map(|fd| ChildStderr { fd }),
         }
-    }
-
-    fn err(&self, op: Operation, e: io::Error) -> Error {
-        Error::new(op, e).with_program(&self.program)
-    }
-
-    fn process(&mut self) -> &mut Process {
-        self.process
-            .as_mut()
-            .expect("process is present until drop")
     }
 
     /// The cgroup holding the child's tree, under [`Containment::Cgroup`](crate::Containment::Cgroup) (Linux).
@@ -76,7 +59,7 @@ impl Child {
     /// ```
     #[cfg(target_os = "linux")]
     pub fn cgroup_path(&self) -> Option<&std::path::Path> {
-        self.process.as_ref().and_then(|p| p.cgroup_path())
+        self.core.cgroup_path()
     }
 
     /// The child's process id.
@@ -89,7 +72,7 @@ impl Child {
     /// # Ok(()) }
     /// ```
     pub fn id(&self) -> u32 {
-        self.process.as_ref().map_or(0, |p| p.id())
+        self.core.id()
     }
 
     /// The child's pidfd (Linux); `None` on the SIGCHLD fallback.
@@ -103,7 +86,7 @@ impl Child {
     /// ```
     #[cfg(target_os = "linux")]
     pub fn pidfd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
-        self.process.as_ref().and_then(|p| p.pidfd())
+        self.core.pidfd()
     }
 
     /// Waits for the child to exit (closing its stdin first, as std does).
@@ -116,8 +99,8 @@ impl Child {
     /// ```
     pub fn wait(&mut self) -> Result<ExitStatus> {
         drop(self.stdin.take());
-        let res = self.process().wait_blocking();
-        res.map_err(|e| self.err(Operation::Wait, e))
+        let res = self.core.process().wait_blocking();
+        res.map_err(|e| self.core.err(Operation::Wait, e))
     }
 
     /// Waits at most `timeout`; `Ok(None)` if the child still runs then. Does not kill it.
@@ -131,8 +114,8 @@ impl Child {
     /// ```
     pub fn wait_timeout(&mut self, timeout: Duration) -> Result<Option<ExitStatus>> {
         drop(self.stdin.take());
-        let res = self.process().wait_timeout_blocking(timeout);
-        res.map_err(|e| self.err(Operation::Wait, e))
+        let res = self.core.process().wait_timeout_blocking(timeout);
+        res.map_err(|e| self.core.err(Operation::Wait, e))
     }
 
     /// Returns the status if the child has exited, without waiting.
@@ -144,8 +127,7 @@ impl Child {
     /// # Ok(()) }
     /// ```
     pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
-        let res = self.process().try_wait();
-        res.map_err(|e| self.err(Operation::Wait, e))
+        self.core.try_wait()
     }
 
     /// Sends SIGKILL (does not wait; call [`wait`](Self::wait) to reap).
@@ -171,8 +153,7 @@ impl Child {
     /// # Ok(()) }
     /// ```
     pub fn signal(&mut self, sig: i32) -> Result<()> {
-        let res = self.process().signal(sig);
-        res.map_err(|e| self.err(Operation::Signal, e))
+        self.core.signal(sig)
     }
 
     /// CPU times and peak memory of the child, once it has been waited for.
@@ -185,7 +166,7 @@ impl Child {
     /// # Ok(()) }
     /// ```
     pub fn resource_usage(&self) -> Option<ResourceUsage> {
-        self.process.as_ref().and_then(|p| p.resource_usage())
+        self.core.resource_usage()
     }
 
     /// Waits for exit while collecting stdout and stderr (those that are piped).
@@ -217,22 +198,20 @@ impl Child {
     /// # Ok(()) }
     /// ```
     pub fn communicate(mut self, input: &[u8]) -> Result<Output> {
-        let limits = self.limits;
+        let limits = self.core.limits;
         let deadline = limits.timeout.map(|t| Instant::now() + t);
         let stdin = self.stdin.take().map(|s| s.fd);
         let stdout = self.stdout.take();
         let stderr = self.stderr.take();
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let process = self
-            .process
-            .as_mut()
-            .expect("process is present until drop");
-        let exit_fd = process
-            .pidfd()
-            .map(|fd| fd.try_clone_to_owned())
-            .transpose();
-        let exit_fd =
-            exit_fd.map_err(|e| Error::new(Operation::Io, e).with_program(&self.program))?;
+        // The pidfd tells the poll loop when the child exits (only needed for the io grace).
+        let exit_fd = match (limits.io_grace, self.core.pidfd()) {
+            (Some(_), Some(fd)) => Some(
+                fd.try_clone_to_owned()
+                    .map_err(|e| self.core.err(Operation::Io, e))?,
+            ),
+            _ => None,
+        };
         let opts = CollectOpts {
             deadline,
             exit_fd: exit_fd.as_ref().map(|f| std::os::fd::AsFd::as_fd(f)),
@@ -245,10 +224,11 @@ impl Child {
             stdout: stdout.as_ref().map(|s| &s.fd),
             stderr: stderr.as_ref().map(|s| &s.fd),
         };
-        let collected = communicate(pipes, &mut out, &mut err, &opts, &mut || {
+        let process = self.core.process();
+        let res = communicate(pipes, &mut out, &mut err, &opts, &mut || {
             matches!(process.try_wait(), Ok(Some(_)))
-        })
-        .map_err(|e| self.err(Operation::Io, e))?;
+        });
+        let collected = res.map_err(|e| self.core.err(Operation::Io, e))?;
         drop((stdout, stderr));
         let status = if collected.timed_out {
             None
@@ -272,32 +252,21 @@ impl Child {
             }
             None => {
                 output.status = self.terminate(limits.grace)?;
-                Err(Error::timed_out(
-                    &self.program,
-                    limits.timeout.unwrap_or_default(),
-                    output,
-                ))
+                Err(self.core.timed_out(output))
             }
         }
     }
 
     /// Runs to completion under the command's timeout (used by `status()`).
     pub(crate) fn wait_limited(&mut self) -> Result<ExitStatus> {
-        let Some(limit) = self.limits.timeout else {
+        let Some(limit) = self.core.limits.timeout else {
             return self.wait();
         };
         match self.wait_timeout(limit)? {
             Some(s) => Ok(s),
             None => {
-                let status = self.terminate(self.limits.grace)?;
-                let partial = Output {
-                    status,
-                    stdout: Vec::new(),
-                    stderr: Vec::new(),
-                    stdout_truncated: false,
-                    stderr_truncated: false,
-                };
-                Err(Error::timed_out(&self.program, limit, partial))
+                let status = self.terminate(self.core.limits.grace)?;
+                Err(self.core.timed_out(empty_output(status)))
             }
         }
     }
@@ -315,8 +284,7 @@ impl Child {
     /// # Ok(()) }
     /// ```
     pub fn signal_tree(&mut self, sig: i32) -> Result<()> {
-        let res = self.process().signal_tree(sig);
-        res.map_err(|e| self.err(Operation::Signal, e))
+        self.core.signal_tree(sig)
     }
 
     /// Stops the whole tree gracefully: SIGTERM (and SIGCONT) to every member,
@@ -336,8 +304,8 @@ impl Child {
     /// ```
     pub fn terminate(&mut self, grace: Duration) -> Result<ExitStatus> {
         drop(self.stdin.take());
-        let res = crate::stop::terminate_blocking(self.process(), grace);
-        res.map_err(|e| self.err(Operation::Signal, e))
+        let res = crate::stop::terminate_blocking(self.core.process(), grace);
+        res.map_err(|e| self.core.err(Operation::Signal, e))
     }
 
     /// Waits for the direct child, then until every member of its tree is gone
@@ -353,16 +321,8 @@ impl Child {
     /// ```
     pub fn wait_tree(&mut self) -> Result<ExitStatus> {
         let status = self.wait()?;
-        let res = crate::stop::wait_tree_blocking(self.process(), None);
-        res.map_err(|e| self.err(Operation::Wait, e))?;
+        let res = crate::stop::wait_tree_blocking(self.core.process(), None);
+        res.map_err(|e| self.core.err(Operation::Wait, e))?;
         Ok(status)
-    }
-}
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        if let Some(p) = self.process.take() {
-            p.orphan(self.kill_on_drop);
-        }
     }
 }

@@ -1,0 +1,102 @@
+//! [`ChildCore`]: what the async and the blocking `Child` have in common (the
+//! process handle, the program name for errors, the limits from the command,
+//! kill-on-drop), with the operations that do not depend on how one waits.
+
+use crate::error::{Error, Operation, Result};
+use crate::spec::CommandSpec;
+use crate::status::{ExitStatus, Output, ResourceUsage};
+use crate::sys::Process;
+use crate::tree::Limits;
+use std::ffi::OsString;
+use std::io;
+
+#[derive(Debug)]
+pub(crate) struct ChildCore {
+    /// Taken out only by `Drop`.
+    process: Option<Process>,
+    program: OsString,
+    kill_on_drop: bool,
+    pub limits: Limits,
+}
+
+impl ChildCore {
+    pub fn new(process: Process, spec: &CommandSpec) -> ChildCore {
+        ChildCore {
+            process: Some(process),
+            program: spec.program.clone(),
+            kill_on_drop: spec.kill_on_drop,
+            limits: spec.limits,
+        }
+    }
+
+    pub fn err(&self, op: Operation, e: io::Error) -> Error {
+        Error::new(op, e).with_program(&self.program)
+    }
+
+    pub fn process(&mut self) -> &mut Process {
+        self.process
+            .as_mut()
+            .expect("process is present until drop")
+    }
+
+    pub fn id(&self) -> u32 {
+        self.process.as_ref().map_or(0, |p| p.id())
+    }
+
+    #[cfg(target_os = "linux")]
+    pub fn pidfd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.process.as_ref().and_then(|p| p.pidfd())
+    }
+
+    #[cfg(target_os = "linux")]
+    pub fn cgroup_path(&self) -> Option<&std::path::Path> {
+        self.process.as_ref().and_then(|p| p.cgroup_path())
+    }
+
+    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
+        let res = self.process().try_wait();
+        res.map_err(|e| self.err(Operation::Wait, e))
+    }
+
+    pub fn signal(&mut self, sig: i32) -> Result<()> {
+        let res = self.process().signal(sig);
+        res.map_err(|e| self.err(Operation::Signal, e))
+    }
+
+    pub fn signal_tree(&mut self, sig: i32) -> Result<()> {
+        let res = self.process().signal_tree(sig);
+        res.map_err(|e| self.err(Operation::Signal, e))
+    }
+
+    pub fn resource_usage(&self) -> Option<ResourceUsage> {
+        self.process.as_ref().and_then(|p| p.resource_usage())
+    }
+
+    /// The `TimedOut` error for this child, carrying `partial` (status and output).
+    pub fn timed_out(&self, partial: Output) -> Error {
+        Error::timed_out(
+            &self.program,
+            self.limits.timeout.unwrap_or_default(),
+            partial,
+        )
+    }
+}
+
+/// An `Output` with no captured bytes.
+pub(crate) fn empty_output(status: ExitStatus) -> Output {
+    Output {
+        status,
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+        stdout_truncated: false,
+        stderr_truncated: false,
+    }
+}
+
+impl Drop for ChildCore {
+    fn drop(&mut self) {
+        if let Some(p) = self.process.take() {
+            p.orphan(self.kill_on_drop);
+        }
+    }
+}

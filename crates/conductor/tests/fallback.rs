@@ -1,5 +1,6 @@
 //! The SIGCHLD-driven fallback for kernels without pidfd, forced on here so it
 //! is exercised on every kernel (its own test binary: the switch is process-wide).
+#![cfg(target_os = "linux")]
 
 mod common;
 use common::*;

@@ -2,6 +2,7 @@
 //! binary): SIGCHLD ignored, SA_NOCLDWAIT, SIGPIPE at its default, and a
 //! `waitpid(-1)` reaper elsewhere in the program. Exit statuses the kernel
 //! discards in those cases are recovered through the pidfd (Linux 6.15+).
+#![cfg(target_os = "linux")]
 
 use conductor::blocking::Command;
 use conductor::Stdio;

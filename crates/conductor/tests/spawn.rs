@@ -4,7 +4,9 @@ mod common;
 use common::*;
 use conductor::blocking::Command;
 use conductor::unix::CommandExt;
-use conductor::{Operation, Stdio};
+use conductor::Operation;
+#[cfg(target_os = "linux")]
+use conductor::Stdio;
 use std::io::ErrorKind;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
@@ -248,6 +250,7 @@ fn unix_options_apply() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // reads /proc
 fn setsid_makes_a_new_session() {
     let mut child = Command::new("cat")
         .stdin(Stdio::piped())
@@ -298,6 +301,7 @@ fn uid_and_gid_are_set_without_fork() {
 
 /// Spawns `cat` and round-trips a line through it, which proves it is past
 /// exec (the parent can resume before exec closes the close-on-exec descriptors).
+#[cfg(target_os = "linux")]
 fn running_cat(cmd: &mut Command) -> conductor::blocking::Child {
     use std::io::{Read, Write};
     let mut child = cmd
@@ -312,6 +316,7 @@ fn running_cat(cmd: &mut Command) -> conductor::blocking::Child {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // reads /proc
 fn child_gets_exactly_stdio_plus_requested_fds() {
     // A descriptor the parent opened WITHOUT close-on-exec, as careless code does.
     let leaky = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY) };
@@ -330,6 +335,7 @@ fn child_gets_exactly_stdio_plus_requested_fds() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // reads /proc
 fn child_starts_with_default_signals_and_empty_mask() {
     // Block a signal in this thread and catch another: the child must see neither.
     unsafe {

@@ -1,5 +1,7 @@
 //! Platform backends. Everything above this module is platform-neutral; each
-//! backend provides `spawn`, a `Process` handle, and its pipe types.
+//! backend provides `spawn` and a `Process` handle: `linux` (clone3, pidfd)
+//! and `bsd` (macOS and the BSDs: posix_spawn, kqueue), on top of the shared
+//! Unix pieces in `unix`.
 
 #[cfg(unix)]
 pub(crate) mod unix;
@@ -8,6 +10,36 @@ pub(crate) mod unix;
 mod linux;
 #[cfg(target_os = "linux")]
 pub(crate) use linux::*;
+
+#[cfg(any(
+    target_os = "macos",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+mod bsd;
+#[cfg(any(
+    target_os = "macos",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+pub(crate) use bsd::*;
+
+#[cfg(all(
+    unix,
+    not(any(
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ))
+))]
+compile_error!("conductor has no backend for this Unix (supported: Linux, macOS and the BSDs)");
 
 #[cfg(unix)]
 pub(crate) use unix::fd::raise_fd_limit;

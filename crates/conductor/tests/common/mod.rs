@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests: bounded waits and /proc inspection.
+//! Helpers shared by the integration tests: bounded waits and process
+//! inspection (/proc on Linux, `ps` elsewhere).
 #![allow(dead_code)]
 
 use std::time::{Duration, Instant};
@@ -20,10 +21,25 @@ pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
 }
 
 /// (state, ppid) of a process, from /proc/<pid>/stat; None once it is gone.
+#[cfg(target_os = "linux")]
 pub fn proc_state(pid: u32) -> Option<(char, u32)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = &stat[stat.rfind(')')? + 2..];
     let mut it = rest.split_whitespace();
+    let state = it.next()?.chars().next()?;
+    let ppid = it.next()?.parse().ok()?;
+    Some((state, ppid))
+}
+
+/// (state, ppid) of a process, from `ps` (no /proc here); None once it is gone.
+#[cfg(not(target_os = "linux"))]
+pub fn proc_state(pid: u32) -> Option<(char, u32)> {
+    let out = std::process::Command::new("ps")
+        .args(["-o", "stat=", "-o", "ppid=", "-p", &pid.to_string()])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut it = text.split_whitespace();
     let state = it.next()?.chars().next()?;
     let ppid = it.next()?.parse().ok()?;
     Some((state, ppid))
@@ -38,6 +54,7 @@ pub fn gone(pid: u32) -> bool {
 }
 
 /// Zombie children of this process, right now.
+#[cfg(target_os = "linux")]
 pub fn zombie_children() -> Vec<u32> {
     let me = std::process::id();
     let mut out = Vec::new();
@@ -55,7 +72,26 @@ pub fn zombie_children() -> Vec<u32> {
     out
 }
 
-/// Descriptor numbers open in process `pid`.
+/// Zombie children of this process, right now (from `ps`: no /proc here).
+#[cfg(not(target_os = "linux"))]
+pub fn zombie_children() -> Vec<u32> {
+    let me = std::process::id().to_string();
+    let Ok(out) = std::process::Command::new("ps")
+        .args(["-A", "-o", "pid=", "-o", "ppid=", "-o", "stat="])
+        .output()
+    else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() >= 3 && f[1] == me && f[2].starts_with('Z')).then(|| f[0].parse().ok())?
+        })
+        .collect()
+}
+
+/// Descriptor numbers open in process `pid` (Linux: /proc).
 pub fn open_fds(pid: u32) -> Vec<i32> {
     let mut v: Vec<i32> = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .map(|d| {
@@ -68,7 +104,7 @@ pub fn open_fds(pid: u32) -> Vec<i32> {
     v
 }
 
-/// A field of /proc/<pid>/status, e.g. "SigBlk".
+/// A field of /proc/<pid>/status, e.g. "SigBlk" (Linux).
 pub fn status_field(pid: u32, name: &str) -> Option<String> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     s.lines().find_map(|l| {

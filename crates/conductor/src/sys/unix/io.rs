@@ -65,14 +65,43 @@ pub(crate) fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
         let res = write_raw(fd, buf);
         if matches!(&res, Err(e) if e.kind() == io::ErrorKind::BrokenPipe) && !was_pending {
-            let zero = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            libc::sigtimedwait(&set, std::ptr::null_mut(), &zero);
+            take_pending_sigpipe(&set);
         }
         libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
         res
+    }
+}
+
+/// Takes a pending SIGPIPE without waiting.
+///
+/// # Safety
+/// `set` holds SIGPIPE only, and is blocked in the calling thread.
+#[cfg(not(any(target_vendor = "apple", target_os = "openbsd")))]
+unsafe fn take_pending_sigpipe(set: &libc::sigset_t) {
+    let zero = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a zero timeout never blocks; the signal is blocked, so it is only dequeued.
+    unsafe { libc::sigtimedwait(set, std::ptr::null_mut(), &zero) };
+}
+
+/// Takes a pending SIGPIPE without waiting. No `sigtimedwait` here: `sigwait`
+/// only once `sigpending` shows the signal, so it returns at once.
+///
+/// # Safety
+/// `set` holds SIGPIPE only, and is blocked in the calling thread.
+#[cfg(any(target_vendor = "apple", target_os = "openbsd"))]
+unsafe fn take_pending_sigpipe(set: &libc::sigset_t) {
+    // SAFETY: plain sigset operations on local sets; `sigwait` only runs when
+    // SIGPIPE (all of `set`) is pending, so it does not block.
+    unsafe {
+        let mut pending: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut pending);
+        if libc::sigpending(&mut pending) == 0 && libc::sigismember(&pending, libc::SIGPIPE) == 1 {
+            let mut sig = 0;
+            libc::sigwait(set, &mut sig);
+        }
     }
 }
 

@@ -3,5 +3,10 @@
 pub(crate) mod async_pipe;
 pub(crate) mod fd;
 pub(crate) mod io;
+// Shared by the macOS/BSD backend; the Linux backend still has its own copies.
+#[cfg_attr(target_os = "linux", allow(dead_code))]
+pub(crate) mod plan;
 pub(crate) mod prep;
+#[cfg_attr(target_os = "linux", allow(dead_code))]
+pub(crate) mod spawn_error;
 pub(crate) mod status;

@@ -132,6 +132,12 @@ impl ExecStrings {
     pub fn candidates(&self) -> &[*const c_char] {
         &self.candidates
     }
+
+    /// The same paths as [`candidates`](Self::candidates), as C strings.
+    #[cfg_attr(target_os = "linux", allow(dead_code))]
+    pub fn candidate_paths(&self) -> &[CString] {
+        &self._paths
+    }
 }
 
 /// The paths `execve` will try: the program itself when it names a path,

@@ -1,16 +1,17 @@
 //! Decoding how a Unix child ended, and what it used, into the public types.
 
-use crate::status::{ExitStatus, ResourceUsage};
+use crate::status::ResourceUsage;
 use std::time::Duration;
 
 /// Builds a status from `waitid`'s `si_code` and `si_status`.
-pub(crate) fn from_siginfo(code: i32, status: i32) -> ExitStatus {
+#[cfg(target_os = "linux")]
+pub(crate) fn from_siginfo(code: i32, status: i32) -> crate::status::ExitStatus {
     let raw = match code {
         libc::CLD_EXITED => (status & 0xff) << 8,
         libc::CLD_DUMPED => (status & 0x7f) | 0x80,
         _ => status & 0x7f,
     };
-    ExitStatus::from_raw(raw)
+    crate::status::ExitStatus::from_raw(raw)
 }
 
 fn tv(t: libc::timeval) -> Duration {

@@ -1,0 +1,290 @@
+//! The fork+exec fallback, for the options `posix_spawn` cannot express on
+//! this system: the user, group and supplementary groups, the umask, and (where
+//! the system lacks the matching spawn flag or file action) `setsid` and the
+//! working directory.
+//!
+//! Everything is prepared in the parent ([`ForkRequest`] only points at memory
+//! the parent owns). Between `fork` and `execve` the child runs in a copy of a
+//! possibly multi-threaded process, so it makes only async-signal-safe system
+//! calls: no allocation, no locks, no panics. A failure is reported as
+//! `(step, errno)` through a close-on-exec pipe, which a successful exec closes
+//! (the parent then reads EOF).
+
+use super::wait::wait4;
+use crate::sys::unix::fd::{dup_above, pipe};
+use crate::sys::unix::spawn_error::Step;
+use std::ffi::c_char;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+
+/// Everything the child needs, prepared before the fork.
+pub(crate) struct ForkRequest<'a> {
+    pub argv: *const *const c_char,
+    pub envp: *const *const c_char,
+    /// Paths to try `execve` on, in order (the PATH search, done in the parent).
+    pub candidates: &'a [*const c_char],
+    /// Null: keep the parent's working directory.
+    pub cwd: *const c_char,
+    /// (source, target) descriptor moves; every source is above every target.
+    pub moves: &'a [(RawFd, RawFd)],
+    /// Descriptor ranges below `close_from` that are not targets.
+    pub gaps: &'a [(RawFd, RawFd)],
+    /// Every descriptor from here up is closed or marked close-on-exec.
+    pub close_from: RawFd,
+    pub setsid: bool,
+    /// -1: unchanged; 0: a new group led by the child; n: join group n.
+    pub pgroup: libc::pid_t,
+    pub uid: Option<libc::uid_t>,
+    pub gid: Option<libc::gid_t>,
+    pub groups: Option<&'a [libc::gid_t]>,
+    pub umask: Option<libc::mode_t>,
+}
+
+/// How a fork+exec ended.
+pub(crate) enum Forked {
+    /// The child is running the program.
+    Running(libc::pid_t),
+    /// The child failed at `step` with `errno`, and has been reaped.
+    Failed(Step, i32),
+}
+
+/// Forks, sets the child up as `req` says and execs the program.
+pub(crate) fn fork_exec(req: &ForkRequest<'_>) -> io::Result<Forked> {
+    let (rd, first_wr) = pipe()?;
+    // The report pipe's write end sits at or above `close_from`, so no move can
+    // clobber it; the child later parks it at exactly `close_from`. Only this
+    // copy may stay open: the parent reads until every write end is closed.
+    let wr = dup_above(first_wr.as_fd(), req.close_from)?;
+    drop(first_wr);
+    let err_fd = wr.as_raw_fd();
+
+    // SAFETY: every signal is blocked in this thread across the fork, so no
+    // handler of ours runs in the child before it resets them; the old mask is
+    // restored in the parent right after. The child runs `child_main`, which
+    // only makes async-signal-safe calls on memory prepared above and never
+    // returns.
+    let pid = unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        let pid = libc::fork();
+        if pid == 0 {
+            child_main(req, err_fd);
+        }
+        let fork_err = io::Error::last_os_error();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        if pid < 0 {
+            return Err(fork_err);
+        }
+        pid
+    };
+    drop(wr);
+
+    let mut report = [0u8; 8];
+    let mut got = 0;
+    while got < report.len() {
+        match rustix::io::read(&rd, &mut report[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => {
+                // Cannot learn the outcome: do not leave the child behind.
+                // SAFETY: plain kill syscall on our own unreaped child.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                let _ = wait4(pid, true);
+                return Err(crate::sys::unix::fd::errno_to_io(e));
+            }
+        }
+    }
+    if got == 0 {
+        return Ok(Forked::Running(pid));
+    }
+    // The child reported a failure (or died mid-report) and exits: reap it.
+    let _ = wait4(pid, true);
+    let (step_bytes, errno_bytes) = report.split_at(4);
+    let step = u32::from_ne_bytes(step_bytes.try_into().unwrap_or([0; 4]));
+    let errno = i32::from_ne_bytes(errno_bytes.try_into().unwrap_or([0; 4]));
+    match (got, Step::from_u32(step)) {
+        (8, Some(step)) => Ok(Forked::Failed(step, errno)),
+        _ => Ok(Forked::Failed(Step::Spawn, libc::EIO)),
+    }
+}
+
+fn errno() -> i32 {
+    // Reads errno; an OS error value involves no allocation.
+    io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+/// Reports `(step, err)` to the parent and exits the child.
+///
+/// # Safety
+/// Only in the forked child.
+unsafe fn fail(err_fd: RawFd, step: Step, err: i32) -> ! {
+    let mut msg = [0u8; 8];
+    msg[..4].copy_from_slice(&(step as u32).to_ne_bytes());
+    msg[4..].copy_from_slice(&err.to_ne_bytes());
+    // SAFETY: write(2) and _exit(2) are async-signal-safe; 8 bytes to a pipe are
+    // written atomically.
+    unsafe {
+        libc::write(err_fd, msg.as_ptr().cast(), msg.len());
+        libc::_exit(127)
+    }
+}
+
+/// The highest signal number worth resetting (larger numbers fail harmlessly).
+const MAX_SIGNAL: libc::c_int = 128;
+
+/// The child after `fork`: sets it up, then execs.
+///
+/// # Safety
+/// Only in the forked child, with every signal blocked.
+unsafe fn child_main(req: &ForkRequest<'_>, mut err_fd: RawFd) -> ! {
+    // SAFETY (whole body): each call is a raw, async-signal-safe system call on
+    // data the parent prepared before the fork; nothing allocates, locks or
+    // unwinds.
+    unsafe {
+        // Signals: handlers of the parent's become defaults (exec would do that
+        // too, but one could run before exec once the mask is cleared); SIGPIPE
+        // and SIGXFSZ, which the parent may ignore for its own sake, go back to
+        // their defaults. Other ignored signals stay ignored, as on Linux.
+        let mut dfl: libc::sigaction = std::mem::zeroed();
+        dfl.sa_sigaction = libc::SIG_DFL;
+        for sig in 1..=MAX_SIGNAL {
+            if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+                continue;
+            }
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(sig, std::ptr::null(), &mut old) == 0
+                && old.sa_sigaction != libc::SIG_DFL
+                && old.sa_sigaction != libc::SIG_IGN
+            {
+                libc::sigaction(sig, &dfl, std::ptr::null_mut());
+            }
+        }
+        for sig in [libc::SIGPIPE, libc::SIGXFSZ] {
+            if libc::sigaction(sig, &dfl, std::ptr::null_mut()) != 0 {
+                fail(err_fd, Step::Signals, errno());
+            }
+        }
+
+        if req.setsid && libc::setsid() < 0 {
+            fail(err_fd, Step::Session, errno());
+        }
+        if req.pgroup >= 0 && libc::setpgid(0, req.pgroup) != 0 {
+            fail(err_fd, Step::Session, errno());
+        }
+        if let Some(groups) = req.groups {
+            if libc::setgroups(groups.len() as _, groups.as_ptr()) != 0 {
+                fail(err_fd, Step::Groups, errno());
+            }
+        } else if req.uid.is_some()
+            && libc::setgroups(0, std::ptr::null()) != 0
+            && errno() != libc::EPERM
+        {
+            fail(err_fd, Step::Groups, errno());
+        }
+        if let Some(gid) = req.gid {
+            if libc::setgid(gid) != 0 {
+                fail(err_fd, Step::Gid, errno());
+            }
+        }
+        if let Some(uid) = req.uid {
+            if libc::setuid(uid) != 0 {
+                fail(err_fd, Step::Uid, errno());
+            }
+        }
+        if let Some(mask) = req.umask {
+            libc::umask(mask);
+        }
+        if !req.cwd.is_null() && libc::chdir(req.cwd) != 0 {
+            fail(err_fd, Step::Chdir, errno());
+        }
+        for &(src, dst) in req.moves {
+            // dup2 leaves the new descriptor without FD_CLOEXEC: it survives exec.
+            if libc::dup2(src, dst) < 0 {
+                fail(err_fd, Step::Fds, errno());
+            }
+        }
+        // Park the report pipe at `close_from`, then drop everything above it.
+        if err_fd != req.close_from {
+            if libc::dup2(err_fd, req.close_from) < 0 {
+                fail(err_fd, Step::Fds, errno());
+            }
+            err_fd = req.close_from;
+            libc::fcntl(err_fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
+        for &(first, last) in req.gaps {
+            for fd in first..=last {
+                libc::close(fd);
+            }
+        }
+        close_above(err_fd);
+
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        if libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut()) != 0 {
+            fail(err_fd, Step::Signals, errno());
+        }
+
+        let mut last = libc::ENOENT;
+        let mut saw_eacces = false;
+        let many = req.candidates.len() > 1;
+        for &path in req.candidates {
+            libc::execve(path, req.argv.cast(), req.envp.cast());
+            last = errno();
+            match last {
+                libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG if many => {}
+                libc::EACCES if many => saw_eacces = true,
+                _ => break,
+            }
+        }
+        if saw_eacces
+            && matches!(
+                last,
+                libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG
+            )
+        {
+            last = libc::EACCES;
+        }
+        fail(err_fd, Step::Exec, last)
+    }
+}
+
+/// Closes every descriptor above `fd` (the BSDs' `closefrom`, a system call).
+///
+/// # Safety
+/// Only in the forked child.
+#[cfg(not(target_vendor = "apple"))]
+unsafe fn close_above(fd: RawFd) {
+    // SAFETY: closefrom is a system call on these systems; the child owns its
+    // descriptor table copy.
+    unsafe {
+        libc::closefrom(fd + 1);
+    }
+}
+
+/// Marks every descriptor above `fd` close-on-exec. macOS has no `closefrom`;
+/// the loop is bounded by the descriptor limit (descriptors cannot be opened
+/// at or above it).
+///
+/// # Safety
+/// Only in the forked child.
+#[cfg(target_vendor = "apple")]
+unsafe fn close_above(fd: RawFd) {
+    // SAFETY: getrlimit and fcntl are system calls; fcntl on a closed
+    // descriptor fails harmlessly with EBADF.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        let max = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+            lim.rlim_cur.min(1 << 20) as RawFd
+        } else {
+            1 << 16
+        };
+        for other in fd + 1..max {
+            libc::fcntl(other, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Turning a failed spawn (the step that failed and its errno) into an
+//! [`Error`] naming the program, the operation and a readable detail, the same
+//! way on every Unix backend. Also the error for options a platform lacks.
+
+use crate::error::{Error, Operation};
+use crate::spec::CommandSpec;
+use std::io;
+
+/// The step of a spawn that failed, as far as the backend can tell. The
+/// numbering is the wire format of the fork path's error pipe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum Step {
+    /// Creating the process itself (fork, posix_spawn out of resources).
+    Spawn = 1,
+    /// Resetting signal dispositions or the signal mask.
+    Signals = 2,
+    /// `setsid` or `setpgid`.
+    Session = 3,
+    Groups = 4,
+    Gid = 5,
+    Uid = 6,
+    Chdir = 7,
+    /// Moving or closing descriptors.
+    Fds = 8,
+    Exec = 9,
+}
+
+impl Step {
+    pub fn from_u32(v: u32) -> Option<Step> {
+        Some(match v {
+            1 => Step::Spawn,
+            2 => Step::Signals,
+            3 => Step::Session,
+            4 => Step::Groups,
+            5 => Step::Gid,
+            6 => Step::Uid,
+            7 => Step::Chdir,
+            8 => Step::Fds,
+            9 => Step::Exec,
+            _ => return None,
+        })
+    }
+}
+
+/// The error for `step` failing with `errno`; `exec_size` is the byte size of
+/// argv plus envp, quoted when exec says E2BIG.
+pub(crate) fn spawn_error(spec: &CommandSpec, exec_size: usize, step: Step, errno: i32) -> Error {
+    let (op, detail) = match step {
+        Step::Exec => (
+            Operation::Exec,
+            match errno {
+                libc::ENOENT => Some("program not found".to_string()),
+                libc::EACCES => Some("permission denied".to_string()),
+                libc::ENOEXEC => Some("not an executable format".to_string()),
+                libc::E2BIG => Some(format!(
+                    "arguments and environment ({exec_size} bytes) are too large for exec"
+                )),
+                _ => None,
+            },
+        ),
+        Step::Chdir => (
+            Operation::ChangeDirectory,
+            spec.cwd
+                .as_ref()
+                .map(|d| format!("working directory {}", d.display())),
+        ),
+        Step::Fds => (Operation::FileDescriptors, None),
+        Step::Spawn | Step::Signals => (Operation::Spawn, None),
+        Step::Session => (
+            Operation::Credentials,
+            Some("setting the session or process group failed".to_string()),
+        ),
+        Step::Groups => (
+            Operation::Credentials,
+            Some("setting the supplementary groups failed".to_string()),
+        ),
+        Step::Gid => (
+            Operation::Credentials,
+            Some("setting the group id failed".to_string()),
+        ),
+        Step::Uid => (
+            Operation::Credentials,
+            Some("setting the user id failed".to_string()),
+        ),
+    };
+    let mut err = Error::new(op, io::Error::from_raw_os_error(errno)).with_program(&spec.program);
+    if let Some(d) = detail {
+        err = err.with_detail(d);
+    }
+    err
+}
+
+/// The error for a builder option this platform cannot honour (for example a
+/// Linux-only one such as a cgroup on macOS): a clear refusal at spawn time,
+/// never a silently ignored option.
+#[allow(dead_code)] // Used by backends once a platform-specific option exists.
+pub(crate) fn unsupported(spec: &CommandSpec, option: &str) -> Error {
+    Error::new(
+        Operation::Spawn,
+        io::Error::new(io::ErrorKind::Unsupported, "unsupported on this platform"),
+    )
+    .with_program(&spec.program)
+    .with_detail(format!(
+        "{option} is not supported on {}",
+        std::env::consts::OS
+    ))
+}

@@ -1,5 +1,6 @@
 //! `conductor run` end to end: exit statuses, timeouts that leave nothing
 //! behind, signal forwarding, --rusage.
+#![cfg(target_os = "linux")]
 
 use std::io::{BufRead, BufReader};
 use std::process::Command;

@@ -48,6 +48,14 @@ impl ChildCore {
         self.process.as_ref().and_then(|p| p.pidfd())
     }
 
+    /// A descriptor that turns readable when the child exits, where there is one.
+    pub fn exit_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        #[cfg(target_os = "linux")]
+        return self.pidfd();
+        #[cfg(not(target_os = "linux"))]
+        None
+    }
+
     #[cfg(target_os = "linux")]
     pub fn cgroup_path(&self) -> Option<&std::path::Path> {
         self.process.as_ref().and_then(|p| p.cgroup_path())

@@ -20,6 +20,7 @@ pub(crate) struct UnixOptions {
     /// Resource limits: (resource, soft, hard).
     pub rlimits: Vec<(Resource, u64, u64)>,
     /// Signal the child gets when the thread that spawned it exits (Linux).
+    #[cfg(target_os = "linux")]
     pub pdeathsig: Option<i32>,
 }
 

@@ -1,4 +1,5 @@
 //! Child-subreaper mode (its own test binary: the mode is process-wide).
+#![cfg(target_os = "linux")]
 
 mod common;
 use common::*;

@@ -1,5 +1,6 @@
 //! Process trees: containment, graceful stop, tree kill, timeouts, bounded
 //! output, capped capture, rlimits and the parent-death signal.
+#![cfg(target_os = "linux")]
 
 mod common;
 use common::*;

@@ -205,7 +205,7 @@ impl Child {
         let stderr = self.stderr.take();
         let (mut out, mut err) = (Vec::new(), Vec::new());
         // The pidfd tells the poll loop when the child exits (only needed for the io grace).
-        let exit_fd = match (limits.io_grace, self.core.pidfd()) {
+        let exit_fd = match (limits.io_grace, self.core.exit_fd()) {
             (Some(_), Some(fd)) => Some(
                 fd.try_clone_to_owned()
                     .map_err(|e| self.core.err(Operation::Io, e))?,

@@ -38,6 +38,8 @@ pub(crate) struct ForkRequest<'a> {
     pub gid: Option<libc::gid_t>,
     pub groups: Option<&'a [libc::gid_t]>,
     pub umask: Option<libc::mode_t>,
+    /// Resource limits: (resource, soft, hard).
+    pub rlimits: &'a [(u32, u64, u64)],
 }
 
 /// How a fork+exec ended.
@@ -170,6 +172,16 @@ unsafe fn child_main(req: &ForkRequest<'_>, mut err_fd: RawFd) -> ! {
             }
         }
 
+        // Before the user changes: raising a hard limit needs privilege.
+        for &(res, soft, hard) in req.rlimits {
+            let lim = libc::rlimit {
+                rlim_cur: soft as libc::rlim_t,
+                rlim_max: hard as libc::rlim_t,
+            };
+            if libc::setrlimit(res as _, &lim) != 0 {
+                fail(err_fd, Step::Rlimit, errno());
+            }
+        }
         if req.setsid && libc::setsid() < 0 {
             fail(err_fd, Step::Session, errno());
         }

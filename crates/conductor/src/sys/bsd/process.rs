@@ -51,12 +51,15 @@ pub(crate) struct Process {
     /// the event carried, if any.
     exited: Option<Option<i32>>,
     done: Option<(ExitStatus, ResourceUsage)>,
+    /// The child leads its own process group (or session), id = its pid.
+    group: bool,
 }
 
 impl Process {
-    pub fn new(pid: libc::pid_t) -> Process {
+    pub fn new(pid: libc::pid_t, group: bool) -> Process {
         Process {
             pid,
+            group,
             watch: Watch::None,
             exited: None,
             done: None,
@@ -65,6 +68,43 @@ impl Process {
 
     pub fn id(&self) -> u32 {
         self.pid as u32
+    }
+
+    /// True once the direct child has been reaped.
+    pub fn exited(&self) -> bool {
+        self.done.is_some()
+    }
+
+    /// Sends `sig` to the child's process group when it leads one, else to the child.
+    pub fn signal_tree(&self, sig: i32) -> io::Result<()> {
+        if !self.group {
+            return self.signal(sig);
+        }
+        match kill(-self.pid, sig) {
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(()),
+            r => r,
+        }
+    }
+
+    /// True while the direct child runs or any member of its group is alive.
+    pub fn tree_alive(&mut self) -> io::Result<bool> {
+        if self.try_wait()?.is_none() {
+            return Ok(true);
+        }
+        if !self.group {
+            return Ok(false);
+        }
+        match kill(-self.pid, 0) {
+            Ok(()) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(false),
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// No descriptor announces that a process group emptied (cgroups are Linux-only).
+    pub fn tree_events(&self) -> Option<OwnedFd> {
+        None
     }
 
     pub fn resource_usage(&self) -> Option<ResourceUsage> {
@@ -228,11 +268,11 @@ impl Process {
 
     /// Hands a child that may still run to the background reaper, killing it first if asked.
     pub fn orphan(mut self, kill_it: bool) {
+        if kill_it {
+            let _ = self.signal_tree(libc::SIGKILL);
+        }
         if self.done.is_some() {
             return;
-        }
-        if kill_it {
-            let _ = self.signal(libc::SIGKILL);
         }
         if let Ok(Some(_)) | Err(_) = self.try_wait() {
             // Reaped now, or not ours to reap any more.

@@ -30,8 +30,9 @@ use crate::error::{Error, Operation, Result};
 use crate::spec::CommandSpec;
 use crate::sys::unix::plan::FdPlan;
 use crate::sys::unix::prep::ExecStrings;
-use crate::sys::unix::spawn_error::{spawn_error, Step};
+use crate::sys::unix::spawn_error::{rlimits, spawn_error, unsupported, Step};
 use crate::sys::{SpawnOptions, Spawned};
+use crate::tree::Containment;
 use std::ffi::{c_int, CStr};
 use std::io;
 use std::mem::MaybeUninit;
@@ -48,9 +49,34 @@ extern "C" {
     ) -> c_int;
 }
 
+/// The session and process group the child gets: the builder's own
+/// `setsid`/`process_group`, or what its containment asks for.
+struct Grouping {
+    setsid: bool,
+    pgroup: Option<libc::pid_t>,
+}
+
+fn grouping(spec: &CommandSpec) -> Grouping {
+    let mut g = Grouping {
+        setsid: spec.unix.setsid,
+        pgroup: spec.unix.process_group,
+    };
+    match spec.containment {
+        Containment::ProcessGroup | Containment::BestAvailable => g.pgroup = Some(0),
+        Containment::Session => g.setsid = true,
+        // Refused in `spawn`; cgroups are Linux-only.
+        Containment::Cgroup | Containment::None => {}
+    }
+    g
+}
+
 /// Why this command cannot go through `posix_spawn` here, if it cannot.
 fn fork_reason(spec: &CommandSpec, caps: &Caps) -> Option<&'static str> {
     let u = &spec.unix;
+    let g = grouping(spec);
+    if !u.rlimits.is_empty() {
+        return Some("posix_spawn cannot set resource limits");
+    }
     if u.uid.is_some() || u.gid.is_some() || u.groups.is_some() {
         // macOS's set_uid_np/set_gid_np/set_groups_np are private API; the BSDs
         // have nothing at all (POSIX_SPAWN_RESETIDS only resets to the real ids).
@@ -60,10 +86,10 @@ fn fork_reason(spec: &CommandSpec, caps: &Caps) -> Option<&'static str> {
         // Setting it in the parent around the spawn would race with other threads.
         return Some("posix_spawn cannot set the file-creation mask");
     }
-    if u.setsid && caps.setsid_flag.is_none() {
+    if g.setsid && caps.setsid_flag.is_none() {
         return Some("this system's posix_spawn has no POSIX_SPAWN_SETSID");
     }
-    if u.setsid && u.process_group.is_some() {
+    if g.setsid && g.pgroup.is_some() {
         // Linux applies setsid, then setpgid; posix_spawn leaves the order open.
         return Some("setsid together with a process group must be applied in order");
     }
@@ -75,6 +101,12 @@ fn fork_reason(spec: &CommandSpec, caps: &Caps) -> Option<&'static str> {
 
 /// Spawns the command. On success the child has already called `execve`.
 pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> {
+    if spec.containment == Containment::Cgroup {
+        return Err(unsupported(
+            spec,
+            "cgroup containment (Linux only; use BestAvailable for a process group)",
+        ));
+    }
     let strings = ExecStrings::new(spec)?;
     let mut plan = FdPlan::new(spec, opts)?;
     let caps = caps();
@@ -86,8 +118,9 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
         }
     };
     let [stdin, stdout, stderr] = plan.take_parents();
+    let g = grouping(spec);
     Ok(Spawned {
-        process: Process::new(pid),
+        process: Process::new(pid, g.setsid || g.pgroup == Some(0)),
         stdin,
         stdout,
         stderr,
@@ -115,6 +148,8 @@ fn retry_busy<T>(
 
 fn spawn_fork(spec: &CommandSpec, strings: &ExecStrings, plan: &FdPlan) -> Result<libc::pid_t> {
     let u = &spec.unix;
+    let g = grouping(spec);
+    let rlimits = rlimits(spec)?;
     let req = ForkRequest {
         argv: strings.argv(),
         envp: strings.envp(),
@@ -126,8 +161,9 @@ fn spawn_fork(spec: &CommandSpec, strings: &ExecStrings, plan: &FdPlan) -> Resul
         moves: &plan.moves,
         gaps: &plan.gaps,
         close_from: plan.close_from,
-        setsid: u.setsid,
-        pgroup: u.process_group.unwrap_or(-1),
+        setsid: g.setsid,
+        pgroup: g.pgroup.unwrap_or(-1),
+        rlimits: &rlimits,
         uid: u.uid,
         gid: u.gid,
         groups: u.groups.as_deref(),
@@ -228,11 +264,12 @@ fn build_attr(spec: &CommandSpec, caps: &Caps) -> io::Result<Attr> {
         let mut empty: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut empty);
         check(libc::posix_spawnattr_setsigmask(attr.ptr(), &empty))?;
-        if let Some(pg) = spec.unix.process_group {
+        let g = grouping(spec);
+        if let Some(pg) = g.pgroup {
             flags |= libc::POSIX_SPAWN_SETPGROUP;
             check(libc::posix_spawnattr_setpgroup(attr.ptr(), pg))?;
         }
-        if spec.unix.setsid {
+        if g.setsid {
             // `fork_reason` sends setsid to the fork path when the flag is missing.
             flags |= c_int::from(caps.setsid_flag.unwrap_or(0));
         }
@@ -438,9 +475,7 @@ fn attribute(spec: &CommandSpec, strings: &ExecStrings, errno: i32) -> (Step, i3
     let step = match errno {
         libc::EBADF => Step::Fds,
         libc::EAGAIN | libc::ENOMEM => Step::Spawn,
-        libc::EPERM | libc::ESRCH if spec.unix.process_group.is_some_and(|g| g != 0) => {
-            Step::Session
-        }
+        libc::EPERM | libc::ESRCH if grouping(spec).pgroup.is_some_and(|g| g != 0) => Step::Session,
         _ => Step::Exec,
     };
     (step, errno)

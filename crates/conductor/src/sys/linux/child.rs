@@ -7,40 +7,7 @@
 use std::ffi::{c_char, c_void};
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
-/// Steps that can fail in the child, reported back to the parent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
-pub(crate) enum Stage {
-    None = 0,
-    Signals = 1,
-    Session = 2,
-    Groups = 3,
-    Gid = 4,
-    Uid = 5,
-    Chdir = 6,
-    Fds = 7,
-    Exec = 8,
-    Rlimit = 9,
-    Pdeathsig = 10,
-}
-
-impl Stage {
-    pub fn from_u32(v: u32) -> Stage {
-        match v {
-            1 => Stage::Signals,
-            2 => Stage::Session,
-            3 => Stage::Groups,
-            4 => Stage::Gid,
-            5 => Stage::Uid,
-            6 => Stage::Chdir,
-            7 => Stage::Fds,
-            8 => Stage::Exec,
-            9 => Stage::Rlimit,
-            10 => Stage::Pdeathsig,
-            _ => Stage::None,
-        }
-    }
-}
+pub(crate) use crate::sys::unix::spawn_error::Step;
 
 /// One resource limit to set: (resource, soft, hard).
 pub(crate) type Rlimit = (u32, u64, u64);
@@ -55,9 +22,9 @@ pub(crate) struct ChildCtx<'a> {
     /// (source, target) descriptor moves; every source is above every target.
     pub moves: &'a [(i32, i32)],
     /// Descriptors below `close_from` that are not targets: marked close-on-exec.
-    pub gaps: &'a [(u32, u32)],
+    pub gaps: &'a [(i32, i32)],
     /// Every descriptor from here up is marked close-on-exec.
-    pub close_from: u32,
+    pub close_from: i32,
     pub setsid: bool,
     /// -1: unchanged; 0: new group; n: join group n.
     pub pgroup: i32,
@@ -81,7 +48,7 @@ fn errno() -> i32 {
 }
 
 /// Records the failing step and exits the child.
-fn fail(ctx: &ChildCtx<'_>, stage: Stage, err: i32) -> ! {
+fn fail(ctx: &ChildCtx<'_>, stage: Step, err: i32) -> ! {
     ctx.err_errno.store(err, Ordering::Relaxed);
     ctx.err_stage.store(stage as u32, Ordering::Release);
     // SAFETY: terminates the child only (it is its own thread group).
@@ -130,14 +97,14 @@ unsafe fn run(ctx: &ChildCtx<'_>) -> ! {
         let mut empty: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut empty);
         if libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut()) != 0 {
-            fail(ctx, Stage::Signals, errno());
+            fail(ctx, Step::Signals, errno());
         }
 
         if ctx.setsid && libc::setsid() < 0 {
-            fail(ctx, Stage::Session, errno());
+            fail(ctx, Step::Session, errno());
         }
         if ctx.pgroup >= 0 && libc::setpgid(0, ctx.pgroup) != 0 {
-            fail(ctx, Stage::Session, errno());
+            fail(ctx, Step::Session, errno());
         }
         for &(res, soft, hard) in ctx.rlimits {
             let lim = libc::rlimit64 {
@@ -152,28 +119,28 @@ unsafe fn run(ctx: &ChildCtx<'_>) -> ! {
                 std::ptr::null_mut::<c_void>(),
             ) != 0
             {
-                fail(ctx, Stage::Rlimit, errno());
+                fail(ctx, Step::Rlimit, errno());
             }
         }
         // Raw syscalls: glibc's set*id wrappers would signal the parent's threads.
         if let Some(groups) = ctx.groups {
             if libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) != 0 {
-                fail(ctx, Stage::Groups, errno());
+                fail(ctx, Step::Groups, errno());
             }
         } else if ctx.uid.is_some()
             && libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<u32>()) != 0
             && errno() != libc::EPERM
         {
-            fail(ctx, Stage::Groups, errno());
+            fail(ctx, Step::Groups, errno());
         }
         if let Some(gid) = ctx.gid {
             if libc::syscall(libc::SYS_setgid, gid) != 0 {
-                fail(ctx, Stage::Gid, errno());
+                fail(ctx, Step::Gid, errno());
             }
         }
         if let Some(uid) = ctx.uid {
             if libc::syscall(libc::SYS_setuid, uid) != 0 {
-                fail(ctx, Stage::Uid, errno());
+                fail(ctx, Step::Uid, errno());
             }
         }
         if ctx.pdeathsig != 0 {
@@ -185,7 +152,7 @@ unsafe fn run(ctx: &ChildCtx<'_>) -> ! {
                 0,
             ) != 0
             {
-                fail(ctx, Stage::Pdeathsig, errno());
+                fail(ctx, Step::Signals, errno());
             }
             // The parent may have died before the prctl: then nobody will signal us.
             if libc::getppid() != ctx.parent_pid {
@@ -196,11 +163,11 @@ unsafe fn run(ctx: &ChildCtx<'_>) -> ! {
             libc::umask(mask as libc::mode_t);
         }
         if !ctx.cwd.is_null() && libc::chdir(ctx.cwd) != 0 {
-            fail(ctx, Stage::Chdir, errno());
+            fail(ctx, Step::Chdir, errno());
         }
         for &(src, dst) in ctx.moves {
             if libc::dup2(src, dst) < 0 {
-                fail(ctx, Stage::Fds, errno());
+                fail(ctx, Step::Fds, errno());
             }
         }
         close_other_fds(ctx);
@@ -225,7 +192,7 @@ unsafe fn run(ctx: &ChildCtx<'_>) -> ! {
         {
             last = libc::EACCES;
         }
-        fail(ctx, Stage::Exec, last)
+        fail(ctx, Step::Exec, last)
     }
 }
 
@@ -238,13 +205,13 @@ unsafe fn close_other_fds(ctx: &ChildCtx<'_>) {
             libc::syscall(libc::SYS_close_range, first, last, CLOSE_RANGE_CLOEXEC) == 0
         };
         for &(a, b) in ctx.gaps {
-            if !mark(a, b) {
+            if !mark(a as u32, b as u32) {
                 for fd in a..=b {
-                    libc::fcntl(fd as i32, libc::F_SETFD, libc::FD_CLOEXEC);
+                    libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
                 }
             }
         }
-        if !mark(ctx.close_from, u32::MAX) {
+        if !mark(ctx.close_from as u32, u32::MAX) {
             // Kernels before 5.11: walk the table up to the descriptor limit.
             let mut lim: libc::rlimit = std::mem::zeroed();
             let max = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
@@ -252,7 +219,7 @@ unsafe fn close_other_fds(ctx: &ChildCtx<'_>) {
             } else {
                 65536
             };
-            for fd in ctx.close_from..max {
+            for fd in ctx.close_from as u32..max {
                 libc::fcntl(fd as i32, libc::F_SETFD, libc::FD_CLOEXEC);
             }
         }

@@ -3,8 +3,7 @@
 //! `inherit_fd` target, the parent's ends of the pipes, and which descriptor
 //! numbers must not survive into the child.
 //!
-//! Used by the macOS/BSD backend (the Linux backend has its own copy in
-//! `sys/linux/spawn.rs` and can switch to this one).
+//! Shared by the Linux (clone3) and the macOS/BSD (posix_spawn, fork) backends.
 
 use crate::error::{Error, Operation, Result};
 use crate::spec::CommandSpec;

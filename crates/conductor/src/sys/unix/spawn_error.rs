@@ -24,6 +24,8 @@ pub(crate) enum Step {
     /// Moving or closing descriptors.
     Fds = 8,
     Exec = 9,
+    /// Setting a resource limit.
+    Rlimit = 10,
 }
 
 impl Step {
@@ -38,6 +40,7 @@ impl Step {
             7 => Step::Chdir,
             8 => Step::Fds,
             9 => Step::Exec,
+            10 => Step::Rlimit,
             _ => return None,
         })
     }
@@ -66,6 +69,13 @@ pub(crate) fn spawn_error(spec: &CommandSpec, exec_size: usize, step: Step, errn
                 .map(|d| format!("working directory {}", d.display())),
         ),
         Step::Fds => (Operation::FileDescriptors, None),
+        Step::Rlimit => (
+            Operation::ResourceLimits,
+            Some(
+                "setting a resource limit failed (raising a hard limit needs privilege)"
+                    .to_string(),
+            ),
+        ),
         Step::Spawn | Step::Signals => (Operation::Spawn, None),
         Step::Session => (
             Operation::Credentials,
@@ -94,7 +104,7 @@ pub(crate) fn spawn_error(spec: &CommandSpec, exec_size: usize, step: Step, errn
 /// The error for a builder option this platform cannot honour (for example a
 /// Linux-only one such as a cgroup on macOS): a clear refusal at spawn time,
 /// never a silently ignored option.
-#[allow(dead_code)] // Used by backends once a platform-specific option exists.
+#[cfg_attr(target_os = "linux", allow(dead_code))]
 pub(crate) fn unsupported(spec: &CommandSpec, option: &str) -> Error {
     Error::new(
         Operation::Spawn,
@@ -105,4 +115,23 @@ pub(crate) fn unsupported(spec: &CommandSpec, option: &str) -> Error {
         "{option} is not supported on {}",
         std::env::consts::OS
     ))
+}
+
+/// The command's resource limits as (resource, soft, hard), checked: a soft
+/// limit above its hard limit is refused here, naming the resource.
+pub(crate) fn rlimits(spec: &CommandSpec) -> Result<Vec<(u32, u64, u64)>, Error> {
+    let mut out = Vec::with_capacity(spec.unix.rlimits.len());
+    for &(res, soft, hard) in &spec.unix.rlimits {
+        if soft > hard {
+            return Err(Error::invalid_input(
+                &spec.program,
+                format!(
+                    "{}: soft limit {soft} is above hard limit {hard}",
+                    res.name()
+                ),
+            ));
+        }
+        out.push((res.raw(), soft, hard));
+    }
+    Ok(out)
 }

@@ -30,6 +30,7 @@ mod child;
 mod command;
 mod error;
 mod pipes;
+pub mod pool;
 pub mod protocol;
 mod spec;
 mod status;

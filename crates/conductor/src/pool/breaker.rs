@@ -5,9 +5,11 @@
 //! A start fails when the worker cannot be spawned, fails its health check,
 //! or dies within the start-up window without answering a task. A worker
 //! that passes its health check closes the circuit (tasks flow again); the
-//! failure count resets only once a worker is proven, i.e. answered a task
-//! or outlived the start-up window, so a worker that passes the ping and
-//! then dies at once keeps the count climbing.
+//! failure count resets only when a worker is proven, i.e. outlives the
+//! start-up window, or when any worker answers a task. So a program that
+//! passes the ping and then dies at once keeps the count climbing, while
+//! tasks that crash fresh workers (poison) do not open the circuit as long
+//! as other tasks are being answered: the attempt limit deals with them.
 
 /// Circuit breaker state, kept under the pool lock.
 #[derive(Debug)]

@@ -50,10 +50,12 @@ pub struct PoolConfig {
     /// Tasks waiting for a worker; when the queue is full, submitting waits
     /// (backpressure). At least 1. Default: 1024.
     pub queue_capacity: usize,
-    /// Longest a task may run on a worker, counted from when it is written
-    /// to the worker (so it includes time queued inside the worker when
-    /// several tasks are in flight). On expiry the worker is stopped and
-    /// replaced and the task retried. Default: none.
+    /// Longest a task may be in flight on a worker, counted from when it is
+    /// written to the worker (so with several tasks in flight it includes
+    /// time waiting inside the worker). On expiry the worker is stopped and
+    /// replaced; the oldest expired task is charged an attempt (for a worker
+    /// that runs tasks one at a time, the one it was stuck on) and the
+    /// worker's other tasks are retried without charge. Default: none.
     pub task_timeout: Option<Duration>,
     /// Attempts per task (at least 1) when workers die, break the protocol
     /// or time out under it. Default: 3.
@@ -73,7 +75,8 @@ pub struct PoolConfig {
     /// Consecutive failed worker starts that open the circuit breaker.
     /// A start fails if the worker cannot be spawned, fails its health
     /// check, or dies within [`startup_window`](Self::startup_window)
-    /// without answering a task. Default: 5.
+    /// without answering a task; "consecutive" means with no task answered
+    /// by any worker in between. Default: 5.
     pub circuit_threshold: u32,
     /// See [`circuit_threshold`](Self::circuit_threshold). Default: 1 s.
     pub startup_window: Duration,

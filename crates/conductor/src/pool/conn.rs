@@ -78,7 +78,8 @@ pub(super) struct Conn {
     timeout: Option<Duration>,
     timer: Option<Pin<Box<Sleep>>>,
     timer_armed: bool,
-    expired: Vec<u64>,
+    /// The task charged for a timeout.
+    expired: Option<u64>,
     answered: bool,
     registered: bool,
     eof: bool,
@@ -104,7 +105,7 @@ impl Conn {
             timeout: config.task_timeout,
             timer: None,
             timer_armed: false,
-            expired: Vec::new(),
+            expired: None,
             answered: false,
             registered: false,
             eof: false,
@@ -282,15 +283,15 @@ impl Conn {
     }
 
     /// Takes back the tasks still held: `(charged, uncharged)`. After a
-    /// timeout only the expired tasks are charged an attempt; otherwise all
-    /// in-flight tasks are. Tasks never written are always uncharged.
+    /// timeout only the oldest expired task is charged an attempt (a worker
+    /// running one task at a time was stuck on it; the others waited behind
+    /// it); otherwise all in-flight tasks are. Tasks never written are
+    /// always uncharged.
     pub fn take_tasks(&mut self, timed_out: bool) -> (Vec<Task>, Vec<Task>) {
         let mut charged = Vec::new();
         let mut uncharged = Vec::new();
         if timed_out {
-            for id in self.expired.drain(..) {
-                charged.extend(self.in_flight.remove(id));
-            }
+            charged.extend(self.expired.take().and_then(|id| self.in_flight.remove(id)));
             self.in_flight.drain_into(&mut uncharged);
         } else {
             self.in_flight.drain_into(&mut charged);
@@ -434,9 +435,9 @@ impl Conn {
             return TimerEvent::Idle;
         }
         self.timer_armed = false;
-        self.expired.clear();
-        let next = self.in_flight.expired(Instant::now(), &mut self.expired);
-        if !self.expired.is_empty() {
+        let (oldest, next) = self.in_flight.oldest_expired(Instant::now());
+        if oldest.is_some() {
+            self.expired = oldest;
             return TimerEvent::Expired;
         }
         match next {

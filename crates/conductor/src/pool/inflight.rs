@@ -82,18 +82,27 @@ impl InFlight {
         self.len = 0;
     }
 
-    /// Ids of the tasks whose deadline is at or before `now`, and the
-    /// earliest deadline among the others.
-    pub fn expired(&self, now: Instant, out: &mut Vec<u64>) -> Option<Instant> {
+    /// The oldest task (first sent) whose deadline is at or before `now`,
+    /// and the earliest deadline among the tasks not yet expired.
+    pub fn oldest_expired(&self, now: Instant) -> (Option<u64>, Option<Instant>) {
+        let mut oldest: Option<(Instant, u64)> = None;
         let mut next: Option<Instant> = None;
         for entry in self.entries.iter().flatten() {
-            match entry.deadline {
-                Some(d) if d <= now => out.push(entry.id),
-                Some(d) => next = Some(next.map_or(d, |n| n.min(d))),
-                None => {}
+            let Some(deadline) = entry.deadline else {
+                continue;
+            };
+            // Within one deadline (one batch), the generation gives the send order.
+            let key = (deadline, entry.id >> 32);
+            if deadline <= now {
+                match oldest {
+                    Some((d, id)) if (d, id >> 32) <= key => {}
+                    _ => oldest = Some((deadline, entry.id)),
+                }
+            } else {
+                next = Some(next.map_or(deadline, |n| n.min(deadline)));
             }
         }
-        next
+        (oldest.map(|(_, id)| id), next)
     }
 }
 
@@ -133,11 +142,12 @@ mod tests {
         let now = Instant::now();
         let (a, _ha) = Task::new(vec![]);
         let (b, _hb) = Task::new(vec![]);
+        let (c, _hc) = Task::new(vec![]);
         let ida = table.insert(a, Some(now)).0;
-        table.insert(b, Some(now + Duration::from_secs(5)));
-        let mut expired = Vec::new();
-        let next = table.expired(now, &mut expired);
-        assert_eq!(expired, [ida]);
+        table.insert(b, Some(now)).0;
+        table.insert(c, Some(now + Duration::from_secs(5)));
+        let (oldest, next) = table.oldest_expired(now);
+        assert_eq!(oldest, Some(ida));
         assert_eq!(next, Some(now + Duration::from_secs(5)));
     }
 }

@@ -231,7 +231,8 @@ impl Shared {
         let answered = report.succeeded + report.failed;
         st.counters.succeeded += report.succeeded as u64;
         st.counters.failed += report.failed as u64;
-        if report.first_answer {
+        if answered > 0 {
+            // Tasks are being answered: the worker program works.
             st.breaker.worker_proven();
         }
         let Some(s) = st.slots.get_mut(slot) else {

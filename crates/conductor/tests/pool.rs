@@ -32,7 +32,10 @@ async fn four_cat_workers_in_line_mode() {
     assert_eq!(results, inputs);
 
     let stats = pool.stats();
-    assert_eq!((stats.submitted, stats.succeeded, stats.failed), (500, 500, 0));
+    assert_eq!(
+        (stats.submitted, stats.succeeded, stats.failed),
+        (500, 500, 0)
+    );
     assert_eq!(stats.queue_depth, 0);
     assert_eq!(stats.in_flight, 0);
     assert!(stats.workers.iter().all(|w| w.completed > 0), "{stats:?}");
@@ -108,20 +111,30 @@ async fn other_build_errors() {
     assert!(err.to_string().contains("line mode"), "{err}");
 
     let outside = std::thread::spawn(|| {
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         // A runtime exists but build() is polled outside it: no runtime context.
         let fut = cat_pool(1).build();
         drop(rt);
         futures_lite_block_on(fut)
     });
-    assert!(matches!(outside.join().unwrap(), Err(BuildError::NoRuntime)));
+    assert!(matches!(
+        outside.join().unwrap(),
+        Err(BuildError::NoRuntime)
+    ));
 }
 
 /// Polls a future to completion on this thread without any runtime.
 fn futures_lite_block_on<F: std::future::Future>(fut: F) -> F::Output {
-    use std::task::{Context, Poll, Waker};
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: std::sync::Arc<Self>) {}
+    }
+    let waker = Waker::from(std::sync::Arc::new(Noop));
     let mut fut = std::pin::pin!(fut);
-    let mut cx = Context::from_waker(Waker::noop());
+    let mut cx = Context::from_waker(&waker);
     loop {
         if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
             return out;
@@ -155,7 +168,11 @@ async fn one_mib_payloads() {
         .await
         .unwrap();
     let inputs: Vec<Vec<u8>> = (0..6u8)
-        .map(|i| (0..1 << 20).map(|j| b'a' + ((j + usize::from(i)) % 26) as u8).collect())
+        .map(|i| {
+            (0..1 << 20)
+                .map(|j| b'a' + ((j + usize::from(i)) % 26) as u8)
+                .collect()
+        })
         .collect();
     let results = within(20, "run_all", pool.run_all(inputs.clone())).await;
     for (input, result) in inputs.iter().zip(results) {
@@ -175,7 +192,11 @@ async fn task_errors_are_reported_not_retried() {
         TaskError::Failed(msg) => assert!(msg.contains("asked to fail"), "{msg}"),
         other => panic!("expected Failed, got {other:?}"),
     }
-    assert!(err.to_string().starts_with("worker reported an error: ValueError"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("worker reported an error: ValueError"),
+        "{err}"
+    );
     assert_eq!(pool.submit("ok").await.unwrap(), b"OK");
     let stats = pool.stats();
     assert_eq!((stats.succeeded, stats.failed, stats.retried), (1, 1, 0));
@@ -189,7 +210,10 @@ async fn pipelined_replies_out_of_order_are_matched_by_id() {
     let pool = within(
         20,
         "build",
-        python_pool(&["--reverse"]).workers(2).tasks_per_worker(16).build(),
+        python_pool(&["--reverse"])
+            .workers(2)
+            .tasks_per_worker(16)
+            .build(),
     )
     .await
     .unwrap();
@@ -214,7 +238,12 @@ async fn map_yields_in_input_order_with_errors_in_place() {
     }
     assert_eq!(
         got,
-        [Ok(b"A".to_vec()), Ok(b"SLEEP:0.05".to_vec()), Err(true), Ok(b"B".to_vec())]
+        [
+            Ok(b"A".to_vec()),
+            Ok(b"SLEEP:0.05".to_vec()),
+            Err(true),
+            Ok(b"B".to_vec())
+        ]
     );
     within(10, "shutdown", pool.shutdown()).await;
 }
@@ -224,7 +253,10 @@ async fn invalid_tasks_are_refused_at_submit() {
     let pool = within(10, "build", cat_pool(1).max_message_len(100).build())
         .await
         .unwrap();
-    assert!(matches!(pool.submit("two\nlines").await, Err(TaskError::Invalid(_))));
+    assert!(matches!(
+        pool.submit("two\nlines").await,
+        Err(TaskError::Invalid(_))
+    ));
     let err = pool.submit(vec![b'x'; 101]).await.unwrap_err();
     assert!(matches!(err, TaskError::Invalid(_)), "{err}");
     assert_eq!(pool.stats().submitted, 0);
@@ -274,14 +306,21 @@ async fn shutdown_finishes_in_flight_and_queued_tasks() {
     let pids = worker_pids(&pool);
     let mut handles = Vec::new();
     for i in 0..60 {
-        let body = if i % 10 == 0 { "sleep:0.1".to_string() } else { format!("t{i}") };
+        let body = if i % 10 == 0 {
+            "sleep:0.1".to_string()
+        } else {
+            format!("t{i}")
+        };
         handles.push((body.to_uppercase(), pool.enqueue(body).await.unwrap()));
     }
     let other = pool.clone();
     within(20, "shutdown", pool.shutdown()).await;
     assert_eq!(other.submit("late").await, Err(TaskError::ShutDown));
     for (want, handle) in handles {
-        assert_eq!(within(1, "resolved", handle).await.unwrap(), want.as_bytes());
+        assert_eq!(
+            within(1, "resolved", handle).await.unwrap(),
+            want.as_bytes()
+        );
     }
     let stats = other.stats();
     assert_eq!((stats.succeeded, stats.healthy_workers), (60, 0));
@@ -320,6 +359,73 @@ async fn stats_track_busy_time() {
     for w in &stats.workers {
         assert!(w.busy >= Duration::from_millis(150), "{w:?}");
         assert_eq!((w.completed, w.spawns, w.in_flight), (1, 1, 0));
+    }
+    within(10, "shutdown", pool.shutdown()).await;
+}
+
+/// A `tracing` subscriber that records worker stderr events.
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<(u64, String)>>>);
+
+#[derive(Default)]
+struct Fields {
+    worker: Option<u64>,
+    message: String,
+}
+
+impl tracing::field::Visit for Fields {
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        if field.name() == "worker" {
+            self.worker = Some(value);
+        }
+    }
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.message = format!("{value:?}");
+        }
+    }
+}
+
+impl tracing::Subscriber for Capture {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        if event.metadata().target() == "conductor::pool::worker" {
+            let mut fields = Fields::default();
+            event.record(&mut fields);
+            let worker = fields.worker.expect("worker field");
+            self.0.lock().unwrap().push((worker, fields.message));
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[tokio::test]
+async fn worker_stderr_goes_to_tracing_line_by_line() {
+    // Current-thread runtime: the pool's tasks run on this thread, where
+    // the capturing subscriber is the default.
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let _guard = tracing::subscriber::set_default(Capture(lines.clone()));
+    let pool = within(20, "build", rogue_pool(vec![]).workers(1).build())
+        .await
+        .unwrap();
+    assert_eq!(pool.submit("stderr:200").await.unwrap(), b"logged");
+    wait_until(Duration::from_secs(5), "200 stderr lines", || {
+        lines.lock().unwrap().len() >= 200
+    })
+    .await;
+    let got = lines.lock().unwrap().clone();
+    for (i, (worker, line)) in got.iter().enumerate() {
+        assert_eq!(
+            (*worker, line.as_str()),
+            (0, format!("log line {i}").as_str())
+        );
     }
     within(10, "shutdown", pool.shutdown()).await;
 }

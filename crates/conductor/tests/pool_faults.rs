@@ -66,7 +66,9 @@ async fn task_that_crashes_every_worker_fails_with_the_exit_status() {
         .await
         .unwrap();
     let ok = pool.enqueue("fine").await.unwrap();
-    let err = within(20, "crash task", pool.submit("crash")).await.unwrap_err();
+    let err = within(20, "crash task", pool.submit("crash"))
+        .await
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "worker died (exit status: 3) after 3 attempts",
@@ -80,7 +82,10 @@ async fn task_that_crashes_every_worker_fails_with_the_exit_status() {
     }
     assert_eq!(within(5, "ok", ok).await.unwrap(), b"FINE");
     let stats = pool.stats();
-    assert_eq!((stats.worker_crashes, stats.retried, stats.failed), (3, 2, 1));
+    assert_eq!(
+        (stats.worker_crashes, stats.retried, stats.failed),
+        (3, 2, 1)
+    );
     // Deaths after answering nothing, but the pool is not degraded: the
     // breaker needs 5 in a row and the workers passed their health checks.
     assert!(!stats.degraded);
@@ -89,13 +94,9 @@ async fn task_that_crashes_every_worker_fails_with_the_exit_status() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_tasks_while_workers_are_sigkilled() {
-    let pool = within(
-        20,
-        "build",
-        python_pool(&[]).workers(4).attempts(6).build(),
-    )
-    .await
-    .unwrap();
+    let pool = within(20, "build", python_pool(&[]).workers(4).attempts(6).build())
+        .await
+        .unwrap();
     let inputs = numbered(10_000);
     let killer_pool = pool.clone();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -139,7 +140,10 @@ async fn ten_thousand_tasks_while_workers_are_sigkilled() {
     let stats = pool.stats();
     eprintln!("killed {killed}: {stats:?}");
     assert_eq!((stats.succeeded, stats.failed), (10_000, 0));
-    assert!(stats.worker_crashes >= 1 && stats.respawns >= 1, "{stats:?}");
+    assert!(
+        stats.worker_crashes >= 1 && stats.respawns >= 1,
+        "{stats:?}"
+    );
     let pids = worker_pids(&pool);
     within(10, "shutdown", pool.shutdown()).await;
     assert!(pids.iter().all(|&pid| !is_our_child(pid)));
@@ -165,10 +169,16 @@ async fn hanging_task_times_out_and_its_worker_is_replaced() {
     let took = start.elapsed();
     assert_eq!(
         err,
-        TaskError::TimedOut { timeout: Duration::from_millis(300), attempts: 2 }
+        TaskError::TimedOut {
+            timeout: Duration::from_millis(300),
+            attempts: 2
+        }
     );
     assert_eq!(err.to_string(), "task timed out after 300ms (2 attempts)");
-    assert!(took >= Duration::from_millis(600) && took < Duration::from_secs(5), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(600) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
     assert_eq!(pool.submit("still works").await.unwrap(), b"STILL WORKS");
     let stats = pool.stats();
     assert_eq!((stats.timeouts, stats.worker_crashes), (2, 0));
@@ -200,7 +210,10 @@ async fn timeout_spares_other_tasks_in_flight_on_the_same_worker() {
     // which are put back uncharged and succeed on the replacement.
     let hang = pool.enqueue("sleep:60").await.unwrap();
     let others: Vec<_> = futures_join(&pool, &["a", "b", "c"]).await;
-    assert!(matches!(within(10, "hang", hang).await, Err(TaskError::TimedOut { attempts: 1, .. })));
+    assert!(matches!(
+        within(10, "hang", hang).await,
+        Err(TaskError::TimedOut { attempts: 1, .. })
+    ));
     for (handle, want) in others.into_iter().zip(["A", "B", "C"]) {
         assert_eq!(within(10, want, handle).await.unwrap(), want.as_bytes());
     }
@@ -233,14 +246,20 @@ async fn circuit_breaker_opens_fails_fast_and_recovers() {
     wait_until(Duration::from_secs(5), "degraded", || pool.stats().degraded).await;
     let start = Instant::now();
     let err = within(5, "fail fast", pool.submit("x")).await.unwrap_err();
-    assert!(start.elapsed() < Duration::from_millis(50), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_millis(50),
+        "{:?}",
+        start.elapsed()
+    );
     match &err {
         TaskError::Degraded { last_failure } => {
             assert!(last_failure.contains("exit status: 1"), "{last_failure}")
         }
         other => panic!("{other:?}"),
     }
-    assert!(err.to_string().starts_with("pool degraded: workers keep failing at start-up"));
+    assert!(err
+        .to_string()
+        .starts_with("pool degraded: workers keep failing at start-up"));
     // The pool keeps trying with capped backoff: fix the program.
     std::fs::write(&dir, b"").unwrap();
     let recovered = wait_until(Duration::from_secs(3), "recovered", || {
@@ -248,7 +267,10 @@ async fn circuit_breaker_opens_fails_fast_and_recovers() {
     })
     .await;
     eprintln!("recovered {recovered:?} after the fix");
-    assert_eq!(within(5, "after recovery", pool.submit("y")).await.unwrap(), b"Y");
+    assert_eq!(
+        within(5, "after recovery", pool.submit("y")).await.unwrap(),
+        b"Y"
+    );
     assert!(!pool.stats().degraded);
     within(10, "shutdown", pool.shutdown()).await;
     let _ = std::fs::remove_file(&dir);
@@ -270,10 +292,15 @@ async fn queued_tasks_fail_when_the_circuit_opens() {
     )
     .await
     .unwrap();
-    let err = within(10, "queued task", pool.submit("x")).await.unwrap_err();
+    let err = within(10, "queued task", pool.submit("x"))
+        .await
+        .unwrap_err();
     match err {
         TaskError::Degraded { last_failure } => {
-            assert!(last_failure.contains("no pong within 100ms"), "{last_failure}")
+            assert!(
+                last_failure.contains("no pong within 100ms"),
+                "{last_failure}"
+            )
         }
         TaskError::ShutDown => panic!("unexpected"),
         other => panic!("{other:?}"),
@@ -305,7 +332,11 @@ async fn violation(bad: &str, attempts: u32) -> TaskError {
     let pool = within(
         20,
         "build",
-        rogue(&[]).workers(2).tasks_per_worker(2).attempts(attempts).build(),
+        rogue(&[])
+            .workers(2)
+            .tasks_per_worker(2)
+            .attempts(attempts)
+            .build(),
     )
     .await
     .unwrap();
@@ -313,10 +344,17 @@ async fn violation(bad: &str, attempts: u32) -> TaskError {
     let bad = pool.enqueue(bad.to_string()).await.unwrap();
     let more: Vec<_> = futures_join(&pool, &["g4", "g5"]).await;
     let err = within(20, "bad task", bad).await;
-    for (handle, want) in good.into_iter().chain(more).zip(["G1", "G2", "G3", "G4", "G5"]) {
+    for (handle, want) in good
+        .into_iter()
+        .chain(more)
+        .zip(["G1", "G2", "G3", "G4", "G5"])
+    {
         assert_eq!(within(10, want, handle).await.unwrap(), want.as_bytes());
     }
-    wait_until(Duration::from_secs(3), "full size", || pool.stats().healthy_workers == 2).await;
+    wait_until(Duration::from_secs(3), "full size", || {
+        pool.stats().healthy_workers == 2
+    })
+    .await;
     let stats = pool.stats();
     assert_eq!(stats.protocol_violations, u64::from(attempts), "{stats:?}");
     within(10, "shutdown", pool.shutdown()).await;
@@ -336,14 +374,19 @@ async fn garbage_output_kills_and_replaces_the_worker() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(err.to_string().starts_with("worker violated the protocol ("), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("worker violated the protocol ("),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn oversized_frame_kills_and_replaces_the_worker() {
     let err = violation("oversize", 2).await;
     assert!(
-        err.to_string().contains("frame length 2147483632 exceeds maximum 67108864"),
+        err.to_string()
+            .contains("frame length 2147483632 exceeds maximum 67108864"),
         "{err}"
     );
 }
@@ -362,14 +405,19 @@ async fn unsolicited_pong_is_a_violation() {
 
 #[tokio::test]
 async fn reply_twice_delivers_the_first_and_kills_the_worker() {
-    let pool = within(20, "build", rogue(&[]).workers(1).build()).await.unwrap();
+    let pool = within(20, "build", rogue(&[]).workers(1).build())
+        .await
+        .unwrap();
     let first = pool.submit("twice").await;
     assert_eq!(first.unwrap(), b"TWICE", "the first reply counts");
     wait_until(Duration::from_secs(3), "violation noticed", || {
         pool.stats().protocol_violations == 1
     })
     .await;
-    wait_until(Duration::from_secs(3), "replaced", || pool.stats().healthy_workers == 1).await;
+    wait_until(Duration::from_secs(3), "replaced", || {
+        pool.stats().healthy_workers == 1
+    })
+    .await;
     assert_eq!(pool.submit("next").await.unwrap(), b"NEXT");
     within(10, "shutdown", pool.shutdown()).await;
 }
@@ -380,8 +428,13 @@ async fn worker_exiting_zero_or_closing_stdout_is_a_death() {
         .await
         .unwrap();
     let err = within(10, "exit0", pool.submit("exit0")).await.unwrap_err();
-    assert_eq!(err.to_string(), "worker died (exit status: 0) after 2 attempts");
-    let err = within(10, "closeout", pool.submit("closeout")).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "worker died (exit status: 0) after 2 attempts"
+    );
+    let err = within(10, "closeout", pool.submit("closeout"))
+        .await
+        .unwrap_err();
     assert_eq!(
         err,
         TaskError::ProtocolViolation {
@@ -437,7 +490,10 @@ async fn stubborn_worker_gets_sigterm_then_sigkill_at_shutdown() {
     let start = Instant::now();
     within(10, "shutdown", pool.shutdown()).await;
     let took = start.elapsed();
-    assert!(took >= Duration::from_millis(400) && took < Duration::from_secs(3), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(400) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
     for pid in pids {
         assert!(!is_our_child(pid), "stubborn worker {pid} left behind");
     }
@@ -458,10 +514,16 @@ async fn every_task_resolves_exactly_once_under_chaos() {
     )
     .await
     .unwrap();
-    let menu = ["ok", "garbage", "twice", "crash", "unknown", "fail", "sleep:2", "oversize", "exit0"];
+    let menu = [
+        "ok", "garbage", "twice", "crash", "unknown", "fail", "sleep:2", "oversize", "exit0",
+    ];
     let mut handles = Vec::new();
     for i in 0..300usize {
-        let kind = if i % 3 == 0 { menu[(i / 3) % menu.len()] } else { "ok" };
+        let kind = if i % 3 == 0 {
+            menu[(i / 3) % menu.len()]
+        } else {
+            "ok"
+        };
         handles.push((kind, pool.enqueue(kind).await.unwrap()));
     }
     let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
@@ -474,7 +536,14 @@ async fn every_task_resolves_exactly_once_under_chaos() {
             // Bad tasks fail with how their last worker ended, which may
             // have been caused by another bad task in flight beside them;
             // so may, rarely, an innocent task after `attempts` such losses.
-            (Err(e @ (TaskError::WorkerDied { .. } | TaskError::ProtocolViolation { .. } | TaskError::TimedOut { .. })), _) => {
+            (
+                Err(
+                    e @ (TaskError::WorkerDied { .. }
+                    | TaskError::ProtocolViolation { .. }
+                    | TaskError::TimedOut { .. }),
+                ),
+                _,
+            ) => {
                 format!("{kind}: {}", error_kind(e))
             }
             (other, _) => format!("UNEXPECTED {kind}: {other:?}"),
@@ -482,9 +551,15 @@ async fn every_task_resolves_exactly_once_under_chaos() {
         *outcomes.entry(key).or_default() += 1;
     }
     eprintln!("{outcomes:#?}");
-    assert!(!outcomes.keys().any(|k| k.starts_with("UNEXPECTED")), "{outcomes:#?}");
+    assert!(
+        !outcomes.keys().any(|k| k.starts_with("UNEXPECTED")),
+        "{outcomes:#?}"
+    );
     // Most innocent tasks get through despite a third of poison beside them.
-    assert!(outcomes.get("ok: ok").copied().unwrap_or(0) >= 140, "{outcomes:#?}");
+    assert!(
+        outcomes.get("ok: ok").copied().unwrap_or(0) >= 140,
+        "{outcomes:#?}"
+    );
     let stats = pool.stats();
     assert_eq!(stats.succeeded + stats.failed, 300, "{stats:?}");
     assert_eq!((stats.queue_depth, stats.in_flight), (0, 0));

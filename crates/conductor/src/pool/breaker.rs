@@ -57,7 +57,9 @@ impl Breaker {
 
     /// Why the last start failed.
     pub fn last_failure(&self) -> String {
-        self.last_failure.clone().unwrap_or_else(|| "unknown".into())
+        self.last_failure
+            .clone()
+            .unwrap_or_else(|| "unknown".into())
     }
 }
 

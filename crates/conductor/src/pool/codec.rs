@@ -73,7 +73,12 @@ impl Codec {
     }
 
     /// Appends task `id` to `out`.
-    pub fn encode_task(&mut self, id: u64, body: &[u8], out: &mut Vec<u8>) -> Result<(), ProtocolError> {
+    pub fn encode_task(
+        &mut self,
+        id: u64,
+        body: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), ProtocolError> {
         match self {
             Codec::Framed(_) => MessageRef::Task { id, body }.encode(out),
             Codec::Lines { order, .. } => {
@@ -163,19 +168,38 @@ mod tests {
         codec.encode_task(9, b"b", &mut out).unwrap();
         assert_eq!(out, b"a\nb\n");
         codec.feed(b"A\nB\nextra\n");
-        assert_eq!(codec.next_reply(), Ok(Some(Reply::Result { id: 7, body: b"A" })));
-        assert_eq!(codec.next_reply(), Ok(Some(Reply::Result { id: 9, body: b"B" })));
-        assert!(codec.next_reply().unwrap_err().contains("no task was in flight"));
+        assert_eq!(
+            codec.next_reply(),
+            Ok(Some(Reply::Result { id: 7, body: b"A" }))
+        );
+        assert_eq!(
+            codec.next_reply(),
+            Ok(Some(Reply::Result { id: 9, body: b"B" }))
+        );
+        assert!(codec
+            .next_reply()
+            .unwrap_err()
+            .contains("no task was in flight"));
     }
 
     #[test]
     fn frames_from_the_wrong_side_are_violations() {
         let mut codec = Codec::new(Mode::Framed, 100);
         let mut bytes = Vec::new();
-        encode(&Message::Result { id: 1, body: b"x".to_vec() }, &mut bytes).unwrap();
+        encode(
+            &Message::Result {
+                id: 1,
+                body: b"x".to_vec(),
+            },
+            &mut bytes,
+        )
+        .unwrap();
         encode(&Message::Ping { nonce: 1 }, &mut bytes).unwrap();
         codec.feed(&bytes);
-        assert_eq!(codec.next_reply(), Ok(Some(Reply::Result { id: 1, body: b"x" })));
+        assert_eq!(
+            codec.next_reply(),
+            Ok(Some(Reply::Result { id: 1, body: b"x" }))
+        );
         assert_eq!(
             codec.next_reply().unwrap_err(),
             "worker sent a ping frame, which only the pool may send"

@@ -171,7 +171,9 @@ impl Conn {
                         progress = true;
                     }
                     Poll::Ready(Err(e)) => {
-                        return Poll::Ready(End::Io(format!("cannot read the worker's output: {e}")))
+                        return Poll::Ready(End::Io(format!(
+                            "cannot read the worker's output: {e}"
+                        )))
                     }
                     Poll::Pending => {}
                 }

@@ -130,7 +130,10 @@ mod tests {
             timeout: Duration::from_millis(200),
             attempts: 1,
         };
-        assert_eq!(timed_out.to_string(), "task timed out after 200ms (1 attempt)");
+        assert_eq!(
+            timed_out.to_string(),
+            "task timed out after 200ms (1 attempt)"
+        );
         let degraded = TaskError::Degraded {
             last_failure: "exited during start-up (exit status: 1)".into(),
         };

@@ -76,7 +76,12 @@ impl InFlight {
 
     /// Moves every task into `out`, leaving the table empty.
     pub fn drain_into(&mut self, out: &mut Vec<Task>) {
-        out.extend(self.entries.iter_mut().filter_map(|e| e.take()).map(|e| e.task));
+        out.extend(
+            self.entries
+                .iter_mut()
+                .filter_map(|e| e.take())
+                .map(|e| e.task),
+        );
         self.entries.clear();
         self.free.clear();
         self.len = 0;
@@ -144,7 +149,7 @@ mod tests {
         let (b, _hb) = Task::new(vec![]);
         let (c, _hc) = Task::new(vec![]);
         let ida = table.insert(a, Some(now)).0;
-        table.insert(b, Some(now)).0;
+        table.insert(b, Some(now));
         table.insert(c, Some(now + Duration::from_secs(5)));
         let (oldest, next) = table.oldest_expired(now);
         assert_eq!(oldest, Some(ida));

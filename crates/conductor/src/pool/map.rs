@@ -99,7 +99,10 @@ where
     /// Submits inputs without waiting while the window and the queue have room.
     fn top_up(&mut self) {
         while self.pending.len() < self.window {
-            let Some(payload) = self.waiting.take().or_else(|| self.inputs.next().map(Into::into))
+            let Some(payload) = self
+                .waiting
+                .take()
+                .or_else(|| self.inputs.next().map(Into::into))
             else {
                 return;
             };

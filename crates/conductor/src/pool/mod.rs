@@ -172,7 +172,9 @@ impl Pool {
     }
 
     /// Runs one task and returns its result. Waits for room in the queue
-    /// first if it is full.
+    /// first if it is full. Dropping the future before the task was handed
+    /// over submits nothing; dropping it later does not cancel the task
+    /// (its result is discarded).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

@@ -124,7 +124,9 @@ pub(super) struct Shared {
 impl Shared {
     pub fn new(config: PoolConfig, factory: Factory) -> Shared {
         let slots = (0..config.workers).map(|_| Slot::default()).collect();
-        let kicks = (0..config.workers).map(|_| AtomicBool::new(false)).collect();
+        let kicks = (0..config.workers)
+            .map(|_| AtomicBool::new(false))
+            .collect();
         Shared {
             state: Mutex::new(State {
                 phase: Phase::Open,
@@ -599,5 +601,151 @@ fn loss_error(loss: &Loss, attempts: u32) -> TaskError {
 fn resolve_all(resolve: Vec<(Task, Outcome)>) {
     for (task, outcome) in resolve {
         task.resolve(outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    fn shared(workers: usize, in_flight: usize, queue: usize) -> Shared {
+        let config = PoolConfig {
+            workers,
+            tasks_per_worker: in_flight,
+            queue_capacity: queue,
+            attempts: 2,
+            circuit_threshold: 2,
+            ..PoolConfig::default()
+        };
+        Shared::new(config, Box::new(|| Command::new("true")))
+    }
+
+    fn placed(offer: Offer) -> TaskHandle {
+        match offer {
+            Offer::Placed(handle) => handle,
+            Offer::Full(_) => panic!("full"),
+            Offer::Refused(err) => panic!("refused: {err}"),
+        }
+    }
+
+    fn loads(shared: &Shared) -> Vec<usize> {
+        shared.lock().slots.iter().map(|s| s.load).collect()
+    }
+
+    /// Takes the tasks assigned to `slot`, as its connection would.
+    fn take(shared: &Shared, slot: usize, answered: usize) -> Vec<Task> {
+        let waker = Arc::new(Noop).into();
+        let report = Report {
+            succeeded: answered,
+            ..Report::default()
+        };
+        let mut incoming = Vec::new();
+        shared.exchange(slot, &report, true, &mut incoming, &waker);
+        incoming
+    }
+
+    #[test]
+    fn least_loaded_then_queue_then_full() {
+        let shared = shared(2, 2, 1);
+        // Nobody healthy: the first task is queued; the queue (1) is now full.
+        let _x = placed(shared.offer(b"x".to_vec(), None));
+        assert_eq!(shared.stats().queue_depth, 1);
+        assert!(matches!(shared.offer(b"y".to_vec(), None), Offer::Full(_)));
+        shared.worker_healthy(0);
+        shared.worker_healthy(1);
+        // Slot 0 pulls the queued task when it syncs.
+        assert_eq!(take(&shared, 0, 0).len(), 1);
+        let _h: Vec<_> = (0..3)
+            .map(|i| placed(shared.offer(vec![i], None)))
+            .collect();
+        assert_eq!(loads(&shared), [2, 2], "least loaded first");
+        // Both at their limit: queued, then full.
+        let _q = placed(shared.offer(b"q".to_vec(), None));
+        assert!(matches!(shared.offer(b"r".to_vec(), None), Offer::Full(_)));
+        assert_eq!(shared.queue_space.available_permits(), 0);
+        // Two answers on slot 1: it takes its inbox and the queued task,
+        // which frees the queue place.
+        let got = take(&shared, 1, 0);
+        assert_eq!(got.len(), 2);
+        let got = take(&shared, 1, 1);
+        assert_eq!(got.len(), 1);
+        assert_eq!(shared.queue_space.available_permits(), 1);
+        assert_eq!(shared.stats().submitted, 5);
+    }
+
+    #[tokio::test]
+    async fn lost_tasks_are_retried_then_failed() {
+        let shared = shared(2, 4, 10);
+        shared.worker_healthy(0);
+        shared.worker_healthy(1);
+        let a = placed(shared.offer(b"a".to_vec(), None));
+        let b = placed(shared.offer(b"b".to_vec(), None));
+        let mut on0 = take(&shared, 0, 0);
+        assert_eq!(on0.len(), 1);
+        let task_a = on0.remove(0);
+        shared.worker_down(0);
+        let status = ExitStatus::from_raw(9);
+        // Attempt 1 of 2: retried, and dispatched to slot 1 at once.
+        shared.worker_lost(0, vec![task_a], vec![], &Loss::Died(status), None);
+        assert_eq!(loads(&shared), [0, 2]);
+        let mut on1 = take(&shared, 1, 0);
+        assert_eq!(on1.len(), 2);
+        // Attempt 2 of 2 for both: they fail with how the worker died.
+        shared.worker_down(1);
+        let (t1, t2) = (on1.remove(0), on1.remove(0));
+        shared.worker_lost(1, vec![t1, t2], vec![], &Loss::Died(status), None);
+        let want = TaskError::WorkerDied {
+            status,
+            attempts: 2,
+        };
+        assert_eq!(a.await, Err(want.clone()));
+        // b was charged only once (its first attempt): it is back in the queue.
+        let stats = shared.stats();
+        assert_eq!((stats.failed, stats.retried, stats.queue_depth), (1, 2, 1));
+        drop(b);
+    }
+
+    #[tokio::test]
+    async fn breaker_fails_queued_tasks_and_refuses_new_ones() {
+        let shared = shared(1, 1, 10);
+        let queued = placed(shared.offer(b"a".to_vec(), None));
+        shared.start_failed(0, "exited during start-up (exit status: 1)".into());
+        assert!(!shared.stats().degraded);
+        shared.start_failed(0, "exited during start-up (exit status: 2)".into());
+        assert!(shared.stats().degraded);
+        let degraded = TaskError::Degraded {
+            last_failure: "exited during start-up (exit status: 2)".into(),
+        };
+        assert_eq!(queued.await, Err(degraded.clone()));
+        assert!(matches!(shared.offer(b"b".to_vec(), None), Offer::Refused(e) if e == degraded));
+        // A healthy worker closes the circuit.
+        shared.worker_healthy(0);
+        assert!(!shared.stats().degraded);
+        let _ok = placed(shared.offer(b"c".to_vec(), None));
+        assert_eq!(shared.queue_space.available_permits(), 10);
+    }
+
+    #[test]
+    fn shutdown_drains_then_stops() {
+        let shared = shared(1, 1, 10);
+        shared.worker_healthy(0);
+        let _h = placed(shared.offer(b"a".to_vec(), None));
+        shared.begin_shutdown();
+        assert_eq!(*shared.phase.borrow(), Phase::Draining);
+        assert!(matches!(
+            shared.offer(b"b".to_vec(), None),
+            Offer::Refused(TaskError::ShutDown)
+        ));
+        let _taken = take(&shared, 0, 0);
+        take(&shared, 0, 1);
+        assert_eq!(*shared.phase.borrow(), Phase::Stopping);
+        assert!(shared.stopping());
     }
 }

@@ -43,12 +43,18 @@ pub(super) async fn graceful_stop(
     if let Ok(status) = polite.await {
         return status;
     }
-    tracing::warn!(pid = child.id(), "worker ignored shutdown for {grace:?}; sending SIGTERM");
+    tracing::warn!(
+        pid = child.id(),
+        "worker ignored shutdown for {grace:?}; sending SIGTERM"
+    );
     if child.signal(libc::SIGTERM).is_ok() {
         if let Ok(status) = timeout(grace, child.wait()).await {
             return status.ok();
         }
     }
-    tracing::warn!(pid = child.id(), "worker ignored SIGTERM for {grace:?}; killing it");
+    tracing::warn!(
+        pid = child.id(),
+        "worker ignored SIGTERM for {grace:?}; killing it"
+    );
     stop_worker(child, grace).await
 }

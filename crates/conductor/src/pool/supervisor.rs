@@ -147,9 +147,15 @@ async fn run_worker(
         Loss::Stopped => tracing::debug!(worker = slot, pid, "worker stopped"),
         Loss::Died(status) => tracing::warn!(worker = slot, pid, "worker died ({status})"),
         Loss::Violation(detail) => {
-            tracing::warn!(worker = slot, pid, "worker killed: protocol violation: {detail}")
+            tracing::warn!(
+                worker = slot,
+                pid,
+                "worker killed: protocol violation: {detail}"
+            )
         }
-        Loss::TimedOut(t) => tracing::warn!(worker = slot, pid, "worker killed: task ran past {t:?}"),
+        Loss::TimedOut(t) => {
+            tracing::warn!(worker = slot, pid, "worker killed: task ran past {t:?}")
+        }
     }
     let start_failure = if proven || conn.answered() {
         None
@@ -157,7 +163,9 @@ async fn run_worker(
         let age = spawned_at.elapsed();
         match &loss {
             Loss::Died(status) => Some(format!("worker died {age:.0?} after starting ({status})")),
-            Loss::Violation(detail) => Some(format!("protocol violation right after start: {detail}")),
+            Loss::Violation(detail) => {
+                Some(format!("protocol violation right after start: {detail}"))
+            }
             Loss::TimedOut(_) | Loss::Stopped => None,
         }
     };
@@ -220,7 +228,11 @@ async fn settle(shared: &Shared, child: &mut Child, conn: &mut Conn, ending: End
             Loss::Stopped
         }
         Ending::Exited(Ok(status)) => {
-            let _ = timeout(OUTPUT_DRAIN, poll_fn(|cx| conn.poll_drain_output(cx, shared))).await;
+            let _ = timeout(
+                OUTPUT_DRAIN,
+                poll_fn(|cx| conn.poll_drain_output(cx, shared)),
+            )
+            .await;
             Loss::Died(status)
         }
         Ending::Exited(Err(err)) => {
@@ -241,7 +253,11 @@ async fn settle(shared: &Shared, child: &mut Child, conn: &mut Conn, ending: End
             .await;
             match exited {
                 Ok(Ok(status)) => {
-                    let _ = timeout(OUTPUT_DRAIN, poll_fn(|cx| conn.poll_drain_output(cx, shared))).await;
+                    let _ = timeout(
+                        OUTPUT_DRAIN,
+                        poll_fn(|cx| conn.poll_drain_output(cx, shared)),
+                    )
+                    .await;
                     Loss::Died(status)
                 }
                 _ => {

@@ -429,3 +429,38 @@ async fn worker_stderr_goes_to_tracing_line_by_line() {
     }
     within(10, "shutdown", pool.shutdown()).await;
 }
+
+#[tokio::test]
+async fn first_task_on_a_new_worker_is_not_delayed() {
+    // Regression: a kick left pending by the health check swallowed the
+    // wake-up for the first task, which then waited for an unrelated timer.
+    let pool = within(20, "build", python_pool(&[]).workers(1).build())
+        .await
+        .unwrap();
+    let start = Instant::now();
+    assert_eq!(pool.submit("first").await.unwrap(), b"FIRST");
+    assert!(
+        start.elapsed() < Duration::from_millis(300),
+        "{:?}",
+        start.elapsed()
+    );
+    // The same on a replacement worker.
+    let pid = worker_pids(&pool)[0];
+    std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    wait_until(Duration::from_secs(5), "replacement healthy", || {
+        let stats = pool.stats();
+        stats.healthy_workers == 1 && stats.workers[0].pid != Some(pid)
+    })
+    .await;
+    let start = Instant::now();
+    assert_eq!(pool.submit("second").await.unwrap(), b"SECOND");
+    assert!(
+        start.elapsed() < Duration::from_millis(300),
+        "{:?}",
+        start.elapsed()
+    );
+    within(10, "shutdown", pool.shutdown()).await;
+}

@@ -17,18 +17,15 @@ fn rogue(args: &[&str]) -> conductor::pool::PoolBuilder {
     rogue_pool(args.iter().map(|s| s.to_string()).collect())
 }
 
-fn kill(pid: u32) {
-    unsafe_free_kill(pid, libc::SIGKILL);
-}
-
-/// Sends a signal with the kill(1) program (the tests avoid `unsafe`).
-fn unsafe_free_kill(pid: u32, sig: i32) {
-    let status = std::process::Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(pid.to_string())
+/// SIGKILLs `pid` with the kill(1) program (the tests avoid `unsafe`);
+/// whether it was still there to be killed.
+fn kill(pid: u32) -> bool {
+    std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .stderr(std::process::Stdio::null())
         .status()
-        .unwrap();
-    assert!(status.success());
+        .unwrap()
+        .success()
 }
 
 #[tokio::test]
@@ -38,7 +35,7 @@ async fn crashed_worker_is_noticed_and_replaced_quickly() {
         .unwrap();
     let victim = pool.stats().workers[0].pid.unwrap();
     let start = Instant::now();
-    kill(victim);
+    assert!(kill(victim));
     let noticed = wait_until(Duration::from_secs(2), "crash noticed", || {
         pool.stats().worker_crashes == 1
     })
@@ -119,8 +116,8 @@ async fn ten_thousand_tasks_while_workers_are_sigkilled() {
                 .filter_map(|w| w.pid)
                 .collect();
             if let Some(&pid) = pids.get(seed as usize % pids.len().max(1)) {
-                kill(pid);
-                killed += 1;
+                // The worker may have just been replaced: count real kills.
+                killed += usize::from(kill(pid));
             }
         }
         killed
@@ -507,20 +504,20 @@ async fn every_task_resolves_exactly_once_under_chaos() {
         rogue(&[])
             .workers(3)
             .tasks_per_worker(3)
-            .attempts(3)
-            .task_timeout(Duration::from_millis(500))
+            .attempts(2)
+            .task_timeout(Duration::from_millis(300))
             .backoff(Duration::from_millis(1), Duration::from_millis(20))
             .build(),
     )
     .await
     .unwrap();
     let menu = [
-        "ok", "garbage", "twice", "crash", "unknown", "fail", "sleep:2", "oversize", "exit0",
+        "ok", "garbage", "twice", "crash", "unknown", "fail", "sleep:1", "oversize", "exit0",
     ];
     let mut handles = Vec::new();
-    for i in 0..300usize {
-        let kind = if i % 3 == 0 {
-            menu[(i / 3) % menu.len()]
+    for i in 0..160usize {
+        let kind = if i % 4 == 0 {
+            menu[(i / 4) % menu.len()]
         } else {
             "ok"
         };
@@ -536,16 +533,17 @@ async fn every_task_resolves_exactly_once_under_chaos() {
             // Bad tasks fail with how their last worker ended, which may
             // have been caused by another bad task in flight beside them;
             // so may, rarely, an innocent task after `attempts` such losses.
+            // Once mostly poison is left, fresh workers keep dying before
+            // answering anything and the circuit breaker (rightly) opens.
             (
                 Err(
                     e @ (TaskError::WorkerDied { .. }
                     | TaskError::ProtocolViolation { .. }
-                    | TaskError::TimedOut { .. }),
+                    | TaskError::TimedOut { .. }
+                    | TaskError::Degraded { .. }),
                 ),
                 _,
-            ) => {
-                format!("{kind}: {}", error_kind(e))
-            }
+            ) => format!("{kind}: {}", error_kind(e)),
             (other, _) => format!("UNEXPECTED {kind}: {other:?}"),
         };
         *outcomes.entry(key).or_default() += 1;
@@ -555,13 +553,13 @@ async fn every_task_resolves_exactly_once_under_chaos() {
         !outcomes.keys().any(|k| k.starts_with("UNEXPECTED")),
         "{outcomes:#?}"
     );
-    // Most innocent tasks get through despite a third of poison beside them.
+    // Most innocent tasks get through despite the poison beside them.
     assert!(
-        outcomes.get("ok: ok").copied().unwrap_or(0) >= 140,
+        outcomes.get("ok: ok").copied().unwrap_or(0) >= 90,
         "{outcomes:#?}"
     );
     let stats = pool.stats();
-    assert_eq!(stats.succeeded + stats.failed, 300, "{stats:?}");
+    assert_eq!(stats.succeeded + stats.failed, 160, "{stats:?}");
     assert_eq!((stats.queue_depth, stats.in_flight), (0, 0));
     within(20, "shutdown", pool.shutdown()).await;
 }

@@ -157,7 +157,10 @@ impl Conn {
     pub fn poll_run(&mut self, cx: &mut Context<'_>, shared: &Shared) -> Poll<End> {
         loop {
             let mut progress = false;
-            let sync = !self.registered || shared.take_kick(self.slot);
+            // Always take the kick (no short-circuit): a kick left set would
+            // make the next one skip its wake-up.
+            let kicked = shared.take_kick(self.slot);
+            let sync = kicked || !self.registered;
             if !self.eof && self.violation.is_none() {
                 match self.poll_read_some(cx) {
                     Poll::Ready(Ok(0)) => {

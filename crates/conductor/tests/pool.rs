@@ -464,3 +464,21 @@ async fn first_task_on_a_new_worker_is_not_delayed() {
     );
     within(10, "shutdown", pool.shutdown()).await;
 }
+
+#[tokio::test]
+async fn huge_durations_do_not_overflow() {
+    let pool = within(
+        10,
+        "build",
+        cat_pool(1)
+            .task_timeout(Duration::MAX)
+            .health_timeout(Duration::MAX)
+            .circuit_breaker(5, Duration::MAX)
+            .backoff(Duration::MAX, Duration::MAX)
+            .build(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(pool.submit("x").await.unwrap(), b"x");
+    within(10, "shutdown", pool.shutdown()).await;
+}

@@ -403,7 +403,8 @@ impl Conn {
 
     /// Encodes the tasks taken from the pool and puts them in flight.
     fn send_incoming(&mut self) {
-        let deadline = self.timeout.map(|t| Instant::now() + t);
+        // A timeout too large to represent means no deadline.
+        let deadline = self.timeout.and_then(|t| Instant::now().checked_add(t));
         for task in self.incoming.drain(..) {
             let (id, body) = self.in_flight.insert(task, deadline);
             if let Err(err) = self.codec.encode_task(id, body, &mut self.wbuf) {

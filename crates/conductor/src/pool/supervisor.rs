@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tokio::time::{sleep, sleep_until, timeout, Instant};
+use tokio::time::{sleep, timeout, Instant};
 
 use super::config::Mode;
 use super::conn::{Conn, End};
@@ -126,7 +126,7 @@ async fn run_worker(
     drop(started.take());
     tracing::debug!(worker = slot, pid, "worker healthy");
 
-    let probation = sleep_until(spawned_at + config.startup_window);
+    let probation = sleep(config.startup_window.saturating_sub(spawned_at.elapsed()));
     tokio::pin!(probation);
     let mut proven = false;
     let ending = loop {

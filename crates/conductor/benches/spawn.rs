@@ -33,10 +33,22 @@ fn build_c(out_dir: &Path) -> (PathBuf, PathBuf) {
         .unwrap_or(false);
     if !ok {
         // No static libc: fall back to a dynamic no-op (rates drop for everyone alike).
-        assert!(StdCommand::new("gcc").args(["-O2", "-o"]).arg(&noop).arg(src.join("noop.c")).status().unwrap().success());
+        assert!(StdCommand::new("gcc")
+            .args(["-O2", "-o"])
+            .arg(&noop)
+            .arg(src.join("noop.c"))
+            .status()
+            .unwrap()
+            .success());
         eprintln!("note: static linking unavailable, using a dynamic no-op child");
     }
-    assert!(StdCommand::new("gcc").args(["-O2", "-o"]).arg(&vfork).arg(src.join("vfork_exec.c")).status().unwrap().success());
+    assert!(StdCommand::new("gcc")
+        .args(["-O2", "-o"])
+        .arg(&vfork)
+        .arg(src.join("vfork_exec.c"))
+        .status()
+        .unwrap()
+        .success());
     (noop, vfork)
 }
 
@@ -60,7 +72,7 @@ impl Args {
         Args { quick, filter }
     }
     fn wants(&self, name: &str) -> bool {
-        self.filter.as_deref().is_none_or(|f| name.contains(f))
+        self.filter.as_deref().map_or(true, |f| name.contains(f))
     }
 }
 
@@ -85,9 +97,18 @@ fn spawn_rates(a: &Args, noop: &Path, vfork: &Path, uid: bool) -> Vec<(&'static 
     use conductor::unix::CommandExt;
     use std::os::unix::process::CommandExt as _;
     let n = if a.quick { 500 } else { 2000 };
-    let ct = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let mt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let (me_u, me_g) = (rustix::process::getuid().as_raw(), rustix::process::getgid().as_raw());
+    let ct = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (me_u, me_g) = (
+        rustix::process::getuid().as_raw(),
+        rustix::process::getgid().as_raw(),
+    );
     let mut results: Vec<(&'static str, Vec<f64>)> = vec![
         ("C vfork+exec", vec![]),
         ("conductor blocking", vec![]),
@@ -98,8 +119,17 @@ fn spawn_rates(a: &Args, noop: &Path, vfork: &Path, uid: bool) -> Vec<(&'static 
         ("tokio multi-thread", vec![]),
     ];
     for _ in 0..rounds(a) {
-        let c = StdCommand::new(vfork).arg(noop).arg(n.to_string()).output().unwrap();
-        results[0].1.push(String::from_utf8_lossy(&c.stdout).trim().parse().unwrap_or(0.0));
+        let c = StdCommand::new(vfork)
+            .arg(noop)
+            .arg(n.to_string())
+            .output()
+            .unwrap();
+        results[0].1.push(
+            String::from_utf8_lossy(&c.stdout)
+                .trim()
+                .parse()
+                .unwrap_or(0.0),
+        );
         results[1].1.push(rate(n, || {
             let mut c = conductor::blocking::Command::new(noop);
             if uid {
@@ -172,7 +202,10 @@ fn main() {
 
     let small = if a.wants("spawn") || a.wants("bigparent") {
         let r = spawn_rates(&a, &noop, &vfork, false);
-        print_rates("1. sequential spawn+wait, static no-op child (median of rounds)", &r);
+        print_rates(
+            "1. sequential spawn+wait, static no-op child (median of rounds)",
+            &r,
+        );
         let get = |k: &str| r.iter().find(|x| x.0 == k).unwrap().1;
         println!(
             "  conductor vs std: blocking {:.2}x; vs tokio multi-thread: current-thread {:.2}x, multi-thread {:.2}x",
@@ -229,7 +262,10 @@ fn concurrent(a: &Args) {
     let mut stds = Vec::new();
     for _ in 0..if a.quick { 1 } else { 3 } {
         for which in 0..3 {
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             let c0 = cpu_time();
             let t0 = Instant::now();
             match which {
@@ -245,7 +281,12 @@ fn concurrent(a: &Args) {
                 1 => rt.block_on(async {
                     let mut cs = Vec::with_capacity(n);
                     for _ in 0..n {
-                        cs.push(tokio::process::Command::new("sleep").arg("1").spawn().unwrap());
+                        cs.push(
+                            tokio::process::Command::new("sleep")
+                                .arg("1")
+                                .spawn()
+                                .unwrap(),
+                        );
                     }
                     for mut c in cs {
                         assert!(c.wait().await.unwrap().success());
@@ -268,10 +309,18 @@ fn concurrent(a: &Args) {
         }
     }
     let (o, t, s) = (median(ours), median(theirs), median(stds));
-    println!("\n3. {n} concurrent `sleep 1` children, spawned then awaited: parent CPU seconds (median)");
+    println!(
+        "\n3. {n} concurrent `sleep 1` children, spawned then awaited: parent CPU seconds (median)"
+    );
     println!("  conductor (tokio multi-thread) {o:>8.3} s");
-    println!("  tokio::process                 {t:>8.3} s   conductor/tokio = {:.2}", o / t);
-    println!("  std (blocking waits in order)  {s:>8.3} s   conductor/std   = {:.2}", o / s);
+    println!(
+        "  tokio::process                 {t:>8.3} s   conductor/tokio = {:.2}",
+        o / t
+    );
+    println!(
+        "  std (blocking waits in order)  {s:>8.3} s   conductor/std   = {:.2}",
+        o / s
+    );
 }
 
 fn capture(a: &Args) {
@@ -284,25 +333,50 @@ fn capture(a: &Args) {
         ("std output()", vec![]),
         ("tokio output()", vec![]),
     ];
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     for _ in 0..rounds(a) {
         let t = Instant::now();
-        let o = conductor::blocking::Command::new("head").arg(&arg).arg("/dev/zero").output().unwrap();
+        let o = conductor::blocking::Command::new("head")
+            .arg(&arg)
+            .arg("/dev/zero")
+            .output()
+            .unwrap();
         res[0].1.push(gbps(t.elapsed()));
         assert_eq!(o.stdout.len() as u64, size);
         drop(o);
         let t = Instant::now();
-        let o = rt.block_on(conductor::Command::new("head").arg(&arg).arg("/dev/zero").output()).unwrap();
+        let o = rt
+            .block_on(
+                conductor::Command::new("head")
+                    .arg(&arg)
+                    .arg("/dev/zero")
+                    .output(),
+            )
+            .unwrap();
         res[1].1.push(gbps(t.elapsed()));
         assert_eq!(o.stdout.len() as u64, size);
         drop(o);
         let t = Instant::now();
-        let o = StdCommand::new("head").arg(&arg).arg("/dev/zero").output().unwrap();
+        let o = StdCommand::new("head")
+            .arg(&arg)
+            .arg("/dev/zero")
+            .output()
+            .unwrap();
         res[2].1.push(gbps(t.elapsed()));
         assert_eq!(o.stdout.len() as u64, size);
         drop(o);
         let t = Instant::now();
-        let o = rt.block_on(tokio::process::Command::new("head").arg(&arg).arg("/dev/zero").output()).unwrap();
+        let o = rt
+            .block_on(
+                tokio::process::Command::new("head")
+                    .arg(&arg)
+                    .arg("/dev/zero")
+                    .output(),
+            )
+            .unwrap();
         res[3].1.push(gbps(t.elapsed()));
         assert_eq!(o.stdout.len() as u64, size);
         drop(o);

@@ -64,6 +64,17 @@ where
     /// The next result in input order, or `None` after the last.
     ///
     /// Cancel-safe: dropping the returned future loses no task or result.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use conductor::{pool::{Mode, Pool}, Command};
+    /// let pool = Pool::builder(|| Command::new("cat")).workers(1).mode(Mode::Lines).build().await?;
+    /// let mut results = pool.map(["only"]);
+    /// assert_eq!(results.next().await.transpose()?, Some(b"only".to_vec()));
+    /// assert_eq!(results.next().await, None);
+    /// # Ok(()) }
+    /// ```
     pub async fn next(&mut self) -> Option<Result<Vec<u8>, TaskError>> {
         loop {
             self.top_up();

@@ -61,6 +61,19 @@ pub struct PoolStats {
 }
 
 /// One worker slot in [`PoolStats`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use conductor::{pool::{Mode, Pool}, Command};
+/// let pool = Pool::builder(|| Command::new("cat")).workers(1).mode(Mode::Lines).build().await?;
+/// pool.submit("x").await?;
+/// let worker = &pool.stats().workers[0];
+/// assert_eq!((worker.index, worker.completed, worker.spawns), (0, 1, 1));
+/// assert!(worker.healthy && worker.pid.is_some());
+/// pool.shutdown().await;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WorkerStats {

@@ -41,6 +41,30 @@ async fn no_descriptor_is_left_open() {
     within(10, "shutdown", pool.shutdown()).await;
     assert_eq!(open_fds(), before, "after shutdown");
 
+    // A grandchild that keeps the worker's stdout and stderr open: the pool
+    // still closes its ends (the grandchild itself is not the pool's to kill).
+    let pool = within(
+        10,
+        "build",
+        Pool::builder(|| {
+            let mut cmd = Command::new("sh");
+            cmd.args(["-c", "sleep 2 & exec cat"]);
+            cmd
+        })
+        .mode(Mode::Lines)
+        .workers(2)
+        .build(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(pool.submit("x").await.unwrap(), b"x");
+    within(10, "shutdown", pool.shutdown()).await;
+    assert_eq!(
+        open_fds(),
+        before,
+        "after shutdown, grandchildren holding pipes"
+    );
+
     let pool = within(
         10,
         "build",

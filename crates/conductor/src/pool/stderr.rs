@@ -1,16 +1,44 @@
 //! Forwarding a worker's stderr to `tracing`, one event per line, so that
 //! worker logs are kept apart from results.
 
+use std::time::Duration;
+
 use tokio::io::AsyncReadExt;
+use tokio::task::JoinHandle;
+use tokio::time::timeout;
 
 use crate::ChildStderr;
 
 /// Longer lines are split into pieces of this size.
 const MAX_LINE: usize = 16 * 1024;
 
+/// The task forwarding one worker's stderr; aborted when dropped, so that
+/// a grandchild holding the pipe open cannot keep it (and the pipe) alive
+/// after the pool is gone.
+pub(super) struct StderrForwarder(JoinHandle<()>);
+
+impl StderrForwarder {
+    /// Starts forwarding `stderr` of the worker in slot `worker`.
+    pub fn spawn(stderr: ChildStderr, worker: usize, pid: u32) -> StderrForwarder {
+        StderrForwarder(tokio::spawn(forward_stderr(stderr, worker, pid)))
+    }
+
+    /// Once the worker is reaped: lets the forwarder reach the end of the
+    /// pipe within `linger`, or cuts it off.
+    pub async fn finish(mut self, linger: Duration) {
+        let _ = timeout(linger, &mut self.0).await;
+    }
+}
+
+impl Drop for StderrForwarder {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Reads `stderr` to its end, emitting each line as an `info` event with
 /// target `conductor::pool::worker` and fields `worker` (slot index) and `pid`.
-pub(super) async fn forward_stderr(mut stderr: ChildStderr, worker: usize, pid: u32) {
+async fn forward_stderr(mut stderr: ChildStderr, worker: usize, pid: u32) {
     let mut buf = vec![0u8; 8 * 1024];
     let mut line = Vec::new();
     loop {

@@ -14,13 +14,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use tokio::time::{sleep, timeout, Instant};
 
 use super::config::Mode;
 use super::conn::{Conn, End};
 use super::state::{Loss, Shared};
-use super::stderr::forward_stderr;
+use super::stderr::StderrForwarder;
 use super::stop::{graceful_stop, stop_worker};
 use crate::{Child, Command, ExitStatus, Stdio};
 
@@ -105,7 +104,7 @@ async fn run_worker(
     let stderr = child
         .stderr
         .take()
-        .map(|stderr| tokio::spawn(forward_stderr(stderr, slot, pid)));
+        .map(|stderr| StderrForwarder::spawn(stderr, slot, pid));
     let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
         stop_worker(&mut child, grace).await;
         shared.start_failed(slot, "the worker's pipes are missing".into());
@@ -283,10 +282,8 @@ async fn settle(shared: &Shared, child: &mut Child, conn: &mut Conn, ending: End
 
 /// Lets the stderr forwarder reach the end of the pipe, or cuts it off (a
 /// grandchild may still hold the pipe open).
-async fn finish_stderr(task: Option<JoinHandle<()>>) {
-    if let Some(mut task) = task {
-        if timeout(STDERR_LINGER, &mut task).await.is_err() {
-            task.abort();
-        }
+async fn finish_stderr(forwarder: Option<StderrForwarder>) {
+    if let Some(forwarder) = forwarder {
+        forwarder.finish(STDERR_LINGER).await;
     }
 }

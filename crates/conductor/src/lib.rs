@@ -31,6 +31,7 @@ mod child_core;
 mod command;
 mod error;
 mod pipes;
+pub mod pool;
 pub mod protocol;
 mod spec;
 mod status;

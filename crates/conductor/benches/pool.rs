@@ -1,0 +1,182 @@
+//! conductor::pool against Python's process pools on tiny tasks, same run,
+//! medians and ratios printed.
+//!
+//! `cargo bench -p conductor --bench pool` runs everything; `--quick` runs
+//! fewer rounds and tasks.
+//!
+//! * conductor: 2 workers running an echo worker (this very binary started
+//!   with `--worker`, serving `conductor::worker::serve`), tasks of 8 bytes
+//!   pushed through `Pool::run_all`, with 1 and with 16 tasks in flight per
+//!   worker, on a current-thread and on a 2-thread tokio runtime.
+//! * Python (benches/py/pool_bench.py): multiprocessing.Pool.map and
+//!   concurrent.futures.ProcessPoolExecutor.map, 2 workers, chunksize=1.
+
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::process::Command as StdCommand;
+use std::time::Instant;
+
+use conductor::pool::Pool;
+use conductor::Command;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+struct Args {
+    quick: bool,
+}
+
+fn runtime(threads: usize) -> tokio::runtime::Runtime {
+    if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+}
+
+/// Tasks/s of `rounds` runs of `n` tasks through a 2-worker pool.
+fn conductor_rates(threads: usize, in_flight: usize, n: usize, rounds: usize) -> Vec<f64> {
+    let rt = runtime(threads);
+    let exe = std::env::current_exe().unwrap();
+    // Async code runs inside a spawned task (block_on's thread is not a
+    // runtime worker on the multi-thread runtime).
+    rt.block_on(rt.spawn(async move {
+        let pool = Pool::builder(move || {
+            let mut cmd = Command::new(&exe);
+            cmd.arg("--worker");
+            cmd
+        })
+        .workers(2)
+        .tasks_per_worker(in_flight)
+        .queue_capacity(4096)
+        .build()
+        .await
+        .unwrap();
+        let inputs: Vec<Vec<u8>> = (0..n)
+            .map(|i| format!("t{:07}", i % 10_000_000).into_bytes())
+            .collect();
+        // Warm-up.
+        for r in pool.run_all(inputs[..n.min(10_000)].to_vec()).await {
+            r.unwrap();
+        }
+        let mut rates = Vec::new();
+        for _ in 0..rounds {
+            let batch = inputs.clone();
+            let start = Instant::now();
+            let results = pool.run_all(batch).await;
+            let rate = n as f64 / start.elapsed().as_secs_f64();
+            assert_eq!(results.len(), n);
+            assert!(results
+                .iter()
+                .zip(&inputs)
+                .all(|(r, i)| r.as_ref().is_ok_and(|r| r == i)));
+            rates.push(rate);
+        }
+        pool.shutdown().await;
+        rates
+    }))
+    .unwrap()
+}
+
+fn python_rates(n: usize, rounds: usize) -> Vec<(String, f64)> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/py/pool_bench.py");
+    let out = match StdCommand::new("python3")
+        .arg(script)
+        .args([n.to_string(), rounds.to_string(), "2".into()])
+        .output()
+    {
+        Ok(out) if out.status.success() => out,
+        Ok(out) => {
+            eprintln!(
+                "python benchmark failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            return Vec::new();
+        }
+        Err(err) => {
+            eprintln!("python3 not available ({err}); skipping the Python comparison");
+            return Vec::new();
+        }
+    };
+    let mut by_name: Vec<(String, Vec<f64>)> = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some((name, rate)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let Ok(rate) = rate.parse::<f64>() else {
+            continue;
+        };
+        match by_name.iter_mut().find(|(n, _)| n == name) {
+            Some((_, v)) => v.push(rate),
+            None => by_name.push((name.to_string(), vec![rate])),
+        }
+    }
+    by_name.into_iter().map(|(n, v)| (n, median(v))).collect()
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--worker") {
+        let served = conductor::worker::serve(|body: &[u8]| Ok::<_, Infallible>(body.to_vec()));
+        std::process::exit(i32::from(served.is_err()));
+    }
+    let args = Args {
+        quick: std::env::args().any(|a| a == "--quick"),
+    };
+    // The same task count for every row; Python is slow, so it gets fewer rounds.
+    let (n, rounds, py_rounds) = if args.quick {
+        (50_000, 5, 3)
+    } else {
+        (200_000, 9, 3)
+    };
+
+    println!(
+        "pool throughput: 2 workers, {n} echo tasks of 8 bytes per run; median tasks/s \
+         ({rounds} rounds conductor, {py_rounds} rounds Python)"
+    );
+    let mut rows: Vec<(String, f64)> = Vec::new();
+    for (threads, rt_name) in [(1, "current-thread"), (2, "multi-thread(2)")] {
+        for in_flight in [1, 16] {
+            let rate = median(conductor_rates(threads, in_flight, n, rounds));
+            let name = format!("conductor {in_flight:>2} in flight/worker, {rt_name}");
+            println!("  {name:<52} {rate:>12.0}");
+            rows.push((name, rate));
+        }
+    }
+    let py = python_rates(n, py_rounds);
+    for (name, rate) in &py {
+        let name = format!("python {name} (chunksize=1)");
+        println!("  {name:<52} {rate:>12.0}");
+    }
+    let best = |in_flight: &str| {
+        rows.iter()
+            .filter(|(n, _)| n.contains(in_flight))
+            .map(|(_, r)| *r)
+            .fold(0.0, f64::max)
+    };
+    let (one, sixteen) = (best(" 1 in flight"), best("16 in flight"));
+    println!(
+        "  targets: 1 in flight >= 60000 tasks/s: {}; 16 in flight >= 1000000 tasks/s: {}",
+        if one >= 60_000.0 { "met" } else { "MISSED" },
+        if sixteen >= 1_000_000.0 {
+            "met"
+        } else {
+            "MISSED"
+        }
+    );
+    for (name, rate) in &py {
+        println!(
+            "  vs python {name}: conductor 1 in flight {:.1}x, 16 in flight {:.1}x",
+            one / rate,
+            sixteen / rate
+        );
+    }
+}

@@ -1,0 +1,88 @@
+//! The circuit breaker: counts consecutive failed worker starts across the
+//! pool and opens after too many, so that tasks fail fast instead of
+//! waiting on a worker program that cannot start.
+//!
+//! A start fails when the worker cannot be spawned, fails its health check,
+//! or dies within the start-up window without answering a task. A worker
+//! that passes its health check closes the circuit (tasks flow again); the
+//! failure count resets only when a worker is proven, i.e. outlives the
+//! start-up window, or when any worker answers a task. So a program that
+//! passes the ping and then dies at once keeps the count climbing, while
+//! tasks that crash fresh workers (poison) do not open the circuit as long
+//! as other tasks are being answered: the attempt limit deals with them.
+
+/// Circuit breaker state, kept under the pool lock.
+#[derive(Debug)]
+pub(super) struct Breaker {
+    threshold: u32,
+    consecutive: u32,
+    open: bool,
+    last_failure: Option<String>,
+}
+
+impl Breaker {
+    pub fn new(threshold: u32) -> Breaker {
+        Breaker {
+            threshold,
+            consecutive: 0,
+            open: false,
+            last_failure: None,
+        }
+    }
+
+    /// Records a failed start; returns whether this opened the circuit.
+    pub fn start_failed(&mut self, reason: String) -> bool {
+        self.consecutive = self.consecutive.saturating_add(1);
+        self.last_failure = Some(reason);
+        let opens = !self.open && self.consecutive >= self.threshold;
+        if opens {
+            self.open = true;
+        }
+        opens
+    }
+
+    /// A worker passed its health check: close the circuit.
+    pub fn worker_healthy(&mut self) {
+        self.open = false;
+    }
+
+    /// A worker answered a task or outlived the start-up window.
+    pub fn worker_proven(&mut self) {
+        self.consecutive = 0;
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    /// Why the last start failed.
+    pub fn last_failure(&self) -> String {
+        self.last_failure
+            .clone()
+            .unwrap_or_else(|| "unknown".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_after_threshold_and_recovers() {
+        let mut b = Breaker::new(3);
+        assert!(!b.start_failed("a".into()));
+        assert!(!b.start_failed("b".into()));
+        assert!(b.start_failed("c".into()));
+        assert!(b.is_open());
+        assert!(!b.start_failed("d".into()), "already open");
+        assert_eq!(b.last_failure(), "d");
+        // Healthy closes, but one more fast death reopens until proven.
+        b.worker_healthy();
+        assert!(!b.is_open());
+        assert!(b.start_failed("e".into()));
+        b.worker_healthy();
+        b.worker_proven();
+        assert!(!b.start_failed("f".into()));
+        assert!(!b.is_open());
+    }
+}

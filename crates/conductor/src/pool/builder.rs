@@ -1,0 +1,241 @@
+//! [`PoolBuilder`]: setting a pool up and starting its first workers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use super::config::{Mode, PoolConfig};
+use super::error::BuildError;
+use super::state::Shared;
+use super::supervisor::{spawn_worker, supervise};
+use super::Pool;
+use crate::Command;
+
+/// Configures and starts a [`Pool`]. Get one from [`Pool::builder`].
+///
+/// The factory builds the [`Command`] for each worker process (the first
+/// ones and every replacement); the pool sets its stdin, stdout and stderr
+/// to pipes and `kill_on_drop(true)`, overriding the factory's choices.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use conductor::{pool::{Mode, Pool}, Command};
+///
+/// let pool = Pool::builder(|| Command::new("cat"))
+///     .mode(Mode::Lines)
+///     .workers(2)
+///     .queue_capacity(100)
+///     .task_timeout(Duration::from_secs(5))
+///     .attempts(2)
+///     .build()
+///     .await?;
+/// assert_eq!(pool.submit(b"echo".to_vec()).await?, b"echo");
+/// pool.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[must_use = "a builder does nothing until build() is awaited"]
+pub struct PoolBuilder {
+    config: PoolConfig,
+    factory: Box<dyn Fn() -> Command + Send + Sync>,
+}
+
+impl std::fmt::Debug for PoolBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PoolBuilder {
+    pub(super) fn new<F>(factory: F) -> PoolBuilder
+    where
+        F: Fn() -> Command + Send + Sync + 'static,
+    {
+        PoolBuilder {
+            config: PoolConfig::default(),
+            factory: Box::new(factory),
+        }
+    }
+
+    /// Replaces every setting at once.
+    ///
+    /// ```
+    /// let mut config = conductor::pool::PoolConfig::default();
+    /// config.workers = 3;
+    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("cat")).config(config);
+    /// ```
+    pub fn config(mut self, config: PoolConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// See [`PoolConfig::workers`].
+    ///
+    /// ```
+    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("cat")).workers(4);
+    /// ```
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.config.workers = workers;
+        self
+    }
+
+    /// See [`PoolConfig::tasks_per_worker`].
+    ///
+    /// ```
+    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).tasks_per_worker(16);
+    /// ```
+    pub fn tasks_per_worker(mut self, tasks: usize) -> Self {
+        self.config.tasks_per_worker = tasks;
+        self
+    }
+
+    /// See [`PoolConfig::queue_capacity`].
+    ///
+    /// ```
+    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).queue_capacity(64);
+    /// ```
+    pub fn queue_capacity(mut self, capacity: usize) -> Self {
+        self.config.queue_capacity = capacity;
+        self
+    }
+
+    /// See [`PoolConfig::task_timeout`].
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).task_timeout(Duration::from_secs(30));
+    /// ```
+    pub fn task_timeout(mut self, timeout: Duration) -> Self {
+        self.config.task_timeout = Some(timeout);
+        self
+    }
+
+    /// See [`PoolConfig::attempts`].
+    ///
+    /// ```
+    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).attempts(1);
+    /// ```
+    pub fn attempts(mut self, attempts: u32) -> Self {
+        self.config.attempts = attempts;
+        self
+    }
+
+    /// See [`PoolConfig::health_timeout`].
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).health_timeout(Duration::from_secs(2));
+    /// ```
+    pub fn health_timeout(mut self, timeout: Duration) -> Self {
+        self.config.health_timeout = timeout;
+        self
+    }
+
+    /// See [`PoolConfig::shutdown_grace`].
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).shutdown_grace(Duration::from_secs(1));
+    /// ```
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.config.shutdown_grace = grace;
+        self
+    }
+
+    /// See [`PoolConfig::mode`].
+    ///
+    /// ```
+    /// use conductor::pool::{Mode, Pool};
+    /// let _ = Pool::builder(|| conductor::Command::new("cat")).mode(Mode::Lines);
+    /// ```
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.config.mode = mode;
+        self
+    }
+
+    /// See [`PoolConfig::max_message_len`].
+    ///
+    /// ```
+    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).max_message_len(1 << 20);
+    /// ```
+    pub fn max_message_len(mut self, len: u32) -> Self {
+        self.config.max_message_len = len;
+        self
+    }
+
+    /// See [`PoolConfig::circuit_threshold`] and [`PoolConfig::startup_window`].
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).circuit_breaker(3, Duration::from_secs(2));
+    /// ```
+    pub fn circuit_breaker(mut self, threshold: u32, startup_window: Duration) -> Self {
+        self.config.circuit_threshold = threshold;
+        self.config.startup_window = startup_window;
+        self
+    }
+
+    /// See [`PoolConfig::backoff_base`] and [`PoolConfig::backoff_max`].
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w"))
+    ///     .backoff(Duration::from_millis(50), Duration::from_secs(5));
+    /// ```
+    pub fn backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.config.backoff_base = base;
+        self.config.backoff_max = max;
+        self
+    }
+
+    /// Starts the pool: spawns every worker, then waits until each has
+    /// passed its health check or failed it (failed workers are replaced in
+    /// the background, so the pool may start degraded).
+    ///
+    /// Fails on an invalid configuration, outside a tokio runtime, or if a
+    /// first worker cannot be spawned at all (e.g. the program does not
+    /// exist).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use conductor::pool::{BuildError, Pool};
+    /// let err = Pool::builder(|| conductor::Command::new("/no/such/worker")).build().await.unwrap_err();
+    /// assert!(matches!(err, BuildError::Spawn(_)));
+    /// # }
+    /// ```
+    pub async fn build(self) -> Result<Pool, BuildError> {
+        self.config.validate().map_err(BuildError::Invalid)?;
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(BuildError::NoRuntime);
+        }
+        let shared = Arc::new(Shared::new(self.config, self.factory));
+        let mut children = Vec::with_capacity(shared.config.workers);
+        for _ in 0..shared.config.workers {
+            // On error the workers already spawned are killed on drop.
+            children.push(spawn_worker(&shared)?);
+        }
+        let mut supervisors = Vec::with_capacity(children.len());
+        let mut started = Vec::with_capacity(children.len());
+        for (slot, child) in children.into_iter().enumerate() {
+            let (tx, rx) = oneshot::channel::<()>();
+            started.push(rx);
+            supervisors.push(tokio::spawn(supervise(
+                shared.clone(),
+                slot,
+                Some(child),
+                Some(tx),
+            )));
+        }
+        // Built before waiting, so that dropping this future stops the workers.
+        let pool = Pool::new(shared, supervisors);
+        for rx in started {
+            let _ = rx.await;
+        }
+        Ok(pool)
+    }
+}

@@ -1,0 +1,192 @@
+//! What a pool is configured with: [`PoolConfig`] (plain values, with
+//! defaults and validation) and [`Mode`] (how tasks travel to workers).
+
+use std::time::Duration;
+
+use crate::protocol::DEFAULT_MAX_FRAME_LEN;
+
+/// How tasks and results travel between the pool and a worker.
+///
+/// ```
+/// use conductor::pool::Mode;
+/// assert_eq!(Mode::default(), Mode::Framed);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// The frame protocol of `docs/protocol.md` ([`crate::protocol`]): task
+    /// ids, per-task errors, health checks, several tasks in flight per
+    /// worker, acknowledged shutdown.
+    #[default]
+    Framed,
+    /// One task is one line on the worker's stdin, its result the next line
+    /// on its stdout (without the newline), one task in flight per worker.
+    /// For unmodified filters such as `cat`, `sed -u` or a Python loop that
+    /// flushes each line. Task bodies must not contain `\n`. The program
+    /// must flush each result line: programs whose stdio is fully buffered
+    /// when writing to a pipe (`tr`, most C filters) need `stdbuf -oL`.
+    Lines,
+}
+
+/// A pool's settings. Build one with [`PoolBuilder`](super::PoolBuilder)
+/// (or start from `PoolConfig::default()` and pass it to
+/// [`PoolBuilder::config`](super::PoolBuilder::config)).
+///
+/// ```
+/// use std::time::Duration;
+/// let mut config = conductor::pool::PoolConfig::default();
+/// config.workers = 2;
+/// config.task_timeout = Some(Duration::from_secs(10));
+/// assert!(config.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolConfig {
+    /// Number of worker processes (at least 1). Default: the number of CPUs.
+    pub workers: usize,
+    /// Tasks sent to one worker before it answers ([`Mode::Framed`] only;
+    /// line mode always uses 1). More in flight means fewer, larger writes.
+    /// Default: 1.
+    pub tasks_per_worker: usize,
+    /// Tasks waiting for a worker; when the queue is full, submitting waits
+    /// (backpressure). At least 1. Default: 1024.
+    pub queue_capacity: usize,
+    /// Longest a task may be in flight on a worker, counted from when it is
+    /// written to the worker (so with several tasks in flight it includes
+    /// time waiting inside the worker). On expiry the worker is stopped and
+    /// replaced; the oldest expired task is charged an attempt (for a worker
+    /// that runs tasks one at a time, the one it was stuck on) and the
+    /// worker's other tasks are retried without charge. Default: none.
+    pub task_timeout: Option<Duration>,
+    /// Attempts per task (at least 1) when workers die, break the protocol
+    /// or time out under it. Default: 3.
+    pub attempts: u32,
+    /// How long a new worker has to answer the health-check ping
+    /// ([`Mode::Framed`]). Default: 5 s.
+    pub health_timeout: Duration,
+    /// At shutdown, how long a worker gets to acknowledge and exit, and then
+    /// again after SIGTERM, before SIGKILL. Default: 5 s.
+    pub shutdown_grace: Duration,
+    /// The wire format. Default: [`Mode::Framed`].
+    pub mode: Mode,
+    /// Largest result accepted from a worker, in bytes (frame payload or
+    /// line); larger is a protocol violation. Tasks larger than this are
+    /// rejected at submit. Default: 64 MiB.
+    pub max_message_len: u32,
+    /// Consecutive failed worker starts that open the circuit breaker.
+    /// A start fails if the worker cannot be spawned, fails its health
+    /// check, or dies within [`startup_window`](Self::startup_window)
+    /// without answering a task; "consecutive" means with no task answered
+    /// by any worker in between. Default: 5.
+    pub circuit_threshold: u32,
+    /// See [`circuit_threshold`](Self::circuit_threshold). Default: 1 s.
+    pub startup_window: Duration,
+    /// First respawn delay after a failed start; doubles with each
+    /// consecutive failure of that worker slot. Default: 10 ms.
+    pub backoff_base: Duration,
+    /// Cap on the respawn delay. Default: 1 s.
+    pub backoff_max: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            workers: std::thread::available_parallelism().map_or(4, |n| n.get()),
+            tasks_per_worker: 1,
+            queue_capacity: 1024,
+            task_timeout: None,
+            attempts: 3,
+            health_timeout: Duration::from_secs(5),
+            shutdown_grace: Duration::from_secs(5),
+            mode: Mode::Framed,
+            max_message_len: DEFAULT_MAX_FRAME_LEN,
+            circuit_threshold: 5,
+            startup_window: Duration::from_secs(1),
+            backoff_base: Duration::from_millis(10),
+            backoff_max: Duration::from_secs(1),
+        }
+    }
+}
+
+impl PoolConfig {
+    /// Checks every value is in range; the message says which is not.
+    ///
+    /// ```
+    /// let mut config = conductor::pool::PoolConfig::default();
+    /// config.attempts = 0;
+    /// assert_eq!(config.validate().unwrap_err(), "attempts must be at least 1, got 0");
+    /// ```
+    pub fn validate(&self) -> Result<(), String> {
+        if self.workers == 0 {
+            return Err("a pool needs at least 1 worker, got 0".into());
+        }
+        if self.tasks_per_worker == 0 {
+            return Err("tasks_per_worker must be at least 1, got 0".into());
+        }
+        if self.mode == Mode::Lines && self.tasks_per_worker != 1 {
+            return Err(format!(
+                "line mode matches results to tasks by order, so it runs 1 task per worker, got tasks_per_worker = {}",
+                self.tasks_per_worker
+            ));
+        }
+        if self.queue_capacity == 0 {
+            return Err("queue_capacity must be at least 1, got 0".into());
+        }
+        if self.attempts == 0 {
+            return Err("attempts must be at least 1, got 0".into());
+        }
+        if self.circuit_threshold == 0 {
+            return Err("circuit_threshold must be at least 1, got 0".into());
+        }
+        if self.task_timeout == Some(Duration::ZERO) {
+            return Err("task_timeout must be positive".into());
+        }
+        Ok(())
+    }
+
+    /// Tasks in flight per worker, as the mode allows.
+    pub(super) fn in_flight_limit(&self) -> usize {
+        match self.mode {
+            Mode::Framed => self.tasks_per_worker,
+            Mode::Lines => 1,
+        }
+    }
+
+    /// Delay before respawning a slot that failed `failures` starts in a row.
+    pub(super) fn backoff(&self, failures: u32) -> Duration {
+        if failures == 0 {
+            return Duration::ZERO;
+        }
+        let factor = 1u32 << (failures - 1).min(20);
+        self.backoff_base
+            .saturating_mul(factor)
+            .min(self.backoff_max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let config = PoolConfig::default();
+        assert_eq!(config.backoff(0), Duration::ZERO);
+        assert_eq!(config.backoff(1), Duration::from_millis(10));
+        assert_eq!(config.backoff(3), Duration::from_millis(40));
+        assert_eq!(config.backoff(40), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn validation() {
+        let mut config = PoolConfig {
+            mode: Mode::Lines,
+            tasks_per_worker: 4,
+            ..PoolConfig::default()
+        };
+        assert!(config.validate().unwrap_err().contains("line mode"));
+        config.tasks_per_worker = 1;
+        assert!(config.validate().is_ok());
+        config.queue_capacity = 0;
+        assert!(config.validate().is_err());
+    }
+}

@@ -1,0 +1,477 @@
+//! One worker connection's I/O engine: the bytes between the pool and one
+//! worker process.
+//!
+//! A [`Conn`] owns the worker's stdin and stdout, the tasks in flight on
+//! it, a read buffer and a write buffer. [`Conn::poll_run`] is a hand-written
+//! poll loop (no per-iteration futures) that, each time it is woken:
+//!
+//! 1. reads whatever the worker wrote (one large read) and decodes every
+//!    complete reply, matching it to its task by id;
+//! 2. syncs with the pool once ([`Shared::exchange`]): reports the answers
+//!    and takes new tasks up to the in-flight limit;
+//! 3. encodes all new tasks into the write buffer and writes it in one go;
+//! 4. hands the answers to their submitters (after the write, so the worker
+//!    is busy again as soon as possible);
+//! 5. checks the task deadlines with a single timer.
+//!
+//! It ends with an [`End`] saying why; the supervisor then deals with the
+//! process and takes back the tasks still in flight ([`Conn::take_tasks`]).
+
+use std::future::{poll_fn, Future};
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::{sleep_until, Instant, Sleep};
+
+use super::codec::{Codec, Reply};
+use super::error::TaskError;
+use super::inflight::InFlight;
+use super::state::{Phase, Report, Shared};
+use super::task::{Outcome, Task};
+use crate::{ChildStdin, ChildStdout};
+
+/// Bytes read from the worker per read call.
+const READ_CHUNK: usize = 64 * 1024;
+/// A write buffer grown past this (by large tasks) is shrunk once empty.
+const WRITE_KEEP: usize = 1 << 20;
+
+/// Why a connection stopped running.
+#[derive(Debug)]
+pub(super) enum End {
+    /// The pool is stopping and nothing is in flight.
+    Drained,
+    /// The worker closed its stdout.
+    Closed,
+    /// Reading or writing the worker's pipes failed (e.g. it closed stdin).
+    Io(String),
+    /// The worker broke the protocol.
+    Violation(String),
+    /// Tasks ran past their deadline.
+    TimedOut,
+}
+
+/// What the deadline timer found.
+enum TimerEvent {
+    Idle,
+    Rearmed,
+    Expired,
+}
+
+/// The pool's side of one worker process's stdin and stdout.
+pub(super) struct Conn {
+    slot: usize,
+    stdin: Option<ChildStdin>,
+    stdout: ChildStdout,
+    codec: Codec,
+    rbuf: Box<[u8]>,
+    wbuf: Vec<u8>,
+    wpos: usize,
+    in_flight: InFlight,
+    /// Tasks taken from the pool, about to be written.
+    incoming: Vec<Task>,
+    /// Answered tasks; `done[..reported]` have been reported to the pool.
+    done: Vec<(Task, Outcome)>,
+    reported: usize,
+    timeout: Option<Duration>,
+    timer: Option<Pin<Box<Sleep>>>,
+    timer_armed: bool,
+    /// The task charged for a timeout.
+    expired: Option<u64>,
+    answered: bool,
+    registered: bool,
+    eof: bool,
+    violation: Option<String>,
+    stopping: bool,
+}
+
+impl Conn {
+    pub fn new(slot: usize, stdin: ChildStdin, stdout: ChildStdout, shared: &Shared) -> Conn {
+        let config = &shared.config;
+        Conn {
+            slot,
+            stdin: Some(stdin),
+            stdout,
+            codec: Codec::new(config.mode, config.max_message_len),
+            rbuf: vec![0; READ_CHUNK].into_boxed_slice(),
+            wbuf: Vec::new(),
+            wpos: 0,
+            in_flight: InFlight::default(),
+            incoming: Vec::new(),
+            done: Vec::new(),
+            reported: 0,
+            timeout: config.task_timeout,
+            timer: None,
+            timer_armed: false,
+            expired: None,
+            answered: false,
+            registered: false,
+            eof: false,
+            violation: None,
+            stopping: false,
+        }
+    }
+
+    /// Whether the worker has answered at least one task.
+    pub fn answered(&self) -> bool {
+        self.answered
+    }
+
+    /// Frame mode's health check: sends a ping and waits for the matching
+    /// pong, which must be the worker's first frame.
+    pub async fn handshake(&mut self, nonce: u64) -> Result<(), String> {
+        self.codec
+            .encode_ping(nonce, &mut self.wbuf)
+            .map_err(|e| e.to_string())?;
+        poll_fn(|cx| self.poll_handshake(cx, nonce)).await
+    }
+
+    fn poll_handshake(&mut self, cx: &mut Context<'_>, nonce: u64) -> Poll<Result<(), String>> {
+        loop {
+            if let Err(e) = self.poll_write_out(cx) {
+                return Poll::Ready(Err(format!("cannot send the ping: {e}")));
+            }
+            let n = match self.poll_read_some(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err("closed its output before answering the ping".into()))
+                }
+                Poll::Ready(Ok(n)) => n,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(format!("cannot read: {e}"))),
+            };
+            self.codec.feed(self.rbuf.get(..n).unwrap_or_default());
+            match self.codec.next_reply() {
+                Ok(None) => continue,
+                Ok(Some(Reply::Pong { nonce: got })) if got == nonce => return Poll::Ready(Ok(())),
+                Ok(Some(other)) => {
+                    return Poll::Ready(Err(format!("answered the ping with {}", other.describe())))
+                }
+                Err(detail) => return Poll::Ready(Err(detail)),
+            }
+        }
+    }
+
+    /// Runs the connection until it has to stop; see the module docs.
+    pub fn poll_run(&mut self, cx: &mut Context<'_>, shared: &Shared) -> Poll<End> {
+        loop {
+            let mut progress = false;
+            // Always take the kick (no short-circuit): a kick left set would
+            // make the next one skip its wake-up.
+            let kicked = shared.take_kick(self.slot);
+            let sync = kicked || !self.registered;
+            if !self.eof && self.violation.is_none() {
+                match self.poll_read_some(cx) {
+                    Poll::Ready(Ok(0)) => {
+                        self.eof = true;
+                        self.decode_final();
+                        progress = true;
+                    }
+                    Poll::Ready(Ok(n)) => {
+                        self.codec.feed(self.rbuf.get(..n).unwrap_or_default());
+                        self.decode();
+                        progress = true;
+                    }
+                    Poll::Ready(Err(e)) => {
+                        return Poll::Ready(End::Io(format!(
+                            "cannot read the worker's output: {e}"
+                        )))
+                    }
+                    Poll::Pending => {}
+                }
+            }
+            if sync || self.reported < self.done.len() {
+                let refill = self.violation.is_none() && !self.eof;
+                self.stopping = self.sync(cx, shared, refill) == Phase::Stopping;
+                if !self.incoming.is_empty() {
+                    self.send_incoming();
+                    progress = true;
+                }
+                if self.reported < self.done.len() {
+                    self.sync(cx, shared, false);
+                }
+            }
+            match self.poll_write_out(cx) {
+                Ok(wrote) => progress |= wrote,
+                Err(e) => {
+                    self.resolve_done();
+                    return Poll::Ready(End::Io(format!("cannot write to the worker: {e}")));
+                }
+            }
+            self.resolve_done();
+            if let Some(detail) = self.violation.take() {
+                return Poll::Ready(End::Violation(detail));
+            }
+            if self.eof {
+                return Poll::Ready(End::Closed);
+            }
+            match self.poll_timer(cx) {
+                TimerEvent::Expired => return Poll::Ready(End::TimedOut),
+                TimerEvent::Rearmed => progress = true,
+                TimerEvent::Idle => {}
+            }
+            if self.stopping && self.in_flight.is_empty() && self.wpos == self.wbuf.len() {
+                return Poll::Ready(End::Drained);
+            }
+            if !progress {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// After the worker exited: collects the answers it wrote before dying,
+    /// until end of output (bound this with a timeout: a grandchild may
+    /// hold the pipe open).
+    pub fn poll_drain_output(&mut self, cx: &mut Context<'_>, shared: &Shared) -> Poll<()> {
+        loop {
+            let mut pending = false;
+            if !self.eof && self.violation.is_none() {
+                match self.poll_read_some(cx) {
+                    Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => {
+                        self.eof = true;
+                        self.decode_final();
+                    }
+                    Poll::Ready(Ok(n)) => {
+                        self.codec.feed(self.rbuf.get(..n).unwrap_or_default());
+                        self.decode();
+                    }
+                    Poll::Pending => pending = true,
+                }
+            }
+            if self.reported < self.done.len() {
+                self.sync(cx, shared, false);
+            }
+            self.resolve_done();
+            if pending {
+                return Poll::Pending;
+            }
+            if self.eof || self.violation.is_some() {
+                return Poll::Ready(());
+            }
+        }
+    }
+
+    /// Starts a graceful stop: queues the shutdown frame (frame mode); stdin
+    /// is closed once everything is written.
+    pub fn begin_close(&mut self) {
+        // Encoding a shutdown frame cannot fail (it has no payload).
+        let _ = self.codec.encode_shutdown(&mut self.wbuf);
+    }
+
+    /// Writes what is left, closes stdin, then reads the worker's output
+    /// to its end (discarding it, apart from noticing the acknowledgement).
+    pub fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            if self.stdin.is_some() {
+                let flushed = self.poll_write_out(cx).is_err() || self.wpos == self.wbuf.len();
+                if flushed {
+                    self.stdin = None;
+                }
+            }
+            if self.eof {
+                return Poll::Ready(());
+            }
+            match self.poll_read_some(cx) {
+                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => self.eof = true,
+                Poll::Ready(Ok(n)) => {
+                    self.codec.feed(self.rbuf.get(..n).unwrap_or_default());
+                    while let Ok(Some(reply)) = self.codec.next_reply() {
+                        if reply == Reply::ShutdownAck {
+                            tracing::debug!(worker = self.slot, "worker acknowledged shutdown");
+                        }
+                    }
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    /// Takes back the tasks still held: `(charged, uncharged)`. After a
+    /// timeout only the oldest expired task is charged an attempt (a worker
+    /// running one task at a time was stuck on it; the others waited behind
+    /// it); otherwise all in-flight tasks are. Tasks never written are
+    /// always uncharged.
+    pub fn take_tasks(&mut self, timed_out: bool) -> (Vec<Task>, Vec<Task>) {
+        let mut charged = Vec::new();
+        let mut uncharged = Vec::new();
+        if timed_out {
+            charged.extend(self.expired.take().and_then(|id| self.in_flight.remove(id)));
+            self.in_flight.drain_into(&mut uncharged);
+        } else {
+            self.in_flight.drain_into(&mut charged);
+        }
+        uncharged.append(&mut self.incoming);
+        (charged, uncharged)
+    }
+
+    fn poll_read_some(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let mut buf = ReadBuf::new(&mut self.rbuf);
+        match Pin::new(&mut self.stdout).poll_read(cx, &mut buf) {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(buf.filled().len())),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Writes as much of the write buffer as the pipe takes; whether any was.
+    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> io::Result<bool> {
+        let mut wrote = false;
+        while let Some(pending) = self.wbuf.get(self.wpos..).filter(|p| !p.is_empty()) {
+            let Some(stdin) = self.stdin.as_mut() else {
+                break;
+            };
+            match Pin::new(stdin).poll_write(cx, pending) {
+                Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+                Poll::Ready(Ok(n)) => {
+                    self.wpos += n;
+                    wrote = true;
+                }
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => break,
+            }
+        }
+        if self.wpos > 0 && self.wpos >= self.wbuf.len() {
+            self.wbuf.clear();
+            self.wpos = 0;
+            if self.wbuf.capacity() > WRITE_KEEP {
+                self.wbuf.shrink_to(READ_CHUNK);
+            }
+        }
+        Ok(wrote)
+    }
+
+    /// Decodes every complete reply in the codec's buffer.
+    fn decode(&mut self) {
+        while self.violation.is_none() {
+            let reply = match self.codec.next_reply() {
+                Ok(Some(reply)) => reply,
+                Ok(None) => break,
+                Err(detail) => {
+                    self.violation = Some(detail);
+                    break;
+                }
+            };
+            let (id, outcome) = match reply {
+                Reply::Result { id, body } => (id, Ok(body.to_vec())),
+                Reply::Failed { id, message } => (id, Err(TaskError::Failed(message.to_owned()))),
+                other => {
+                    self.violation = Some(format!("unexpected {}", other.describe()));
+                    break;
+                }
+            };
+            match self.in_flight.remove(id) {
+                Some(task) => self.done.push((task, outcome)),
+                None => {
+                    self.violation = Some(format!(
+                        "answered task id {id}, which is not in flight (unknown or already answered)"
+                    ));
+                }
+            }
+        }
+    }
+
+    /// At end of output: a line-mode worker's unterminated last line.
+    fn decode_final(&mut self) {
+        if self.violation.is_some() {
+            return;
+        }
+        if let Some(Reply::Result { id, body }) = self.codec.finish() {
+            if let Some(task) = self.in_flight.remove(id) {
+                self.done.push((task, Ok(body.to_vec())));
+            }
+        }
+    }
+
+    /// Reports new answers to the pool and (if `refill`) takes new tasks.
+    fn sync(&mut self, cx: &mut Context<'_>, shared: &Shared, refill: bool) -> Phase {
+        let mut report = Report::default();
+        for (_, outcome) in self.done.get(self.reported..).unwrap_or_default() {
+            match outcome {
+                Ok(_) => report.succeeded += 1,
+                Err(_) => report.failed += 1,
+            }
+        }
+        if report.succeeded + report.failed > 0 && !self.answered {
+            self.answered = true;
+            report.first_answer = true;
+        }
+        self.reported = self.done.len();
+        self.registered = true;
+        shared.exchange(self.slot, &report, refill, &mut self.incoming, cx.waker())
+    }
+
+    /// Encodes the tasks taken from the pool and puts them in flight.
+    fn send_incoming(&mut self) {
+        // A timeout too large to represent means no deadline.
+        let deadline = self.timeout.and_then(|t| Instant::now().checked_add(t));
+        for task in self.incoming.drain(..) {
+            let (id, body) = self.in_flight.insert(task, deadline);
+            if let Err(err) = self.codec.encode_task(id, body, &mut self.wbuf) {
+                // Unreachable: tasks are checked at submit.
+                if let Some(task) = self.in_flight.remove(id) {
+                    self.done.push((task, Err(TaskError::Invalid(err))));
+                }
+            }
+        }
+        if let Some(deadline) = deadline {
+            if !self.timer_armed {
+                self.arm(deadline);
+            }
+        }
+    }
+
+    fn arm(&mut self, deadline: Instant) {
+        match &mut self.timer {
+            Some(timer) => timer.as_mut().reset(deadline),
+            None => self.timer = Some(Box::pin(sleep_until(deadline))),
+        }
+        self.timer_armed = true;
+    }
+
+    /// Checks deadlines when the timer fires, and re-arms it for the next.
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> TimerEvent {
+        if !self.timer_armed {
+            return TimerEvent::Idle;
+        }
+        let Some(timer) = self.timer.as_mut() else {
+            return TimerEvent::Idle;
+        };
+        if timer.as_mut().poll(cx).is_pending() {
+            return TimerEvent::Idle;
+        }
+        self.timer_armed = false;
+        let (oldest, next) = self.in_flight.oldest_expired(Instant::now());
+        if oldest.is_some() {
+            self.expired = oldest;
+            return TimerEvent::Expired;
+        }
+        match next {
+            Some(next) => {
+                self.arm(next);
+                TimerEvent::Rearmed
+            }
+            None => TimerEvent::Idle,
+        }
+    }
+
+    /// Hands answered tasks to their submitters.
+    fn resolve_done(&mut self) {
+        for (task, outcome) in self.done.drain(..) {
+            task.resolve(outcome);
+        }
+        self.reported = 0;
+    }
+}
+
+impl Reply<'_> {
+    /// A short description for error messages.
+    fn describe(&self) -> String {
+        match self {
+            Reply::Result { id, .. } => format!("result frame for task id {id}"),
+            Reply::Failed { id, .. } => format!("task error frame for task id {id}"),
+            Reply::Pong { nonce } => format!("pong (nonce {nonce})"),
+            Reply::ShutdownAck => "shutdown ack frame".into(),
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! A pool of long-lived worker processes that run tasks: bytes in, bytes
+//! out, over the workers' stdin and stdout.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use conductor::{pool::{Mode, Pool}, Command};
+//!
+//! // Four `cat` processes in line mode: one line in, one line out.
+//! let pool = Pool::builder(|| Command::new("cat")).mode(Mode::Lines).workers(4).build().await?;
+//! assert_eq!(pool.submit(b"hello".to_vec()).await?, b"hello");
+//! let inputs: Vec<Vec<u8>> = (0..100).map(|i| i.to_string().into_bytes()).collect();
+//! let results = pool.run_all(inputs.clone()).await;
+//! assert!(results.into_iter().map(Result::unwrap).eq(inputs));
+//! pool.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Workers speak the frame protocol of [`crate::protocol`] ([`Mode::Framed`],
+//! e.g. with [`crate::worker::serve`] or `examples/python/conductor_worker.py`),
+//! or are plain line filters ([`Mode::Lines`]).
+//!
+//! # Guarantees
+//!
+//! * Every submitted task resolves exactly once, with its result or a
+//!   [`TaskError`], whatever the workers do: crash, hang, exit, close their
+//!   output, write garbage or oversized frames, answer twice or with an
+//!   unknown id. A worker that breaks the protocol is killed and replaced.
+//! * A crashed worker is noticed as soon as the kernel reports its exit
+//!   (each worker's supervisor awaits its exit alongside its output) and is
+//!   replaced; its in-flight tasks are retried on other workers up to the
+//!   attempt limit ([`PoolConfig::attempts`]).
+//! * Workers that keep failing at start-up open a circuit breaker: tasks
+//!   then fail fast with [`TaskError::Degraded`] while the pool keeps
+//!   trying (with capped exponential backoff) and recovers by itself.
+//! * Worker stderr goes to `tracing` (target `conductor::pool::worker`), one
+//!   event per line, never into results.
+//! * [`Pool::shutdown`] finishes every accepted task, then stops the
+//!   workers (Shutdown frame or closed stdin, then SIGTERM, then SIGKILL)
+//!   and reaps them. Dropping the last [`Pool`] handle without shutting
+//!   down kills the workers.
+//!
+//! # Layout
+//!
+//! | File | Owns |
+//! |---|---|
+//! | `config.rs` | [`PoolConfig`], [`Mode`]: settings, defaults, validation |
+//! | `builder.rs` | [`PoolBuilder`]: starting the pool |
+//! | `error.rs` | [`TaskError`], [`BuildError`] |
+//! | `task.rs` | a task and its one-shot outcome, [`TaskHandle`] |
+//! | `state.rs` | the shared state: queue, slots, placement and retry rules |
+//! | `breaker.rs` | the circuit breaker |
+//! | `inflight.rs` | one connection's in-flight table (wire ids, deadlines) |
+//! | `codec.rs` | frame and line encoding/decoding for the pool side |
+//! | `conn.rs` | one worker connection's I/O loop |
+//! | `supervisor.rs` | one slot's worker life cycle: spawn, health, run, replace |
+//! | `stop.rs` | ending workers: `stop_worker`, graceful shutdown |
+//! | `stderr.rs` | stderr to `tracing` |
+//! | `stats.rs` | [`PoolStats`] |
+//! | `map.rs` | [`Results`]: many tasks, ordered results |
+
+mod breaker;
+mod builder;
+mod codec;
+mod config;
+mod conn;
+mod error;
+mod inflight;
+mod map;
+mod state;
+mod stats;
+mod stderr;
+mod stop;
+mod supervisor;
+mod task;
+
+use std::sync::Arc;
+
+use tokio::task::{AbortHandle, JoinHandle};
+
+pub use builder::PoolBuilder;
+pub use config::{Mode, PoolConfig};
+pub use error::{BuildError, TaskError};
+pub use map::Results;
+pub use stats::{PoolStats, WorkerStats};
+pub use task::TaskHandle;
+
+use state::{Offer, Shared};
+
+/// A handle to a running worker pool. Cheap to clone; all clones share the
+/// pool. The workers are killed when the last handle is dropped, unless
+/// [`shutdown`](Pool::shutdown) was awaited first.
+///
+/// See the [module documentation](self) for an example.
+#[derive(Clone)]
+pub struct Pool {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    supervisors: tokio::sync::Mutex<Vec<JoinHandle<()>>>,
+    aborts: Vec<AbortHandle>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Dropping the supervisors drops their children, which are killed
+        // (kill_on_drop) and reaped in the background; tasks still held are
+        // dropped, which resolves their handles as `ShutDown`.
+        for abort in &self.aborts {
+            abort.abort();
+        }
+    }
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("config", &self.inner.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pool {
+    /// Starts configuring a pool whose workers run the command `factory`
+    /// builds (called once per worker process, including replacements).
+    ///
+    /// ```
+    /// use conductor::{pool::Pool, Command};
+    /// let builder = Pool::builder(|| {
+    ///     let mut cmd = Command::new("python3");
+    ///     cmd.arg("worker.py").env("PYTHONUNBUFFERED", "1");
+    ///     cmd
+    /// });
+    /// # let _ = builder;
+    /// ```
+    pub fn builder<F>(factory: F) -> PoolBuilder
+    where
+        F: Fn() -> crate::Command + Send + Sync + 'static,
+    {
+        PoolBuilder::new(factory)
+    }
+
+    fn new(shared: Arc<Shared>, supervisors: Vec<JoinHandle<()>>) -> Pool {
+        let aborts = supervisors.iter().map(JoinHandle::abort_handle).collect();
+        Pool {
+            inner: Arc::new(Inner {
+                shared,
+                supervisors: tokio::sync::Mutex::new(supervisors),
+                aborts,
+            }),
+        }
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.inner.shared
+    }
+
+    /// The pool's settings.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use conductor::{pool::{Mode, Pool}, Command};
+    /// let pool = Pool::builder(|| Command::new("cat")).mode(Mode::Lines).workers(1).build().await?;
+    /// assert_eq!(pool.config().workers, 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn config(&self) -> &PoolConfig {
+        &self.shared().config
+    }
+
+    /// Runs one task and returns its result. Waits for room in the queue
+    /// first if it is full. Dropping the future before the task was handed
+    /// over submits nothing; dropping it later does not cancel the task
+    /// (its result is discarded).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use conductor::{pool::{Mode, Pool, TaskError}, Command};
+    /// let pool = Pool::builder(|| Command::new("cat")).mode(Mode::Lines).workers(1).build().await?;
+    /// assert_eq!(pool.submit("abc").await?, b"abc");
+    /// // Line mode cannot carry a newline inside a task.
+    /// assert!(matches!(pool.submit("a\nb").await, Err(TaskError::Invalid(_))));
+    /// pool.shutdown().await;
+    /// assert_eq!(pool.submit("late").await, Err(TaskError::ShutDown));
+    /// # Ok(()) }
+    /// ```
+    pub async fn submit(&self, payload: impl Into<Vec<u8>>) -> Result<Vec<u8>, TaskError> {
+        self.enqueue(payload).await?.await
+    }
+
+    /// Hands a task to the pool (waiting for room in the queue if it is
+    /// full) and returns a handle on its outcome, without waiting for it.
+    /// Use it to have many tasks in flight from one async task.
+    ///
+    /// Cancel-safe: if the returned future is dropped before it completes,
+    /// the task was not submitted.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use conductor::{pool::{Mode, Pool}, Command};
+    /// let pool = Pool::builder(|| Command::new("cat")).mode(Mode::Lines).workers(2).build().await?;
+    /// let a = pool.enqueue("a").await?;
+    /// let b = pool.enqueue("b").await?;
+    /// assert_eq!((b.await?, a.await?), (b"b".to_vec(), b"a".to_vec()));
+    /// # Ok(()) }
+    /// ```
+    pub async fn enqueue(&self, payload: impl Into<Vec<u8>>) -> Result<TaskHandle, TaskError> {
+        let shared = self.shared();
+        let mut payload = payload.into();
+        let mut permit = None;
+        loop {
+            match shared.offer(payload, permit.take()) {
+                Offer::Placed(handle) => return Ok(handle),
+                Offer::Refused(err) => return Err(err),
+                Offer::Full(back) => {
+                    payload = back;
+                    let acquired = shared.queue_space.acquire().await;
+                    permit = Some(acquired.map_err(|_| TaskError::ShutDown)?);
+                }
+            }
+        }
+    }
+
+    /// Runs a task per input, keeping the queue fed, and yields the results
+    /// in input order (see [`Results`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use conductor::{pool::{Mode, Pool}, Command};
+    /// let pool = Pool::builder(|| Command::new("cat")).mode(Mode::Lines).workers(2).build().await?;
+    /// let mut results = pool.map(["x", "y"]);
+    /// assert_eq!(results.next().await.transpose()?, Some(b"x".to_vec()));
+    /// assert_eq!(results.next().await.transpose()?, Some(b"y".to_vec()));
+    /// assert!(results.next().await.is_none());
+    /// # Ok(()) }
+    /// ```
+    pub fn map<I>(&self, inputs: I) -> Results<'_, I::IntoIter>
+    where
+        I: IntoIterator,
+        I::Item: Into<Vec<u8>>,
+    {
+        Results::new(self, inputs.into_iter())
+    }
+
+    /// Runs a task per input and returns all results, in input order.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use conductor::{pool::{Mode, Pool}, Command};
+    /// let pool = Pool::builder(|| Command::new("cat")).mode(Mode::Lines).workers(3).build().await?;
+    /// let results = pool.run_all((0..10).map(|i| vec![b'a' + i])).await;
+    /// assert_eq!(results.len(), 10);
+    /// assert_eq!(results[9].as_deref(), Ok(&b"j"[..]));
+    /// # Ok(()) }
+    /// ```
+    pub async fn run_all<I>(&self, inputs: I) -> Vec<Result<Vec<u8>, TaskError>>
+    where
+        I: IntoIterator,
+        I::Item: Into<Vec<u8>>,
+    {
+        let inputs = inputs.into_iter();
+        let mut out = Vec::with_capacity(inputs.size_hint().0);
+        let mut results = self.map(inputs);
+        while let Some(result) = results.next().await {
+            out.push(result);
+        }
+        out
+    }
+
+    /// A snapshot of the pool's counters and workers.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use conductor::{pool::{Mode, Pool}, Command};
+    /// let pool = Pool::builder(|| Command::new("cat")).mode(Mode::Lines).workers(2).build().await?;
+    /// let stats = pool.stats();
+    /// assert_eq!(stats.healthy_workers, 2);
+    /// assert!(stats.workers.iter().all(|w| w.pid.is_some()));
+    /// # Ok(()) }
+    /// ```
+    pub fn stats(&self) -> PoolStats {
+        self.shared().stats()
+    }
+
+    /// Shuts the pool down gracefully and waits until it is done: new
+    /// tasks are refused with [`TaskError::ShutDown`], every accepted task
+    /// still runs to its outcome, then each worker gets a Shutdown frame
+    /// (frame mode) or its stdin closed (line mode), and is sent SIGTERM
+    /// then SIGKILL if it has not exited within
+    /// [`shutdown_grace`](PoolConfig::shutdown_grace) each time. Every
+    /// worker is reaped and every pipe closed when this returns. Calling it
+    /// again (from any clone) waits for the same shutdown.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use conductor::{pool::{Mode, Pool}, Command};
+    /// let pool = Pool::builder(|| Command::new("cat")).mode(Mode::Lines).workers(2).build().await?;
+    /// let pending = pool.enqueue("last").await?;
+    /// pool.shutdown().await;
+    /// assert_eq!(pending.await?, b"last");
+    /// assert_eq!(pool.stats().healthy_workers, 0);
+    /// # Ok(()) }
+    /// ```
+    pub async fn shutdown(&self) {
+        self.shared().begin_shutdown();
+        let mut supervisors = self.inner.supervisors.lock().await;
+        for supervisor in supervisors.drain(..) {
+            // A supervisor only ends by returning; an error would mean it
+            // panicked, which the pool survives (its tasks are dropped,
+            // resolving their handles as ShutDown).
+            if let Err(err) = supervisor.await {
+                tracing::error!("worker supervisor failed: {err}");
+            }
+        }
+    }
+}

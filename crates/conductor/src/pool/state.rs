@@ -1,0 +1,751 @@
+//! The state every part of the pool shares: the task queue, one [`Slot`]
+//! per worker, the circuit breaker, the counters and the pool's [`Phase`],
+//! behind one `std` mutex that is never held across an `.await`.
+//!
+//! Every operation that moves tasks lives here, so the rules are in one
+//! place:
+//!
+//! * A new task goes to the least-loaded healthy worker with room, or to
+//!   the back of the queue (taking a capacity permit; without one the
+//!   submitter waits: backpressure).
+//! * The queue is non-empty only while no healthy worker has room: a
+//!   worker that frees room refills itself from the queue in the same
+//!   locked step ([`Shared::exchange`]), and tasks put back after a worker
+//!   is lost are dispatched at once.
+//! * Tasks assigned to a worker wait in its slot's inbox until its
+//!   connection picks them up; the connection owns them while in flight.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::task::Waker;
+use std::time::Duration;
+
+use tokio::sync::{watch, Semaphore, SemaphorePermit};
+use tokio::time::Instant;
+
+use super::breaker::Breaker;
+use super::codec::Codec;
+use super::config::PoolConfig;
+use super::error::TaskError;
+use super::stats::{Counters, PoolStats, WorkerStats};
+use super::task::{Outcome, Task, TaskHandle};
+use crate::{Command, ExitStatus};
+
+/// Builds the command for each worker process.
+pub(super) type Factory = Box<dyn Fn() -> Command + Send + Sync>;
+
+/// Where the pool is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// Accepting tasks.
+    Open,
+    /// Shutting down: no new tasks, queued and in-flight ones still run.
+    Draining,
+    /// Every task is resolved; workers are being stopped.
+    Stopping,
+}
+
+/// One worker position. Its process is replaced over time; the slot stays.
+#[derive(Debug, Default)]
+pub(super) struct Slot {
+    /// Passed its health check and not yet lost.
+    pub healthy: bool,
+    /// Tasks in the inbox plus tasks in flight on the connection.
+    pub load: usize,
+    /// Assigned, not yet picked up by the connection.
+    pub inbox: Vec<Task>,
+    /// Wakes the slot's connection.
+    pub waker: Option<Waker>,
+    pub pid: Option<u32>,
+    /// Consecutive failed starts of this slot (for the respawn backoff).
+    pub failures: u32,
+    pub completed: u64,
+    pub busy_total: Duration,
+    pub busy_since: Option<Instant>,
+    pub spawns: u64,
+}
+
+/// Everything behind the lock.
+#[derive(Debug)]
+pub(super) struct State {
+    pub phase: Phase,
+    pub queue: VecDeque<Task>,
+    pub slots: Vec<Slot>,
+    pub breaker: Breaker,
+    pub counters: Counters,
+    /// Sum of the slots' loads.
+    pub assigned: usize,
+}
+
+/// What a connection reports when it syncs with the pool.
+#[derive(Debug, Default)]
+pub(super) struct Report {
+    pub succeeded: usize,
+    pub failed: usize,
+    /// This is the worker's first answer (it is proven to work).
+    pub first_answer: bool,
+}
+
+/// Why a worker's tasks are being taken back from it.
+#[derive(Debug, Clone)]
+pub(super) enum Loss {
+    /// It exited or was killed from outside.
+    Died(ExitStatus),
+    /// We killed it for breaking the protocol.
+    Violation(String),
+    /// We killed it because tasks ran past the timeout.
+    TimedOut(Duration),
+    /// Shutdown: it had nothing in flight.
+    Stopped,
+}
+
+/// The result of offering a task to the pool.
+pub(super) enum Offer {
+    Placed(TaskHandle),
+    /// The queue is full; here is the payload back.
+    Full(Vec<u8>),
+    Refused(TaskError),
+}
+
+/// The pool's shared core.
+pub(super) struct Shared {
+    pub config: PoolConfig,
+    pub factory: Factory,
+    state: Mutex<State>,
+    /// Free places in the queue.
+    pub queue_space: Semaphore,
+    /// Mirrors `State::phase` for tasks that sleep (respawn backoff).
+    pub phase: watch::Sender<Phase>,
+    /// Per slot: the connection should look at its slot (inbox or phase changed).
+    kicks: Box<[AtomicBool]>,
+}
+
+impl Shared {
+    pub fn new(config: PoolConfig, factory: Factory) -> Shared {
+        let slots = (0..config.workers).map(|_| Slot::default()).collect();
+        let kicks = (0..config.workers)
+            .map(|_| AtomicBool::new(false))
+            .collect();
+        Shared {
+            state: Mutex::new(State {
+                phase: Phase::Open,
+                queue: VecDeque::new(),
+                slots,
+                breaker: Breaker::new(config.circuit_threshold),
+                counters: Counters::default(),
+                assigned: 0,
+            }),
+            queue_space: Semaphore::new(config.queue_capacity),
+            phase: watch::Sender::new(Phase::Open),
+            kicks,
+            factory,
+            config,
+        }
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        // Nothing panics while holding the lock; if something did, the
+        // state is still consistent enough to shut down.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether the slot's connection has been kicked since it last looked
+    /// (and clears the kick).
+    pub fn take_kick(&self, slot: usize) -> bool {
+        self.kicks
+            .get(slot)
+            .is_some_and(|k| k.load(Ordering::Relaxed) && k.swap(false, Ordering::AcqRel))
+    }
+
+    /// Tells slot `i`'s connection to look at its slot.
+    fn kick(&self, st: &State, i: usize) {
+        let Some(kick) = self.kicks.get(i) else {
+            return;
+        };
+        if !kick.swap(true, Ordering::AcqRel) {
+            if let Some(waker) = st.slots.get(i).and_then(|s| s.waker.as_ref()) {
+                waker.wake_by_ref();
+            }
+        }
+    }
+
+    fn kick_all(&self, st: &State) {
+        for i in 0..st.slots.len() {
+            self.kick(st, i);
+        }
+    }
+
+    /// Offers a new task: placed on a worker or in the queue, refused, or
+    /// the queue is full (pass a permit from `queue_space` to get a place).
+    pub fn offer(&self, payload: Vec<u8>, permit: Option<SemaphorePermit<'_>>) -> Offer {
+        let config = &self.config;
+        if let Err(err) = Codec::check_task(config.mode, &payload, config.max_message_len) {
+            return Offer::Refused(TaskError::Invalid(err));
+        }
+        let mut st = self.lock();
+        if st.phase != Phase::Open {
+            return Offer::Refused(TaskError::ShutDown);
+        }
+        if st.degraded() {
+            return Offer::Refused(st.degraded_error());
+        }
+        let limit = config.in_flight_limit();
+        if st.queue.is_empty() {
+            if let Some(i) = st.least_loaded(limit) {
+                let (task, handle) = Task::new(payload);
+                st.assign(i, task);
+                st.counters.submitted += 1;
+                self.kick(&st, i);
+                return Offer::Placed(handle);
+            }
+        }
+        let permit = match permit {
+            Some(permit) => permit,
+            None => match self.queue_space.try_acquire() {
+                Ok(permit) => permit,
+                Err(_) => return Offer::Full(payload),
+            },
+        };
+        permit.forget();
+        let (mut task, handle) = Task::new(payload);
+        task.holds_permit = true;
+        st.queue.push_back(task);
+        st.counters.submitted += 1;
+        Offer::Placed(handle)
+    }
+
+    /// A connection's sync point: reports answered tasks, registers the
+    /// connection's waker, and (if `refill`) moves new work into
+    /// `incoming`: the slot's inbox, then queued tasks up to the in-flight
+    /// limit. Returns the phase.
+    pub fn exchange(
+        &self,
+        slot: usize,
+        report: &Report,
+        refill: bool,
+        incoming: &mut Vec<Task>,
+        waker: &Waker,
+    ) -> Phase {
+        let limit = self.config.in_flight_limit();
+        let mut guard = self.lock();
+        let st = &mut *guard;
+        let answered = report.succeeded + report.failed;
+        st.counters.succeeded += report.succeeded as u64;
+        st.counters.failed += report.failed as u64;
+        if answered > 0 {
+            // Tasks are being answered: the worker program works.
+            st.breaker.worker_proven();
+        }
+        let Some(s) = st.slots.get_mut(slot) else {
+            return st.phase;
+        };
+        if report.first_answer {
+            s.failures = 0;
+        }
+        s.completed += answered as u64;
+        s.load -= answered.min(s.load);
+        st.assigned -= answered.min(st.assigned);
+        if !s.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            s.waker = Some(waker.clone());
+        }
+        if refill {
+            incoming.append(&mut s.inbox);
+            let mut freed = 0;
+            while s.load < limit {
+                let Some(mut task) = st.queue.pop_front() else {
+                    break;
+                };
+                freed += usize::from(std::mem::take(&mut task.holds_permit));
+                incoming.push(task);
+                s.load += 1;
+                st.assigned += 1;
+            }
+            if freed > 0 {
+                self.queue_space.add_permits(freed);
+            }
+        }
+        match (s.load > 0, s.busy_since) {
+            (true, None) => s.busy_since = Some(Instant::now()),
+            (false, Some(since)) => {
+                s.busy_total += since.elapsed();
+                s.busy_since = None;
+            }
+            _ => {}
+        }
+        if answered > 0 {
+            self.check_drained(st);
+        }
+        st.phase
+    }
+
+    /// A new worker in `slot` has started (it is not healthy yet).
+    pub fn worker_started(&self, slot: usize, pid: u32, respawn: bool) {
+        let mut st = self.lock();
+        if respawn {
+            st.counters.respawns += 1;
+        }
+        if let Some(s) = st.slots.get_mut(slot) {
+            s.pid = Some(pid);
+            s.spawns += 1;
+        }
+    }
+
+    /// The worker in `slot` passed its health check: it takes tasks now.
+    pub fn worker_healthy(&self, slot: usize) {
+        let mut st = self.lock();
+        st.breaker.worker_healthy();
+        if let Some(s) = st.slots.get_mut(slot) {
+            s.healthy = true;
+        }
+        // Its connection pulls queued tasks when it first syncs.
+        self.kick(&st, slot);
+    }
+
+    /// The worker in `slot` outlived the start-up window.
+    pub fn worker_proven(&self, slot: usize) {
+        let mut st = self.lock();
+        st.breaker.worker_proven();
+        if let Some(s) = st.slots.get_mut(slot) {
+            s.failures = 0;
+        }
+    }
+
+    /// A worker could not start (spawn error, failed health check, or death
+    /// right after start). Opens the circuit after too many in a row.
+    pub fn start_failed(&self, slot: usize, reason: String) {
+        tracing::warn!(worker = slot, "worker failed to start: {reason}");
+        let mut resolve = Vec::new();
+        {
+            let mut st = self.lock();
+            if let Some(s) = st.slots.get_mut(slot) {
+                s.failures = s.failures.saturating_add(1);
+                s.pid = None;
+            }
+            if st.breaker.start_failed(reason) {
+                tracing::error!(
+                    "worker pool circuit breaker open: {}",
+                    st.breaker.last_failure()
+                );
+            }
+            self.fail_queue_if_degraded(&mut st, &mut resolve);
+        }
+        resolve_all(resolve);
+    }
+
+    /// First step when a worker's run ends: it takes no more tasks, and
+    /// tasks still in its inbox (never sent) go back to the queue.
+    pub fn worker_down(&self, slot: usize) {
+        let mut resolve = Vec::new();
+        {
+            let mut guard = self.lock();
+            let st = &mut *guard;
+            let Some(s) = st.slots.get_mut(slot) else {
+                return;
+            };
+            s.healthy = false;
+            s.waker = None;
+            let unsent = std::mem::take(&mut s.inbox);
+            s.load -= unsent.len().min(s.load);
+            st.assigned -= unsent.len().min(st.assigned);
+            for task in unsent.into_iter().rev() {
+                st.queue.push_front(task);
+            }
+            self.dispatch(st);
+            self.fail_queue_if_degraded(st, &mut resolve);
+        }
+        resolve_all(resolve);
+    }
+
+    /// Last step when a worker is gone: its in-flight tasks are retried
+    /// (`charged` ones use up an attempt) or failed, and the death is
+    /// counted. `start_failure` is set if the worker died before proving
+    /// itself (it then counts towards the circuit breaker).
+    pub fn worker_lost(
+        &self,
+        slot: usize,
+        charged: Vec<Task>,
+        uncharged: Vec<Task>,
+        loss: &Loss,
+        start_failure: Option<String>,
+    ) {
+        let max_attempts = self.config.attempts;
+        let mut resolve = Vec::new();
+        {
+            let mut guard = self.lock();
+            let st = &mut *guard;
+            match loss {
+                Loss::Died(_) => st.counters.crashes += 1,
+                Loss::Violation(_) => st.counters.violations += 1,
+                Loss::TimedOut(_) | Loss::Stopped => {}
+            }
+            if let Some(s) = st.slots.get_mut(slot) {
+                s.healthy = false;
+                s.waker = None;
+                s.pid = None;
+                st.assigned -= s.load.min(st.assigned);
+                s.load = 0;
+                if let Some(since) = s.busy_since.take() {
+                    s.busy_total += since.elapsed();
+                }
+            }
+            // Put back in reverse so the oldest ends up first in the queue.
+            for task in uncharged.into_iter().rev() {
+                st.counters.retried += 1;
+                st.queue.push_front(task);
+            }
+            if let Loss::TimedOut(_) = loss {
+                st.counters.timeouts += charged.len() as u64;
+            }
+            for mut task in charged.into_iter().rev() {
+                task.attempts += 1;
+                if task.attempts >= max_attempts {
+                    let err = loss_error(loss, task.attempts);
+                    st.counters.failed += 1;
+                    resolve.push((task, Err(err)));
+                } else {
+                    st.counters.retried += 1;
+                    st.queue.push_front(task);
+                }
+            }
+            if let Some(reason) = start_failure {
+                if let Some(s) = st.slots.get_mut(slot) {
+                    s.failures = s.failures.saturating_add(1);
+                }
+                tracing::warn!(worker = slot, "worker failed to start: {reason}");
+                if st.breaker.start_failed(reason) {
+                    tracing::error!(
+                        "worker pool circuit breaker open: {}",
+                        st.breaker.last_failure()
+                    );
+                }
+            }
+            self.dispatch(st);
+            self.fail_queue_if_degraded(st, &mut resolve);
+            self.check_drained(st);
+        }
+        resolve_all(resolve);
+    }
+
+    /// How long slot `slot` should wait before starting a worker; `None`
+    /// once the pool is stopping.
+    pub fn respawn_delay(&self, slot: usize) -> Option<Duration> {
+        let st = self.lock();
+        if st.phase == Phase::Stopping {
+            return None;
+        }
+        let failures = st.slots.get(slot).map_or(0, |s| s.failures);
+        Some(self.config.backoff(failures))
+    }
+
+    /// Whether the pool is stopping (workers should not be started).
+    pub fn stopping(&self) -> bool {
+        self.lock().phase == Phase::Stopping
+    }
+
+    /// Stops accepting tasks; workers stop once every task is resolved.
+    pub fn begin_shutdown(&self) {
+        let mut st = self.lock();
+        if st.phase == Phase::Open {
+            st.phase = Phase::Draining;
+            self.phase.send_replace(Phase::Draining);
+            // Wakes submitters waiting for queue space; they are refused.
+            self.queue_space.close();
+            self.check_drained(&mut st);
+        }
+    }
+
+    /// A snapshot of the counters and slots.
+    pub fn stats(&self) -> PoolStats {
+        let st = self.lock();
+        let now = Instant::now();
+        let c = st.counters;
+        PoolStats {
+            submitted: c.submitted,
+            succeeded: c.succeeded,
+            failed: c.failed,
+            retried: c.retried,
+            worker_crashes: c.crashes,
+            protocol_violations: c.violations,
+            respawns: c.respawns,
+            timeouts: c.timeouts,
+            queue_depth: st.queue.len(),
+            in_flight: st.assigned,
+            healthy_workers: st.healthy_count(),
+            degraded: st.degraded(),
+            workers: st
+                .slots
+                .iter()
+                .enumerate()
+                .map(|(index, s)| WorkerStats {
+                    index,
+                    pid: s.pid,
+                    healthy: s.healthy,
+                    in_flight: s.load,
+                    completed: s.completed,
+                    busy: s.busy_total + s.busy_since.map_or(Duration::ZERO, |t| now - t),
+                    spawns: s.spawns,
+                })
+                .collect(),
+        }
+    }
+
+    /// Moves queued tasks to healthy workers with room, least loaded first.
+    fn dispatch(&self, st: &mut State) {
+        let limit = self.config.in_flight_limit();
+        let mut freed = 0;
+        while !st.queue.is_empty() {
+            let Some(i) = st.least_loaded(limit) else {
+                break;
+            };
+            let Some(mut task) = st.queue.pop_front() else {
+                break;
+            };
+            freed += usize::from(std::mem::take(&mut task.holds_permit));
+            st.assign(i, task);
+            self.kick(st, i);
+        }
+        if freed > 0 {
+            self.queue_space.add_permits(freed);
+        }
+    }
+
+    /// With the circuit open and no healthy worker, queued tasks fail now.
+    fn fail_queue_if_degraded(&self, st: &mut State, resolve: &mut Vec<(Task, Outcome)>) {
+        if st.queue.is_empty() || !st.degraded() {
+            return;
+        }
+        let mut freed = 0;
+        while let Some(task) = st.queue.pop_front() {
+            freed += usize::from(task.holds_permit);
+            st.counters.failed += 1;
+            resolve.push((task, Err(st.degraded_error())));
+        }
+        if freed > 0 {
+            self.queue_space.add_permits(freed);
+        }
+        self.check_drained(st);
+    }
+
+    /// Moves a draining pool to `Stopping` once nothing is left to run.
+    fn check_drained(&self, st: &mut State) {
+        if st.phase == Phase::Draining && st.queue.is_empty() && st.assigned == 0 {
+            st.phase = Phase::Stopping;
+            self.phase.send_replace(Phase::Stopping);
+            self.kick_all(st);
+        }
+    }
+}
+
+impl State {
+    fn healthy_count(&self) -> usize {
+        self.slots.iter().filter(|s| s.healthy).count()
+    }
+
+    /// Circuit open and nobody healthy: tasks fail fast.
+    fn degraded(&self) -> bool {
+        self.breaker.is_open() && self.healthy_count() == 0
+    }
+
+    fn degraded_error(&self) -> TaskError {
+        TaskError::Degraded {
+            last_failure: self.breaker.last_failure(),
+        }
+    }
+
+    /// The healthy slot with the fewest tasks, if one has room.
+    fn least_loaded(&self, limit: usize) -> Option<usize> {
+        let mut best: Option<(usize, usize)> = None;
+        for (i, s) in self.slots.iter().enumerate() {
+            if !s.healthy || s.load >= limit {
+                continue;
+            }
+            match best {
+                Some((_, load)) if load <= s.load => {}
+                _ => best = Some((i, s.load)),
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+
+    fn assign(&mut self, i: usize, task: Task) {
+        if let Some(s) = self.slots.get_mut(i) {
+            s.inbox.push(task);
+            s.load += 1;
+            self.assigned += 1;
+        }
+    }
+}
+
+/// The error a task gets when it runs out of attempts.
+fn loss_error(loss: &Loss, attempts: u32) -> TaskError {
+    match loss {
+        Loss::Died(status) => TaskError::WorkerDied {
+            status: *status,
+            attempts,
+        },
+        Loss::Violation(detail) => TaskError::ProtocolViolation {
+            detail: detail.clone(),
+            attempts,
+        },
+        Loss::TimedOut(timeout) => TaskError::TimedOut {
+            timeout: *timeout,
+            attempts,
+        },
+        // Nothing is in flight on a worker stopped at shutdown.
+        Loss::Stopped => TaskError::ShutDown,
+    }
+}
+
+/// Resolves tasks outside the lock.
+fn resolve_all(resolve: Vec<(Task, Outcome)>) {
+    for (task, outcome) in resolve {
+        task.resolve(outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    fn shared(workers: usize, in_flight: usize, queue: usize) -> Shared {
+        let config = PoolConfig {
+            workers,
+            tasks_per_worker: in_flight,
+            queue_capacity: queue,
+            attempts: 2,
+            circuit_threshold: 2,
+            ..PoolConfig::default()
+        };
+        Shared::new(config, Box::new(|| Command::new("true")))
+    }
+
+    fn placed(offer: Offer) -> TaskHandle {
+        match offer {
+            Offer::Placed(handle) => handle,
+            Offer::Full(_) => panic!("full"),
+            Offer::Refused(err) => panic!("refused: {err}"),
+        }
+    }
+
+    fn loads(shared: &Shared) -> Vec<usize> {
+        shared.lock().slots.iter().map(|s| s.load).collect()
+    }
+
+    /// Takes the tasks assigned to `slot`, as its connection would.
+    fn take(shared: &Shared, slot: usize, answered: usize) -> Vec<Task> {
+        let waker = Arc::new(Noop).into();
+        let report = Report {
+            succeeded: answered,
+            ..Report::default()
+        };
+        let mut incoming = Vec::new();
+        shared.exchange(slot, &report, true, &mut incoming, &waker);
+        incoming
+    }
+
+    #[test]
+    fn least_loaded_then_queue_then_full() {
+        let shared = shared(2, 2, 1);
+        // Nobody healthy: the first task is queued; the queue (1) is now full.
+        let _x = placed(shared.offer(b"x".to_vec(), None));
+        assert_eq!(shared.stats().queue_depth, 1);
+        assert!(matches!(shared.offer(b"y".to_vec(), None), Offer::Full(_)));
+        shared.worker_healthy(0);
+        shared.worker_healthy(1);
+        // Slot 0 pulls the queued task when it syncs.
+        assert_eq!(take(&shared, 0, 0).len(), 1);
+        let _h: Vec<_> = (0..3)
+            .map(|i| placed(shared.offer(vec![i], None)))
+            .collect();
+        assert_eq!(loads(&shared), [2, 2], "least loaded first");
+        // Both at their limit: queued, then full.
+        let _q = placed(shared.offer(b"q".to_vec(), None));
+        assert!(matches!(shared.offer(b"r".to_vec(), None), Offer::Full(_)));
+        assert_eq!(shared.queue_space.available_permits(), 0);
+        // Two answers on slot 1: it takes its inbox and the queued task,
+        // which frees the queue place.
+        let got = take(&shared, 1, 0);
+        assert_eq!(got.len(), 2);
+        let got = take(&shared, 1, 1);
+        assert_eq!(got.len(), 1);
+        assert_eq!(shared.queue_space.available_permits(), 1);
+        assert_eq!(shared.stats().submitted, 5);
+    }
+
+    #[tokio::test]
+    async fn lost_tasks_are_retried_then_failed() {
+        let shared = shared(2, 4, 10);
+        shared.worker_healthy(0);
+        shared.worker_healthy(1);
+        let a = placed(shared.offer(b"a".to_vec(), None));
+        let b = placed(shared.offer(b"b".to_vec(), None));
+        let mut on0 = take(&shared, 0, 0);
+        assert_eq!(on0.len(), 1);
+        let task_a = on0.remove(0);
+        shared.worker_down(0);
+        let status = ExitStatus::from_raw(9);
+        // Attempt 1 of 2: retried, and dispatched to slot 1 at once.
+        shared.worker_lost(0, vec![task_a], vec![], &Loss::Died(status), None);
+        assert_eq!(loads(&shared), [0, 2]);
+        let mut on1 = take(&shared, 1, 0);
+        assert_eq!(on1.len(), 2);
+        // Attempt 2 of 2 for both: they fail with how the worker died.
+        shared.worker_down(1);
+        let (t1, t2) = (on1.remove(0), on1.remove(0));
+        shared.worker_lost(1, vec![t1, t2], vec![], &Loss::Died(status), None);
+        let want = TaskError::WorkerDied {
+            status,
+            attempts: 2,
+        };
+        assert_eq!(a.await, Err(want.clone()));
+        // b was charged only once (its first attempt): it is back in the queue.
+        let stats = shared.stats();
+        assert_eq!((stats.failed, stats.retried, stats.queue_depth), (1, 2, 1));
+        drop(b);
+    }
+
+    #[tokio::test]
+    async fn breaker_fails_queued_tasks_and_refuses_new_ones() {
+        let shared = shared(1, 1, 10);
+        let queued = placed(shared.offer(b"a".to_vec(), None));
+        shared.start_failed(0, "exited during start-up (exit status: 1)".into());
+        assert!(!shared.stats().degraded);
+        shared.start_failed(0, "exited during start-up (exit status: 2)".into());
+        assert!(shared.stats().degraded);
+        let degraded = TaskError::Degraded {
+            last_failure: "exited during start-up (exit status: 2)".into(),
+        };
+        assert_eq!(queued.await, Err(degraded.clone()));
+        assert!(matches!(shared.offer(b"b".to_vec(), None), Offer::Refused(e) if e == degraded));
+        // A healthy worker closes the circuit.
+        shared.worker_healthy(0);
+        assert!(!shared.stats().degraded);
+        let _ok = placed(shared.offer(b"c".to_vec(), None));
+        assert_eq!(shared.queue_space.available_permits(), 10);
+    }
+
+    #[test]
+    fn shutdown_drains_then_stops() {
+        let shared = shared(1, 1, 10);
+        shared.worker_healthy(0);
+        let _h = placed(shared.offer(b"a".to_vec(), None));
+        shared.begin_shutdown();
+        assert_eq!(*shared.phase.borrow(), Phase::Draining);
+        assert!(matches!(
+            shared.offer(b"b".to_vec(), None),
+            Offer::Refused(TaskError::ShutDown)
+        ));
+        let _taken = take(&shared, 0, 0);
+        take(&shared, 0, 1);
+        assert_eq!(*shared.phase.borrow(), Phase::Stopping);
+        assert!(shared.stopping());
+    }
+}

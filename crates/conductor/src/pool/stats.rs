@@ -1,0 +1,94 @@
+//! Counters the pool keeps and the snapshot [`Pool::stats`](super::Pool::stats) returns.
+
+use std::time::Duration;
+
+/// Running totals, updated under the pool lock in batches.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Counters {
+    pub submitted: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub retried: u64,
+    pub crashes: u64,
+    pub respawns: u64,
+    pub timeouts: u64,
+    pub violations: u64,
+}
+
+/// A snapshot of a pool's activity, from [`Pool::stats`](super::Pool::stats).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use conductor::{pool::{Mode, Pool}, Command};
+/// let pool = Pool::builder(|| Command::new("cat")).workers(2).mode(Mode::Lines).build().await?;
+/// pool.submit(b"x".to_vec()).await?;
+/// let stats = pool.stats();
+/// assert_eq!((stats.submitted, stats.succeeded, stats.healthy_workers), (1, 1, 2));
+/// pool.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// Tasks accepted (refused submissions are not counted).
+    pub submitted: u64,
+    /// Tasks resolved with a result.
+    pub succeeded: u64,
+    /// Tasks resolved with an error.
+    pub failed: u64,
+    /// Times a task was put back in the queue for another attempt.
+    pub retried: u64,
+    /// Workers that exited or closed their output without being asked to.
+    pub worker_crashes: u64,
+    /// Workers killed for breaking the protocol.
+    pub protocol_violations: u64,
+    /// Workers started after the first generation.
+    pub respawns: u64,
+    /// Task attempts that ran past the task timeout.
+    pub timeouts: u64,
+    /// Tasks waiting for a worker.
+    pub queue_depth: usize,
+    /// Tasks assigned to workers and not yet answered.
+    pub in_flight: usize,
+    /// Workers up and accepting tasks.
+    pub healthy_workers: usize,
+    /// Whether the circuit breaker is open with no healthy worker, so that
+    /// tasks fail fast with [`TaskError::Degraded`](super::TaskError::Degraded).
+    pub degraded: bool,
+    /// One entry per worker slot.
+    pub workers: Vec<WorkerStats>,
+}
+
+/// One worker slot in [`PoolStats`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use conductor::{pool::{Mode, Pool}, Command};
+/// let pool = Pool::builder(|| Command::new("cat")).workers(1).mode(Mode::Lines).build().await?;
+/// pool.submit("x").await?;
+/// let worker = &pool.stats().workers[0];
+/// assert_eq!((worker.index, worker.completed, worker.spawns), (0, 1, 1));
+/// assert!(worker.healthy && worker.pid.is_some());
+/// pool.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerStats {
+    /// The slot's index, `0..workers`; replacements keep their slot's index.
+    pub index: usize,
+    /// The process id of the slot's current worker, if one is running.
+    pub pid: Option<u32>,
+    /// Whether the worker passed its health check and accepts tasks.
+    pub healthy: bool,
+    /// Tasks assigned to it and not yet answered.
+    pub in_flight: usize,
+    /// Tasks it answered (results and task errors), over all its processes.
+    pub completed: u64,
+    /// Time during which it had at least one task in flight, over all its processes.
+    pub busy: Duration,
+    /// Processes started in this slot.
+    pub spawns: u64,
+}

@@ -1,0 +1,289 @@
+//! One supervisor task per worker slot: the life cycle of the slot's
+//! worker processes, one after another.
+//!
+//! For each process: spawn (with backoff after failed starts), health
+//! check, then run its connection while awaiting `child.wait()` in the same
+//! `select!`, so a crash is noticed as soon as the kernel reports it. When
+//! the run ends, the slot stops taking tasks at once, the process is dealt
+//! with (answers it wrote before dying are still collected; a misbehaving
+//! worker is stopped with [`stop_worker`]; at shutdown it is stopped
+//! gracefully) and its in-flight tasks are retried elsewhere or failed.
+
+use std::future::poll_fn;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::time::{sleep, timeout, Instant};
+
+use super::config::Mode;
+use super::conn::{Conn, End};
+use super::state::{Loss, Shared};
+use super::stderr::StderrForwarder;
+use super::stop::{graceful_stop, stop_worker};
+use crate::{Child, Command, ExitStatus, Stdio};
+
+/// A worker that closed its pipes gets this long to exit on its own.
+const CLOSE_GRACE: Duration = Duration::from_millis(250);
+/// After a worker exited, how long to keep reading what it wrote.
+const OUTPUT_DRAIN: Duration = Duration::from_millis(100);
+/// After a worker is reaped, how long its stderr may take to reach its end.
+const STDERR_LINGER: Duration = Duration::from_millis(100);
+
+/// Starts one worker process from the pool's command factory.
+pub(super) fn spawn_worker(shared: &Shared) -> crate::Result<Child> {
+    let mut command: Command = (shared.factory)();
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command.spawn()
+}
+
+/// Runs slot `slot` until the pool stops. `first` is the slot's first
+/// process, spawned by the builder; `started` is dropped once it is healthy
+/// or has failed.
+pub(super) async fn supervise(
+    shared: Arc<Shared>,
+    slot: usize,
+    first: Option<Child>,
+    mut started: Option<oneshot::Sender<()>>,
+) {
+    let mut phase = shared.phase.subscribe();
+    let mut next = first;
+    loop {
+        let (child, respawn) = match next.take() {
+            Some(child) => (child, false),
+            None => {
+                let Some(delay) = shared.respawn_delay(slot) else {
+                    break;
+                };
+                if !delay.is_zero() {
+                    tokio::select! {
+                        () = sleep(delay) => {}
+                        _ = phase.changed() => {}
+                    }
+                    if shared.stopping() {
+                        break;
+                    }
+                }
+                match spawn_worker(&shared) {
+                    Ok(child) => (child, true),
+                    Err(err) => {
+                        shared.start_failed(slot, format!("cannot spawn: {err}"));
+                        drop(started.take());
+                        continue;
+                    }
+                }
+            }
+        };
+        run_worker(&shared, slot, child, respawn, &mut started).await;
+    }
+}
+
+/// How the run of a healthy worker ended.
+enum Ending {
+    Conn(End),
+    Exited(crate::Result<ExitStatus>),
+}
+
+/// One worker process, from spawn to reaped.
+async fn run_worker(
+    shared: &Shared,
+    slot: usize,
+    mut child: Child,
+    respawn: bool,
+    started: &mut Option<oneshot::Sender<()>>,
+) {
+    let config = &shared.config;
+    let grace = config.shutdown_grace;
+    let pid = child.id();
+    let spawned_at = Instant::now();
+    shared.worker_started(slot, pid, respawn);
+    let stderr = child
+        .stderr
+        .take()
+        .map(|stderr| StderrForwarder::spawn(stderr, slot, pid));
+    let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        stop_worker(&mut child, grace).await;
+        shared.start_failed(slot, "the worker's pipes are missing".into());
+        drop(started.take());
+        finish_stderr(stderr).await;
+        return;
+    };
+    let mut conn = Conn::new(slot, stdin, stdout, shared);
+
+    if let Err(reason) = check_health(shared, &mut child, &mut conn, slot).await {
+        stop_worker(&mut child, grace).await;
+        shared.start_failed(slot, reason);
+        drop(started.take());
+        finish_stderr(stderr).await;
+        return;
+    }
+    shared.worker_healthy(slot);
+    drop(started.take());
+    tracing::debug!(worker = slot, pid, "worker healthy");
+
+    let probation = sleep(config.startup_window.saturating_sub(spawned_at.elapsed()));
+    tokio::pin!(probation);
+    let mut proven = false;
+    let ending = loop {
+        tokio::select! {
+            biased;
+            end = poll_fn(|cx| conn.poll_run(cx, shared)) => break Ending::Conn(end),
+            status = child.wait() => break Ending::Exited(status),
+            () = &mut probation, if !proven => {
+                proven = true;
+                shared.worker_proven(slot);
+            }
+        }
+    };
+    shared.worker_down(slot);
+
+    let loss = settle(shared, &mut child, &mut conn, ending).await;
+    match &loss {
+        Loss::Stopped => tracing::debug!(worker = slot, pid, "worker stopped"),
+        Loss::Died(status) => tracing::warn!(worker = slot, pid, "worker died ({status})"),
+        Loss::Violation(detail) => {
+            tracing::warn!(
+                worker = slot,
+                pid,
+                "worker killed: protocol violation: {detail}"
+            )
+        }
+        Loss::TimedOut(t) => {
+            tracing::warn!(worker = slot, pid, "worker killed: task ran past {t:?}")
+        }
+    }
+    let start_failure = if proven || conn.answered() {
+        None
+    } else {
+        let age = spawned_at.elapsed();
+        match &loss {
+            Loss::Died(status) => Some(format!("worker died {age:.0?} after starting ({status})")),
+            Loss::Violation(detail) => {
+                Some(format!("protocol violation right after start: {detail}"))
+            }
+            Loss::TimedOut(_) | Loss::Stopped => None,
+        }
+    };
+    let (charged, uncharged) = conn.take_tasks(matches!(loss, Loss::TimedOut(_)));
+    shared.worker_lost(slot, charged, uncharged, &loss, start_failure);
+    drop(conn);
+    finish_stderr(stderr).await;
+}
+
+/// Frame mode: ping/pong within the health timeout. Line mode has no ping:
+/// the worker must simply be running.
+async fn check_health(
+    shared: &Shared,
+    child: &mut Child,
+    conn: &mut Conn,
+    slot: usize,
+) -> Result<(), String> {
+    let limit = shared.config.health_timeout;
+    match shared.config.mode {
+        Mode::Lines => match child.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(status)) => Err(format!("exited during start-up ({status})")),
+            Err(err) => Err(format!("cannot check the worker: {err}")),
+        },
+        Mode::Framed => {
+            let nonce = u64::from(child.id()) << 32 | slot as u64;
+            let detail = tokio::select! {
+                res = timeout(limit, conn.handshake(nonce)) => match res {
+                    Ok(Ok(())) => return Ok(()),
+                    Ok(Err(detail)) => detail,
+                    Err(_) => format!("no pong within {limit:?}"),
+                },
+                status = child.wait() => return Err(exited_at_start(status)),
+            };
+            // A worker that fails the ping is often exiting: say how.
+            match timeout(OUTPUT_DRAIN, child.wait()).await {
+                Ok(status) => Err(exited_at_start(status)),
+                Err(_) => Err(format!("health check failed: {detail}")),
+            }
+        }
+    }
+}
+
+fn exited_at_start(status: crate::Result<ExitStatus>) -> String {
+    match status {
+        Ok(status) => format!("exited during start-up ({status})"),
+        Err(err) => format!("cannot wait for the worker: {err}"),
+    }
+}
+
+/// Deals with the process once its run ended: stops it if needed, collects
+/// its last answers, reaps it, and says how it was lost.
+async fn settle(shared: &Shared, child: &mut Child, conn: &mut Conn, ending: Ending) -> Loss {
+    let grace = shared.config.shutdown_grace;
+    match ending {
+        Ending::Conn(End::Drained) => {
+            if let Some(status) = graceful_stop(child, conn, grace).await {
+                tracing::debug!(pid = child.id(), "worker exited ({status})");
+            }
+            Loss::Stopped
+        }
+        Ending::Exited(Ok(status)) => {
+            let _ = timeout(
+                OUTPUT_DRAIN,
+                poll_fn(|cx| conn.poll_drain_output(cx, shared)),
+            )
+            .await;
+            Loss::Died(status)
+        }
+        Ending::Exited(Err(err)) => {
+            stop_worker(child, grace).await;
+            Loss::Violation(format!("cannot wait for the worker: {err}"))
+        }
+        Ending::Conn(end @ (End::Closed | End::Io(_))) => {
+            // Usually the worker is exiting; collect its last answers meanwhile.
+            let exited = timeout(CLOSE_GRACE, async {
+                let mut drained = false;
+                loop {
+                    tokio::select! {
+                        status = child.wait() => break status,
+                        () = poll_fn(|cx| conn.poll_drain_output(cx, shared)), if !drained => drained = true,
+                    }
+                }
+            })
+            .await;
+            match exited {
+                Ok(Ok(status)) => {
+                    let _ = timeout(
+                        OUTPUT_DRAIN,
+                        poll_fn(|cx| conn.poll_drain_output(cx, shared)),
+                    )
+                    .await;
+                    Loss::Died(status)
+                }
+                _ => {
+                    stop_worker(child, grace).await;
+                    let what = match end {
+                        End::Io(detail) => detail,
+                        _ => "closed its output".into(),
+                    };
+                    Loss::Violation(format!("{what} but kept running"))
+                }
+            }
+        }
+        Ending::Conn(End::Violation(detail)) => {
+            stop_worker(child, grace).await;
+            Loss::Violation(detail)
+        }
+        Ending::Conn(End::TimedOut) => {
+            stop_worker(child, grace).await;
+            Loss::TimedOut(shared.config.task_timeout.unwrap_or_default())
+        }
+    }
+}
+
+/// Lets the stderr forwarder reach the end of the pipe, or cuts it off (a
+/// grandchild may still hold the pipe open).
+async fn finish_stderr(forwarder: Option<StderrForwarder>) {
+    if let Some(forwarder) = forwarder {
+        forwarder.finish(STDERR_LINGER).await;
+    }
+}

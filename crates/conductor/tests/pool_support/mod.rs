@@ -1,0 +1,83 @@
+//! Helpers for the pool tests: worker commands, bounded waits, /proc checks.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use conductor::pool::{Pool, PoolBuilder};
+use conductor::Command;
+
+/// The stdlib Python worker from examples/python (upper-cases bodies;
+/// `fail...`, `sleep:S`, `crash` bodies test failures).
+pub fn python_worker() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/python/conductor_worker.py")
+}
+
+/// The misbehaving test worker (see its docstring).
+pub fn rogue_worker() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/workers/rogue_worker.py")
+}
+
+/// A builder for a pool of Python frame workers.
+pub fn python_pool(args: &'static [&'static str]) -> PoolBuilder {
+    Pool::builder(move || {
+        let mut cmd = Command::new("python3");
+        cmd.arg(python_worker()).args(args);
+        cmd
+    })
+}
+
+/// A builder for a pool of rogue workers with `args`.
+pub fn rogue_pool(args: Vec<String>) -> PoolBuilder {
+    Pool::builder(move || {
+        let mut cmd = Command::new("python3");
+        cmd.arg(rogue_worker()).args(&args);
+        cmd
+    })
+}
+
+/// Awaits `fut`, failing the test after `secs`.
+pub async fn within<F: Future>(secs: u64, what: &str, fut: F) -> F::Output {
+    match tokio::time::timeout(Duration::from_secs(secs), fut).await {
+        Ok(out) => out,
+        Err(_) => panic!("timed out after {secs}s: {what}"),
+    }
+}
+
+/// Polls `cond` every 5 ms until it holds; panics after `limit`. Returns
+/// how long it took.
+pub async fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    loop {
+        if cond() {
+            return start.elapsed();
+        }
+        if start.elapsed() > limit {
+            panic!("not true after {limit:?}: {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Whether `pid` still exists as a child of this process (running or zombie).
+pub fn is_our_child(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let Some(close) = stat.rfind(')') else {
+        return false;
+    };
+    let ppid = stat[close + 2..].split_whitespace().nth(1);
+    ppid.and_then(|p| p.parse::<u32>().ok()) == Some(std::process::id())
+}
+
+/// The pids of the pool's current workers.
+pub fn worker_pids(pool: &Pool) -> Vec<u32> {
+    pool.stats().workers.iter().filter_map(|w| w.pid).collect()
+}
+
+/// Inputs `0..n` as decimal strings.
+pub fn numbered(n: usize) -> Vec<Vec<u8>> {
+    (0..n).map(|i| format!("task-{i}").into_bytes()).collect()
+}

@@ -72,7 +72,7 @@ impl Args {
         Args { quick, filter }
     }
     fn wants(&self, name: &str) -> bool {
-        self.filter.as_deref().map_or(true, |f| name.contains(f))
+        self.filter.as_deref().is_none_or(|f| name.contains(f))
     }
 }
 

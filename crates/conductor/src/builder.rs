@@ -209,6 +209,16 @@ macro_rules! builder_methods {
             self
         }
 
+        /// The containment set with [`containment`](Self::containment).
+        ///
+        /// ```
+        /// use conductor::Containment;
+        /// assert_eq!(conductor::blocking::Command::new("ls").get_containment(), Containment::None);
+        /// ```
+        pub fn get_containment(&self) -> $crate::Containment {
+            self.spec.containment
+        }
+
         /// The program this command runs.
         ///
         /// ```

@@ -16,7 +16,9 @@ use crate::Command;
 ///
 /// The factory builds the [`Command`] for each worker process (the first
 /// ones and every replacement); the pool sets its stdin, stdout and stderr
-/// to pipes and `kill_on_drop(true)`, overriding the factory's choices.
+/// to pipes and `kill_on_drop(true)`, overriding the factory's choices, and
+/// contains each worker's process tree in a process group unless the factory
+/// chose a [`Containment`](crate::Containment): stopping a worker stops its tree.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]

@@ -10,26 +10,36 @@ use tokio::time::timeout;
 use super::conn::Conn;
 use crate::{Child, ExitStatus};
 
-/// Stops a worker now and reaps it; `None` if it could not be waited for.
+/// Kills a worker's whole process tree now (SIGKILL to its process group or
+/// cgroup) and reaps it; `None` if it could not be waited for.
 ///
-/// For now this is SIGKILL to the worker process itself. It is the single
-/// place the pool ends a worker by force (timeouts, protocol violations,
-/// unresponsive workers, the end of [`graceful_stop`]), so that a
-/// whole-process-tree `terminate(grace)` can replace it here.
-pub(super) async fn stop_worker(child: &mut Child, _grace: Duration) -> Option<ExitStatus> {
-    // An error means the child is already gone; the wait below reports it.
-    let _ = child.start_kill();
-    child.wait().await.ok()
+/// This is the single place the pool ends a worker by force (timeouts,
+/// protocol violations, unresponsive workers, the end of [`graceful_stop`]):
+/// a misbehaving worker gets no grace, so its slot is refilled at once.
+pub(super) async fn stop_worker(child: &mut Child) -> Option<ExitStatus> {
+    match child.terminate(Duration::ZERO).await {
+        Ok(status) => Some(status),
+        // The tree could not be signalled (already gone): reap what is left.
+        Err(_) => child.wait().await.ok(),
+    }
 }
 
 /// Shuts a worker down at pool shutdown: sends Shutdown (frame mode) or
 /// closes stdin (line mode), waits up to `grace` for it to exit, then sends
-/// SIGTERM and waits up to `grace` again, then [`stop_worker`].
+/// SIGTERM to its tree and waits up to `grace` again, then [`stop_worker`].
+/// Whatever the worker left running in its process group (or cgroup) is
+/// killed once it has exited: nothing of a worker outlives the pool.
 pub(super) async fn graceful_stop(
     child: &mut Child,
     conn: &mut Conn,
     grace: Duration,
 ) -> Option<ExitStatus> {
+    let status = stop_politely(child, conn, grace).await;
+    let _ = child.signal_tree(libc::SIGKILL);
+    status
+}
+
+async fn stop_politely(child: &mut Child, conn: &mut Conn, grace: Duration) -> Option<ExitStatus> {
     conn.begin_close();
     let polite = timeout(grace, async {
         let mut output_closed = false;
@@ -47,7 +57,7 @@ pub(super) async fn graceful_stop(
         pid = child.id(),
         "worker ignored shutdown for {grace:?}; sending SIGTERM"
     );
-    if child.signal(libc::SIGTERM).is_ok() {
+    if child.signal_tree(libc::SIGTERM).is_ok() {
         if let Ok(status) = timeout(grace, child.wait()).await {
             return status.ok();
         }
@@ -56,5 +66,5 @@ pub(super) async fn graceful_stop(
         pid = child.id(),
         "worker ignored SIGTERM for {grace:?}; killing it"
     );
-    stop_worker(child, grace).await
+    stop_worker(child).await
 }

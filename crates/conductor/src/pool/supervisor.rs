@@ -21,6 +21,7 @@ use super::conn::{Conn, End};
 use super::state::{Loss, Shared};
 use super::stderr::StderrForwarder;
 use super::stop::{graceful_stop, stop_worker};
+use crate::Containment;
 use crate::{Child, Command, ExitStatus, Stdio};
 
 /// A worker that closed its pipes gets this long to exit on its own.
@@ -38,6 +39,11 @@ pub(super) fn spawn_worker(shared: &Shared) -> crate::Result<Child> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    // A worker's helpers must not outlive it: keep each worker's tree together
+    // (unless the factory chose a containment itself).
+    if command.get_containment() == Containment::None {
+        command.containment(Containment::ProcessGroup);
+    }
     command.spawn()
 }
 
@@ -97,7 +103,6 @@ async fn run_worker(
     started: &mut Option<oneshot::Sender<()>>,
 ) {
     let config = &shared.config;
-    let grace = config.shutdown_grace;
     let pid = child.id();
     let spawned_at = Instant::now();
     shared.worker_started(slot, pid, respawn);
@@ -106,7 +111,7 @@ async fn run_worker(
         .take()
         .map(|stderr| StderrForwarder::spawn(stderr, slot, pid));
     let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-        stop_worker(&mut child, grace).await;
+        stop_worker(&mut child).await;
         shared.start_failed(slot, "the worker's pipes are missing".into());
         drop(started.take());
         finish_stderr(stderr).await;
@@ -115,7 +120,7 @@ async fn run_worker(
     let mut conn = Conn::new(slot, stdin, stdout, shared);
 
     if let Err(reason) = check_health(shared, &mut child, &mut conn, slot).await {
-        stop_worker(&mut child, grace).await;
+        stop_worker(&mut child).await;
         shared.start_failed(slot, reason);
         drop(started.take());
         finish_stderr(stderr).await;
@@ -235,7 +240,7 @@ async fn settle(shared: &Shared, child: &mut Child, conn: &mut Conn, ending: End
             Loss::Died(status)
         }
         Ending::Exited(Err(err)) => {
-            stop_worker(child, grace).await;
+            stop_worker(child).await;
             Loss::Violation(format!("cannot wait for the worker: {err}"))
         }
         Ending::Conn(end @ (End::Closed | End::Io(_))) => {
@@ -260,7 +265,7 @@ async fn settle(shared: &Shared, child: &mut Child, conn: &mut Conn, ending: End
                     Loss::Died(status)
                 }
                 _ => {
-                    stop_worker(child, grace).await;
+                    stop_worker(child).await;
                     let what = match end {
                         End::Io(detail) => detail,
                         _ => "closed its output".into(),
@@ -270,11 +275,11 @@ async fn settle(shared: &Shared, child: &mut Child, conn: &mut Conn, ending: End
             }
         }
         Ending::Conn(End::Violation(detail)) => {
-            stop_worker(child, grace).await;
+            stop_worker(child).await;
             Loss::Violation(detail)
         }
         Ending::Conn(End::TimedOut) => {
-            stop_worker(child, grace).await;
+            stop_worker(child).await;
             Loss::TimedOut(shared.config.task_timeout.unwrap_or_default())
         }
     }

@@ -405,7 +405,9 @@ impl Conn {
     fn send_incoming(&mut self) {
         // A timeout too large to represent means no deadline.
         let deadline = self.timeout.and_then(|t| Instant::now().checked_add(t));
-        for task in self.incoming.drain(..) {
+        for mut task in self.incoming.drain(..) {
+            task.runs += 1;
+            task.worker = Some(self.slot);
             let (id, body) = self.in_flight.insert(task, deadline);
             if let Err(err) = self.codec.encode_task(id, body, &mut self.wbuf) {
                 // Unreachable: tasks are checked at submit.

@@ -83,7 +83,7 @@ pub use config::{Mode, PoolConfig};
 pub use error::{BuildError, TaskError};
 pub use map::Results;
 pub use stats::{PoolStats, WorkerStats};
-pub use task::TaskHandle;
+pub use task::{TaskHandle, TaskInfo, TaskReport};
 
 use state::{Offer, Shared};
 

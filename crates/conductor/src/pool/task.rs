@@ -10,6 +10,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
@@ -29,7 +30,33 @@ pub(super) struct Task {
     /// Whether this task holds one of the queue's capacity permits (taken
     /// when a new task enters the queue, returned when it leaves it).
     pub holds_permit: bool,
-    reply: oneshot::Sender<Outcome>,
+    /// Times the task was sent to a worker.
+    pub runs: u32,
+    /// The worker slot it was last sent to.
+    pub worker: Option<usize>,
+    submitted: Instant,
+    reply: oneshot::Sender<(Outcome, TaskInfo)>,
+}
+
+/// How a task went, beside its outcome: see [`TaskHandle::report`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskInfo {
+    /// Times the task was sent to a worker (1 unless it was retried; 0 if it
+    /// never reached one).
+    pub runs: u32,
+    /// The worker slot (0-based) that ran it last, if any.
+    pub worker: Option<usize>,
+    /// From submission to resolution.
+    pub elapsed: Duration,
+}
+
+/// A task's outcome with how it went, from [`TaskHandle::report`].
+#[derive(Debug)]
+pub struct TaskReport {
+    /// The worker's result, or why there is none.
+    pub result: Result<Vec<u8>, TaskError>,
+    /// Runs, worker and time taken.
+    pub info: TaskInfo,
 }
 
 impl Task {
@@ -40,6 +67,9 @@ impl Task {
             payload,
             attempts: 0,
             holds_permit: false,
+            runs: 0,
+            worker: None,
+            submitted: Instant::now(),
             reply,
         };
         (task, TaskHandle { rx })
@@ -48,7 +78,12 @@ impl Task {
     /// Delivers the outcome; consumes the task so it happens once. A
     /// submitter that stopped waiting is not an error.
     pub fn resolve(self, outcome: Outcome) {
-        let _ = self.reply.send(outcome);
+        let info = TaskInfo {
+            runs: self.runs,
+            worker: self.worker,
+            elapsed: self.submitted.elapsed(),
+        };
+        let _ = self.reply.send((outcome, info));
     }
 }
 
@@ -71,19 +106,50 @@ impl Task {
 #[derive(Debug)]
 #[must_use = "a task handle does nothing unless awaited"]
 pub struct TaskHandle {
-    rx: oneshot::Receiver<Outcome>,
+    rx: oneshot::Receiver<(Outcome, TaskInfo)>,
 }
 
 impl Future for TaskHandle {
     type Output = Result<Vec<u8>, TaskError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.poll_report(cx).map(|r| r.result)
+    }
+}
+
+impl TaskHandle {
+    fn poll_report(&mut self, cx: &mut Context<'_>) -> Poll<TaskReport> {
         match Pin::new(&mut self.rx).poll(cx) {
-            Poll::Ready(Ok(outcome)) => Poll::Ready(outcome),
+            Poll::Ready(Ok((result, info))) => Poll::Ready(TaskReport { result, info }),
             // The task was dropped unresolved: the pool is gone.
-            Poll::Ready(Err(_)) => Poll::Ready(Err(TaskError::ShutDown)),
+            Poll::Ready(Err(_)) => Poll::Ready(TaskReport {
+                result: Err(TaskError::ShutDown),
+                info: TaskInfo {
+                    runs: 0,
+                    worker: None,
+                    elapsed: Duration::ZERO,
+                },
+            }),
             Poll::Pending => Poll::Pending,
         }
+    }
+
+    /// Waits for the outcome together with how the task went (runs, worker,
+    /// time taken).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use conductor::{pool::{Mode, Pool}, Command};
+    /// let pool = Pool::builder(|| Command::new("cat")).workers(1).mode(Mode::Lines).build().await?;
+    /// let report = pool.enqueue(b"hi".to_vec()).await?.report().await;
+    /// assert_eq!(report.result?, b"hi");
+    /// assert_eq!((report.info.runs, report.info.worker), (1, Some(0)));
+    /// pool.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn report(mut self) -> TaskReport {
+        std::future::poll_fn(|cx| self.poll_report(cx)).await
     }
 }
 

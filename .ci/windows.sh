@@ -2,8 +2,8 @@
 # Builds conductor for x86_64-pc-windows-gnu and runs its Windows tests under
 # Wine. Idempotent: installs only what is missing, reuses the Wine prefix.
 #
-#   bash .ci/windows.sh            # all Windows tests of the conductor crate
-#   bash .ci/windows.sh -- NAME    # extra arguments go to the test binaries
+#   bash .ci/windows.sh                       # all Windows tests of conductor
+#   bash .ci/windows.sh batch -- --nocapture  # extra arguments go to cargo test
 #
 # Needs root (or passwordless apt) on Debian/Ubuntu for the first run.
 set -euo pipefail
@@ -80,20 +80,31 @@ export WINEDEBUG=-all
 export WINEARCH=win64
 # No Mono/Gecko install prompts (they would need the network).
 export WINEDLLOVERRIDES="mscoree=;mshtml="
+# Debian's Wine 8 has no wine64-preloader, so nothing reserves the fixed
+# addresses a Windows process needs (e.g. KUSER_SHARED_DATA at 0x7ffe0000)
+# before ASLR places the loader's own mappings: now and then a new process
+# dies at start ("failed to map the shared user data: c0000018"), which
+# shows up as CreateProcessW failing with ERROR_INTERNAL_ERROR or cmd.exe
+# not finding a program. Without address randomisation (inherited by every
+# Wine process started from here) the ranges are always free.
+NORAND="setarch $(uname -m) -R"
 if [ ! -f "$WINEPREFIX/system.reg" ]; then
     log "initialising Wine prefix $WINEPREFIX"
-    wineboot -i >/dev/null 2>&1 || true
+    $NORAND wineboot -i >/dev/null 2>&1 || true
     wineserver -w
     [ -f "$WINEPREFIX/system.reg" ] || { echo "wineboot failed to create $WINEPREFIX" >&2; exit 1; }
 fi
+# Scratch directories left by earlier runs of the tests.
+find "$WINEPREFIX/drive_c/users" -maxdepth 3 -type d -name 'conductor winargs *' -prune \
+    -exec rm -rf {} + 2>/dev/null || true
 # Keep one wineserver for the whole run (a new one per process is slow); it
 # exits on its own 60 s after the last client.
-wineserver -p60 </dev/null >/dev/null 2>&1 || true  # already running is fine
+$NORAND wineserver -p60 </dev/null >/dev/null 2>&1 || true  # already running is fine
 
 # --- 5. run -----------------------------------------------------------------------
 # (With WINEDEBUG=-all the `wine` wrapper runs the 64-bit loader without
 # warning about the missing 32-bit half.)
-export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine
+export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$NORAND wine"
 log "running conductor's Windows tests under Wine"
 status=0
 timeout 600 cargo test -p conductor --target "$TARGET" --lib --test winargs_wine "$@" || status=$?

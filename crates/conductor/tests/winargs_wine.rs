@@ -31,6 +31,8 @@ use proptest::test_runner::Config;
 
 /// Longest any child may run before it is killed and the test fails.
 const DEADLINE: Duration = Duration::from_secs(30);
+/// Win32 `ERROR_INTERNAL_ERROR`.
+const ERROR_INTERNAL_ERROR: i32 = 1359;
 /// Maximum arguments per batch-file case: `%1`..`%9` are written out in the script.
 const MAX_BATCH_ARGS: usize = 8;
 
@@ -51,12 +53,18 @@ fn show_list(list: &[Vec<u16>]) -> Vec<String> {
 /// The pipes are drained on threads while the child is polled with a short
 /// sleep, so a chatty child cannot block on a full pipe.
 fn run_bounded(cmd: &mut Command) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| {
+        let hint = if e.raw_os_error() == Some(ERROR_INTERNAL_ERROR) && under_wine() {
+            " (Wine: a new process could not map its fixed addresses; run the \
+             tests through .ci/windows.sh, which turns off address randomisation)"
+        } else {
+            ""
+        };
+        panic!("spawn {cmd:?}: {e}{hint}")
+    });
     let drain = |mut pipe: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
             let mut buf = Vec::new();

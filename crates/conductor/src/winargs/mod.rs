@@ -102,6 +102,8 @@
 //! assert_eq!(parse_msvcrt(&line)[1..], args);
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod batch;
 mod error;
 mod parse;

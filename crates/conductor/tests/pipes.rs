@@ -1,4 +1,5 @@
 //! Pipes: deadlock-free capture and feeding, broken pipes, wiring children together.
+#![cfg(unix)]
 
 mod common;
 use common::*;

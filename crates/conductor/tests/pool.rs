@@ -3,6 +3,7 @@
 //!
 //! Every wait is bounded, and pools are killed on drop, so a bug fails a
 //! test quickly and leaves no process behind.
+#![cfg(unix)]
 
 mod pool_support;
 

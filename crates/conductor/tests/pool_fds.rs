@@ -1,6 +1,7 @@
 //! After shutdown (and after dropping a pool) no descriptor of the pool's
 //! is left open in this process. Alone in its own test binary, so that no
 //! other test opens or closes descriptors meanwhile.
+#![cfg(unix)]
 
 mod pool_support;
 

@@ -1,5 +1,6 @@
 //! Waiting and reaping: many concurrent children, peaceful coexistence with
 //! std and tokio children, and no zombies from dropped handles.
+#![cfg(unix)]
 
 mod common;
 use common::*;

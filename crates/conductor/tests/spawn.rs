@@ -1,4 +1,5 @@
 //! Spawning: exit statuses, builder options, exec errors and bad input.
+#![cfg(unix)]
 
 mod common;
 use common::*;

@@ -139,7 +139,7 @@ fn append_batch_arg(out: &mut Vec<u16>, arg: &[u16], item: Item) -> Result<(), C
             BACKSLASH => backslashes += 1,
             QUOTE => {
                 // n backslashes + `"` -> 2n backslashes + `""`.
-                out.extend(std::iter::repeat(BACKSLASH).take(backslashes));
+                out.extend(std::iter::repeat_n(BACKSLASH, backslashes));
                 out.push(QUOTE);
                 backslashes = 0;
             }
@@ -147,7 +147,7 @@ fn append_batch_arg(out: &mut Vec<u16>, arg: &[u16], item: Item) -> Result<(), C
         }
         push_quoted_unit(out, unit);
     }
-    out.extend(std::iter::repeat(BACKSLASH).take(backslashes));
+    out.extend(std::iter::repeat_n(BACKSLASH, backslashes));
     out.push(QUOTE);
     Ok(())
 }

@@ -86,14 +86,14 @@ pub fn parse_msvcrt_wide(cmdline: &[u16]) -> Vec<Vec<u16>> {
             let n = count_run(units, i, BACKSLASH);
             i += n;
             if units.get(i) == Some(&QUOTE) {
-                cur.extend(std::iter::repeat(BACKSLASH).take(n / 2));
+                cur.extend(std::iter::repeat_n(BACKSLASH, n / 2));
                 if n % 2 == 1 {
                     cur.push(QUOTE);
                     i += 1;
                 }
                 // With an even count the quote is handled on the next turn.
             } else {
-                cur.extend(std::iter::repeat(BACKSLASH).take(n));
+                cur.extend(std::iter::repeat_n(BACKSLASH, n));
             }
             continue;
         }

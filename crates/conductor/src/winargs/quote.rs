@@ -46,7 +46,7 @@ pub(crate) fn append_arg(
             QUOTE => {
                 // n backslashes before a literal quote become 2n+1: the parser
                 // halves them and the odd one escapes the quote.
-                out.extend(std::iter::repeat(BACKSLASH).take(backslashes + 1));
+                out.extend(std::iter::repeat_n(BACKSLASH, backslashes + 1));
                 backslashes = 0;
             }
             _ => backslashes = 0,
@@ -56,7 +56,7 @@ pub(crate) fn append_arg(
     if quote {
         // Trailing backslashes precede our closing quote: double them so the
         // parser halves them back instead of escaping the quote.
-        out.extend(std::iter::repeat(BACKSLASH).take(backslashes));
+        out.extend(std::iter::repeat_n(BACKSLASH, backslashes));
         out.push(QUOTE);
     }
     Ok(())

@@ -3,6 +3,8 @@
 
 mod duration;
 mod exit;
+mod json;
+mod pool;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -19,6 +21,8 @@ struct Cli {
 enum Cmd {
     /// Run one command with a timeout that stops its whole process tree.
     Run(run::RunArgs),
+    /// Push tasks from stdin, one per line, through persistent workers.
+    Pool(pool::PoolArgs),
 }
 
 fn main() {
@@ -46,7 +50,9 @@ fn main() {
     };
     let code = match cli.command {
         Cmd::Run(args) => rt.block_on(run::run(args)),
+        Cmd::Pool(args) => rt.block_on(pool::run(args)),
     };
-    drop(rt);
+    // Don't wait for blocking threads (a read of stdin may never return).
+    rt.shutdown_background();
     std::process::exit(code);
 }

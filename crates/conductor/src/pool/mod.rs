@@ -322,4 +322,30 @@ impl Pool {
             }
         }
     }
+
+    /// Stops the pool at once: new submissions are refused, every worker's
+    /// process tree is killed (SIGKILL) and reaped in the background, and
+    /// every task not yet resolved resolves as [`TaskError::ShutDown`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use conductor::{pool::{Mode, Pool, TaskError}, Command};
+    /// let pool = Pool::builder(|| Command::new("cat")).mode(Mode::Lines).workers(2).build().await?;
+    /// pool.kill().await;
+    /// assert!(matches!(pool.submit("late").await, Err(TaskError::ShutDown)));
+    /// # Ok(()) }
+    /// ```
+    pub async fn kill(&self) {
+        self.shared().begin_shutdown();
+        for abort in &self.inner.aborts {
+            abort.abort();
+        }
+        let mut supervisors = self.inner.supervisors.lock().await;
+        for supervisor in supervisors.drain(..) {
+            // Cancelled: its future, and with it the worker's Child, was
+            // dropped, which kills the worker's tree (kill_on_drop).
+            let _ = supervisor.await;
+        }
+    }
 }

@@ -1,0 +1,378 @@
+//! `conductor pool` end to end: ordered results through crashing workers,
+//! failures reported by line, JSON output, exit statuses, Ctrl-C, and the
+//! progress bar and summary on a terminal.
+#![cfg(target_os = "linux")]
+
+use conductor::blocking::Command;
+use conductor::Stdio;
+use std::time::Duration;
+
+fn conductor() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_conductor"))
+}
+
+fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A line worker that upper-cases and dies at random (about 1 task in 300).
+const CRASHY: &str = "import os, random, sys
+for line in sys.stdin:
+    if random.random() < 1/300: os._exit(3)
+    sys.stdout.write(line.upper()); sys.stdout.flush()
+";
+
+fn run_with_input(args: &[&str], input: &[u8], limit: Duration) -> conductor::Output {
+    let child = conductor()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .timeout(limit)
+        .spawn()
+        .unwrap();
+    child.communicate(input).unwrap()
+}
+
+#[test]
+fn ten_thousand_tasks_through_crashing_workers_resolve_in_order() {
+    let input: String = (0..10_000).map(|i| format!("task-{i}\n")).collect();
+    let out = run_with_input(
+        &[
+            "pool",
+            "-j",
+            "4",
+            "--retries",
+            "5",
+            "--",
+            "python3",
+            "-c",
+            CRASHY,
+        ],
+        input.as_bytes(),
+        Duration::from_secs(120),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let expected: String = input.to_uppercase();
+    assert!(
+        out.stdout == expected.as_bytes(),
+        "results are complete, correct and in input order"
+    );
+    let summary = stderr.lines().last().unwrap();
+    assert!(summary.contains("10000 succeeded, 0 failed"), "{summary}");
+    assert!(
+        !summary.contains(" 0 worker crashes"),
+        "workers did crash: {summary}"
+    );
+}
+
+#[test]
+fn failed_tasks_are_reported_with_their_line_and_exit_1() {
+    let worker = root().join("examples/python/conductor_worker.py");
+    let out = run_with_input(
+        &[
+            "pool",
+            "--framed",
+            "--in-flight",
+            "4",
+            "-j",
+            "2",
+            "--",
+            "python3",
+            worker.to_str().unwrap(),
+        ],
+        b"a\nfail here\nb\n",
+        Duration::from_secs(60),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.stdout, b"A\nB\n");
+    assert!(stderr.contains("task at line 2 failed"), "{stderr}");
+    assert!(stderr.contains("2 succeeded, 1 failed"), "{stderr}");
+}
+
+#[test]
+fn json_output_parses() {
+    let out = run_with_input(
+        &["pool", "--json", "-j", "2", "--", "cat"],
+        b"x\n\"quoted\"\ntab\there\n",
+        Duration::from_secs(60),
+    );
+    assert!(out.status.success());
+    let check = r#"import json, sys
+rows = [json.loads(l) for l in sys.stdin]
+assert [r['line'] for r in rows] == [1, 2, 3], rows
+assert [r['result'] for r in rows] == ['x', '"quoted"', 'tab\there'], rows
+assert all(r['ok'] and r['attempts'] == 1 and r['worker'] in (0, 1) and r['duration_ms'] >= 0 for r in rows)
+"#;
+    let parsed = Command::new("python3")
+        .args(["-c", check])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+        .communicate(&out.stdout)
+        .unwrap();
+    assert!(
+        parsed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+}
+
+#[test]
+fn unordered_output_has_every_result() {
+    let input: String = (0..500).map(|i| format!("{i}\n")).collect();
+    let out = run_with_input(
+        &["pool", "--unordered", "-j", "3", "--", "cat"],
+        input.as_bytes(),
+        Duration::from_secs(60),
+    );
+    assert!(out.status.success());
+    let mut got: Vec<u32> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, (0..500).collect::<Vec<_>>());
+}
+
+#[test]
+fn worker_not_found_and_bad_options() {
+    let out = run_with_input(
+        &["pool", "--", "no-such-worker-xyz"],
+        b"x\n",
+        Duration::from_secs(30),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(127),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run_with_input(
+        &["pool", "--in-flight", "4", "--", "cat"],
+        b"",
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(125), "--in-flight needs --framed");
+    let out = run_with_input(
+        &["pool", "-j", "0", "--", "cat"],
+        b"",
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("worker"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn task_timeout_fails_the_task_and_names_it() {
+    let out = run_with_input(
+        &[
+            "pool",
+            "-j",
+            "1",
+            "--retries",
+            "0",
+            "--task-timeout",
+            "300ms",
+            "--",
+            "sh",
+            "-c",
+            "while read l; do [ \"$l\" = hang ] && sleep 300; echo \"$l\"; done",
+        ],
+        b"one\nhang\ntwo\n",
+        Duration::from_secs(60),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.stdout, b"one\ntwo\n");
+    assert!(
+        stderr.contains("task at line 2 failed") && stderr.contains("1 timeouts"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn first_ctrl_c_finishes_started_tasks_and_exits_130() {
+    // An endless input: only Ctrl-C ends the run.
+    let mut child = conductor()
+        .args(["pool", "-j", "2", "--", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::{BufRead, BufReader, Write};
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"first\n").unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    lines.read_line(&mut line).unwrap();
+    assert_eq!(line, "first\n");
+    child.signal(libc::SIGINT).unwrap();
+    let status = child
+        .wait_timeout(Duration::from_secs(20))
+        .unwrap()
+        .expect("conductor exits after Ctrl-C");
+    drop(stdin);
+    assert_eq!(status.code(), Some(130));
+    let mut err = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(
+        err.contains("interrupted") && err.contains("1 succeeded"),
+        "{err}"
+    );
+}
+
+#[test]
+fn progress_bar_and_summary_on_a_terminal() {
+    // stderr is a pseudo-terminal; stdin a regular file (so the bar has a total).
+    let (master, slave) = openpty();
+    let dir = std::env::temp_dir().join(format!("conductor-pty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("tasks.txt");
+    std::fs::write(
+        &input,
+        (0..60).map(|i| format!("{i}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let mut child = conductor()
+        .args([
+            "pool",
+            "-j",
+            "2",
+            "--",
+            "sh",
+            "-c",
+            "while read l; do sleep 0.02; echo $l; done",
+        ])
+        .stdin(std::fs::File::open(&input).unwrap())
+        .stdout(Stdio::null())
+        .stderr(slave)
+        .spawn()
+        .unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut f = std::fs::File::from(master);
+        let mut all = Vec::new();
+        let mut buf = [0u8; 4096];
+        // EIO once the last slave descriptor closes: the end of the output.
+        while let Ok(n) = f.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&all).into_owned()
+    });
+    let status = child
+        .wait_timeout(Duration::from_secs(60))
+        .unwrap()
+        .expect("finishes");
+    assert!(status.success());
+    let screen = reader.join().unwrap();
+    assert!(
+        screen.contains("/60 done"),
+        "a progress bar with its total: {screen:?}"
+    );
+    assert!(
+        screen.contains("60 succeeded, 0 failed"),
+        "the summary: {screen:?}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn openpty() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    use std::os::fd::FromRawFd;
+    let (mut m, mut s) = (0, 0);
+    let r = unsafe {
+        libc::openpty(
+            &mut m,
+            &mut s,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
+    unsafe {
+        libc::fcntl(m, libc::F_SETFD, libc::FD_CLOEXEC);
+        libc::fcntl(s, libc::F_SETFD, libc::FD_CLOEXEC);
+        (
+            std::os::fd::OwnedFd::from_raw_fd(m),
+            std::os::fd::OwnedFd::from_raw_fd(s),
+        )
+    }
+}
+
+#[test]
+fn second_ctrl_c_stops_every_worker_tree_at_once() {
+    let dir = std::env::temp_dir().join(format!("conductor-ctrlc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Each worker records its pid, then hangs on its first task.
+    let script = format!(
+        "echo $$ > {}/w-$$; while read l; do sleep 300; done",
+        dir.display()
+    );
+    let mut child = conductor()
+        .args(["pool", "-j", "2", "--", "sh", "-c", &script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::{BufRead, BufReader, Write};
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"a\nb\n").unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let workers = || -> Vec<i32> {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok()?.trim().parse().ok())
+            .collect()
+    };
+    // Both workers have started (each wrote its pid file).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while workers().len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "workers did not start"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.signal(libc::SIGINT).unwrap();
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(line.contains("interrupted"), "{line}");
+    child.signal(libc::SIGINT).unwrap();
+    let status = child
+        .wait_timeout(Duration::from_secs(20))
+        .unwrap()
+        .expect("exits at once");
+    assert_eq!(status.code(), Some(130));
+    drop(stdin);
+    for pid in workers() {
+        let alive =
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "));
+        if alive {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        assert!(!alive, "worker {pid} survived the second Ctrl-C");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -70,11 +70,8 @@ pub async fn run(args: RunArgs) -> i32 {
     let (program, rest) = args.command.split_first().expect("clap requires PROGRAM");
     let mut cmd = Command::new(program);
     cmd.args(rest).containment(args.containment.into());
-    let started = Instant::now();
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => return exit::report_spawn_error(&e),
-    };
+    // Listen before spawning, so a signal that arrives as soon as the child
+    // runs is forwarded rather than killing conductor.
     let signals = [
         SignalKind::interrupt(),
         SignalKind::terminate(),
@@ -86,11 +83,15 @@ pub async fn run(args: RunArgs) -> i32 {
             Ok(s) => streams.push((kind.as_raw_value(), s)),
             Err(e) => {
                 eprintln!("conductor: cannot listen for signals: {e}");
-                let _ = child.terminate(Duration::ZERO).await;
                 return exit::FAILED;
             }
         }
     }
+    let started = Instant::now();
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return exit::report_spawn_error(&e),
+    };
     let deadline = args.timeout.map(|t| tokio::time::Instant::now() + t);
     let mut timed_out = false;
     let status = loop {

@@ -11,6 +11,21 @@ fn conductor() -> Command {
     Command::new(env!("CARGO_BIN_EXE_conductor"))
 }
 
+/// Reads lines on a thread; the returned closure waits at most 20 s for the next one.
+fn line_reader(r: impl std::io::Read + Send + 'static) -> impl FnMut() -> String {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(r).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    move || {
+        rx.recv_timeout(Duration::from_secs(20))
+            .expect("a line within 20 s")
+    }
+}
+
 fn root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -210,13 +225,11 @@ fn first_ctrl_c_finishes_started_tasks_and_exits_130() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::Write;
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"first\n").unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    lines.read_line(&mut line).unwrap();
-    assert_eq!(line, "first\n");
+    let mut next = line_reader(child.stdout.take().unwrap());
+    assert_eq!(next(), "first");
     child.signal(libc::SIGINT).unwrap();
     let status = child
         .wait_timeout(Duration::from_secs(20))
@@ -265,7 +278,8 @@ fn progress_bar_and_summary_on_a_terminal() {
         .stderr(slave)
         .spawn()
         .unwrap();
-    let reader = std::thread::spawn(move || {
+    let (screen_tx, screen_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
         use std::io::Read;
         let mut f = std::fs::File::from(master);
         let mut all = Vec::new();
@@ -277,14 +291,16 @@ fn progress_bar_and_summary_on_a_terminal() {
             }
             all.extend_from_slice(&buf[..n]);
         }
-        String::from_utf8_lossy(&all).into_owned()
+        let _ = screen_tx.send(String::from_utf8_lossy(&all).into_owned());
     });
     let status = child
         .wait_timeout(Duration::from_secs(60))
         .unwrap()
         .expect("finishes");
     assert!(status.success());
-    let screen = reader.join().unwrap();
+    let screen = screen_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the terminal closes when conductor exits");
     assert!(
         screen.contains("/60 done"),
         "a progress bar with its total: {screen:?}"
@@ -335,10 +351,10 @@ fn second_ctrl_c_stops_every_worker_tree_at_once() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::Write;
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"a\nb\n").unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut next_err = line_reader(child.stderr.take().unwrap());
     let workers = || -> Vec<i32> {
         std::fs::read_dir(&dir)
             .unwrap()
@@ -356,8 +372,7 @@ fn second_ctrl_c_stops_every_worker_tree_at_once() {
         std::thread::sleep(Duration::from_millis(10));
     }
     child.signal(libc::SIGINT).unwrap();
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
+    let line = next_err();
     assert!(line.contains("interrupted"), "{line}");
     child.signal(libc::SIGINT).unwrap();
     let status = child

@@ -81,10 +81,21 @@ fn signals_are_forwarded_to_the_tree() {
         .stdout(conductor::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    // Lines arrive through a channel so every wait below is bounded.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let next = || {
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("a line within 10 s")
+    };
+    assert_eq!(next(), "ready");
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    assert_eq!(lines.next().unwrap().unwrap(), "got-term");
+    assert_eq!(next(), "got-term");
     let status = child
         .wait_timeout(Duration::from_secs(10))
         .unwrap()

@@ -166,7 +166,9 @@ impl Child {
 
     /// Sends signal `sig` to the child. On Linux it goes through the pidfd, so
     /// it can never reach an unrelated process that reused the pid. A child
-    /// already reaped is not an error.
+    /// already reaped is not an error. On Windows only SIGKILL, SIGTERM,
+    /// SIGBREAK and 0 have a meaning; the others give an `Unsupported` error
+    /// (see the `conductor::windows` module).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

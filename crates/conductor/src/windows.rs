@@ -11,7 +11,7 @@
 //! | number | `signal` (the child) | `signal_tree` (its Job) |
 //! | --- | --- | --- |
 //! | [`SIGKILL`] (9) | `TerminateProcess` (exit code 1) | `TerminateJobObject` |
-//! | [`SIGTERM`] (15) | `CTRL_BREAK_EVENT` to a child leading its own process group, else `TerminateProcess` | the same, else `TerminateJobObject` |
+//! | [`SIGTERM`] (15) | `CTRL_BREAK_EVENT` to a child leading its own process group; `TerminateProcess` otherwise or when the event cannot be sent | the same, with `TerminateJobObject` |
 //! | [`SIGBREAK`] (21) | `CTRL_BREAK_EVENT`, for a child leading its own process group | the same |
 //! | 0 | nothing (succeeds) | nothing |
 //!
@@ -44,7 +44,7 @@ use std::os::windows::io::OwnedHandle;
 /// SIGKILL's number: kills the child (`TerminateProcess`) or the tree (`TerminateJobObject`).
 pub const SIGKILL: i32 = 9;
 /// SIGTERM's number: `CTRL_BREAK_EVENT` to a child leading its own process
-/// group, otherwise the same as [`SIGKILL`].
+/// group; otherwise (or when the event cannot be sent) the same as [`SIGKILL`].
 pub const SIGTERM: i32 = 15;
 /// SIGBREAK's number (as in the C runtime): `CTRL_BREAK_EVENT` to a child
 /// leading its own process group.

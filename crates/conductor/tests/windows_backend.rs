@@ -148,7 +148,12 @@ fn exit_codes_async_and_usage() {
         assert!(child.id() > 0);
         let status = child.wait().await.expect("wait");
         assert_eq!(status.code(), Some(7));
-        assert!(child.resource_usage().is_some());
+        let usage = child.resource_usage().expect("usage after wait");
+        eprintln!("resource usage: {usage:?}");
+        if !under_wine() {
+            // Wine reports no peak working set for another process.
+            assert!(usage.max_rss_bytes > 0, "{usage:?}");
+        }
         // A second wait gives the same status.
         assert_eq!(child.wait().await.expect("wait again").code(), Some(7));
     });
@@ -557,6 +562,57 @@ fn kill_pid(pid: u32) {
             CloseHandle(h);
         }
     }
+}
+
+#[test]
+fn wait_tree_waits_for_the_grandchild() {
+    // The child exits at once; its grandchild (in the job) sleeps on.
+    let start = Instant::now();
+    let mut child = conductor::blocking::Command::new(helper())
+        .args(["hold", "800"])
+        .containment(Containment::ProcessGroup)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    assert!(child.wait_tree().expect("wait_tree").success());
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(700),
+        "returned before the grandchild ended: {took:?}"
+    );
+    assert!(took < BOUND, "{took:?}");
+    run_async(async {
+        let start = Instant::now();
+        let mut child = conductor::Command::new(helper())
+            .args(["hold", "800"])
+            .containment(Containment::ProcessGroup)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        assert!(child.wait_tree().await.expect("wait_tree").success());
+        assert!(start.elapsed() >= Duration::from_millis(700));
+    });
+}
+
+#[test]
+fn worker_pool_round_trip() {
+    use conductor::pool::Pool;
+    run_async(async {
+        let worker = example("upper_worker");
+        let pool = Pool::builder(move || conductor::Command::new(&worker))
+            .workers(2)
+            .build()
+            .await
+            .expect("pool");
+        assert_eq!(pool.submit(b"abc".to_vec()).await.expect("task"), b"ABC");
+        let inputs: Vec<Vec<u8>> = (0..40).map(|i| format!("task {i}").into_bytes()).collect();
+        for (i, r) in pool.run_all(inputs).await.into_iter().enumerate() {
+            assert_eq!(r.expect("task"), format!("TASK {i}").into_bytes());
+        }
+        timeout(BOUND, pool.shutdown())
+            .await
+            .expect("bounded shutdown");
+    });
 }
 
 #[test]

@@ -149,6 +149,8 @@ impl Child {
     }
 
     /// Sends signal `sig` (through the pidfd on Linux: never to a recycled pid).
+    /// On Windows only SIGKILL, SIGTERM, SIGBREAK and 0 have a meaning (see
+    /// the `conductor::windows` module).
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {

@@ -25,7 +25,7 @@ use windows_sys::Win32::Foundation::{
 use windows_sys::Win32::System::Console::{GenerateConsoleCtrlEvent, CTRL_BREAK_EVENT};
 use windows_sys::Win32::System::ProcessStatus::{K32GetProcessMemoryInfo, PROCESS_MEMORY_COUNTERS};
 use windows_sys::Win32::System::Threading::{
-    GetExitCodeProcess, GetProcessTimes, TerminateProcess, WaitForSingleObject,
+    GetExitCodeProcess, GetProcessTimes, TerminateProcess, WaitForSingleObject, INFINITE,
 };
 
 /// The exit code of a process ended by `kill`/SIGKILL (as std and tokio use).
@@ -109,7 +109,7 @@ impl Process {
 
     pub fn wait_blocking(&mut self) -> io::Result<ExitStatus> {
         while self.try_wait()?.is_none() {
-            self.signalled(u32::MAX - 1)?;
+            self.signalled(INFINITE)?;
         }
         self.finish()
     }
@@ -159,7 +159,9 @@ impl Process {
         match sig {
             0 => Ok(()),
             SIGKILL => self.terminate_process(),
-            SIGTERM if self.group => ctrl_break(self.pid),
+            // Where the request cannot be sent, SIGTERM does what its
+            // default action does on Unix: terminate.
+            SIGTERM if self.group => ctrl_break(self.pid).or_else(|_| self.terminate_process()),
             SIGTERM => self.terminate_process(),
             SIGBREAK if self.group => ctrl_break(self.pid),
             _ => Err(unsupported(sig, self.group)),
@@ -190,7 +192,10 @@ impl Process {
         match sig {
             0 => Ok(()),
             SIGKILL => job.terminate(KILLED_EXIT_CODE),
-            SIGTERM | SIGBREAK if self.group => ctrl_break(self.pid),
+            SIGTERM if self.group => {
+                ctrl_break(self.pid).or_else(|_| job.terminate(KILLED_EXIT_CODE))
+            }
+            SIGBREAK if self.group => ctrl_break(self.pid),
             SIGTERM => job.terminate(KILLED_EXIT_CODE),
             _ => Err(unsupported(sig, self.group)),
         }

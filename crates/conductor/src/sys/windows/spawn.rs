@@ -85,8 +85,8 @@ struct Inheriting<'a>(Vec<&'a OwnedHandle>);
 
 impl<'a> Inheriting<'a> {
     fn new(handles: Vec<&'a OwnedHandle>) -> io::Result<Inheriting<'a>> {
-        let guard = Inheriting(Vec::with_capacity(handles.len()));
-        let mut guard = guard;
+        // Filled as it goes, so a failure resets the flags already set.
+        let mut guard = Inheriting(Vec::with_capacity(handles.len()));
         for h in handles {
             set_inheritable(h.as_handle(), true)?;
             guard.0.push(h);

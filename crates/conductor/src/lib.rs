@@ -12,8 +12,8 @@
 //! - The same API on Windows: `CreateProcessW` with an explicit list of
 //!   inherited handles, exact argument quoting and safe batch files
 //!   ([`winargs`]), Job Objects for trees, waits registered with the thread
-//!   pool; Windows-only options are in [`windows`](crate::windows) (on
-//!   Windows builds), Unix-only ones in [`unix`](crate::unix) (on Unix builds).
+//!   pool; Windows-only options are in the `windows` module (on Windows
+//!   builds), Unix-only ones in the `unix` module (on Unix builds).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]

@@ -1,6 +1,6 @@
 //! The parent's ends of an async child's pipes: [`ChildStdin`] implements tokio's
 //! `AsyncWrite`, [`ChildStdout`] and [`ChildStderr`] implement `AsyncRead`.
-//! Each wraps the platform's [`AsyncPipe`](crate::sys::AsyncPipe): a
+//! Each wraps the platform's [`AsyncPipe`]: a
 //! descriptor in tokio's reactor on Unix, an overlapped named pipe on Windows.
 
 use crate::stdio::{Stdio, StdioKind};

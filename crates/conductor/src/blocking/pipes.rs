@@ -1,5 +1,5 @@
 //! The parent's ends of a blocking child's pipes, with std `Read`/`Write`.
-//! Each wraps the platform's [`BlockingPipe`](crate::sys::BlockingPipe): a
+//! Each wraps the platform's [`BlockingPipe`]: a
 //! descriptor on Unix, a pipe handle on Windows.
 
 use crate::stdio::{Stdio, StdioKind};

@@ -157,10 +157,13 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
                 .map_or(std::ptr::null_mut(), |h| h.as_raw_handle())
         })
         .collect();
+    // Console pseudo-handles (Windows 7: low two bits set) can be neither
+    // listed nor made inheritable; they reach the child through STARTUPINFO.
     let inherited: Vec<&OwnedHandle> = streams
         .iter()
         .filter_map(|s| s.child.as_ref())
         .chain(&w.handles)
+        .filter(|h| h.as_raw_handle() as usize & 3 != 3)
         .collect();
     let list_handles: Vec<HANDLE> = inherited.iter().map(|h| h.as_raw_handle()).collect();
 

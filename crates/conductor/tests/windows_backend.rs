@@ -335,6 +335,66 @@ fn kill_async_and_blocking() {
 }
 
 #[test]
+fn registered_wait_survives_timeouts_and_drop() {
+    run_async(async {
+        let mut child = conductor::Command::new(helper())
+            .args(["sleep", "60000"])
+            .spawn()
+            .expect("spawn");
+        // Each timed-out wait leaves the registered wait in place.
+        for _ in 0..3 {
+            let r = child
+                .wait_timeout(Duration::from_millis(30))
+                .await
+                .expect("wait");
+            assert_eq!(r, None);
+        }
+        child.start_kill().expect("kill");
+        let status = timeout(BOUND, child.wait())
+            .await
+            .expect("bounded")
+            .expect("wait");
+        assert_eq!(status.code(), Some(1));
+
+        // Dropping a child while its wait is registered unregisters it.
+        let mut child = conductor::Command::new(helper())
+            .args(["sleep", "60000"])
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn");
+        let pid = child.id();
+        assert_eq!(
+            child
+                .wait_timeout(Duration::from_millis(30))
+                .await
+                .expect("wait"),
+            None
+        );
+        drop(child);
+        assert!(
+            process_gone(pid, BOUND),
+            "kill_on_drop left the child running"
+        );
+    });
+}
+
+#[test]
+fn stdout_to_a_file() {
+    let dir = scratch("file");
+    let path = dir.join("out.txt");
+    let file = std::fs::File::create(&path).expect("create");
+    let status = conductor::blocking::Command::new(helper())
+        .args(["env", "CONDUCTOR_FILE_TEST"])
+        .env("CONDUCTOR_FILE_TEST", "to a file")
+        .stdout(file)
+        .status()
+        .expect("status");
+    assert!(status.success());
+    let text = std::fs::read_to_string(&path).expect("read");
+    assert_eq!(text.trim(), "to a file");
+}
+
+#[test]
 fn signals_map_or_refuse() {
     let mut child = conductor::blocking::Command::new(helper())
         .args(["sleep", "60000"])

@@ -246,13 +246,14 @@ pub(crate) fn communicate(
 
 /// Stops the workers still running: asks them to stop, cancels their
 /// blocking I/O for a little while, then leaves the rest to finish alone
-/// (they own their handles and end when the pipes close).
+/// (they own their handles and end when the pipes close). Returns how many
+/// were left running.
 fn give_up(
     workers: &[Worker],
     rx: &mpsc::Receiver<(usize, io::Result<()>)>,
     stop: &AtomicBool,
     mut open: usize,
-) {
+) -> usize {
     stop.store(true, Ordering::SeqCst);
     let until = Instant::now() + Duration::from_millis(200);
     while open > 0 && Instant::now() < until {
@@ -267,5 +268,42 @@ fn give_up(
         if rx.recv_timeout(Duration::from_millis(10)).is_ok() {
             open -= 1;
         }
+    }
+    if open > 0 {
+        tracing::debug!(open, "conductor: pipe threads left to end with their pipes");
+    }
+    open
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader blocked on a pipe whose writer never closes (a grandchild
+    /// holding it) is cancelled when `communicate` gives up.
+    #[test]
+    fn give_up_cancels_a_blocked_read() {
+        let p = super::super::pipe::pipe(true, false, 4096).expect("pipe");
+        let reader = File::from(p.parent);
+        let (tx, rx) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let sink = Arc::new(Mutex::new(Sink::default()));
+        let (s2, stop2) = (Arc::clone(&sink), Arc::clone(&stop));
+        let thread = std::thread::spawn(move || {
+            let _ = tx.send((0, drain(reader, &s2, None, &stop2)));
+        });
+        // Let it block in ReadFile.
+        std::thread::sleep(Duration::from_millis(100));
+        let workers = [Worker {
+            stream: 0,
+            thread,
+            done: false,
+        }];
+        assert_eq!(
+            give_up(&workers, &rx, &stop, 1),
+            0,
+            "the blocked read was not cancelled"
+        );
+        drop(p.child);
     }
 }

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds conductor for x86_64-pc-windows-gnu and runs its Windows tests under
-# Wine. Idempotent: installs only what is missing, reuses the Wine prefix.
+# Wine: the library's unit tests (incl. sys/windows), tests/winargs_wine.rs
+# (command-line quoting against real parsers), tests/windows_backend.rs (the
+# backend end to end) and tests/windows_ctrl_break.rs (the graceful stop).
+# Idempotent: installs only what is missing, reuses the Wine prefix.
 #
 #   bash .ci/windows.sh                       # all Windows tests of conductor
 #   bash .ci/windows.sh batch -- --nocapture  # extra arguments go to cargo test

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds conductor for x86_64-pc-windows-gnu and runs its Windows tests under
-# Wine. Idempotent: installs only what is missing, reuses the Wine prefix.
+# Wine: the library's unit tests (incl. sys/windows), tests/winargs_wine.rs
+# (command-line quoting against real parsers), tests/windows_backend.rs (the
+# backend end to end) and tests/windows_ctrl_break.rs (the graceful stop).
+# Idempotent: installs only what is missing, reuses the Wine prefix.
 #
 #   bash .ci/windows.sh                       # all Windows tests of conductor
 #   bash .ci/windows.sh batch -- --nocapture  # extra arguments go to cargo test
@@ -95,7 +98,7 @@ if [ ! -f "$WINEPREFIX/system.reg" ]; then
     [ -f "$WINEPREFIX/system.reg" ] || { echo "wineboot failed to create $WINEPREFIX" >&2; exit 1; }
 fi
 # Scratch directories left by earlier runs of the tests.
-find "$WINEPREFIX/drive_c/users" -maxdepth 3 -type d -name 'conductor winargs *' -prune \
+find "$WINEPREFIX/drive_c/users" -maxdepth 3 -type d \( -name 'conductor winargs *' -o -name 'conductor backend *' \) -prune \
     -exec rm -rf {} + 2>/dev/null || true
 # Keep one wineserver for the whole run (a new one per process is slow); it
 # exits on its own 60 s after the last client.
@@ -107,6 +110,6 @@ $NORAND wineserver -p60 </dev/null >/dev/null 2>&1 || true  # already running is
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$NORAND wine"
 log "running conductor's Windows tests under Wine"
 status=0
-timeout 600 cargo test -p conductor --target "$TARGET" --lib --test winargs_wine "$@" || status=$?
+timeout 600 cargo test -p conductor --target "$TARGET" --lib --test winargs_wine --test windows_backend --test windows_ctrl_break "$@" || status=$?
 log "windows.sh finished in $((SECONDS - START)) s (exit $status)"
 exit "$status"

@@ -5,8 +5,7 @@ use crate::error::{Operation, Result};
 use crate::pipes::{read_to_end, write_all, ChildStderr, ChildStdin, ChildStdout};
 use crate::spec::CommandSpec;
 use crate::status::{ExitStatus, Output, ResourceUsage};
-use crate::sys::unix::async_pipe::AsyncPipe;
-use crate::sys::Spawned;
+use crate::sys::{AsyncPipe, Spawned};
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -148,7 +147,7 @@ impl Child {
     /// # Ok(()) }
     /// ```
     pub fn start_kill(&mut self) -> Result<()> {
-        self.signal(libc::SIGKILL)
+        self.signal(crate::sys::SIGKILL)
     }
 
     /// Kills the child with SIGKILL and waits for it to exit.
@@ -167,7 +166,9 @@ impl Child {
 
     /// Sends signal `sig` to the child. On Linux it goes through the pidfd, so
     /// it can never reach an unrelated process that reused the pid. A child
-    /// already reaped is not an error.
+    /// already reaped is not an error. On Windows only SIGKILL, SIGTERM,
+    /// SIGBREAK and 0 have a meaning; the others give an `Unsupported` error
+    /// (see the `conductor::windows` module).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -229,8 +230,8 @@ impl Child {
         let limits = self.core.limits;
         let deadline = limits.timeout.map(|t| Instant::now() + t);
         let stdin = self.stdin.take();
-        let stdout = self.stdout.take();
-        let stderr = self.stderr.take();
+        let mut stdout = self.stdout.take();
+        let mut stderr = self.stderr.take();
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let (mut out_trunc, mut err_trunc) = (false, false);
         let cap = limits.capture_limit;
@@ -241,20 +242,20 @@ impl Child {
         }
         let end = {
             let feed = async {
-                if let Some(s) = stdin {
-                    write_all(&s.pipe, input).await?;
+                if let Some(mut s) = stdin {
+                    write_all(&mut s.pipe, input).await?;
                 }
                 Ok::<(), io::Error>(())
             };
             let read_out = async {
-                match &stdout {
-                    Some(p) => read_to_end(&p.pipe, &mut out, cap, &mut out_trunc).await,
+                match &mut stdout {
+                    Some(p) => read_to_end(&mut p.pipe, &mut out, cap, &mut out_trunc).await,
                     None => Ok(()),
                 }
             };
             let read_err = async {
-                match &stderr {
-                    Some(p) => read_to_end(&p.pipe, &mut err, cap, &mut err_trunc).await,
+                match &mut stderr {
+                    Some(p) => read_to_end(&mut p.pipe, &mut err, cap, &mut err_trunc).await,
                     None => Ok(()),
                 }
             };

@@ -49,6 +49,7 @@ impl ChildCore {
     }
 
     /// A descriptor that turns readable when the child exits, where there is one.
+    #[cfg(unix)]
     pub fn exit_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
         #[cfg(target_os = "linux")]
         return self.pidfd();

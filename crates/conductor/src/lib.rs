@@ -9,6 +9,11 @@
 //! - Fast: on Linux every spawn is a `clone3(CLONE_VM | CLONE_VFORK)` (never a
 //!   fork of the parent's memory), with a pidfd obtained atomically
 //!   (`CLONE_PIDFD`) and exits observed through the reactor.
+//! - The same API on Windows: `CreateProcessW` with an explicit list of
+//!   inherited handles, exact argument quoting and safe batch files
+//!   ([`winargs`]), Job Objects for trees, waits registered with the thread
+//!   pool; Windows-only options are in the `windows` module (on Windows
+//!   builds), Unix-only ones in the `unix` module (on Unix builds).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -21,54 +26,33 @@
 //! # Ok(()) }
 //! ```
 
-// Until the Windows backend lands, some crate-private helpers go unused there.
-#![cfg_attr(not(unix), allow(dead_code))]
-
-// The process API has Unix backends (Linux, macOS, the BSDs); the Windows
-// backend is in progress, so on Windows only the platform-neutral modules
-// (protocol, worker, winargs, statuses and errors) are built for now.
-
-#[cfg(unix)]
 pub mod blocking;
-#[cfg(unix)]
 mod builder;
-#[cfg(unix)]
 mod child;
-#[cfg(unix)]
 mod child_core;
-#[cfg(unix)]
 mod command;
 mod error;
-#[cfg(unix)]
 mod pipes;
-#[cfg(unix)]
 pub mod pool;
 pub mod protocol;
-#[cfg(unix)]
 mod spec;
 mod status;
-#[cfg(unix)]
 mod stdio;
-#[cfg(unix)]
 mod stop;
-#[cfg(unix)]
 mod sys;
 mod tree;
 #[cfg(unix)]
 pub mod unix;
 pub mod winargs;
+#[cfg(windows)]
+pub mod windows;
 pub mod worker;
 
-#[cfg(unix)]
 pub use child::Child;
-#[cfg(unix)]
 pub use command::Command;
 pub use error::{Error, Operation, Result};
-#[cfg(unix)]
 pub use pipes::{ChildStderr, ChildStdin, ChildStdout};
-#[cfg(unix)]
 pub use spec::{CommandArgs, CommandEnvs};
 pub use status::{signal_name, ExitStatus, Output, ResourceUsage};
-#[cfg(unix)]
 pub use stdio::Stdio;
 pub use tree::Containment;

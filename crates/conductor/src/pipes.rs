@@ -1,10 +1,15 @@
 //! The parent's ends of an async child's pipes: [`ChildStdin`] implements tokio's
 //! `AsyncWrite`, [`ChildStdout`] and [`ChildStderr`] implement `AsyncRead`.
+//! Each wraps the platform's [`AsyncPipe`]: a
+//! descriptor in tokio's reactor on Unix, an overlapped named pipe on Windows.
 
 use crate::stdio::{Stdio, StdioKind};
-use crate::sys::unix::async_pipe::AsyncPipe;
+use crate::sys::AsyncPipe;
 use std::io;
+#[cfg(unix)]
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+#[cfg(windows)]
+use std::os::windows::io::{AsRawHandle, OwnedHandle, RawHandle};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -17,6 +22,7 @@ macro_rules! pipe_type {
             pub(crate) pipe: AsyncPipe,
         }
 
+        #[cfg(unix)]
         impl $name {
             /// Deregisters the pipe from the reactor and returns it as a
             /// blocking descriptor.
@@ -31,21 +37,48 @@ macro_rules! pipe_type {
             }
         }
 
+        #[cfg(unix)]
         impl AsFd for $name {
             fn as_fd(&self) -> BorrowedFd<'_> {
                 self.pipe.as_fd()
             }
         }
 
+        #[cfg(unix)]
         impl AsRawFd for $name {
             fn as_raw_fd(&self) -> RawFd {
                 self.pipe.as_raw_fd()
             }
         }
 
+        #[cfg(windows)]
+        impl $name {
+            /// Returns the pipe as a plain handle, for example to hand it to
+            /// another process. Only before the first read or write: once
+            /// used, the pipe belongs to tokio's reactor (which may already
+            /// hold data read ahead), and this fails.
+            ///
+            /// ```
+            #[doc = concat!("fn detach(p: conductor::", stringify!($name), ") -> std::io::Result<std::os::windows::io::OwnedHandle> {")]
+            ///     p.into_owned_handle()
+            /// }
+            /// ```
+            pub fn into_owned_handle(self) -> io::Result<OwnedHandle> {
+                self.pipe.into_owned()
+            }
+        }
+
+        #[cfg(windows)]
+        impl AsRawHandle for $name {
+            fn as_raw_handle(&self) -> RawHandle {
+                self.pipe.as_raw_handle()
+            }
+        }
+
         impl TryFrom<$name> for Stdio {
             type Error = io::Error;
             /// Hands the pipe to another child (for example to build `a | b`).
+            /// On Windows, only before the pipe was read from or written to.
             fn try_from(p: $name) -> io::Result<Stdio> {
                 Ok(Stdio(StdioKind::Owned(p.pipe.into_owned()?)))
             }
@@ -74,7 +107,7 @@ impl AsyncWrite for ChildStdin {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.pipe.poll_write(cx, buf)
+        self.get_mut().pipe.poll_write(cx, buf)
     }
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
@@ -90,7 +123,7 @@ impl AsyncRead for ChildStdout {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        self.pipe.poll_read(cx, buf)
+        self.get_mut().pipe.poll_read(cx, buf)
     }
 }
 
@@ -100,14 +133,14 @@ impl AsyncRead for ChildStderr {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        self.pipe.poll_read(cx, buf)
+        self.get_mut().pipe.poll_read(cx, buf)
     }
 }
 
 /// Reads a pipe to EOF, appending straight into `out`'s spare capacity, keeping
 /// at most `cap` bytes (the rest is read, discarded and flagged in `truncated`).
 pub(crate) async fn read_to_end(
-    pipe: &AsyncPipe,
+    pipe: &mut AsyncPipe,
     out: &mut Vec<u8>,
     cap: Option<usize>,
     truncated: &mut bool,
@@ -121,7 +154,7 @@ pub(crate) async fn read_to_end(
 }
 
 /// Writes all of `input`; a child that stopped reading ends the write quietly.
-pub(crate) async fn write_all(pipe: &AsyncPipe, input: &[u8]) -> io::Result<()> {
+pub(crate) async fn write_all(pipe: &mut AsyncPipe, input: &[u8]) -> io::Result<()> {
     let mut done = 0;
     while done < input.len() {
         let end = input.len().min(done + (1 << 20));

@@ -23,6 +23,8 @@ pub(crate) struct CommandSpec {
     pub limits: crate::tree::Limits,
     #[cfg(unix)]
     pub unix: crate::unix::UnixOptions,
+    #[cfg(windows)]
+    pub windows: crate::windows::WindowsOptions,
 }
 
 impl CommandSpec {
@@ -41,19 +43,30 @@ impl CommandSpec {
             limits: Default::default(),
             #[cfg(unix)]
             unix: Default::default(),
+            #[cfg(windows)]
+            windows: Default::default(),
         }
     }
 
     pub fn set_env(&mut self, key: &OsStr, val: &OsStr) {
+        self.forget_other_case(key);
         self.env.insert(key.to_owned(), Some(val.to_owned()));
     }
 
     pub fn remove_env(&mut self, key: &OsStr) {
+        self.forget_other_case(key);
         if self.env_clear {
             self.env.remove(key);
         } else {
             self.env.insert(key.to_owned(), None);
         }
+    }
+
+    /// Windows variable names are case-insensitive: a change to `Path`
+    /// replaces an earlier change to `PATH`. (Nothing to do on Unix.)
+    fn forget_other_case(&mut self, _key: &OsStr) {
+        #[cfg(windows)]
+        self.env.retain(|k, _| !crate::sys::env_key_eq(k, _key));
     }
 
     pub fn clear_env(&mut self) {
@@ -68,6 +81,7 @@ impl CommandSpec {
 
     /// The value the child will see for `key`, when the builder decided it
     /// (`Some(None)` means removed; `None` means inherited).
+    #[cfg(unix)]
     pub fn env_override(&self, key: &OsStr) -> Option<Option<&OsStr>> {
         match self.env.get(key) {
             Some(v) => Some(v.as_deref()),
@@ -76,7 +90,9 @@ impl CommandSpec {
         }
     }
 
-    /// The complete environment the child will get.
+    /// The complete environment the child will get (Unix; the Windows
+    /// backend compares names case-insensitively, in `sys::windows::env`).
+    #[cfg(unix)]
     pub fn resolved_env(&self) -> Vec<(OsString, OsString)> {
         let mut out: BTreeMap<OsString, OsString> = if self.env_clear {
             BTreeMap::new()

@@ -1,10 +1,11 @@
 //! Stopping and awaiting whole process trees, built on the backend's
-//! primitives (`signal_tree`, `tree_alive`, waits): the graceful stop
-//! (SIGTERM, grace, SIGKILL) and "wait until every member is gone", in a
+//! primitives (`signal_tree`, `tree_alive`, `tree_events`, waits): the
+//! graceful stop (SIGTERM, grace, SIGKILL; on Windows CTRL_BREAK_EVENT,
+//! grace, `TerminateJobObject`) and "wait until every member is gone", in a
 //! blocking and an async flavour.
 
 use crate::status::ExitStatus;
-use crate::sys::Process;
+use crate::sys::{self, Process};
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -42,19 +43,7 @@ pub(crate) fn wait_tree_blocking(p: &mut Process, deadline: Option<Instant>) -> 
             continue;
         }
         match &events {
-            Some(fd) => {
-                // cgroup.events signals POLLPRI when `populated` changes.
-                let mut fds = [rustix::event::PollFd::new(
-                    fd,
-                    rustix::event::PollFlags::PRI,
-                )];
-                let wait = left.min(Duration::from_millis(100));
-                let ts = rustix::event::Timespec {
-                    tv_sec: wait.as_secs() as i64,
-                    tv_nsec: wait.subsec_nanos() as _,
-                };
-                let _ = rustix::event::poll(&mut fds, Some(&ts));
-            }
+            Some(ev) => sys::wait_tree_event(ev, left.min(Duration::from_millis(100))),
             None => {
                 std::thread::sleep(step.min(left));
                 step = next_step(step);
@@ -63,17 +52,33 @@ pub(crate) fn wait_tree_blocking(p: &mut Process, deadline: Option<Instant>) -> 
     }
 }
 
+/// Asks the whole tree to stop: SIGTERM (and SIGCONT, for stopped members).
+/// True when the request was delivered, so the grace is worth waiting.
+#[cfg(unix)]
+fn ask_tree_to_stop(p: &mut Process) -> io::Result<bool> {
+    p.signal_tree(libc::SIGTERM)?;
+    p.signal_tree(libc::SIGCONT)?;
+    Ok(true)
+}
+
+/// Asks the whole tree to stop: CTRL_BREAK_EVENT to a child that leads its
+/// own process group. False when nothing could be delivered (no process
+/// group, no shared console): the tree is then killed at once.
+#[cfg(windows)]
+fn ask_tree_to_stop(p: &mut Process) -> io::Result<bool> {
+    p.ask_tree_to_stop()
+}
+
 /// SIGTERM (and SIGCONT, for stopped members) to the tree, up to `grace` for it
 /// to go, then SIGKILL; reaps the direct child and returns its status.
 pub(crate) fn terminate_blocking(p: &mut Process, grace: Duration) -> io::Result<ExitStatus> {
-    if !grace.is_zero() {
-        p.signal_tree(libc::SIGTERM)?;
-        p.signal_tree(libc::SIGCONT)?;
-        if wait_tree_blocking(p, Some(Instant::now() + grace))? {
-            return p.wait_blocking();
-        }
+    if !grace.is_zero()
+        && ask_tree_to_stop(p)?
+        && wait_tree_blocking(p, Some(Instant::now() + grace))?
+    {
+        return p.wait_blocking();
     }
-    p.signal_tree(libc::SIGKILL)?;
+    p.signal_tree(sys::SIGKILL)?;
     let status = p.wait_blocking()?;
     wait_tree_blocking(p, Some(Instant::now() + AFTER_KILL))?;
     Ok(status)
@@ -113,14 +118,13 @@ pub(crate) async fn wait_tree(p: &mut Process, deadline: Option<Instant>) -> io:
 
 /// Async twin of [`terminate_blocking`].
 pub(crate) async fn terminate(p: &mut Process, grace: Duration) -> io::Result<ExitStatus> {
-    if !grace.is_zero() {
-        p.signal_tree(libc::SIGTERM)?;
-        p.signal_tree(libc::SIGCONT)?;
-        if wait_tree(p, Some(Instant::now() + grace)).await? {
-            return std::future::poll_fn(|cx| p.poll_wait(cx)).await;
-        }
+    if !grace.is_zero()
+        && ask_tree_to_stop(p)?
+        && wait_tree(p, Some(Instant::now() + grace)).await?
+    {
+        return std::future::poll_fn(|cx| p.poll_wait(cx)).await;
     }
-    p.signal_tree(libc::SIGKILL)?;
+    p.signal_tree(sys::SIGKILL)?;
     let status = std::future::poll_fn(|cx| p.poll_wait(cx)).await?;
     wait_tree(p, Some(Instant::now() + AFTER_KILL)).await?;
     Ok(status)

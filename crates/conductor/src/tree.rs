@@ -7,6 +7,11 @@ use std::time::Duration;
 /// How a child's whole process tree is kept together, so that it can be
 /// signalled, stopped and waited for as one.
 ///
+/// On Windows, `ProcessGroup`, `Session` and `BestAvailable` all put the
+/// child in a new Job Object before it runs (no descendant escapes unless
+/// allowed to break away), and make it lead a new process group for
+/// CTRL_BREAK_EVENT; `Cgroup` is refused.
+///
 /// ```
 /// # fn main() -> Result<(), conductor::Error> {
 /// use conductor::{blocking::Command, Containment};

@@ -5,8 +5,7 @@ use crate::child_core::{empty_output, ChildCore};
 use crate::error::{Operation, Result};
 use crate::spec::CommandSpec;
 use crate::status::{ExitStatus, Output, ResourceUsage};
-use crate::sys::unix::io::{communicate, CollectOpts, Pipes};
-use crate::sys::Spawned;
+use crate::sys::{communicate, CollectOpts, Pipes, Spawned};
 
 use std::time::{Duration, Instant};
 
@@ -42,9 +41,15 @@ impl Child {
     pub(crate) fn from_spawned(s: Spawned, spec: &CommandSpec) -> Child {
         Child {
             core: ChildCore::new(s.process, spec),
-            stdin: s.stdin.map(|fd| ChildStdin { fd }),
-            stdout: s.stdout.map(|fd| ChildStdout { fd }),
-            stderr: s.stderr.map(|fd| ChildStderr { fd }),
+            stdin: s.stdin.map(|h| ChildStdin {
+                pipe: crate::sys::blocking_pipe(h),
+            }),
+            stdout: s.stdout.map(|h| ChildStdout {
+                pipe: crate::sys::blocking_pipe(h),
+            }),
+            stderr: s.stderr.map(|h| ChildStderr {
+                pipe: crate::sys::blocking_pipe(h),
+            }),
         }
     }
 
@@ -140,10 +145,12 @@ impl Child {
     /// # Ok(()) }
     /// ```
     pub fn kill(&mut self) -> Result<()> {
-        self.signal(libc::SIGKILL)
+        self.signal(crate::sys::SIGKILL)
     }
 
     /// Sends signal `sig` (through the pidfd on Linux: never to a recycled pid).
+    /// On Windows only SIGKILL, SIGTERM, SIGBREAK and 0 have a meaning (see
+    /// the `conductor::windows` module).
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -200,11 +207,12 @@ impl Child {
     pub fn communicate(mut self, input: &[u8]) -> Result<Output> {
         let limits = self.core.limits;
         let deadline = limits.timeout.map(|t| Instant::now() + t);
-        let stdin = self.stdin.take().map(|s| s.fd);
+        let stdin = self.stdin.take().map(|s| s.pipe);
         let stdout = self.stdout.take();
         let stderr = self.stderr.take();
         let (mut out, mut err) = (Vec::new(), Vec::new());
         // The pidfd tells the poll loop when the child exits (only needed for the io grace).
+        #[cfg(unix)]
         let exit_fd = match (limits.io_grace, self.core.exit_fd()) {
             (Some(_), Some(fd)) => Some(
                 fd.try_clone_to_owned()
@@ -214,6 +222,7 @@ impl Child {
         };
         let opts = CollectOpts {
             deadline,
+            #[cfg(unix)]
             exit_fd: exit_fd.as_ref().map(|f| std::os::fd::AsFd::as_fd(f)),
             io_grace: limits.io_grace,
             cap: limits.capture_limit,
@@ -221,8 +230,8 @@ impl Child {
         let pipes = Pipes {
             stdin,
             input,
-            stdout: stdout.as_ref().map(|s| &s.fd),
-            stderr: stderr.as_ref().map(|s| &s.fd),
+            stdout: stdout.as_ref().map(|s| &s.pipe),
+            stderr: stderr.as_ref().map(|s| &s.pipe),
         };
         let process = self.core.process();
         let res = communicate(pipes, &mut out, &mut err, &opts, &mut || {

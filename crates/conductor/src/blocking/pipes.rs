@@ -1,40 +1,69 @@
 //! The parent's ends of a blocking child's pipes, with std `Read`/`Write`.
+//! Each wraps the platform's [`BlockingPipe`]: a
+//! descriptor on Unix, a pipe handle on Windows.
 
 use crate::stdio::{Stdio, StdioKind};
-use crate::sys::unix::io;
+use crate::sys::{self, BlockingPipe};
 use std::io::{Read, Write};
+#[cfg(unix)]
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+#[cfg(windows)]
+use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, OwnedHandle, RawHandle};
 
 macro_rules! pipe_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Debug)]
         pub struct $name {
-            pub(crate) fd: OwnedFd,
+            pub(crate) pipe: BlockingPipe,
         }
 
+        #[cfg(unix)]
         impl AsFd for $name {
             fn as_fd(&self) -> BorrowedFd<'_> {
-                self.fd.as_fd()
+                self.pipe.as_fd()
             }
         }
 
+        #[cfg(unix)]
         impl AsRawFd for $name {
             fn as_raw_fd(&self) -> RawFd {
-                self.fd.as_raw_fd()
+                self.pipe.as_raw_fd()
             }
         }
 
+        #[cfg(unix)]
         impl From<$name> for OwnedFd {
             fn from(p: $name) -> OwnedFd {
-                p.fd
+                p.pipe
+            }
+        }
+
+        #[cfg(windows)]
+        impl AsHandle for $name {
+            fn as_handle(&self) -> BorrowedHandle<'_> {
+                self.pipe.as_handle()
+            }
+        }
+
+        #[cfg(windows)]
+        impl AsRawHandle for $name {
+            fn as_raw_handle(&self) -> RawHandle {
+                self.pipe.as_raw_handle()
+            }
+        }
+
+        #[cfg(windows)]
+        impl From<$name> for OwnedHandle {
+            fn from(p: $name) -> OwnedHandle {
+                p.pipe.into()
             }
         }
 
         impl From<$name> for Stdio {
             /// Hands the pipe to another child, wiring `a | b` without a shell.
             fn from(p: $name) -> Stdio {
-                Stdio(StdioKind::Owned(p.fd))
+                Stdio(StdioKind::Owned(sys::blocking_pipe_into_owned(p.pipe)))
             }
         }
     };
@@ -57,7 +86,7 @@ pipe_type!(
 
 impl Write for ChildStdin {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        io::write(self.fd.as_fd(), buf)
+        sys::pipe_write(&self.pipe, buf)
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
@@ -66,12 +95,12 @@ impl Write for ChildStdin {
 
 impl Read for ChildStdout {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        io::read(self.fd.as_fd(), buf)
+        sys::pipe_read(&self.pipe, buf)
     }
 }
 
 impl Read for ChildStderr {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        io::read(self.fd.as_fd(), buf)
+        sys::pipe_read(&self.pipe, buf)
     }
 }

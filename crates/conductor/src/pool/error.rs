@@ -122,9 +122,15 @@ mod tests {
             status: ExitStatus::from_raw(9),
             attempts: 3,
         };
+        // A raw status is a wait status on Unix, an exit code on Windows.
+        let how = if cfg!(unix) {
+            "signal: 9 (SIGKILL)"
+        } else {
+            "exit status: 9"
+        };
         assert_eq!(
             died.to_string(),
-            "worker died (signal: 9 (SIGKILL)) after 3 attempts"
+            format!("worker died ({how}) after 3 attempts")
         );
         let timed_out = TaskError::TimedOut {
             timeout: Duration::from_millis(200),

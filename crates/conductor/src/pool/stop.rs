@@ -35,7 +35,7 @@ pub(super) async fn graceful_stop(
     grace: Duration,
 ) -> Option<ExitStatus> {
     let status = stop_politely(child, conn, grace).await;
-    let _ = child.signal_tree(libc::SIGKILL);
+    let _ = child.signal_tree(crate::sys::SIGKILL);
     status
 }
 
@@ -57,7 +57,7 @@ async fn stop_politely(child: &mut Child, conn: &mut Conn, grace: Duration) -> O
         pid = child.id(),
         "worker ignored shutdown for {grace:?}; sending SIGTERM"
     );
-    if child.signal_tree(libc::SIGTERM).is_ok() {
+    if child.signal_tree(crate::sys::SIGTERM).is_ok() {
         if let Ok(status) = timeout(grace, child.wait()).await {
             return status.ok();
         }

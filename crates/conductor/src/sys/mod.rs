@@ -1,7 +1,14 @@
 //! Platform backends. Everything above this module is platform-neutral; each
 //! backend provides `spawn` and a `Process` handle: `linux` (clone3, pidfd)
 //! and `bsd` (macOS and the BSDs: posix_spawn, kqueue), on top of the shared
-//! Unix pieces in `unix`.
+//! Unix pieces in `unix`, and `windows` (CreateProcessW, Job Objects,
+//! registered waits, named pipes).
+//!
+//! Besides `spawn` and `Process`, each platform provides the pipe ends the
+//! public pipe types wrap ([`AsyncPipe`], [`BlockingPipe`] with
+//! [`pipe_read`]/[`pipe_write`]), the blocking `communicate` loop, and
+//! [`wait_tree_event`] (what wakes a blocking wait for a whole tree, on what
+//! `Process::tree_events` returns).
 
 #[cfg(unix)]
 pub(crate) mod unix;
@@ -41,8 +48,54 @@ pub(crate) use bsd::*;
 ))]
 compile_error!("conductor has no backend for this Unix (supported: Linux, macOS and the BSDs)");
 
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub(crate) use windows::*;
+
+#[cfg(unix)]
+pub(crate) use unix::async_pipe::AsyncPipe;
 #[cfg(unix)]
 pub(crate) use unix::fd::raise_fd_limit;
+#[cfg(unix)]
+pub(crate) use unix::io::{communicate, CollectOpts, Pipes};
+#[cfg(unix)]
+pub(crate) use unix::tree::wait_tree_event;
+
+/// The parent's end of a blocking child's pipe.
+#[cfg(unix)]
+pub(crate) type BlockingPipe = std::os::fd::OwnedFd;
+
+/// Wraps the parent's end of a pipe for the blocking API.
+#[cfg(unix)]
+pub(crate) fn blocking_pipe(fd: std::os::fd::OwnedFd) -> BlockingPipe {
+    fd
+}
+
+/// The plain descriptor of a blocking pipe end (to hand it to another child).
+#[cfg(unix)]
+pub(crate) fn blocking_pipe_into_owned(pipe: BlockingPipe) -> std::os::fd::OwnedFd {
+    pipe
+}
+
+/// Reads from a blocking pipe end; 0 at end of file.
+#[cfg(unix)]
+pub(crate) fn pipe_read(pipe: &BlockingPipe, buf: &mut [u8]) -> std::io::Result<usize> {
+    unix::io::read(std::os::fd::AsFd::as_fd(pipe), buf)
+}
+
+/// Writes to a blocking pipe end (never raising SIGPIPE).
+#[cfg(unix)]
+pub(crate) fn pipe_write(pipe: &BlockingPipe, buf: &[u8]) -> std::io::Result<usize> {
+    unix::io::write(std::os::fd::AsFd::as_fd(pipe), buf)
+}
+
+/// The signal that kills (SIGKILL; `TerminateProcess`/`TerminateJobObject` on Windows).
+#[cfg(unix)]
+pub(crate) const SIGKILL: i32 = libc::SIGKILL;
+/// The signal that asks to stop (SIGTERM).
+#[cfg(unix)]
+pub(crate) const SIGTERM: i32 = libc::SIGTERM;
 
 /// What a standard stream is when the builder did not say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,10 +117,9 @@ pub(crate) struct SpawnOptions {
 }
 
 /// A child just spawned, with the parent's ends of its pipes.
-#[cfg(unix)]
 pub(crate) struct Spawned {
     pub process: Process,
-    pub stdin: Option<std::os::fd::OwnedFd>,
-    pub stdout: Option<std::os::fd::OwnedFd>,
-    pub stderr: Option<std::os::fd::OwnedFd>,
+    pub stdin: Option<crate::stdio::OwnedIo>,
+    pub stdout: Option<crate::stdio::OwnedIo>,
+    pub stderr: Option<crate::stdio::OwnedIo>,
 }

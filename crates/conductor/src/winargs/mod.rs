@@ -33,11 +33,12 @@
 //! # Bypassing the quoting (raw arguments)
 //!
 //! Some programs (cmd.exe itself, `msiexec`, old Cygwin tools) parse their
-//! command line by their own rules, so no quoting can be right for them. A
-//! backend offers a raw escape hatch like std's
+//! command line by their own rules, so no quoting can be right for them.
+//! conductor's Windows backend offers `conductor::windows::CommandExt::raw_arg`
+//! for them, an escape hatch like std's
 //! `std::os::windows::process::CommandExt::raw_arg`: a raw argument is
 //! appended to the line after a single space exactly as given, with no
-//! quoting or escaping, after the quoted program and any quoted arguments.
+//! quoting or escaping, in its place among the quoted arguments.
 //! This module deliberately has no function for it, because there is
 //! nothing to compute: the caller takes full responsibility for the text,
 //! and the backend should still refuse NUL. Raw arguments must never be used

@@ -10,3 +10,4 @@ pub(crate) mod prep;
 #[cfg_attr(target_os = "linux", allow(dead_code))]
 pub(crate) mod spawn_error;
 pub(crate) mod status;
+pub(crate) mod tree;

@@ -376,12 +376,14 @@ fn capture(a: &Args) {
         drop(o);
         let t = Instant::now();
         let o = rt
-            .block_on(
+            .block_on(async {
+                // Built inside the runtime: tokio registers the pipes on creation.
                 tokio::process::Command::new("head")
                     .arg(&arg)
                     .arg("/dev/zero")
-                    .output(),
-            )
+                    .output()
+                    .await
+            })
             .unwrap();
         res[3].1.push(gbps(t.elapsed()));
         assert_eq!(o.stdout.len() as u64, size);

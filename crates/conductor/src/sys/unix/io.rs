@@ -13,15 +13,12 @@ use std::time::{Duration, Instant};
 /// returns the bytes read, 0 at EOF.
 pub(crate) fn read_append(fd: BorrowedFd<'_>, buf: &mut Vec<u8>) -> io::Result<usize> {
     if buf.capacity() - buf.len() < 32 * 1024 {
-        if buf.capacity() >= POPULATE_FROM {
-            // Big buffers grow by a fixed step (realloc moves them with mremap,
-            // without copying) and each step is populated in one call.
-            buf.reserve_exact(STEP);
-            populate(buf);
-        } else {
-            let more = buf.len().clamp(64 * 1024, STEP);
-            buf.reserve(more);
-        }
+        let more = buf.len().clamp(64 * 1024, 64 << 20);
+        buf.reserve(more);
+    }
+    if buf.capacity() >= POPULATE_FROM {
+        // Fault in the window the next read fills in one call, not page by page.
+        populate(buf, WINDOW);
     }
     loop {
         match rustix::io::read(fd, rustix::buffer::spare_capacity(buf)) {
@@ -34,19 +31,20 @@ pub(crate) fn read_append(fd: BorrowedFd<'_>, buf: &mut Vec<u8>) -> io::Result<u
 
 /// Capture buffers from this size on are populated ahead of the reads.
 const POPULATE_FROM: usize = 4 << 20;
-/// Growth step of a big capture buffer.
-const STEP: usize = 1 << 20;
+/// How far ahead of the data a big capture buffer is populated (a pipe's worth).
+const WINDOW: usize = 1 << 20;
 
-/// Populates the spare capacity of a big capture buffer in one call
-/// (`MADV_POPULATE_WRITE`, Linux 5.14+) instead of one page fault per 4 KiB
-/// as the reads land. Only an optimisation; failure is harmless.
-fn populate(buf: &mut Vec<u8>) {
+/// Populates the next `window` bytes of a big capture buffer's spare capacity
+/// in one call (`MADV_POPULATE_WRITE`, Linux 5.14+) instead of one page fault
+/// per 4 KiB as the read lands. Pages already present cost only a page-table
+/// walk. Only an optimisation; failure is harmless.
+fn populate(buf: &mut Vec<u8>, window: usize) {
     #[cfg(target_os = "linux")]
     {
         const PAGE: usize = 4096;
         const MADV_POPULATE_WRITE: libc::c_int = 23;
         let start = buf.as_mut_ptr() as usize + buf.len();
-        let end = buf.as_mut_ptr() as usize + buf.capacity();
+        let end = buf.as_mut_ptr() as usize + buf.capacity().min(buf.len() + window);
         let (lo, hi) = ((start + PAGE - 1) & !(PAGE - 1), end & !(PAGE - 1));
         if hi > lo {
             // SAFETY: the range lies inside the Vec's spare capacity and is page
@@ -55,7 +53,7 @@ fn populate(buf: &mut Vec<u8>) {
         }
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = buf;
+    let _ = (buf, window);
 }
 
 /// Reads into `buf`; EINTR is retried.

@@ -161,12 +161,12 @@ impl Process {
                     else {
                         unreachable!("matched above")
                     };
-                    // Check first: a child that already exited needs no registration.
-                    if let Some(d) = waitid(Target::Pidfd(fd.as_raw_fd()), false)? {
-                        self.finish(Some(d))?;
-                        continue;
+                    // No probe first: a child that already exited makes the pidfd
+                    // readable at once, and the common case saves a syscall.
+                    match register(fd, Interest::READABLE) {
+                        Ok(afd) => self.handle = Handle::Registered(afd),
+                        Err(e) => return Poll::Ready(Err(e)),
                     }
-                    self.handle = Handle::Registered(register(fd, Interest::READABLE)?);
                 }
                 Handle::Registered(afd) => {
                     let mut guard = ready!(afd.poll_read_ready(cx))?;

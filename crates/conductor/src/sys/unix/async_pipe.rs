@@ -67,7 +67,25 @@ impl AsyncPipe {
     ) -> Poll<io::Result<usize>> {
         loop {
             let mut guard = ready!(self.fd.poll_read_ready(cx))?;
-            match guard.try_io(|fd| read_capped(fd.get_ref().as_fd(), out, cap, truncated)) {
+            // Keep reading while data is there (a writer refills the pipe as we
+            // copy), so a large capture needs few trips through the reactor.
+            let mut total = 0;
+            let res = guard.try_io(|fd| loop {
+                match read_capped(fd.get_ref().as_fd(), out, cap, truncated) {
+                    Ok(0) => return Ok(total),
+                    Ok(n) => {
+                        total += n;
+                        if total >= 16 << 20 {
+                            return Ok(total);
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock && total > 0 => {
+                        return Ok(total)
+                    }
+                    Err(e) => return Err(e),
+                }
+            });
+            match res {
                 Ok(res) => return Poll::Ready(res),
                 Err(_would_block) => continue,
             }

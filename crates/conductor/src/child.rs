@@ -89,20 +89,25 @@ impl Child {
         self.core.id()
     }
 
-    /// The child's pidfd (Linux), which identifies it even after its pid is
-    /// reused. `None` on the SIGCHLD fallback, which has no pidfd.
+    /// The child's pidfd (Linux), which names it even after its pid is reused;
+    /// [`PidFd`](crate::unix::PidFd) implements `AsFd`. Mirrors std's
+    /// `ChildExt::pidfd`: an error ([`Operation::Pidfd`](crate::Operation::Pidfd))
+    /// for a child spawned on the SIGCHLD fallback, which has no pidfd.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), conductor::Error> {
+    /// use std::os::fd::AsFd;
     /// let mut child = conductor::Command::new("true").spawn()?;
     /// # conductor::unix::force_sigchld_fallback(false);
-    /// assert!(child.pidfd().is_some());
+    /// let fd = child.pidfd()?.as_fd();
+    /// let mut poll = [rustix::event::PollFd::new(&fd, rustix::event::PollFlags::IN)];
+    /// rustix::event::poll(&mut poll, None).expect("poll"); // readable once it exits
     /// child.wait().await?;
     /// # Ok(()) }
     /// ```
     #[cfg(target_os = "linux")]
-    pub fn pidfd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+    pub fn pidfd(&self) -> Result<&crate::unix::PidFd> {
         self.core.pidfd()
     }
 

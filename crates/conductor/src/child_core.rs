@@ -44,15 +44,30 @@ impl ChildCore {
     }
 
     #[cfg(target_os = "linux")]
-    pub fn pidfd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
-        self.process.as_ref().and_then(|p| p.pidfd())
+    pub fn pidfd(&self) -> Result<&crate::pidfd::PidFd> {
+        match self.process.as_ref().and_then(|p| p.pidfd()) {
+            Some(fd) => Ok(fd),
+            None => Err(self
+                .err(
+                    Operation::Pidfd,
+                    io::Error::new(io::ErrorKind::Unsupported, "no pidfd"),
+                )
+                .with_detail(
+                    "it was spawned on the SIGCHLD fallback (no pidfd support in the kernel, \
+                     CONDUCTOR_NO_PIDFD=1 or unix::force_sigchld_fallback)",
+                )),
+        }
     }
 
     /// A descriptor that turns readable when the child exits, where there is one.
     #[cfg(unix)]
     pub fn exit_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
         #[cfg(target_os = "linux")]
-        return self.pidfd();
+        return self
+            .process
+            .as_ref()
+            .and_then(|p| p.pidfd())
+            .map(std::os::fd::AsFd::as_fd);
         #[cfg(not(target_os = "linux"))]
         None
     }

@@ -34,6 +34,8 @@ pub enum Operation {
     ResourceLimits,
     /// The command ran past its timeout and was stopped.
     Timeout,
+    /// Asking for the child's pidfd when it has none (Linux SIGCHLD fallback).
+    Pidfd,
 }
 
 impl Operation {
@@ -52,6 +54,7 @@ impl Operation {
             Operation::Containment => "cannot contain",
             Operation::ResourceLimits => "cannot apply resource limits to",
             Operation::Timeout => "timed out:",
+            Operation::Pidfd => "no pidfd for",
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Unix-only builder options, as the [`CommandExt`] extension trait (mirroring
 //! `std::os::unix::process::CommandExt`), implemented by both `Command` types.
 
+#[cfg(target_os = "linux")]
+pub use crate::pidfd::PidFd;
 use crate::spec::HasSpec;
 use std::ffi::{OsStr, OsString};
 use std::os::fd::{OwnedFd, RawFd};

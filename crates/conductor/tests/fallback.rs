@@ -16,7 +16,10 @@ fn fallback() {
 fn blocking_wait_kill_and_output_work_without_pidfd() {
     fallback();
     let mut child = Command::new("sh").args(["-c", "exit 3"]).spawn().unwrap();
-    assert!(child.pidfd().is_none());
+    let err = child.pidfd().unwrap_err();
+    assert_eq!(err.operation(), conductor::Operation::Pidfd);
+    assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);
+    assert!(err.to_string().contains("SIGCHLD fallback"), "{err}");
     assert_eq!(child.wait().unwrap().code(), Some(3));
     let mut child = Command::new("sleep").arg("300").spawn().unwrap();
     assert_eq!(child.wait_timeout(Duration::from_millis(20)).unwrap(), None);

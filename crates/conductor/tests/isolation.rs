@@ -7,6 +7,7 @@
 use conductor::blocking::Command;
 use conductor::Stdio;
 use std::io::{ErrorKind, Write};
+use std::os::fd::AsFd;
 use std::sync::Mutex;
 
 /// Recovering a discarded status needs PIDFD_INFO_EXIT (Linux 6.15+).
@@ -94,7 +95,7 @@ fn a_foreign_waitpid_minus_one_does_not_lose_the_status() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let mut child = Command::new("sh").args(["-c", "exit 6"]).spawn().unwrap();
     // Let it exit (the pidfd says when) without reaping it.
-    let fd = child.pidfd().expect("pidfd");
+    let fd = child.pidfd().expect("pidfd").as_fd();
     let mut fds = [rustix::event::PollFd::new(
         &fd,
         rustix::event::PollFlags::IN,

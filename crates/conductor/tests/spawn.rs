@@ -390,6 +390,32 @@ fn kill_and_try_wait() {
     child.signal(libc::SIGTERM).unwrap();
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn pidfd_is_as_fd_and_names_the_child() {
+    use rustix::process::{pidfd_send_signal, Signal};
+    use std::os::fd::AsFd;
+    // Blocking: a signal sent through the borrowed pidfd reaches the child.
+    let mut child = Command::new("sleep").arg("300").spawn().unwrap();
+    pidfd_send_signal(child.pidfd().unwrap(), Signal::TERM).unwrap();
+    assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGTERM));
+    // The pidfd outlives the reaping, like std's.
+    assert!(child.pidfd().is_ok());
+    // Async: the pidfd is still there once the wait registered it with the
+    // reactor, and a duplicate of it works on its own.
+    run_async(30, async {
+        let mut child = conductor::Command::new("sleep").arg("300").spawn().unwrap();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), child.wait())
+                .await
+                .is_err()
+        );
+        let dup = child.pidfd().unwrap().as_fd().try_clone_to_owned().unwrap();
+        pidfd_send_signal(&dup, Signal::KILL).unwrap();
+        assert_eq!(child.wait().await.unwrap().signal(), Some(libc::SIGKILL));
+    });
+}
+
 #[test]
 fn wait_timeout_does_not_kill() {
     let mut child = Command::new("sleep").arg("300").spawn().unwrap();

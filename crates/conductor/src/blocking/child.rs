@@ -80,17 +80,22 @@ impl Child {
         self.core.id()
     }
 
-    /// The child's pidfd (Linux); `None` on the SIGCHLD fallback.
+    /// The child's pidfd (Linux); [`PidFd`](crate::unix::PidFd) implements
+    /// `AsFd`. An error ([`Operation::Pidfd`](crate::Operation::Pidfd)) on the
+    /// SIGCHLD fallback, which has no pidfd.
     ///
     /// ```
-    /// # fn main() -> Result<(), conductor::Error> {
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::os::fd::AsFd;
     /// let mut child = conductor::blocking::Command::new("true").spawn()?;
-    /// let _maybe_fd = child.pidfd();
+    /// # conductor::unix::force_sigchld_fallback(false);
+    /// let kept = child.pidfd()?.as_fd().try_clone_to_owned()?;
     /// child.wait()?;
+    /// drop(kept);
     /// # Ok(()) }
     /// ```
     #[cfg(target_os = "linux")]
-    pub fn pidfd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+    pub fn pidfd(&self) -> Result<&crate::unix::PidFd> {
         self.core.pidfd()
     }
 

@@ -5,10 +5,11 @@
 
 use super::reaper;
 use super::wait::{kill, pidfd_send_signal, waitid, Target};
+use crate::pidfd::PidFd;
 use crate::status::{ExitStatus, ResourceUsage};
-use crate::sys::unix::async_pipe::register;
+use crate::sys::unix::async_pipe::try_register;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 use tokio::io::unix::AsyncFd;
@@ -17,9 +18,9 @@ use tokio::io::Interest;
 #[derive(Debug)]
 enum Handle {
     /// A pidfd not (yet) registered with a reactor.
-    Pidfd(OwnedFd),
+    Pidfd(PidFd),
     /// A pidfd registered with tokio's reactor.
-    Registered(AsyncFd<OwnedFd>),
+    Registered(AsyncFd<PidFd>),
     /// No pidfd: the SIGCHLD fallback.
     Pid(Option<tokio::signal::unix::Signal>),
     /// Transient state while converting.
@@ -52,7 +53,7 @@ impl Process {
             pid,
             tree,
             handle: match pidfd {
-                Some(fd) => Handle::Pidfd(fd),
+                Some(fd) => Handle::Pidfd(PidFd::new(fd)),
                 None => Handle::Pid(None),
             },
             done: None,
@@ -63,10 +64,10 @@ impl Process {
         self.pid as u32
     }
 
-    pub fn pidfd(&self) -> Option<BorrowedFd<'_>> {
+    pub fn pidfd(&self) -> Option<&PidFd> {
         match &self.handle {
-            Handle::Pidfd(fd) => Some(fd.as_fd()),
-            Handle::Registered(afd) => Some(afd.get_ref().as_fd()),
+            Handle::Pidfd(fd) => Some(fd),
+            Handle::Registered(afd) => Some(afd.get_ref()),
             _ => None,
         }
     }
@@ -163,9 +164,13 @@ impl Process {
                     };
                     // No probe first: a child that already exited makes the pidfd
                     // readable at once, and the common case saves a syscall.
-                    match register(fd, Interest::READABLE) {
+                    match try_register(fd, Interest::READABLE) {
                         Ok(afd) => self.handle = Handle::Registered(afd),
-                        Err(e) => return Poll::Ready(Err(e)),
+                        Err((fd, e)) => {
+                            // Keep the pidfd: blocking waits and signals still need it.
+                            self.handle = Handle::Pidfd(fd);
+                            return Poll::Ready(Err(e));
+                        }
                     }
                 }
                 Handle::Registered(afd) => {
@@ -273,8 +278,8 @@ impl Process {
             return;
         }
         match std::mem::replace(&mut self.handle, Handle::Empty) {
-            Handle::Pidfd(fd) => reaper::adopt_pidfd(fd),
-            Handle::Registered(afd) => reaper::adopt_pidfd(afd.into_inner()),
+            Handle::Pidfd(fd) => reaper::adopt_pidfd(fd.into_owned()),
+            Handle::Registered(afd) => reaper::adopt_pidfd(afd.into_inner().into_owned()),
             Handle::Pid(_) => reaper::adopt_pid(self.pid),
             Handle::Empty => {}
         }

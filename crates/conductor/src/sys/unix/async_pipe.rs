@@ -111,16 +111,35 @@ impl AsyncPipe {
     }
 }
 
+/// A value that owns one open descriptor and always reports that same one, as
+/// `AsyncFd::register_with_interest` requires.
+pub(crate) trait OwnsFd: AsRawFd {}
+
+impl OwnsFd for OwnedFd {}
+
+#[cfg(target_os = "linux")]
+impl OwnsFd for crate::pidfd::PidFd {}
+
 /// Registers an owned descriptor with the current tokio reactor.
 pub(crate) fn register(fd: OwnedFd, interest: Interest) -> io::Result<AsyncFd<OwnedFd>> {
+    try_register(fd, interest).map_err(|(_, e)| e)
+}
+
+/// Registers `fd` with the current tokio reactor, handing it back on failure.
+pub(crate) fn try_register<T: OwnsFd>(
+    fd: T,
+    interest: Interest,
+) -> Result<AsyncFd<T>, (T, io::Error)> {
     if tokio::runtime::Handle::try_current().is_err() {
-        return Err(io::Error::other(
+        let e = io::Error::other(
             "no tokio runtime is running; use conductor::blocking for code without one",
-        ));
+        );
+        return Err((fd, e));
     }
-    // SAFETY: an OwnedFd is open, always reports the same descriptor, and is only
-    // closed when the AsyncFd (or what `into_inner` returns) is dropped.
-    unsafe { AsyncFd::register_with_interest(fd, interest) }.map_err(io::Error::from)
+    // SAFETY: an `OwnsFd` value owns an open descriptor, always reports the same
+    // one, and closes it only when the AsyncFd (or what `into_inner` returns) is
+    // dropped.
+    unsafe { AsyncFd::register_with_interest(fd, interest) }.map_err(|e| e.into_parts())
 }
 
 impl AsFd for AsyncPipe {

@@ -61,6 +61,50 @@ fn output_drains_both_streams_concurrently() {
 }
 
 #[test]
+fn async_capture_streams_pause_and_resume_on_a_multi_thread_runtime() {
+    // Megabytes at a time take the pipe out of the reactor; the pauses in
+    // between (the child writing the other stream, or waiting on `read`) put
+    // it back. Run from block_on on a multi-thread runtime, as `#[tokio::main]`
+    // does, and from a spawned task, with both streams and a capped one.
+    let script = "head -c 8388608 /dev/zero; echo mid >&2; read _; \
+                  head -c 4194304 /dev/zero >&2; head -c 8388608 /dev/zero";
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let run = || async move {
+        let child = conductor::Command::new("sh")
+            .args(["-c", script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = child.communicate(b"go\n").await.unwrap();
+        assert!(out.status.success());
+        assert_eq!(out.stdout.len(), 16 << 20);
+        assert!(out.stdout.iter().all(|&b| b == 0));
+        assert_eq!(&out.stderr[..4], b"mid\n");
+        assert_eq!(out.stderr.len(), 4 + (4 << 20));
+        let out = conductor::Command::new("sh")
+            .args(["-c", "head -c 33554432 /dev/zero"])
+            .capture_limit(5 << 20)
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(out.stdout.len(), 5 << 20);
+        assert!(out.stdout_truncated);
+    };
+    let limit = std::time::Duration::from_secs(60);
+    rt.block_on(async { tokio::time::timeout(limit, run()).await })
+        .expect("timed out in block_on");
+    rt.block_on(async { tokio::time::timeout(limit, tokio::spawn(run())).await })
+        .expect("timed out in a task")
+        .expect("task panicked");
+}
+
+#[test]
 fn writing_to_an_exited_child_is_broken_pipe() {
     let mut child = Command::new("true").stdin(Stdio::piped()).spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();

@@ -11,10 +11,34 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::{Interest, ReadBuf};
 
 /// A non-blocking pipe end registered with the current tokio runtime.
+///
+/// A capture that finds data at every read (a child streaming megabytes)
+/// takes the pipe out of the reactor until a read comes back empty: while a
+/// pipe is registered, each write the child makes wakes the reactor's thread,
+/// which on a multi-thread runtime then competes with the child for a CPU.
+/// Out of the reactor, the capture reads in a loop and yields through tokio's
+/// cooperative budget, so sibling futures and tasks still run.
 #[derive(Debug)]
 pub(crate) struct AsyncPipe {
-    fd: AsyncFd<OwnedFd>,
+    state: State,
+    interest: Interest,
 }
+
+#[derive(Debug)]
+enum State {
+    /// In tokio's reactor.
+    Registered(AsyncFd<OwnedFd>),
+    /// Out of the reactor while a capture streams (see [`AsyncPipe`]).
+    Streaming(OwnedFd),
+    /// Transient, while moving between the two.
+    Moving,
+}
+
+/// Bytes one reactor wakeup must drain, with data still coming, before a
+/// capture leaves the reactor: a full pipe's worth.
+const STREAMING_FROM: usize = 1 << 20;
+/// Bytes read per unit of tokio's cooperative budget.
+const PER_BUDGET_UNIT: usize = 1 << 20;
 
 impl AsyncPipe {
     /// Registers `fd` (already non-blocking) for reading or writing.
@@ -25,13 +49,50 @@ impl AsyncPipe {
             Interest::READABLE
         };
         Ok(AsyncPipe {
-            fd: register(fd, interest)?,
+            state: State::Registered(register(fd, interest)?),
+            interest,
         })
     }
 
-    pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    /// The registered descriptor, putting it back in the reactor if a
+    /// capture had taken it out.
+    fn registered(&mut self) -> io::Result<&AsyncFd<OwnedFd>> {
+        if let State::Streaming(_) = self.state {
+            let State::Streaming(fd) = std::mem::replace(&mut self.state, State::Moving) else {
+                unreachable!("matched above")
+            };
+            match try_register(fd, self.interest) {
+                Ok(afd) => self.state = State::Registered(afd),
+                Err((fd, e)) => {
+                    self.state = State::Streaming(fd);
+                    return Err(e);
+                }
+            }
+        }
+        match &self.state {
+            State::Registered(afd) => Ok(afd),
+            _ => Err(io::Error::other("pipe is in an invalid state")),
+        }
+    }
+
+    /// Takes the pipe out of the reactor (see [`AsyncPipe`]).
+    fn stream(&mut self) {
+        if let State::Registered(_) = self.state {
+            let State::Registered(afd) = std::mem::replace(&mut self.state, State::Moving) else {
+                unreachable!("matched above")
+            };
+            self.state = State::Streaming(afd.into_inner());
+        }
+    }
+
+    pub fn poll_read(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let afd = self.registered()?;
         loop {
-            let mut guard = ready!(self.fd.poll_read_ready(cx))?;
+            let mut guard = ready!(afd.poll_read_ready(cx))?;
             // SAFETY: read(2) only writes initialised bytes into the unfilled part,
             // and we mark exactly the `n` bytes it reported as initialised.
             let res = guard.try_io(|fd| unsafe {
@@ -57,44 +118,51 @@ impl AsyncPipe {
         }
     }
 
-    /// Reads once, appending to `out` (at most `cap` bytes kept); 0 at EOF.
+    /// Reads what is there, appending to `out` (at most `cap` bytes kept);
+    /// 0 at EOF.
     pub fn poll_read_capped(
-        &self,
+        &mut self,
         cx: &mut Context<'_>,
         out: &mut Vec<u8>,
         cap: Option<usize>,
         truncated: &mut bool,
     ) -> Poll<io::Result<usize>> {
         loop {
-            let mut guard = ready!(self.fd.poll_read_ready(cx))?;
+            if let State::Streaming(fd) = &self.state {
+                let coop = ready!(tokio::task::coop::poll_proceed(cx));
+                match drain(fd.as_fd(), out, cap, truncated, PER_BUDGET_UNIT) {
+                    Ok(n) => {
+                        coop.made_progress();
+                        return Poll::Ready(Ok(n));
+                    }
+                    // Empty for now: back to the reactor to wait.
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Poll::Ready(Err(e)),
+                }
+            }
+            let afd = self.registered()?;
+            let mut guard = ready!(afd.poll_read_ready(cx))?;
             // Keep reading while data is there (a writer refills the pipe as we
             // copy), so a large capture needs few trips through the reactor.
-            let mut total = 0;
-            let res = guard.try_io(|fd| loop {
-                match read_capped(fd.get_ref().as_fd(), out, cap, truncated) {
-                    Ok(0) => return Ok(total),
-                    Ok(n) => {
-                        total += n;
-                        if total >= 16 << 20 {
-                            return Ok(total);
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock && total > 0 => {
-                        return Ok(total)
-                    }
-                    Err(e) => return Err(e),
-                }
-            });
+            let res = guard.try_io(|fd| drain(fd.get_ref().as_fd(), out, cap, truncated, 16 << 20));
             match res {
-                Ok(res) => return Poll::Ready(res),
+                Ok(Ok(n)) => {
+                    drop(guard);
+                    if n >= STREAMING_FROM {
+                        self.stream();
+                    }
+                    return Poll::Ready(Ok(n));
+                }
+                Ok(Err(e)) => return Poll::Ready(Err(e)),
                 Err(_would_block) => continue,
             }
         }
     }
 
-    pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    pub fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let afd = self.registered()?;
         loop {
-            let mut guard = ready!(self.fd.poll_write_ready(cx))?;
+            let mut guard = ready!(afd.poll_write_ready(cx))?;
             match guard.try_io(|fd| write(fd.get_ref().as_fd(), buf)) {
                 Ok(res) => return Poll::Ready(res),
                 Err(_would_block) => continue,
@@ -105,9 +173,47 @@ impl AsyncPipe {
     /// Deregisters the pipe and hands back a blocking descriptor, e.g. to give
     /// it to another child as its stdin.
     pub fn into_owned(self) -> io::Result<OwnedFd> {
-        let fd = self.fd.into_inner();
+        let fd = match self.state {
+            State::Registered(afd) => afd.into_inner(),
+            State::Streaming(fd) => fd,
+            State::Moving => return Err(io::Error::other("pipe is in an invalid state")),
+        };
         set_nonblocking(fd.as_fd(), false)?;
         Ok(fd)
+    }
+
+    fn fd(&self) -> BorrowedFd<'_> {
+        match &self.state {
+            State::Registered(afd) => afd.get_ref().as_fd(),
+            State::Streaming(fd) => fd.as_fd(),
+            // Only seen inside a method that moves the descriptor, never by callers.
+            State::Moving => unreachable!("AsyncPipe observed while moving its descriptor"),
+        }
+    }
+}
+
+/// Reads until the pipe is empty, at EOF, or `limit` bytes are in. `Ok(0)`
+/// means EOF; `WouldBlock` means nothing was there.
+fn drain(
+    fd: BorrowedFd<'_>,
+    out: &mut Vec<u8>,
+    cap: Option<usize>,
+    truncated: &mut bool,
+    limit: usize,
+) -> io::Result<usize> {
+    let mut total = 0;
+    loop {
+        match read_capped(fd, out, cap, truncated) {
+            Ok(0) => return Ok(total),
+            Ok(n) => {
+                total += n;
+                if total >= limit {
+                    return Ok(total);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && total > 0 => return Ok(total),
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -144,12 +250,12 @@ pub(crate) fn try_register<T: OwnsFd>(
 
 impl AsFd for AsyncPipe {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.get_ref().as_fd()
+        self.fd()
     }
 }
 
 impl AsRawFd for AsyncPipe {
     fn as_raw_fd(&self) -> RawFd {
-        self.fd.get_ref().as_raw_fd()
+        self.fd().as_raw_fd()
     }
 }

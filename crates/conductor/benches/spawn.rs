@@ -89,11 +89,20 @@ fn rounds(a: &Args) -> usize {
     if a.quick {
         3
     } else {
-        7
+        9
     }
 }
 
-fn spawn_rates(a: &Args, noop: &Path, vfork: &Path, uid: bool) -> Vec<(&'static str, f64)> {
+/// One variant's results: median rate, and the median over rounds of its
+/// rate divided by C vfork's in the same round (a paired ratio, steadier on a
+/// noisy machine than a ratio of medians).
+struct Rate {
+    name: &'static str,
+    rate: f64,
+    vs_c: f64,
+}
+
+fn spawn_rates(a: &Args, noop: &Path, vfork: &Path, uid: bool) -> Vec<Rate> {
     use conductor::unix::CommandExt;
     use std::os::unix::process::CommandExt as _;
     // From a 2 GiB parent std and tokio fork (milliseconds a spawn): fewer runs there.
@@ -115,88 +124,111 @@ fn spawn_rates(a: &Args, noop: &Path, vfork: &Path, uid: bool) -> Vec<(&'static 
         rustix::process::getuid().as_raw(),
         rustix::process::getgid().as_raw(),
     );
-    let mut results: Vec<(&'static str, Vec<f64>)> = vec![
-        ("C vfork+exec", vec![]),
-        ("conductor blocking", vec![]),
-        ("conductor tokio current-thread", vec![]),
-        ("conductor tokio multi-thread", vec![]),
-        ("std", vec![]),
-        ("tokio current-thread", vec![]),
-        ("tokio multi-thread", vec![]),
+    let noop_path = noop.to_path_buf();
+    // The async loops run inside a spawned task, where async code lives in a
+    // multi-thread runtime (block_on's thread is not a worker).
+    let cond_async = |rt: &tokio::runtime::Runtime| {
+        let noop = noop_path.clone();
+        rt.block_on(rt.spawn(async move {
+            let t = Instant::now();
+            for _ in 0..n {
+                let mut c = conductor::Command::new(&noop);
+                if uid {
+                    c.uid(me_u).gid(me_g);
+                }
+                assert!(c.status().await.unwrap().success());
+            }
+            n as f64 / t.elapsed().as_secs_f64()
+        }))
+        .unwrap()
+    };
+    let tokio_async = |rt: &tokio::runtime::Runtime| {
+        let noop = noop_path.clone();
+        rt.block_on(rt.spawn(async move {
+            let t = Instant::now();
+            for _ in 0..n {
+                let mut c = tokio::process::Command::new(&noop);
+                if uid {
+                    c.uid(me_u).gid(me_g);
+                }
+                assert!(c.status().await.unwrap().success());
+            }
+            n as f64 / t.elapsed().as_secs_f64()
+        }))
+        .unwrap()
+    };
+    type Run<'a> = Box<dyn Fn() -> f64 + 'a>;
+    let variants: Vec<(&'static str, Run)> = vec![
+        (
+            "C vfork+exec",
+            Box::new(|| {
+                let c = StdCommand::new(vfork)
+                    .arg(noop)
+                    .arg(n.to_string())
+                    .output()
+                    .unwrap();
+                String::from_utf8_lossy(&c.stdout)
+                    .trim()
+                    .parse()
+                    .unwrap_or(0.0)
+            }),
+        ),
+        (
+            "conductor blocking",
+            Box::new(|| {
+                rate(n, || {
+                    let mut c = conductor::blocking::Command::new(noop);
+                    if uid {
+                        c.uid(me_u).gid(me_g);
+                    }
+                    assert!(c.status().unwrap().success());
+                })
+            }),
+        ),
+        (
+            "conductor tokio current-thread",
+            Box::new(|| cond_async(&ct)),
+        ),
+        ("conductor tokio multi-thread", Box::new(|| cond_async(&mt))),
+        (
+            "std",
+            Box::new(|| {
+                rate(n, || {
+                    let mut c = StdCommand::new(noop);
+                    if uid {
+                        c.uid(me_u).gid(me_g);
+                    }
+                    assert!(c.status().unwrap().success());
+                })
+            }),
+        ),
+        ("tokio current-thread", Box::new(|| tokio_async(&ct))),
+        ("tokio multi-thread", Box::new(|| tokio_async(&mt))),
     ];
-    for _ in 0..rounds(a) {
-        let c = StdCommand::new(vfork)
-            .arg(noop)
-            .arg(n.to_string())
-            .output()
-            .unwrap();
-        results[0].1.push(
-            String::from_utf8_lossy(&c.stdout)
-                .trim()
-                .parse()
-                .unwrap_or(0.0),
-        );
-        results[1].1.push(rate(n, || {
-            let mut c = conductor::blocking::Command::new(noop);
-            if uid {
-                c.uid(me_u).gid(me_g);
-            }
-            assert!(c.status().unwrap().success());
-        }));
-        // The loops run inside a spawned task, where async code lives in a
-        // multi-thread runtime (block_on's thread is not a worker).
-        let noop_path = noop.to_path_buf();
-        let cond_async = |rt: &tokio::runtime::Runtime| {
-            let noop = noop_path.clone();
-            rt.block_on(rt.spawn(async move {
-                let t = Instant::now();
-                for _ in 0..n {
-                    let mut c = conductor::Command::new(&noop);
-                    if uid {
-                        c.uid(me_u).gid(me_g);
-                    }
-                    assert!(c.status().await.unwrap().success());
-                }
-                n as f64 / t.elapsed().as_secs_f64()
-            }))
-            .unwrap()
-        };
-        results[2].1.push(cond_async(&ct));
-        results[3].1.push(cond_async(&mt));
-        results[4].1.push(rate(n, || {
-            let mut c = StdCommand::new(noop);
-            if uid {
-                c.uid(me_u).gid(me_g);
-            }
-            assert!(c.status().unwrap().success());
-        }));
-        let tokio_async = |rt: &tokio::runtime::Runtime| {
-            let noop = noop_path.clone();
-            rt.block_on(rt.spawn(async move {
-                let t = Instant::now();
-                for _ in 0..n {
-                    let mut c = tokio::process::Command::new(&noop);
-                    if uid {
-                        c.uid(me_u).gid(me_g);
-                    }
-                    assert!(c.status().await.unwrap().success());
-                }
-                n as f64 / t.elapsed().as_secs_f64()
-            }))
-            .unwrap()
-        };
-        results[5].1.push(tokio_async(&ct));
-        results[6].1.push(tokio_async(&mt));
+    // rates[round][variant]. Each round starts at a different variant, so no
+    // one variant always runs first (or right after the C program).
+    let k = variants.len();
+    let mut rates = vec![vec![0.0; k]; rounds(a)];
+    for (r, row) in rates.iter_mut().enumerate() {
+        for i in 0..k {
+            let v = (r + i) % k;
+            row[v] = (variants[v].1)();
+        }
     }
-    results.into_iter().map(|(k, v)| (k, median(v))).collect()
+    (0..k)
+        .map(|v| Rate {
+            name: variants[v].0,
+            rate: median(rates.iter().map(|row| row[v]).collect()),
+            vs_c: median(rates.iter().map(|row| row[v] / row[0]).collect()),
+        })
+        .collect()
 }
 
-fn print_rates(title: &str, rates: &[(&str, f64)]) {
-    let base = rates[0].1;
+fn print_rates(title: &str, rates: &[Rate]) {
     println!("\n{title}");
     println!("  {:<34} {:>12} {:>12}", "", "spawns/s", "vs C vfork");
-    for (k, r) in rates {
-        println!("  {k:<34} {r:>12.0} {:>11.2}x", r / base);
+    for r in rates {
+        println!("  {:<34} {:>12.0} {:>11.2}x", r.name, r.rate, r.vs_c);
     }
 }
 
@@ -209,10 +241,10 @@ fn main() {
     let small = if a.wants("spawn") || a.wants("bigparent") {
         let r = spawn_rates(&a, &noop, &vfork, false);
         print_rates(
-            "1. sequential spawn+wait, static no-op child (median of rounds)",
+            "1. sequential spawn+wait, static no-op child (median rate; median of per-round ratios)",
             &r,
         );
-        let get = |k: &str| r.iter().find(|x| x.0 == k).unwrap().1;
+        let get = |k: &str| r.iter().find(|x| x.name == k).unwrap().vs_c;
         println!(
             "  conductor vs std: blocking {:.2}x; vs tokio multi-thread: current-thread {:.2}x, multi-thread {:.2}x",
             get("conductor blocking") / get("std"),
@@ -234,8 +266,8 @@ fn main() {
         print_rates("2. same, parent with 2 GiB resident and uid/gid set", &r);
         if let Some(small) = &small {
             println!("  slowdown vs small parent (1.00 = none):");
-            for ((k, s), (_, b)) in small.iter().zip(r.iter()) {
-                println!("    {k:<32} {:.2}x", s / b);
+            for (s, b) in small.iter().zip(r.iter()) {
+                println!("    {:<32} {:.2}x", s.name, s.rate / b.rate);
             }
         }
         std::hint::black_box(&big);

@@ -106,11 +106,12 @@ fn spawn_rates(a: &Args, noop: &Path, vfork: &Path, uid: bool) -> Vec<Rate> {
     use conductor::unix::CommandExt;
     use std::os::unix::process::CommandExt as _;
     // From a 2 GiB parent std and tokio fork (milliseconds a spawn): fewer runs there.
-    let n = match (a.quick, uid) {
-        (true, true) => 100,
-        (false, true) => 300,
-        (true, false) => 500,
-        (false, false) => 2000,
+    // Many short rounds beat a few long ones for a median on a noisy machine.
+    let (n, rounds) = match (a.quick, uid) {
+        (true, true) => (100, 3),
+        (false, true) => (300, 7),
+        (true, false) => (500, 3),
+        (false, false) => (1000, 15),
     };
     let ct = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -208,7 +209,7 @@ fn spawn_rates(a: &Args, noop: &Path, vfork: &Path, uid: bool) -> Vec<Rate> {
     // rates[round][variant]. Each round starts at a different variant, so no
     // one variant always runs first (or right after the C program).
     let k = variants.len();
-    let mut rates = vec![vec![0.0; k]; rounds(a)];
+    let mut rates = vec![vec![0.0; k]; rounds];
     for (r, row) in rates.iter_mut().enumerate() {
         for i in 0..k {
             let v = (r + i) % k;

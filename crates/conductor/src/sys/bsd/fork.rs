@@ -12,7 +12,7 @@
 
 use super::wait::wait4;
 use crate::sys::unix::fd::{dup_above, pipe};
-use crate::sys::unix::spawn_error::Step;
+use crate::sys::unix::spawn_error::{ExecSearch, Step};
 use std::ffi::c_char;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
@@ -241,27 +241,14 @@ unsafe fn child_main(req: &ForkRequest<'_>, mut err_fd: RawFd) -> ! {
             fail(err_fd, Step::Signals, errno());
         }
 
-        let mut last = libc::ENOENT;
-        let mut saw_eacces = false;
-        let many = req.candidates.len() > 1;
+        let mut search = ExecSearch::new(req.candidates.len());
         for &path in req.candidates {
             libc::execve(path, req.argv.cast(), req.envp.cast());
-            last = errno();
-            match last {
-                libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG if many => {}
-                libc::EACCES if many => saw_eacces = true,
-                _ => break,
+            if !search.failed(errno()) {
+                break;
             }
         }
-        if saw_eacces
-            && matches!(
-                last,
-                libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG
-            )
-        {
-            last = libc::EACCES;
-        }
-        fail(err_fd, Step::Exec, last)
+        fail(err_fd, Step::Exec, search.error())
     }
 }
 

@@ -30,7 +30,9 @@ use crate::error::{Error, Operation, Result};
 use crate::spec::CommandSpec;
 use crate::sys::unix::plan::FdPlan;
 use crate::sys::unix::prep::ExecStrings;
-use crate::sys::unix::spawn_error::{rlimits, spawn_error, unsupported, Step};
+use crate::sys::unix::spawn_error::{
+    is_missing, rlimits, spawn_error, unsupported, ExecSearch, Step,
+};
 use crate::sys::{SpawnOptions, Spawned};
 use crate::tree::Containment;
 use std::ffi::{c_int, CStr};
@@ -408,59 +410,40 @@ fn spawn_posix(
     // program (what execve would say, without a process per miss). Relative
     // candidates depend on the child's working directory, so with one set they
     // are left to posix_spawn.
-    let mut saw_eacces = false;
+    let mut skipped = ExecSearch::new(paths.len());
     let mut todo: Vec<&CStr> = Vec::with_capacity(paths.len());
     for p in paths {
         let checkable = spec.cwd.is_none() || p.as_bytes().first() == Some(&b'/');
         if many && checkable {
-            match rustix::fs::accessat(
+            if let Err(e) = rustix::fs::accessat(
                 rustix::fs::CWD,
                 p.as_c_str(),
                 rustix::fs::Access::EXISTS,
                 rustix::fs::AtFlags::EACCESS,
             ) {
-                Err(rustix::io::Errno::ACCESS) => {
-                    saw_eacces = true;
+                let errno = e.raw_os_error();
+                if errno == libc::EACCES || is_missing(errno) {
+                    skipped.failed(errno);
                     continue;
                 }
-                Err(
-                    rustix::io::Errno::NOENT
-                    | rustix::io::Errno::NOTDIR
-                    | rustix::io::Errno::LOOP
-                    | rustix::io::Errno::NAMETOOLONG,
-                ) => continue,
-                _ => {}
             }
         }
         todo.push(p.as_c_str());
     }
 
     let res = retry_busy(|| {
-        let mut last = if saw_eacces {
-            libc::EACCES
-        } else {
-            libc::ENOENT
-        };
+        let mut search = skipped;
         for &path in &todo {
             match posix_spawn_once(path, strings, &actions, &attr) {
                 Ok(pid) => return Ok(pid),
-                Err(e) => last = e,
-            }
-            match last {
-                libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG if many => {}
-                libc::EACCES if many => saw_eacces = true,
-                _ => break,
+                Err(e) => {
+                    if !search.failed(e) {
+                        break;
+                    }
+                }
             }
         }
-        if saw_eacces
-            && matches!(
-                last,
-                libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG
-            )
-        {
-            last = libc::EACCES;
-        }
-        Err(attribute(spec, strings, last))
+        Err(attribute(spec, strings, search.error()))
     });
     res.map_err(|(step, errno)| spawn_error(spec, strings.size, step, errno))
 }

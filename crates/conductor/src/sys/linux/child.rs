@@ -7,6 +7,7 @@
 use std::ffi::{c_char, c_void};
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
+use crate::sys::unix::spawn_error::ExecSearch;
 pub(crate) use crate::sys::unix::spawn_error::Step;
 
 /// One resource limit to set: (resource, soft, hard).
@@ -172,27 +173,14 @@ unsafe fn run(ctx: &ChildCtx<'_>) -> ! {
         }
         close_other_fds(ctx);
 
-        let mut last = libc::ENOENT;
-        let mut saw_eacces = false;
+        let mut search = ExecSearch::new(ctx.candidates.len());
         for &path in ctx.candidates {
             libc::execve(path, ctx.argv, ctx.envp);
-            last = errno();
-            match last {
-                libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG
-                    if ctx.candidates.len() > 1 => {}
-                libc::EACCES if ctx.candidates.len() > 1 => saw_eacces = true,
-                _ => break,
+            if !search.failed(errno()) {
+                break;
             }
         }
-        if saw_eacces
-            && matches!(
-                last,
-                libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG
-            )
-        {
-            last = libc::EACCES;
-        }
-        fail(ctx, Step::Exec, last)
+        fail(ctx, Step::Exec, search.error())
     }
 }
 

@@ -28,6 +28,56 @@ pub(crate) enum Step {
     Rlimit = 10,
 }
 
+/// A PATH search's choice of error, kept by every backend's exec loop. Safe in
+/// a vfork or fork child: integer work only. A candidate that is missing
+/// (ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG) or not executable (EACCES) moves the
+/// search on to the next; any other error ends it. When every candidate
+/// failed and one of them was not executable, EACCES is reported (as execvp
+/// does), not the last ENOENT.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ExecSearch {
+    many: bool,
+    saw_eacces: bool,
+    last: i32,
+}
+
+impl ExecSearch {
+    /// A search over `candidates` paths.
+    pub fn new(candidates: usize) -> ExecSearch {
+        ExecSearch {
+            many: candidates > 1,
+            saw_eacces: false,
+            last: libc::ENOENT,
+        }
+    }
+
+    /// Records that a candidate failed with `errno`; true to try the next one.
+    pub fn failed(&mut self, errno: i32) -> bool {
+        self.last = errno;
+        if errno == libc::EACCES {
+            self.saw_eacces = true;
+        }
+        self.many && (errno == libc::EACCES || is_missing(errno))
+    }
+
+    /// The error to report once the search is over.
+    pub fn error(&self) -> i32 {
+        if self.saw_eacces && is_missing(self.last) {
+            libc::EACCES
+        } else {
+            self.last
+        }
+    }
+}
+
+/// Errors saying a path does not lead to a file.
+pub(crate) fn is_missing(errno: i32) -> bool {
+    matches!(
+        errno,
+        libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG
+    )
+}
+
 impl Step {
     pub fn from_u32(v: u32) -> Option<Step> {
         Some(match v {
@@ -134,4 +184,33 @@ pub(crate) fn rlimits(spec: &CommandSpec) -> Result<Vec<(u32, u64, u64)>, Error>
         out.push((res.raw(), soft, hard));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ExecSearch;
+
+    fn search(errors: &[i32], candidates: usize) -> (usize, i32) {
+        let mut s = ExecSearch::new(candidates);
+        let tried = errors.iter().take_while(|&&e| s.failed(e)).count();
+        (tried, s.error())
+    }
+
+    #[test]
+    fn a_path_search_moves_past_missing_and_unexecutable_candidates() {
+        // Missing, not executable, missing: all tried, EACCES reported.
+        let errs = [libc::ENOENT, libc::EACCES, libc::ENOTDIR];
+        assert_eq!(search(&errs, 3), (3, libc::EACCES));
+        // Only missing ones: the last error stands.
+        assert_eq!(search(&[libc::ENOENT, libc::ENOENT], 2), (2, libc::ENOENT));
+        // Any other error ends the search with that error.
+        let errs = [libc::ENOENT, libc::ENOEXEC, libc::ENOENT];
+        assert_eq!(search(&errs, 3), (1, libc::ENOEXEC));
+    }
+
+    #[test]
+    fn a_single_candidate_reports_its_own_error() {
+        assert_eq!(search(&[libc::ENOENT], 1), (0, libc::ENOENT));
+        assert_eq!(search(&[libc::EACCES], 1), (0, libc::EACCES));
+    }
 }

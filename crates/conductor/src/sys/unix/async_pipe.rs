@@ -2,7 +2,7 @@
 //! `ChildStdout` and `ChildStderr` are thin wrappers around [`AsyncPipe`].
 
 use super::fd::{errno_to_io, set_nonblocking};
-use super::io::{read_capped, write};
+use super::io::{drain, write, Drained};
 use rustix::io::Errno;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
@@ -130,7 +130,7 @@ impl AsyncPipe {
         loop {
             if let State::Streaming(fd) = &self.state {
                 let coop = ready!(tokio::task::coop::poll_proceed(cx));
-                match drain(fd.as_fd(), out, cap, truncated, PER_BUDGET_UNIT) {
+                match drain(fd.as_fd(), out, cap, truncated, PER_BUDGET_UNIT).and_then(drained) {
                     Ok(n) => {
                         coop.made_progress();
                         return Poll::Ready(Ok(n));
@@ -144,7 +144,9 @@ impl AsyncPipe {
             let mut guard = ready!(afd.poll_read_ready(cx))?;
             // Keep reading while data is there (a writer refills the pipe as we
             // copy), so a large capture needs few trips through the reactor.
-            let res = guard.try_io(|fd| drain(fd.get_ref().as_fd(), out, cap, truncated, 16 << 20));
+            let res = guard.try_io(|fd| {
+                drain(fd.get_ref().as_fd(), out, cap, truncated, 16 << 20).and_then(drained)
+            });
             match res {
                 Ok(Ok(n)) => {
                     drop(guard);
@@ -192,28 +194,13 @@ impl AsyncPipe {
     }
 }
 
-/// Reads until the pipe is empty, at EOF, or `limit` bytes are in. `Ok(0)`
-/// means EOF; `WouldBlock` means nothing was there.
-fn drain(
-    fd: BorrowedFd<'_>,
-    out: &mut Vec<u8>,
-    cap: Option<usize>,
-    truncated: &mut bool,
-    limit: usize,
-) -> io::Result<usize> {
-    let mut total = 0;
-    loop {
-        match read_capped(fd, out, cap, truncated) {
-            Ok(0) => return Ok(total),
-            Ok(n) => {
-                total += n;
-                if total >= limit {
-                    return Ok(total);
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock && total > 0 => return Ok(total),
-            Err(e) => return Err(e),
-        }
+/// A [`drain`] as `read` reports it: the bytes read, 0 at EOF, and
+/// `WouldBlock` when nothing was there.
+fn drained(d: Drained) -> io::Result<usize> {
+    if d.bytes == 0 && !d.eof {
+        Err(io::ErrorKind::WouldBlock.into())
+    } else {
+        Ok(d.bytes)
     }
 }
 

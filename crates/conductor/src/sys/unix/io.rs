@@ -293,7 +293,7 @@ pub(crate) fn communicate(
             ),
         ] {
             if let (true, Some(fd)) = (is_ready(slot), fd) {
-                if drain(fd.as_fd(), buf, opts.cap, trunc)? {
+                if drain(fd.as_fd(), buf, opts.cap, trunc, usize::MAX)?.eof {
                     *open = false;
                 }
             }
@@ -327,18 +327,36 @@ pub(crate) fn read_capped(
     Ok(n)
 }
 
-/// Reads what is available (see [`read_capped`]); true at EOF.
-fn drain(
+/// What one [`drain`] read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Drained {
+    pub bytes: usize,
+    /// The writer closed its end and everything has been read.
+    pub eof: bool,
+}
+
+/// Reads (see [`read_capped`]) until the pipe is empty, at EOF, or once at
+/// least `limit` bytes are in.
+pub(crate) fn drain(
     fd: BorrowedFd<'_>,
     buf: &mut Vec<u8>,
     cap: Option<usize>,
     truncated: &mut bool,
-) -> io::Result<bool> {
+    limit: usize,
+) -> io::Result<Drained> {
+    let mut bytes = 0;
     loop {
         match read_capped(fd, buf, cap, truncated) {
-            Ok(0) => return Ok(true),
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Ok(0) => return Ok(Drained { bytes, eof: true }),
+            Ok(n) => {
+                bytes += n;
+                if bytes >= limit {
+                    return Ok(Drained { bytes, eof: false });
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                return Ok(Drained { bytes, eof: false })
+            }
             Err(e) => return Err(e),
         }
     }

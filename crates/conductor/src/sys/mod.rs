@@ -116,6 +116,17 @@ pub(crate) struct SpawnOptions {
     pub grow_pipes: bool,
 }
 
+/// How the blocking `communicate` loop ended.
+#[derive(Debug, Default)]
+pub(crate) struct Collected {
+    /// The deadline passed before the pipes closed.
+    pub timed_out: bool,
+    /// Stdout went past the capture limit.
+    pub out_truncated: bool,
+    /// Stderr went past the capture limit.
+    pub err_truncated: bool,
+}
+
 /// A child just spawned, with the parent's ends of its pipes.
 pub(crate) struct Spawned {
     pub process: Process,

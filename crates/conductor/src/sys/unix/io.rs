@@ -3,6 +3,7 @@
 //! that feeds stdin while draining stdout and stderr (`output`, `communicate`).
 
 use super::fd::{errno_to_io, set_nonblocking};
+use crate::sys::Collected;
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::io::Errno;
 use std::io;
@@ -156,14 +157,6 @@ pub(crate) struct CollectOpts<'a> {
     pub io_grace: Option<Duration>,
     /// Keep at most this many bytes per stream; drain and discard the rest.
     pub cap: Option<usize>,
-}
-
-/// How collection ended.
-#[derive(Debug, Default)]
-pub(crate) struct Collected {
-    pub timed_out: bool,
-    pub out_truncated: bool,
-    pub err_truncated: bool,
 }
 
 /// The pipes [`communicate`] works on.

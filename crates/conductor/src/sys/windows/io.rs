@@ -6,6 +6,7 @@
 //! and a thread that still does not finish is left to end on its own when
 //! its pipe closes.
 
+use crate::sys::Collected;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::windows::io::AsRawHandle;
@@ -51,14 +52,6 @@ pub(crate) struct CollectOpts {
     pub io_grace: Option<Duration>,
     /// Keep at most this many bytes per stream; drain and discard the rest.
     pub cap: Option<usize>,
-}
-
-/// How collection ended.
-#[derive(Debug, Default)]
-pub(crate) struct Collected {
-    pub timed_out: bool,
-    pub out_truncated: bool,
-    pub err_truncated: bool,
 }
 
 /// The pipes [`communicate`] works on.

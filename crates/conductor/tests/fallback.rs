@@ -5,7 +5,6 @@
 mod common;
 use common::*;
 use conductor::blocking::Command;
-use conductor::Stdio;
 use std::time::Duration;
 
 fn fallback() {
@@ -57,22 +56,10 @@ fn dropped_children_are_reaped_without_pidfd() {
     for _ in 0..20 {
         pids.push(Command::new("true").spawn().unwrap().id());
     }
-    let mut gate = Command::new("sh")
-        .args(["-c", "read x"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdin = gate.stdin.take().unwrap();
-    pids.push(gate.id());
-    drop(gate);
+    let (gate, stdin) = dropped_running_child();
+    pids.push(gate);
     drop(stdin);
-    for pid in pids {
-        assert!(
-            eventually(Duration::from_secs(10), || gone(pid)),
-            "{pid}: {:?}",
-            proc_state(pid)
-        );
-    }
+    pids.into_iter().for_each(assert_reaped);
 }
 
 #[test]

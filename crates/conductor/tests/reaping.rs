@@ -5,8 +5,6 @@
 mod common;
 use common::*;
 use conductor::blocking::Command;
-use conductor::Stdio;
-use std::time::Duration;
 
 #[test]
 fn two_thousand_concurrent_children_are_all_waited_correctly() {
@@ -82,29 +80,16 @@ fn dropped_children_leave_no_zombie() {
         // Exits at once, never waited for.
         pids.push(Command::new("true").spawn().unwrap().id());
     }
-    // Still running when dropped; exits a little later.
-    let mut gate = Command::new("sh")
-        .args(["-c", "read x; exit 0"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdin = gate.stdin.take().unwrap();
-    let late = gate.id();
-    drop(gate);
-    drop(stdin); // the child now exits on EOF, after its handle is gone
+    // Still running when dropped; exits a little later, on EOF.
+    let (late, stdin) = dropped_running_child();
+    drop(stdin);
     pids.push(late);
     run_async(30, async {
         for _ in 0..50 {
             pids.push(conductor::Command::new("true").spawn().unwrap().id());
         }
     });
-    for pid in pids {
-        assert!(
-            eventually(Duration::from_secs(10), || gone(pid)),
-            "child {pid} left a zombie: {:?}",
-            proc_state(pid)
-        );
-    }
+    pids.into_iter().for_each(assert_reaped);
 }
 
 #[test]
@@ -116,11 +101,7 @@ fn kill_on_drop_kills_and_reaps() {
         .unwrap();
     let pid = child.id();
     drop(child);
-    assert!(
-        eventually(Duration::from_secs(10), || gone(pid)),
-        "{:?}",
-        proc_state(pid)
-    );
+    assert_reaped(pid);
     run_async(30, async {
         let child = conductor::Command::new("sleep")
             .arg("300")
@@ -129,24 +110,17 @@ fn kill_on_drop_kills_and_reaps() {
             .unwrap();
         let pid = child.id();
         drop(child);
-        assert!(eventually(Duration::from_secs(10), || gone(pid)));
+        assert_reaped(pid);
     });
 }
 
 #[test]
 fn a_dropped_running_child_without_kill_keeps_running() {
-    let mut gate = Command::new("sh")
-        .args(["-c", "read x"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdin = gate.stdin.take().unwrap();
-    let pid = gate.id();
-    drop(gate);
+    let (pid, stdin) = dropped_running_child();
     assert!(
         matches!(proc_state(pid), Some((s, _)) if s != 'Z'),
         "still running"
     );
     drop(stdin);
-    assert!(eventually(Duration::from_secs(10), || gone(pid)));
+    assert_reaped(pid);
 }

@@ -4,6 +4,27 @@
 
 use std::time::{Duration, Instant};
 
+/// Asserts that `pid` is gone (exited and reaped, not a zombie) within 10 s.
+pub fn assert_reaped(pid: u32) {
+    assert!(
+        eventually(Duration::from_secs(10), || gone(pid)),
+        "child {pid} was not reaped: {:?}",
+        proc_state(pid)
+    );
+}
+
+/// Spawns `sh -c 'read x'` and drops its handle while it still runs. Returns
+/// its pid and its stdin: dropping the stdin lets it exit.
+pub fn dropped_running_child() -> (u32, conductor::blocking::ChildStdin) {
+    let mut gate = conductor::blocking::Command::new("sh")
+        .args(["-c", "read x"])
+        .stdin(conductor::Stdio::piped())
+        .spawn()
+        .expect("spawn sh");
+    let stdin = gate.stdin.take().expect("piped stdin");
+    (gate.id(), stdin)
+}
+
 /// Polls `cond` until it holds or `limit` passes; returns whether it held.
 /// Used only where the thing awaited happens in another process or thread we
 /// cannot be notified by (e.g. the background reaper); every poll is bounded.

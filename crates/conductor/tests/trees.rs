@@ -58,6 +58,22 @@ fn first_line(child: &mut conductor::blocking::Child) -> String {
     line.trim().to_string()
 }
 
+/// A shell leading its own process group that runs `trap <action> TERM` and
+/// loops, once it has said it is ready (so the trap is in place).
+fn group_trapping_term(action: &str) -> conductor::blocking::Child {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "trap {action} TERM; echo ready; while :; do sleep 0.05; done"
+        ))
+        .stdout(Stdio::piped())
+        .containment(Containment::ProcessGroup)
+        .spawn()
+        .unwrap();
+    assert_eq!(first_line(&mut child), "ready");
+    child
+}
+
 const TWO_SLEEPS: &str = "sleep 300 & sleep 300 & wait";
 
 #[test]
@@ -195,32 +211,14 @@ fn setsid_double_fork_does_not_escape_a_cgroup() {
 
 #[test]
 fn sigterm_trapped_and_handled_is_not_killed() {
-    let mut child = Command::new("sh")
-        .args([
-            "-c",
-            "trap 'exit 7' TERM; echo ready; while :; do sleep 0.05; done",
-        ])
-        .stdout(Stdio::piped())
-        .containment(Containment::ProcessGroup)
-        .spawn()
-        .unwrap();
-    assert_eq!(first_line(&mut child), "ready");
+    let mut child = group_trapping_term("'exit 7'");
     let status = child.terminate(Duration::from_secs(10)).unwrap();
     assert_eq!(status.code(), Some(7), "{status}");
 }
 
 #[test]
 fn sigterm_ignored_is_killed_after_the_grace() {
-    let mut child = Command::new("sh")
-        .args([
-            "-c",
-            "trap '' TERM; echo ready; while :; do sleep 0.05; done",
-        ])
-        .stdout(Stdio::piped())
-        .containment(Containment::ProcessGroup)
-        .spawn()
-        .unwrap();
-    assert_eq!(first_line(&mut child), "ready");
+    let mut child = group_trapping_term("''");
     let t = Instant::now();
     let status = child.terminate(Duration::from_millis(300)).unwrap();
     assert_eq!(status.signal(), Some(libc::SIGKILL), "{status}");
@@ -231,16 +229,7 @@ fn sigterm_ignored_is_killed_after_the_grace() {
 
 #[test]
 fn zero_grace_kills_at_once() {
-    let mut child = Command::new("sh")
-        .args([
-            "-c",
-            "trap 'exit 7' TERM; echo ready; while :; do sleep 0.05; done",
-        ])
-        .stdout(Stdio::piped())
-        .containment(Containment::ProcessGroup)
-        .spawn()
-        .unwrap();
-    assert_eq!(first_line(&mut child), "ready");
+    let mut child = group_trapping_term("'exit 7'");
     assert_eq!(
         child.terminate(Duration::ZERO).unwrap().signal(),
         Some(libc::SIGKILL)

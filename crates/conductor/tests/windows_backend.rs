@@ -114,6 +114,16 @@ fn heartbeat_stopped(file: &Path) -> bool {
     len() == before
 }
 
+/// Asserts that the tree's grandchild is gone (within the bound) and that its
+/// heartbeat file has stopped growing.
+fn assert_tree_stopped(grandchild: u32, beat: &Path) {
+    assert!(
+        process_gone(grandchild, BOUND),
+        "grandchild {grandchild} survived"
+    );
+    assert!(heartbeat_stopped(beat), "the heartbeat goes on");
+}
+
 /// Waits until `file` exists and has a line (the heartbeat started).
 fn wait_for_heartbeat(file: &Path) {
     let start = Instant::now();
@@ -516,11 +526,7 @@ fn job_tree_killed_as_a_whole() {
             .await
             .expect("bounded")
             .expect("wait");
-        assert!(
-            process_gone(grandchild, BOUND),
-            "grandchild {grandchild} survived"
-        );
-        assert!(heartbeat_stopped(&beat));
+        assert_tree_stopped(grandchild, &beat);
     });
 }
 
@@ -537,11 +543,7 @@ fn job_tree_terminate_with_grace_and_wait_tree() {
         assert!(!status.success());
         eprintln!("terminate: {status:?} after {:?}", start.elapsed());
         assert!(start.elapsed() < Duration::from_secs(10));
-        assert!(
-            process_gone(grandchild, BOUND),
-            "grandchild {grandchild} survived"
-        );
-        assert!(heartbeat_stopped(&beat));
+        assert_tree_stopped(grandchild, &beat);
         // The tree is empty now.
         timeout(BOUND, child.wait_tree())
             .await
@@ -584,11 +586,7 @@ fn kill_on_drop_kills_the_tree() {
         let pid = child.id();
         drop(child);
         assert!(process_gone(pid, BOUND), "child survived the drop");
-        assert!(
-            process_gone(grandchild, BOUND),
-            "grandchild survived the drop"
-        );
-        assert!(heartbeat_stopped(&beat));
+        assert_tree_stopped(grandchild, &beat);
     });
 }
 

@@ -11,9 +11,10 @@ use std::os::unix::ffi::OsStrExt;
 pub(crate) struct ExecStrings {
     _args: Vec<CString>,
     argv: Vec<*const c_char>,
-    _env: Vec<CString>,
-    /// None: the child inherits the parent's `environ`.
-    envp: Option<Vec<*const c_char>>,
+    /// `KEY=VALUE\0` strings, packed.
+    _env: Vec<u8>,
+    /// Pointers into `_env`, NULL-terminated.
+    envp: Vec<*const c_char>,
     _paths: Vec<CString>,
     candidates: Vec<*const c_char>,
     pub cwd: Option<CString>,
@@ -35,10 +36,6 @@ fn cstring(spec: &CommandSpec, what: &str, s: &OsStr) -> Result<CString> {
             ),
         )
     })
-}
-
-extern "C" {
-    static environ: *const *const c_char;
 }
 
 impl ExecStrings {
@@ -66,8 +63,20 @@ impl ExecStrings {
             .map(|a| a.as_bytes().len() + 1 + 8)
             .sum::<usize>();
 
-        let (env, envp) = if spec.env_changed() {
-            let mut env = Vec::new();
+        // The child's environment is always a copy made here: an inherited
+        // one is read through std (`vars_os` holds std's environment lock), never
+        // by handing the live `environ` to the child, which another thread's
+        // `set_var` may be rewriting while the child execs.
+        let mut env = Vec::new();
+        let mut ends = Vec::new();
+        let mut push = |k: &OsStr, v: &OsStr| {
+            env.extend_from_slice(k.as_bytes());
+            env.push(b'=');
+            env.extend_from_slice(v.as_bytes());
+            env.push(0);
+            ends.push(env.len());
+        };
+        if spec.env_changed() {
             for (k, v) in spec.resolved_env() {
                 if k.as_bytes().contains(&b'=') || k.is_empty() {
                     return Err(Error::invalid_input(
@@ -78,24 +87,31 @@ impl ExecStrings {
                         ),
                     ));
                 }
-                let mut kv = k.as_bytes().to_vec();
-                kv.push(b'=');
-                kv.extend_from_slice(v.as_bytes());
-                let what = format!("environment variable {}", k.to_string_lossy());
-                env.push(CString::new(kv).map_err(|_| {
-                    Error::invalid_input(&spec.program, format!("{what} contains a NUL byte"))
-                })?);
+                if k.as_bytes().contains(&0) || v.as_bytes().contains(&0) {
+                    return Err(Error::invalid_input(
+                        &spec.program,
+                        format!(
+                            "environment variable {} contains a NUL byte",
+                            k.to_string_lossy()
+                        ),
+                    ));
+                }
+                push(&k, &v);
             }
-            let mut envp: Vec<*const c_char> = env.iter().map(|e| e.as_ptr()).collect();
-            envp.push(std::ptr::null());
-            (env, Some(envp))
         } else {
-            (Vec::new(), None)
-        };
-        size += env
-            .iter()
-            .map(|e| e.as_bytes().len() + 1 + 8)
-            .sum::<usize>();
+            // Names and values from the C environment hold no NUL.
+            for (k, v) in std::env::vars_os() {
+                push(&k, &v);
+            }
+        }
+        let mut envp: Vec<*const c_char> = Vec::with_capacity(ends.len() + 1);
+        let mut start = 0;
+        for end in ends {
+            envp.push(env[start..].as_ptr().cast());
+            start = end;
+        }
+        envp.push(std::ptr::null());
+        size += env.len() + 8 * envp.len();
 
         let paths = candidates(spec, &program)?;
         let candidates = paths.iter().map(|p| p.as_ptr()).collect();
@@ -119,14 +135,9 @@ impl ExecStrings {
         self.argv.as_ptr()
     }
 
-    /// The environment for the child: built, or the parent's `environ`.
+    /// The environment for the child (a copy; see [`ExecStrings::new`]).
     pub fn envp(&self) -> *const *const c_char {
-        match &self.envp {
-            Some(e) => e.as_ptr(),
-            // SAFETY: reading the libc global; callers that mutate the environment
-            // from other threads while spawning already break libc's contract.
-            None => unsafe { environ },
-        }
+        self.envp.as_ptr()
     }
 
     pub fn candidates(&self) -> &[*const c_char] {

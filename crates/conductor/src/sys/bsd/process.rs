@@ -27,8 +27,8 @@ enum Watch {
     None,
     /// A kqueue holding the child's exit event, not in a reactor.
     Kqueue(OwnedFd),
-    /// The same, registered with tokio's reactor.
-    Registered(AsyncFd<OwnedFd>),
+    /// The same, registered with the reactor of the runtime with this id.
+    Registered(AsyncFd<OwnedFd>, tokio::runtime::Id),
 }
 
 impl Watch {
@@ -36,7 +36,7 @@ impl Watch {
         match self {
             Watch::None => None,
             Watch::Kqueue(fd) => Some(fd.as_fd()),
-            Watch::Registered(afd) => Some(afd.get_ref().as_fd()),
+            Watch::Registered(afd, _) => Some(afd.get_ref().as_fd()),
         }
     }
 }
@@ -223,7 +223,11 @@ impl Process {
     }
 
     /// Polls for exit; cancel-safe (nothing is lost if the future is dropped).
+    /// The kqueue follows the runtime it is polled in: one registered with
+    /// another runtime's reactor (perhaps shut down since) is registered anew
+    /// with the current one.
     pub fn poll_wait(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<ExitStatus>> {
+        let current = tokio::runtime::Handle::try_current().ok().map(|h| h.id());
         loop {
             if let Some(s) = self.reap(false)? {
                 return Poll::Ready(Ok(s));
@@ -238,13 +242,25 @@ impl Process {
                 Watch::None => {
                     self.ensure_watch()?;
                 }
+                Watch::Registered(_, id) if Some(*id) != current => {
+                    let Watch::Registered(afd, _) = std::mem::replace(&mut self.watch, Watch::None)
+                    else {
+                        unreachable!("matched above")
+                    };
+                    self.watch = Watch::Kqueue(afd.into_inner());
+                }
                 Watch::Kqueue(_) => {
+                    let Some(id) = current else {
+                        return Poll::Ready(Err(io::Error::other(
+                            "no tokio runtime is running; use conductor::blocking for code without one",
+                        )));
+                    };
                     let Watch::Kqueue(kq) = std::mem::replace(&mut self.watch, Watch::None) else {
                         unreachable!("matched above")
                     };
-                    self.watch = Watch::Registered(register(kq, Interest::READABLE)?);
+                    self.watch = Watch::Registered(register(kq, Interest::READABLE)?, id);
                 }
-                Watch::Registered(afd) => {
+                Watch::Registered(afd, _) => {
                     let mut guard = ready!(afd.poll_read_ready(cx))?;
                     let mut buf = Vec::with_capacity(1);
                     match take_exits(guard.get_inner().as_fd(), &mut buf, Some(Duration::ZERO))?

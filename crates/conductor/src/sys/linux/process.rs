@@ -20,10 +20,10 @@ use tokio::io::Interest;
 enum Handle {
     /// A pidfd not (yet) registered with a reactor.
     Pidfd(PidFd),
-    /// A pidfd registered with tokio's reactor.
-    Registered(AsyncFd<PidFd>),
-    /// No pidfd: the SIGCHLD fallback.
-    Pid(Option<tokio::signal::unix::Signal>),
+    /// A pidfd registered with the reactor of the runtime with this id.
+    Registered(AsyncFd<PidFd>, tokio::runtime::Id),
+    /// No pidfd: the SIGCHLD fallback, listening in the runtime with this id.
+    Pid(Option<(tokio::signal::unix::Signal, tokio::runtime::Id)>),
     /// Transient state while converting.
     Empty,
 }
@@ -76,7 +76,7 @@ impl Process {
     pub fn pidfd(&self) -> Option<&PidFd> {
         match &self.handle {
             Handle::Pidfd(fd) => Some(fd),
-            Handle::Registered(afd) => Some(afd.get_ref()),
+            Handle::Registered(afd, _) => Some(afd.get_ref()),
             _ => None,
         }
     }
@@ -189,12 +189,27 @@ impl Process {
     }
 
     /// Polls for exit; cancel-safe (nothing is lost if the future is dropped).
+    /// The handle follows the runtime it is polled in: one registered with
+    /// another runtime's reactor (perhaps shut down since) is registered anew
+    /// with the current one.
     pub fn poll_wait(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<ExitStatus>> {
+        let current = tokio::runtime::Handle::try_current().ok().map(|h| h.id());
         loop {
             if let Some((s, _)) = self.done {
                 return Poll::Ready(Ok(s));
             }
             match &mut self.handle {
+                Handle::Registered(_, id) if Some(*id) != current => {
+                    let Handle::Registered(afd, _) =
+                        std::mem::replace(&mut self.handle, Handle::Empty)
+                    else {
+                        unreachable!("matched above")
+                    };
+                    self.handle = Handle::Pidfd(afd.into_inner());
+                }
+                Handle::Pid(Some((_, id))) if Some(*id) != current => {
+                    self.handle = Handle::Pid(None);
+                }
                 Handle::Pidfd(_) => {
                     let Handle::Pidfd(fd) = std::mem::replace(&mut self.handle, Handle::Empty)
                     else {
@@ -202,16 +217,21 @@ impl Process {
                     };
                     // No probe first: a child that already exited makes the pidfd
                     // readable at once, and the common case saves a syscall.
-                    match try_register(fd, Interest::READABLE) {
-                        Ok(afd) => self.handle = Handle::Registered(afd),
-                        Err((fd, e)) => {
+                    match (try_register(fd, Interest::READABLE), current) {
+                        (Ok(afd), Some(id)) => self.handle = Handle::Registered(afd, id),
+                        (Ok(afd), None) => {
+                            // Registered yet no runtime id: cannot happen; stay usable.
+                            self.handle = Handle::Pidfd(afd.into_inner());
+                            return Poll::Ready(Err(io::Error::other("no tokio runtime")));
+                        }
+                        (Err((fd, e)), _) => {
                             // Keep the pidfd: blocking waits and signals still need it.
                             self.handle = Handle::Pidfd(fd);
                             return Poll::Ready(Err(e));
                         }
                     }
                 }
-                Handle::Registered(afd) => {
+                Handle::Registered(afd, _) => {
                     let mut guard = ready!(afd.poll_read_ready(cx))?;
                     match waitid(Target::Pidfd(guard.get_inner().as_raw_fd()), false)? {
                         Some(d) => {
@@ -223,16 +243,20 @@ impl Process {
                 }
                 Handle::Pid(sig) => {
                     if sig.is_none() {
+                        let Some(id) = current else {
+                            return Poll::Ready(Err(io::Error::other("no tokio runtime")));
+                        };
                         // Listen before checking, so an exit in between is not missed.
-                        *sig = Some(tokio::signal::unix::signal(
-                            tokio::signal::unix::SignalKind::child(),
-                        )?);
+                        *sig = Some((
+                            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::child())?,
+                            id,
+                        ));
                     }
                     if let Some(d) = waitid(Target::Pid(self.pid), false)? {
                         self.finish(Some(d))?;
                         continue;
                     }
-                    if let Handle::Pid(Some(s)) = &mut self.handle {
+                    if let Handle::Pid(Some((s, _))) = &mut self.handle {
                         if ready!(s.poll_recv(cx)).is_none() {
                             return Poll::Ready(Err(io::Error::other("SIGCHLD stream ended")));
                         }
@@ -317,7 +341,7 @@ impl Process {
         }
         match std::mem::replace(&mut self.handle, Handle::Empty) {
             Handle::Pidfd(fd) => reaper::adopt_pidfd(fd.into_owned()),
-            Handle::Registered(afd) => reaper::adopt_pidfd(afd.into_inner().into_owned()),
+            Handle::Registered(afd, _) => reaper::adopt_pidfd(afd.into_inner().into_owned()),
             Handle::Pid(_) => reaper::adopt_pid(self.pid),
             Handle::Empty => {}
         }

@@ -40,6 +40,14 @@ pub enum Containment {
     /// (`CLONE_INTO_CGROUP`, Linux): no descendant can escape, not even one
     /// that calls `setsid` or double-forks. Spawning fails with a clear error
     /// when no writable cgroup2 mount is found.
+    ///
+    /// The cgroup's directory is open only during the spawn, so a contained
+    /// child holds one descriptor (its pidfd), like any other. The cgroup also
+    /// measures the tree: [`ResourceUsage`](crate::ResourceUsage) then gives
+    /// the whole tree's CPU and, where a memory controller is usable (cgroup
+    /// v2's, or on hybrid systems a per-child cgroup in the v1 memory
+    /// hierarchy), its own peak memory and OOM kills. The cgroup is removed
+    /// once the `Child` is dropped and the tree is empty.
     Cgroup,
     /// A cgroup when one is usable, otherwise a process group.
     BestAvailable,

@@ -4,7 +4,7 @@
 //! empty, read what the tree used (`cpu.stat`, and with the memory controller
 //! `memory.peak` and `memory.events`), set `memory.max`, and remove it afterwards.
 
-use super::cgroup_base::{cached_lookup, Lookup};
+use super::cgroup_base::{cached_lookup, CgroupError, Lookup};
 use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Write};
@@ -28,14 +28,14 @@ pub(crate) struct Cgroup {
 /// mount joined with this process's own cgroup. A success, or a failure that
 /// will not change (nothing mounted, not writable), is remembered; a passing
 /// failure (out of descriptors or memory) is not, so the next spawn looks again.
-fn base() -> Result<&'static Path, String> {
+fn base() -> Result<&'static Path, CgroupError> {
     static BASE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     cached_lookup(&BASE, find_base)
 }
 
 fn find_base() -> Result<PathBuf, Lookup> {
     let mountinfo = fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| Lookup::from_io("cannot read /proc/self/mountinfo", &e))?;
+        .map_err(|e| Lookup::from_io("cannot read /proc/self/mountinfo", e))?;
     let mount = mountinfo
         .lines()
         .find_map(|l| {
@@ -49,7 +49,7 @@ fn find_base() -> Result<PathBuf, Lookup> {
             )
         })?;
     let own = fs::read_to_string("/proc/self/cgroup")
-        .map_err(|e| Lookup::from_io("cannot read /proc/self/cgroup", &e))?;
+        .map_err(|e| Lookup::from_io("cannot read /proc/self/cgroup", e))?;
     let rel = own
         .lines()
         .find_map(|l| l.strip_prefix("0::"))
@@ -60,7 +60,7 @@ fn find_base() -> Result<PathBuf, Lookup> {
         let e = crate::sys::unix::fd::errno_to_io(e);
         Lookup::from_io(
             &format!("cgroup2 directory {} is not writable", base.display()),
-            &e,
+            e,
         )
     })?;
     Ok(base)
@@ -105,15 +105,10 @@ pub(crate) fn keyed(text: &str, key: &str) -> Option<u64> {
 
 impl Cgroup {
     /// Makes a fresh, empty cgroup for one child.
-    pub fn create() -> io::Result<Cgroup> {
-        let base = base().map_err(|m| io::Error::new(io::ErrorKind::Unsupported, m))?;
-        let path = base.join(fresh_name());
-        fs::create_dir(&path).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("cannot create cgroup {}: {e}", path.display()),
-            )
-        })?;
+    pub fn create() -> Result<Cgroup, CgroupError> {
+        let path = base()?.join(fresh_name());
+        fs::create_dir(&path)
+            .map_err(|e| CgroupError::io(format!("cannot create cgroup {}", path.display()), e))?;
         Ok(Cgroup { path })
     }
 
@@ -147,10 +142,14 @@ impl Cgroup {
 
     /// Caps the tree's memory (`memory.max`), with no swap beyond it
     /// (`memory.swap.max` 0 where swap accounting exists).
-    pub fn limit_memory(&self, bytes: u64) -> io::Result<()> {
-        self.write("memory.max", &bytes.to_string())?;
+    pub fn limit_memory(&self, bytes: u64) -> Result<(), CgroupError> {
+        let set = |file: &str, value: &str| {
+            self.write(file, value)
+                .map_err(|e| CgroupError::io(format!("cannot set {file} to {value}"), e))
+        };
+        set("memory.max", &bytes.to_string())?;
         if self.path.join("memory.swap.max").exists() {
-            self.write("memory.swap.max", "0")?;
+            set("memory.swap.max", "0")?;
         }
         Ok(())
     }

@@ -3,9 +3,41 @@
 //! descriptor or memory free at that moment) is tried again next time, so one
 //! bad moment does not disable containment for the life of the process.
 
+use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+
+/// Why a cgroup could not be found or made: what was being done, and the OS
+/// error (its errno kept, so the spawn can blame the right cause).
+#[derive(Debug)]
+pub(crate) struct CgroupError {
+    pub what: String,
+    pub source: io::Error,
+}
+
+impl CgroupError {
+    /// A cgroup setup this machine cannot provide (`kind()` Unsupported).
+    pub fn unsupported(what: impl Into<String>) -> CgroupError {
+        CgroupError {
+            what: what.into(),
+            source: io::Error::new(io::ErrorKind::Unsupported, "not available"),
+        }
+    }
+
+    pub fn io(what: impl Into<String>, source: io::Error) -> CgroupError {
+        CgroupError {
+            what: what.into(),
+            source,
+        }
+    }
+}
+
+impl fmt::Display for CgroupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.what, self.source)
+    }
+}
 
 /// Why a lookup failed.
 #[derive(Debug)]
@@ -13,13 +45,12 @@ pub(crate) enum Lookup {
     /// Will fail the same way next time (nothing mounted, not writable).
     Permanent(String),
     /// May succeed next time (EMFILE, ENFILE, ENOMEM, EINTR, EAGAIN).
-    Passing(String),
+    Passing(CgroupError),
 }
 
 impl Lookup {
-    /// Classifies an I/O error met while looking, prefixed with `what`.
-    pub fn from_io(what: &str, e: &io::Error) -> Lookup {
-        let msg = format!("{what}: {e}");
+    /// Classifies an I/O error met while looking, `what` saying at what.
+    pub fn from_io(what: &str, e: io::Error) -> Lookup {
         match e.raw_os_error() {
             Some(
                 libc::EMFILE
@@ -28,8 +59,8 @@ impl Lookup {
                 | libc::EINTR
                 | libc::EAGAIN
                 | libc::ENOBUFS,
-            ) => Lookup::Passing(msg),
-            _ => Lookup::Permanent(msg),
+            ) => Lookup::Passing(CgroupError::io(what, e)),
+            _ => Lookup::Permanent(format!("{what}: {e}")),
         }
     }
 }
@@ -39,14 +70,18 @@ impl Lookup {
 pub(crate) fn cached_lookup(
     cell: &'static OnceLock<Result<PathBuf, String>>,
     find: fn() -> Result<PathBuf, Lookup>,
-) -> Result<&'static Path, String> {
-    if let Some(r) = cell.get() {
-        return r.as_deref().map_err(Clone::clone);
+) -> Result<&'static Path, CgroupError> {
+    if cell.get().is_none() {
+        let answer = match find() {
+            Ok(p) => Ok(p),
+            Err(Lookup::Permanent(m)) => Err(m),
+            Err(Lookup::Passing(e)) => return Err(e),
+        };
+        let _ = cell.set(answer);
     }
-    let answer = match find() {
-        Ok(p) => Ok(p),
-        Err(Lookup::Permanent(m)) => Err(m),
-        Err(Lookup::Passing(m)) => return Err(m),
-    };
-    cell.get_or_init(|| answer).as_deref().map_err(Clone::clone)
+    match cell.get() {
+        Some(Ok(p)) => Ok(p),
+        Some(Err(m)) => Err(CgroupError::unsupported(m.clone())),
+        None => Err(CgroupError::unsupported("cgroup lookup failed")),
+    }
 }

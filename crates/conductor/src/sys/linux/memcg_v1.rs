@@ -8,7 +8,7 @@
 //! the parent's memory, whose owner is the parent).
 
 use super::cgroup::{fresh_name, keyed, write_file};
-use super::cgroup_base::{cached_lookup, Lookup};
+use super::cgroup_base::{cached_lookup, CgroupError, Lookup};
 use std::fs;
 use std::io;
 use std::os::fd::OwnedFd;
@@ -23,14 +23,14 @@ pub(crate) struct MemCgroupV1 {
 
 /// This process's own cgroup in the v1 memory hierarchy, where per-child
 /// cgroups are made (remembered as [`super::cgroup`]'s base is).
-fn base() -> Result<&'static Path, String> {
+fn base() -> Result<&'static Path, CgroupError> {
     static BASE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     cached_lookup(&BASE, find_base)
 }
 
 fn find_base() -> Result<PathBuf, Lookup> {
     let mountinfo = fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| Lookup::from_io("cannot read /proc/self/mountinfo", &e))?;
+        .map_err(|e| Lookup::from_io("cannot read /proc/self/mountinfo", e))?;
     let (root, mount) = mountinfo
         .lines()
         .find_map(|l| {
@@ -50,7 +50,7 @@ fn find_base() -> Result<PathBuf, Lookup> {
             )
         })?;
     let own = fs::read_to_string("/proc/self/cgroup")
-        .map_err(|e| Lookup::from_io("cannot read /proc/self/cgroup", &e))?;
+        .map_err(|e| Lookup::from_io("cannot read /proc/self/cgroup", e))?;
     let path = own
         .lines()
         .find_map(|l| {
@@ -76,7 +76,7 @@ fn find_base() -> Result<PathBuf, Lookup> {
         let e = crate::sys::unix::fd::errno_to_io(e);
         Lookup::from_io(
             &format!("memory cgroup directory {} is not writable", base.display()),
-            &e,
+            e,
         )
     })?;
     Ok(base)
@@ -85,40 +85,40 @@ fn find_base() -> Result<PathBuf, Lookup> {
 impl MemCgroupV1 {
     /// Makes a fresh memory cgroup, limited to `limit` bytes (memory plus
     /// swap, where swap is accounted) when given.
-    pub fn create(limit: Option<u64>) -> io::Result<MemCgroupV1> {
-        let base = base().map_err(|m| io::Error::new(io::ErrorKind::Unsupported, m))?;
-        let path = base.join(fresh_name());
+    pub fn create(limit: Option<u64>) -> Result<MemCgroupV1, CgroupError> {
+        let path = base()?.join(fresh_name());
         fs::create_dir(&path).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("cannot create memory cgroup {}: {e}", path.display()),
-            )
+            CgroupError::io(format!("cannot create memory cgroup {}", path.display()), e)
         })?;
         let cg = MemCgroupV1 { path };
         if let Some(bytes) = limit {
             let value = bytes.to_string();
-            write_file(&cg.path, "memory.limit_in_bytes", &value).map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("cannot set memory.limit_in_bytes to {bytes}: {e}"),
-                )
-            })?;
+            let set = |file: &str| {
+                write_file(&cg.path, file, &value)
+                    .map_err(|e| CgroupError::io(format!("cannot set {file} to {value}"), e))
+            };
+            set("memory.limit_in_bytes")?;
             // memsw (memory + swap) must not be below the memory limit: set after it.
             if cg.path.join("memory.memsw.limit_in_bytes").exists() {
-                write_file(&cg.path, "memory.memsw.limit_in_bytes", &value)?;
+                set("memory.memsw.limit_in_bytes")?;
             }
         }
         Ok(cg)
     }
 
     /// `cgroup.procs`, opened for the child to write itself into.
-    pub fn open_procs(&self) -> io::Result<OwnedFd> {
+    pub fn open_procs(&self) -> Result<OwnedFd, CgroupError> {
         rustix::fs::open(
             self.path.join("cgroup.procs"),
             rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
             rustix::fs::Mode::empty(),
         )
-        .map_err(crate::sys::unix::fd::errno_to_io)
+        .map_err(|e| {
+            CgroupError::io(
+                "cannot open the memory cgroup's cgroup.procs",
+                crate::sys::unix::fd::errno_to_io(e),
+            )
+        })
     }
 
     /// The tree's peak memory (`memory.max_usage_in_bytes`).

@@ -11,9 +11,9 @@
 //! a mkdir and an rmdir); their figures are `getrusage`'s.
 
 use super::cgroup::Cgroup;
+use super::cgroup_base::CgroupError;
 use super::memcg_v1::MemCgroupV1;
 use crate::status::{ResourceUsage, UsageSource};
-use std::io;
 use std::os::fd::OwnedFd;
 
 /// Which cgroup measures (and limits) the child's memory.
@@ -39,7 +39,7 @@ pub(crate) struct MemoryPlan {
 /// Chooses and sets up the child's memory cgroup. `limit`: the cap asked for
 /// (an error when it cannot be enforced); without one, accounting is best
 /// effort and only done for a child with a containment cgroup.
-pub(crate) fn plan(limit: Option<u64>, tree: Option<&Cgroup>) -> io::Result<MemoryPlan> {
+pub(crate) fn plan(limit: Option<u64>, tree: Option<&Cgroup>) -> Result<MemoryPlan, CgroupError> {
     if limit.is_none() && tree.is_none() {
         return Ok(MemoryPlan::default());
     }
@@ -84,9 +84,12 @@ pub(crate) fn plan(limit: Option<u64>, tree: Option<&Cgroup>) -> io::Result<Memo
             memory: Some(Memory::V1(cg)),
             procs: Some(procs),
         }),
-        Err(e) => Err(io::Error::new(
-            e.kind(),
-            format!("no usable memory controller: {v2_reason}; cgroup v1 memory hierarchy: {e}"),
+        Err(e) => Err(CgroupError::io(
+            format!(
+                "no usable memory controller: {v2_reason}; cgroup v1 memory hierarchy: {}",
+                e.what
+            ),
+            e.source,
         )),
     }
 }

@@ -59,17 +59,24 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
         Containment::Session => setsid = true,
         Containment::Cgroup => {
             cgroup = Some(Cgroup::create().map_err(|e| {
-                Error::new(by_cause(&e, Operation::Containment), e)
+                let op = by_cause(&e.source, Operation::Containment);
+                let hint = if op == Operation::Containment {
+                    " (cgroup containment needs a writable cgroup2 mount; \
+                     use Containment::BestAvailable to fall back to a process group)"
+                } else {
+                    ""
+                };
+                Error::new(op, e.source)
                     .with_program(prog)
-                    .with_detail(
-                        "cgroup containment needs a writable cgroup2 mount; \
-                     use Containment::BestAvailable to fall back to a process group",
-                    )
+                    .with_detail(format!("{}{hint}", e.what))
             })?)
         }
         Containment::BestAvailable => match Cgroup::create() {
             Ok(cg) => cgroup = Some(cg),
-            Err(_) => pgroup = 0,
+            Err(e) => {
+                tracing::debug!("conductor: no cgroup for this spawn, using a process group: {e}");
+                pgroup = 0
+            }
         },
     }
     // The memory cgroup: required for a memory limit, best effort otherwise.
@@ -80,7 +87,11 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
     let memory = match memory::plan(limit, cgroup.as_ref()) {
         Ok(m) => m,
         Err(e) if limit.is_some() => {
-            return Err(Error::new(by_cause(&e, Operation::MemoryLimit), e).with_program(prog))
+            return Err(
+                Error::new(by_cause(&e.source, Operation::MemoryLimit), e.source)
+                    .with_program(prog)
+                    .with_detail(e.what),
+            )
         }
         Err(_) => MemoryPlan::default(),
     };

@@ -66,6 +66,15 @@ fn find_base() -> Result<PathBuf, Lookup> {
     Ok(base)
 }
 
+/// True when the memory controller is enabled for the cgroups conductor
+/// makes (`memory` in `cgroup.subtree_control` of its own cgroup).
+pub(crate) fn memory_enabled() -> bool {
+    base().is_ok_and(|b| {
+        fs::read_to_string(b.join("cgroup.subtree_control"))
+            .is_ok_and(|c| c.split_whitespace().any(|c| c == "memory"))
+    })
+}
+
 /// A fresh name for a per-child cgroup directory (unique in this process).
 pub(crate) fn fresh_name() -> OsString {
     static SEQ: AtomicU64 = AtomicU64::new(0);

@@ -10,7 +10,7 @@
 //! Uncontained children without a limit get none (it would cost every spawn
 //! a mkdir and an rmdir); their figures are `getrusage`'s.
 
-use super::cgroup::Cgroup;
+use super::cgroup::{memory_enabled, Cgroup};
 use super::cgroup_base::CgroupError;
 use super::memcg_v1::MemCgroupV1;
 use crate::status::{ResourceUsage, UsageSource};
@@ -57,6 +57,9 @@ pub(crate) fn plan(limit: Option<u64>, tree: Option<&Cgroup>) -> Result<MemoryPl
             "cgroup {} has no memory controller (conductor does not enable controllers)",
             cg.path().display()
         ),
+        None if !memory_enabled() => "cgroup v2: the memory controller is not enabled for \
+             conductor's cgroup (conductor does not enable controllers)"
+            .to_string(),
         None => match Cgroup::create() {
             Ok(cg) if cg.has_memory() => {
                 if let Some(bytes) = limit {
@@ -67,11 +70,7 @@ pub(crate) fn plan(limit: Option<u64>, tree: Option<&Cgroup>) -> Result<MemoryPl
                     procs: None,
                 });
             }
-            Ok(cg) => format!(
-                "cgroup v2: the memory controller is not enabled below {} \
-                 (conductor does not enable controllers)",
-                cg.path().parent().unwrap_or(cg.path()).display()
-            ),
+            Ok(cg) => format!("cgroup v2: no memory controller in {}", cg.path().display()),
             Err(e) => format!("cgroup v2: {e}"),
         },
     };

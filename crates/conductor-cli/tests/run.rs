@@ -6,6 +6,9 @@ use std::io::{BufRead, BufReader};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+#[path = "../../conductor/tests/common/skip.rs"]
+mod skip;
+
 fn conductor() -> Command {
     Command::new(env!("CARGO_BIN_EXE_conductor"))
 }
@@ -126,7 +129,7 @@ fn help_and_version() {
 #[test]
 fn unwritable_cgroup_root_is_a_clear_error_or_falls_back() {
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: needs root to run conductor as an unprivileged user");
+        skip::skipped("needs root to run conductor as an unprivileged user");
         return;
     }
     use conductor::unix::CommandExt;
@@ -142,7 +145,7 @@ fn unwritable_cgroup_root_is_a_clear_error_or_falls_back() {
     let out = as_nobody("cgroup");
     let err = String::from_utf8_lossy(&out.stderr);
     if out.status.code() == Some(0) {
-        eprintln!("skipped: the cgroup2 mount is writable even for nobody here");
+        skip::skipped("the cgroup2 mount is writable even for nobody here");
         return;
     }
     assert_eq!(out.status.code(), Some(125), "{err}");

@@ -5,7 +5,6 @@
 use crate::exit;
 use clap::{Args, ValueEnum};
 use conductor::{Command, Containment};
-use std::ffi::OsString;
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -29,14 +28,8 @@ pub struct RunArgs {
     /// Print CPU times, peak RSS and wall time on stderr after exit.
     #[arg(long)]
     rusage: bool,
-    /// The program and its arguments.
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "PROGRAM"
-    )]
-    command: Vec<OsString>,
+    #[command(flatten)]
+    command: crate::program::Program,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -67,7 +60,7 @@ impl From<ContainmentArg> for Containment {
 
 /// Runs the command; returns the exit code for conductor.
 pub async fn run(args: RunArgs) -> i32 {
-    let (program, rest) = args.command.split_first().expect("clap requires PROGRAM");
+    let (program, rest) = args.command.split();
     let mut cmd = Command::new(program);
     cmd.args(rest).containment(args.containment.into());
     // Listen before spawning, so a signal that arrives as soon as the child

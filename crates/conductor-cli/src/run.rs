@@ -16,7 +16,8 @@ Exit status: the program's own; 128+N if it died of signal N; 124 on timeout;\n\
 125 if conductor itself failed; 126 if the program cannot be executed; 127 if it is not found."
 )]
 pub struct RunArgs {
-    /// Stop the whole process tree after this long (500ms, 2s, 1m30s) and exit 124.
+    /// Stop the whole process tree after this long (500ms, 2s, 1m30s, 1d) and exit 124;
+    /// 0 means no timeout, as with timeout(1).
     #[arg(long, value_parser = crate::duration::parse)]
     timeout: Option<Duration>,
     /// Time between SIGTERM and SIGKILL when stopping the tree.
@@ -85,7 +86,7 @@ pub async fn run(args: RunArgs) -> i32 {
         Ok(c) => c,
         Err(e) => return exit::report_spawn_error(&e),
     };
-    let deadline = args.timeout.map(|t| tokio::time::Instant::now() + t);
+    let deadline = crate::duration::limit(args.timeout).map(|t| tokio::time::Instant::now() + t);
     let mut timed_out = false;
     let status = loop {
         let recv = async {

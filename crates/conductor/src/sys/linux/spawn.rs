@@ -60,6 +60,7 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
             cgroup = Some(Cgroup::create().map_err(|e| {
                 Error::new(Operation::Containment, e)
                     .with_program(prog)
+                    .with_reason(crate::Reason::CgroupUnavailable)
                     .with_detail(
                         "cgroup containment needs a writable cgroup2 mount; \
                      use Containment::BestAvailable to fall back to a process group",

@@ -130,11 +130,12 @@ pub async fn run(args: RunArgs) -> i32 {
         let wall = started.elapsed();
         match child.resource_usage() {
             Some(ru) => eprintln!(
-                "conductor: user {:.3}s system {:.3}s max-rss {} KiB wall {:.3}s",
+                "conductor: user {:.3}s system {:.3}s max-rss {} KiB wall {:.3}s ({})",
                 ru.user_time.as_secs_f64(),
                 ru.system_time.as_secs_f64(),
                 ru.max_rss_bytes / 1024,
-                wall.as_secs_f64()
+                wall.as_secs_f64(),
+                usage_sources(&ru)
             ),
             None => eprintln!(
                 "conductor: wall {:.3}s (resource usage unavailable)",
@@ -151,6 +152,23 @@ pub async fn run(args: RunArgs) -> i32 {
         return exit::TIMED_OUT;
     }
     exit::from_status(status)
+}
+
+/// What `--rusage`'s figures cover, and an OOM kill, for its line.
+fn usage_sources(ru: &conductor::ResourceUsage) -> String {
+    use conductor::UsageSource::Cgroup;
+    let cpu = if ru.cpu_source == Cgroup {
+        "cpu: whole tree (cgroup)"
+    } else {
+        "cpu: the child and the descendants it waited for"
+    };
+    let mem = if ru.memory_source == Cgroup {
+        "max-rss: the tree's peak (cgroup)"
+    } else {
+        "max-rss: upper bound, may include conductor's own size at spawn (rusage)"
+    };
+    let oom = if ru.oom_killed { "; OOM-killed" } else { "" };
+    format!("{cpu}; {mem}{oom}")
 }
 
 /// Resolves with the output of whichever future finishes first.

@@ -36,6 +36,11 @@ pub enum Operation {
     Timeout,
     /// Asking for the child's pidfd when it has none (Linux SIGCHLD fallback).
     Pidfd,
+    /// Setting up the child's memory cgroup for
+    /// [`memory_limit`](crate::unix::CommandExt::memory_limit) (Linux): no
+    /// usable memory controller (`kind()` is `Unsupported`), or the cgroup
+    /// could not be made, limited or joined.
+    MemoryLimit,
 }
 
 impl Operation {
@@ -55,6 +60,7 @@ impl Operation {
             Operation::ResourceLimits => "cannot apply resource limits to",
             Operation::Timeout => "timed out:",
             Operation::Pidfd => "no pidfd for",
+            Operation::MemoryLimit => "cannot limit the memory of",
         }
     }
 }

@@ -55,6 +55,6 @@ pub use command::Command;
 pub use error::{Error, Operation, Reason, Result};
 pub use pipes::{ChildStderr, ChildStdin, ChildStdout};
 pub use spec::{CommandArgs, CommandEnvs};
-pub use status::{signal_name, ExitStatus, Output, ResourceUsage};
+pub use status::{signal_name, ExitStatus, Output, ResourceUsage, UsageSource};
 pub use stdio::Stdio;
 pub use tree::Containment;

@@ -179,20 +179,75 @@ impl fmt::Debug for Output {
 
 /// CPU time and memory a child used, read when it was reaped.
 ///
+/// Where each figure comes from is in [`cpu_source`](Self::cpu_source) and
+/// [`memory_source`](Self::memory_source). On Linux, a child in a cgroup
+/// (`Containment::Cgroup`, `Containment::BestAvailable` where a cgroup is
+/// usable, or a [`memory_limit`](crate::unix::CommandExt::memory_limit)) is
+/// measured by the kernel's accounting for that cgroup: its whole tree, and
+/// only its tree. Otherwise the figures are `getrusage`'s, whose peak is an
+/// upper bound that may include the parent's own size (see [`UsageSource`]).
+///
 /// ```
 /// # fn main() -> Result<(), conductor::Error> {
 /// let mut child = conductor::blocking::Command::new("true").spawn()?;
 /// child.wait()?;
 /// let usage = child.resource_usage().expect("known after wait");
 /// assert!(usage.max_rss_bytes > 0);
+/// assert!(!usage.oom_killed);
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct ResourceUsage {
     /// CPU time spent in user mode.
     pub user_time: Duration,
     /// CPU time spent in the kernel on the child's behalf.
     pub system_time: Duration,
-    /// Peak resident set size, in bytes.
+    /// Peak memory, in bytes: the cgroup's peak usage, or the peak resident
+    /// set size (see [`memory_source`](Self::memory_source)).
     pub max_rss_bytes: u64,
+    /// Where `user_time` and `system_time` come from.
+    pub cpu_source: UsageSource,
+    /// Where `max_rss_bytes` comes from.
+    pub memory_source: UsageSource,
+    /// True when the kernel's OOM killer killed a process of the child's
+    /// memory cgroup (Linux, when the child had one: always the case with a
+    /// [`memory_limit`](crate::unix::CommandExt::memory_limit)).
+    pub oom_killed: bool,
+}
+
+/// Where a figure of [`ResourceUsage`] comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum UsageSource {
+    /// The operating system's per-process accounting.
+    ///
+    /// Unix (`wait4`/`waitid` rusage): the child plus the descendants it
+    /// waited for; descendants it left behind are not counted. Its peak RSS
+    /// is an **upper bound that may include the parent's**: conductor spawns
+    /// with `CLONE_VM` (as `fork` would copy it), so until `exec` the child
+    /// runs in the parent's address space, and at `exec` Linux folds that
+    /// address space's peak into the child's `ru_maxrss`. A 1 GiB parent
+    /// spawning `/bin/true` sees about 1 GiB here. Use a cgroup
+    /// (`Containment::Cgroup`) for the child's own figure.
+    ///
+    /// Windows: the process's own times and peak working set.
+    #[default]
+    Process,
+    /// The kernel's accounting for the child's own cgroup (Linux): every
+    /// process of its tree, from exec on, whether or not it was waited for.
+    /// CPU from `cpu.stat`; memory from cgroup v2 `memory.peak`, or the v1
+    /// memory hierarchy's `memory.max_usage_in_bytes` on hybrid systems
+    /// (both include page cache the tree brought in).
+    Cgroup,
+}
+
+impl UsageSource {
+    /// A short description for reports: `"cgroup"` or `"rusage"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UsageSource::Process => "rusage",
+            UsageSource::Cgroup => "cgroup",
+        }
+    }
 }

@@ -24,6 +24,9 @@ pub(crate) struct UnixOptions {
     /// Signal the child gets when the thread that spawned it exits (Linux).
     #[cfg(target_os = "linux")]
     pub pdeathsig: Option<i32>,
+    /// Kernel-enforced cap on the memory of the child's tree, in bytes (Linux).
+    #[cfg(target_os = "linux")]
+    pub memory_limit: Option<u64>,
 }
 
 /// A resource whose limit [`CommandExt::rlimit`] sets in the child.
@@ -121,6 +124,45 @@ pub trait CommandExt: sealed::Sealed {
     /// Note that the kernel ties this to the spawning *thread*.
     #[cfg(target_os = "linux")]
     fn parent_death_signal(&mut self, sig: i32) -> &mut Self;
+    /// Linux: caps the memory of the child's whole tree at `bytes`, enforced
+    /// by the kernel's memory controller: past it the kernel reclaims, then
+    /// its OOM killer kills a process of the tree, and
+    /// [`ResourceUsage::oom_killed`](crate::ResourceUsage::oom_killed) says so
+    /// once the child is reaped. Swap does not extend the cap where the kernel
+    /// accounts swap.
+    ///
+    /// The child gets a fresh memory cgroup, which it is in before its first
+    /// instruction: with cgroup v2, the child's cgroup (the containment one,
+    /// or one made for this) with `memory.max` set, where the memory controller
+    /// is enabled for conductor's cgroup; otherwise, on hybrid systems whose
+    /// memory controller is mounted on cgroup v1, a per-child cgroup there with
+    /// `memory.limit_in_bytes` (and `memory.memsw.limit_in_bytes`), which the
+    /// child joins between clone and exec. The cgroup is removed once its
+    /// last process has exited. conductor never mounts or reconfigures the
+    /// hierarchies: it only makes child cgroups under its own, which needs
+    /// write access there (typically root, or a delegated subtree).
+    ///
+    /// Spawning fails with [`Operation::MemoryLimit`](crate::Operation::MemoryLimit)
+    /// (`kind()` is `Unsupported`) when no usable memory controller exists,
+    /// and with `InvalidInput` for a limit of 0.
+    ///
+    /// ```no_run
+    /// use conductor::unix::CommandExt;
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// let mut child = conductor::blocking::Command::new("sort")
+    ///     .arg("huge.txt")
+    ///     .memory_limit(512 << 20)
+    ///     .spawn()?;
+    /// let status = child.wait()?;
+    /// let usage = child.resource_usage().expect("known after wait");
+    /// if usage.oom_killed {
+    ///     eprintln!("sort needed more than 512 MiB ({status})");
+    /// }
+    /// println!("peak {} MiB", usage.max_rss_bytes >> 20);
+    /// # Ok(()) }
+    /// ```
+    #[cfg(target_os = "linux")]
+    fn memory_limit(&mut self, bytes: u64) -> &mut Self;
 }
 
 mod sealed {
@@ -167,6 +209,11 @@ impl<T: HasSpec + sealed::Sealed> CommandExt for T {
     #[cfg(target_os = "linux")]
     fn parent_death_signal(&mut self, sig: i32) -> &mut Self {
         self.spec_mut().unix.pdeathsig = Some(sig);
+        self
+    }
+    #[cfg(target_os = "linux")]
+    fn memory_limit(&mut self, bytes: u64) -> &mut Self {
+        self.spec_mut().unix.memory_limit = Some(bytes);
         self
     }
     fn inherit_fd(&mut self, child_fd: RawFd, fd: OwnedFd) -> &mut Self {

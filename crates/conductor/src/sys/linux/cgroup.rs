@@ -1,32 +1,41 @@
 //! cgroup v2 containment: find a writable cgroup2 mount, make a fresh cgroup
-//! per child (the spawn passes its directory to `CLONE_INTO_CGROUP`), signal
-//! or kill everything in it, tell when it is empty, and remove it afterwards.
+//! per child (the spawn opens its directory for `CLONE_INTO_CGROUP` and closes
+//! it once the child exists), signal or kill everything in it, tell when it is
+//! empty, read what the tree used (`cpu.stat`, and with the memory controller
+//! `memory.peak` and `memory.events`), set `memory.max`, and remove it afterwards.
 
+use super::cgroup_base::{cached_lookup, Lookup};
 use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Write};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 /// A cgroup made for one child's tree.
+///
+/// It holds no descriptor: the directory is opened only for the clone
+/// ([`Cgroup::open_dir`]), so a contained child costs one descriptor (its
+/// pidfd), like any other.
 #[derive(Debug)]
 pub(crate) struct Cgroup {
     path: PathBuf,
-    dir: OwnedFd,
 }
 
 /// The directory under which this process may create cgroups: the cgroup2
-/// mount joined with this process's own cgroup. Looked up once.
+/// mount joined with this process's own cgroup. A success, or a failure that
+/// will not change (nothing mounted, not writable), is remembered; a passing
+/// failure (out of descriptors or memory) is not, so the next spawn looks again.
 fn base() -> Result<&'static Path, String> {
     static BASE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    BASE.get_or_init(find_base).as_deref().map_err(Clone::clone)
+    cached_lookup(&BASE, find_base)
 }
 
-fn find_base() -> Result<PathBuf, String> {
+fn find_base() -> Result<PathBuf, Lookup> {
     let mountinfo = fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| format!("cannot read /proc/self/mountinfo: {e}"))?;
+        .map_err(|e| Lookup::from_io("cannot read /proc/self/mountinfo", &e))?;
     let mount = mountinfo
         .lines()
         .find_map(|l| {
@@ -34,50 +43,83 @@ fn find_base() -> Result<PathBuf, String> {
             (post.split(' ').next() == Some("cgroup2"))
                 .then(|| pre.split(' ').nth(4).map(PathBuf::from))?
         })
-        .ok_or("no cgroup2 filesystem is mounted (looked in /proc/self/mountinfo)")?;
-    let own = fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+        .ok_or_else(|| {
+            Lookup::Permanent(
+                "no cgroup2 filesystem is mounted (looked in /proc/self/mountinfo)".into(),
+            )
+        })?;
+    let own = fs::read_to_string("/proc/self/cgroup")
+        .map_err(|e| Lookup::from_io("cannot read /proc/self/cgroup", &e))?;
     let rel = own
         .lines()
         .find_map(|l| l.strip_prefix("0::"))
         .unwrap_or("/")
         .trim_start_matches('/');
     let base = mount.join(rel);
-    rustix::fs::access(&base, rustix::fs::Access::WRITE_OK)
-        .map_err(|e| format!("cgroup2 directory {} is not writable: {e}", base.display()))?;
+    rustix::fs::access(&base, rustix::fs::Access::WRITE_OK).map_err(|e| {
+        let e = crate::sys::unix::fd::errno_to_io(e);
+        Lookup::from_io(
+            &format!("cgroup2 directory {} is not writable", base.display()),
+            &e,
+        )
+    })?;
     Ok(base)
+}
+
+/// A fresh name for a per-child cgroup directory (unique in this process).
+pub(crate) fn fresh_name() -> OsString {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "conductor-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    )
+    .into()
+}
+
+/// Opens a cgroup directory (for `CLONE_INTO_CGROUP`).
+pub(crate) fn open_dir(path: &Path) -> io::Result<OwnedFd> {
+    rustix::fs::open(
+        path,
+        rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(crate::sys::unix::fd::errno_to_io)
+}
+
+/// Writes `value` to the control file `file` of the cgroup at `dir`.
+pub(crate) fn write_file(dir: &Path, file: &str, value: &str) -> io::Result<()> {
+    fs::OpenOptions::new()
+        .write(true)
+        .open(dir.join(file))?
+        .write_all(value.as_bytes())
+}
+
+/// The value of `key` in a flat-keyed control file (`cpu.stat`, `memory.events`).
+pub(crate) fn keyed(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once(' ')?;
+        (k == key).then(|| v.trim().parse().ok())?
+    })
 }
 
 impl Cgroup {
     /// Makes a fresh, empty cgroup for one child.
     pub fn create() -> io::Result<Cgroup> {
-        static SEQ: AtomicU64 = AtomicU64::new(0);
         let base = base().map_err(|m| io::Error::new(io::ErrorKind::Unsupported, m))?;
-        let name: OsString = format!(
-            "conductor-{}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        )
-        .into();
-        let path = base.join(name);
+        let path = base.join(fresh_name());
         fs::create_dir(&path).map_err(|e| {
             io::Error::new(
                 e.kind(),
                 format!("cannot create cgroup {}: {e}", path.display()),
             )
         })?;
-        let dir = rustix::fs::open(
-            &path,
-            rustix::fs::OFlags::DIRECTORY
-                | rustix::fs::OFlags::RDONLY
-                | rustix::fs::OFlags::CLOEXEC,
-            rustix::fs::Mode::empty(),
-        )
-        .map_err(crate::sys::unix::fd::errno_to_io)?;
-        Ok(Cgroup { path, dir })
+        Ok(Cgroup { path })
     }
 
-    pub fn dir_fd(&self) -> RawFd {
-        self.dir.as_raw_fd()
+    /// The directory, opened for `CLONE_INTO_CGROUP`; close it once the child exists.
+    pub fn open_dir(&self) -> io::Result<OwnedFd> {
+        open_dir(&self.path)
     }
 
     pub fn path(&self) -> &Path {
@@ -85,10 +127,7 @@ impl Cgroup {
     }
 
     fn write(&self, file: &str, value: &str) -> io::Result<()> {
-        fs::OpenOptions::new()
-            .write(true)
-            .open(self.path.join(file))?
-            .write_all(value.as_bytes())
+        write_file(&self.path, file, value)
     }
 
     fn pids(&self) -> io::Result<Vec<i32>> {
@@ -96,6 +135,48 @@ impl Cgroup {
             .lines()
             .filter_map(|l| l.trim().parse().ok())
             .collect())
+    }
+
+    /// True when the memory controller is enabled for this cgroup (its parent
+    /// lists `memory` in `cgroup.subtree_control`). conductor never enables it
+    /// itself: that would reconfigure the machine's hierarchy.
+    pub fn has_memory(&self) -> bool {
+        fs::read_to_string(self.path.join("cgroup.controllers"))
+            .is_ok_and(|c| c.split_whitespace().any(|c| c == "memory"))
+    }
+
+    /// Caps the tree's memory (`memory.max`), with no swap beyond it
+    /// (`memory.swap.max` 0 where swap accounting exists).
+    pub fn limit_memory(&self, bytes: u64) -> io::Result<()> {
+        self.write("memory.max", &bytes.to_string())?;
+        if self.path.join("memory.swap.max").exists() {
+            self.write("memory.swap.max", "0")?;
+        }
+        Ok(())
+    }
+
+    /// The tree's peak memory (`memory.peak`, Linux 5.19+).
+    pub fn memory_peak(&self) -> io::Result<u64> {
+        fs::read_to_string(self.path.join("memory.peak"))?
+            .trim()
+            .parse()
+            .map_err(io::Error::other)
+    }
+
+    /// How many processes of the tree the OOM killer killed (`memory.events`).
+    pub fn oom_kills(&self) -> io::Result<u64> {
+        let events = fs::read_to_string(self.path.join("memory.events"))?;
+        Ok(keyed(&events, "oom_kill").unwrap_or(0))
+    }
+
+    /// CPU time used by every process that was ever in the cgroup, (user,
+    /// system), from `cpu.stat` (present without the cpu controller).
+    pub fn cpu(&self) -> io::Result<(Duration, Duration)> {
+        let stat = fs::read_to_string(self.path.join("cpu.stat"))?;
+        match (keyed(&stat, "user_usec"), keyed(&stat, "system_usec")) {
+            (Some(u), Some(s)) => Ok((Duration::from_micros(u), Duration::from_micros(s))),
+            _ => Err(io::Error::other("cpu.stat has no user_usec/system_usec")),
+        }
     }
 
     /// Sends `sig` to every process in the cgroup. SIGKILL uses `cgroup.kill`
@@ -143,12 +224,12 @@ impl Cgroup {
 
 impl Drop for Cgroup {
     /// Removes the cgroup; one still populated is removed by the background
-    /// reaper once its last process exits.
+    /// reaper once its last process exits (or, if even its events file cannot
+    /// be opened now, at the reaper's next sweep).
     fn drop(&mut self) {
-        if self.remove().is_err() {
-            if let Ok(events) = self.events() {
-                super::reaper::adopt_cgroup(events, std::mem::take(&mut self.path));
-            }
+        if self.remove().is_err() && self.path.exists() {
+            let events = self.events().ok();
+            super::reaper::adopt_cgroup(events, std::mem::take(&mut self.path));
         }
     }
 }

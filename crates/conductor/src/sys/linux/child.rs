@@ -39,6 +39,9 @@ pub(crate) struct ChildCtx<'a> {
     pub parent_pid: i32,
     /// Reset every caught signal's handler by hand (the legacy clone path).
     pub reset_handlers: bool,
+    /// `cgroup.procs` of a v1 memory cgroup to join before anything else
+    /// (-1: none); writing `0` moves the writer, the child itself.
+    pub cgroup_procs: i32,
     pub err_stage: AtomicU32,
     pub err_errno: AtomicI32,
 }
@@ -94,6 +97,11 @@ unsafe fn run(ctx: &ChildCtx<'_>) -> ! {
         // parent ignores for its own sake go back to their defaults too.
         for sig in [libc::SIGPIPE, libc::SIGXFSZ] {
             libc::sigaction(sig, &dfl, std::ptr::null_mut());
+        }
+        // Join the memory cgroup first: everything the program does from exec
+        // on is charged to it (the parent's memory it shares until then is not).
+        if ctx.cgroup_procs >= 0 && libc::write(ctx.cgroup_procs, b"0".as_ptr().cast(), 1) != 1 {
+            fail(ctx, Step::Cgroup, errno());
         }
         let mut empty: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut empty);

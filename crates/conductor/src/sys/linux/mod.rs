@@ -1,8 +1,11 @@
 //! The Linux backend: clone3-based vfork spawn, pidfd waits, background reaping.
 
 mod cgroup;
+mod cgroup_base;
 mod child;
 mod clone;
+mod memcg_v1;
+mod memory;
 mod process;
 mod reaper;
 mod spawn;

@@ -3,10 +3,11 @@
 //! tokio's reactor; signals go through `pidfd_send_signal`. Without a pidfd
 //! (the fallback), waiting is driven by SIGCHLD and signals by pid.
 
+use super::memory::Memory;
 use super::reaper;
 use super::wait::{kill, pidfd_send_signal, waitid, Target};
 use crate::pidfd::PidFd;
-use crate::status::{ExitStatus, ResourceUsage};
+use crate::status::{ExitStatus, ResourceUsage, UsageSource};
 use crate::sys::unix::async_pipe::try_register;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -45,13 +46,21 @@ pub(crate) struct Process {
     handle: Handle,
     done: Option<(ExitStatus, ResourceUsage)>,
     tree: Tree,
+    /// The cgroup measuring (and perhaps limiting) the tree's memory.
+    memory: Option<Memory>,
 }
 
 impl Process {
-    pub fn new(pid: libc::pid_t, pidfd: Option<OwnedFd>, tree: Tree) -> Process {
+    pub fn new(
+        pid: libc::pid_t,
+        pidfd: Option<OwnedFd>,
+        tree: Tree,
+        memory: Option<Memory>,
+    ) -> Process {
         Process {
             pid,
             tree,
+            memory,
             handle: match pidfd {
                 Some(fd) => Handle::Pidfd(PidFd::new(fd)),
                 None => Handle::Pid(None),
@@ -84,8 +93,18 @@ impl Process {
         self.done.is_some()
     }
 
+    /// What the child used; for a cgroup tree, the CPU is read again now, so
+    /// descendants that outlived the child (a tree stopped after a timeout)
+    /// are counted up to this call.
     pub fn resource_usage(&self) -> Option<ResourceUsage> {
-        self.done.map(|d| d.1)
+        let (_, mut ru) = self.done?;
+        if let (Tree::Cgroup(cg), UsageSource::Cgroup) = (&self.tree, ru.cpu_source) {
+            if let Ok((user, system)) = cg.cpu() {
+                ru.user_time = user;
+                ru.system_time = system;
+            }
+        }
+        Some(ru)
     }
 
     pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
@@ -97,11 +116,30 @@ impl Process {
     }
 
     fn finish(&mut self, r: Option<(ExitStatus, ResourceUsage)>) -> io::Result<Option<ExitStatus>> {
-        if let Some(d) = r {
-            self.done = Some(d);
+        if let Some((status, mut ru)) = r {
+            self.account(&mut ru);
+            self.done = Some((status, ru));
             super::subreaper::reaped(self.pid);
         }
         Ok(r.map(|d| d.0))
+    }
+
+    /// Replaces rusage's figures with the cgroups' where the child has them:
+    /// the whole tree's CPU (`cpu.stat`), its memory peak and OOM kills.
+    fn account(&self, ru: &mut ResourceUsage) {
+        let tree = match &self.tree {
+            Tree::Cgroup(cg) => Some(cg),
+            _ => None,
+        };
+        if let Some((user, system)) = tree.and_then(|cg| cg.cpu().ok()) {
+            ru.user_time = user;
+            ru.system_time = system;
+            ru.cpu_source = UsageSource::Cgroup;
+        }
+        if let Some(m) = &self.memory {
+            m.account(tree, ru);
+            m.release();
+        }
     }
 
     pub fn wait_blocking(&mut self) -> io::Result<ExitStatus> {

@@ -17,6 +17,9 @@ struct Reaper {
     pids: Mutex<Vec<libc::pid_t>>,
     /// Cgroups to remove once empty: their `cgroup.events` (POLLPRI) and path.
     cgroups: Mutex<HashMap<RawFd, (OwnedFd, std::path::PathBuf)>>,
+    /// Cgroups to remove once empty with no events file to wait on (v1, or
+    /// none could be opened): retried at every sweep.
+    dirs: Mutex<Vec<std::path::PathBuf>>,
     /// Read end of the SIGCHLD self-pipe, registered in `epoll` once a pid orphan exists.
     sigchld: OnceLock<Option<OwnedFd>>,
 }
@@ -37,6 +40,7 @@ fn reaper() -> Option<&'static Reaper> {
                 pidfds: Mutex::new(HashMap::new()),
                 pids: Mutex::new(Vec::new()),
                 cgroups: Mutex::new(HashMap::new()),
+                dirs: Mutex::new(Vec::new()),
                 sigchld: OnceLock::new(),
             })
         })
@@ -63,28 +67,40 @@ pub(crate) fn adopt_pidfd(pidfd: OwnedFd) {
     }
 }
 
-/// Removes the cgroup at `path` once its last process exits.
-pub(crate) fn adopt_cgroup(events: OwnedFd, path: std::path::PathBuf) {
+/// Removes the cgroup at `path` once its last process exits: when its
+/// `cgroup.events` (v2) turns POLLPRI, or, without one, at a later sweep.
+pub(crate) fn adopt_cgroup(events: Option<OwnedFd>, path: std::path::PathBuf) {
     let Some(r) = reaper() else { return };
-    let raw = events.as_raw_fd();
-    let mut map = r.cgroups.lock().unwrap_or_else(|e| e.into_inner());
-    if epoll::add(
-        &r.epoll,
-        events.as_fd(),
-        epoll::EventData::new_u64(raw as u64),
-        epoll::EventFlags::PRI,
-    )
-    .is_ok()
-    {
-        map.insert(raw, (events, path));
+    match events {
+        Some(events) => {
+            let raw = events.as_raw_fd();
+            let mut map = r.cgroups.lock().unwrap_or_else(|e| e.into_inner());
+            if epoll::add(
+                &r.epoll,
+                events.as_fd(),
+                epoll::EventData::new_u64(raw as u64),
+                epoll::EventFlags::PRI,
+            )
+            .is_ok()
+            {
+                map.insert(raw, (events, path));
+            } else {
+                drop(map);
+                r.dirs.lock().unwrap_or_else(|e| e.into_inner()).push(path);
+            }
+        }
+        None => r.dirs.lock().unwrap_or_else(|e| e.into_inner()).push(path),
     }
-    drop(map);
     sweep_cgroups(r);
 }
 
 fn sweep_cgroups(r: &Reaper) {
+    let gone = |path: &std::path::Path| std::fs::remove_dir(path).is_ok() || !path.exists();
     let mut map = r.cgroups.lock().unwrap_or_else(|e| e.into_inner());
-    map.retain(|_, (_, path)| std::fs::remove_dir(&*path).is_err() && path.exists());
+    map.retain(|_, (_, path)| !gone(path));
+    drop(map);
+    let mut dirs = r.dirs.lock().unwrap_or_else(|e| e.into_inner());
+    dirs.retain(|path| !gone(path));
 }
 
 /// Starts watching SIGCHLD (for pid orphans and subreaper sweeps).
@@ -156,7 +172,6 @@ fn run() {
             let raw = token as RawFd;
             let flags = ev.flags;
             if flags.contains(epoll::EventFlags::PRI) {
-                sweep_cgroups(r);
                 continue;
             }
             let mut map = r.pidfds.lock().unwrap_or_else(|e| e.into_inner());
@@ -169,5 +184,7 @@ fn run() {
                 map.remove(&raw);
             }
         }
+        // Any wakeup may follow the last exit in an adopted cgroup.
+        sweep_cgroups(r);
     }
 }

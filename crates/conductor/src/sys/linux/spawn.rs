@@ -5,6 +5,7 @@
 use super::cgroup::Cgroup;
 use super::child::{child_main, ChildCtx, Rlimit, Step};
 use super::clone::{clone_vfork, CloneRequest};
+use super::memory::{self, MemoryPlan};
 use super::process::{Process, Tree};
 use super::wait::{waitid, Target};
 use crate::error::{Error, Operation, Result};
@@ -58,7 +59,7 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
         Containment::Session => setsid = true,
         Containment::Cgroup => {
             cgroup = Some(Cgroup::create().map_err(|e| {
-                Error::new(Operation::Containment, e)
+                Error::new(by_cause(&e, Operation::Containment), e)
                     .with_program(prog)
                     .with_reason(crate::Reason::CgroupUnavailable)
                     .with_detail(
@@ -72,6 +73,33 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
             Err(_) => pgroup = 0,
         },
     }
+    // The memory cgroup: required for a memory limit, best effort otherwise.
+    let limit = spec.unix.memory_limit;
+    if limit == Some(0) {
+        return Err(Error::invalid_input(prog, "the memory limit is 0 bytes"));
+    }
+    let memory = match memory::plan(limit, cgroup.as_ref()) {
+        Ok(m) => m,
+        Err(e) if limit.is_some() => {
+            return Err(Error::new(by_cause(&e, Operation::MemoryLimit), e).with_program(prog))
+        }
+        Err(_) => MemoryPlan::default(),
+    };
+    // The v2 cgroup the child starts in; its directory is open only for the clone.
+    let (target, target_op) = match (&cgroup, memory.memory.as_ref()) {
+        (Some(cg), _) => (Some(cg), Operation::Containment),
+        (None, Some(m)) => (m.clone_target(), Operation::MemoryLimit),
+        (None, None) => (None, Operation::Containment),
+    };
+    let cgroup_dir = match target.map(Cgroup::open_dir).transpose() {
+        Ok(fd) => fd,
+        Err(e) => {
+            return Err(Error::new(by_cause(&e, target_op), e)
+                .with_program(prog)
+                .with_detail("cannot open the child's cgroup directory"))
+        }
+    };
+    let cgroup_procs = memory.procs.as_ref().map_or(-1, |fd| fd.as_raw_fd());
 
     let groups = spec.unix.groups.as_deref();
     let cwd_ptr = strings
@@ -92,7 +120,7 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
     loop {
         let mut req = CloneRequest {
             pidfd: use_pidfd,
-            cgroup: cgroup.as_ref().map(|c| c.dir_fd()),
+            cgroup: cgroup_dir.as_ref().map(|fd| fd.as_raw_fd()),
             legacy: fallback_forced(),
         };
         let ctx = ChildCtx {
@@ -113,6 +141,7 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
             pdeathsig,
             parent_pid,
             reset_handlers: false,
+            cgroup_procs,
             err_stage: AtomicU32::new(0),
             err_errno: AtomicI32::new(0),
         };
@@ -123,8 +152,8 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
                 NO_PIDFD.store(1, Ordering::Relaxed);
                 return spawn(spec, opts);
             }
-            Err(e) if req.cgroup.is_some() => {
-                return Err(Error::new(Operation::Containment, e)
+            Err(e) if req.cgroup.is_some() && by_cause(&e, target_op) == target_op => {
+                return Err(Error::new(target_op, e)
                     .with_program(prog)
                     .with_detail("cannot spawn into the cgroup (CLONE_INTO_CGROUP)"))
             }
@@ -139,7 +168,7 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
             };
             super::subreaper::spawned(pid, matches!(tree, Tree::Group));
             return Ok(Spawned {
-                process: Process::new(pid, pidfd, tree),
+                process: Process::new(pid, pidfd, tree, memory.memory),
                 stdin,
                 stdout,
                 stderr,
@@ -159,6 +188,16 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
             continue;
         }
         return Err(spawn_error(spec, strings.size, step, errno));
+    }
+}
+
+/// The operation to blame for `e`: running out of descriptors, memory or
+/// processes is the spawn's failure, whatever step met it (an EMFILE is not
+/// "cannot contain"); anything else is `otherwise`'s.
+fn by_cause(e: &io::Error, otherwise: Operation) -> Operation {
+    match e.raw_os_error() {
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM | libc::EAGAIN) => Operation::Spawn,
+        _ => otherwise,
     }
 }
 

@@ -26,6 +26,9 @@ pub(crate) enum Step {
     Exec = 9,
     /// Setting a resource limit.
     Rlimit = 10,
+    /// Joining the per-child memory cgroup (Linux, cgroup v1).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    Cgroup = 11,
 }
 
 /// A PATH search's choice of error, kept by every backend's exec loop. Safe in
@@ -91,6 +94,7 @@ impl Step {
             8 => Step::Fds,
             9 => Step::Exec,
             10 => Step::Rlimit,
+            11 => Step::Cgroup,
             _ => return None,
         })
     }
@@ -126,6 +130,14 @@ pub(crate) fn spawn_error(spec: &CommandSpec, exec_size: usize, step: Step, errn
                     .to_string(),
             ),
         ),
+        Step::Cgroup => (
+            if memory_limited(spec) {
+                Operation::MemoryLimit
+            } else {
+                Operation::Containment
+            },
+            Some("joining the child's memory cgroup failed".to_string()),
+        ),
         Step::Spawn | Step::Signals => (Operation::Spawn, None),
         Step::Session => (
             Operation::Credentials,
@@ -149,6 +161,16 @@ pub(crate) fn spawn_error(spec: &CommandSpec, exec_size: usize, step: Step, errn
         err = err.with_detail(d);
     }
     err
+}
+
+#[cfg(target_os = "linux")]
+fn memory_limited(spec: &CommandSpec) -> bool {
+    spec.unix.memory_limit.is_some()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn memory_limited(_: &CommandSpec) -> bool {
+    false
 }
 
 /// The error for a builder option this platform cannot honour (for example a

@@ -32,5 +32,6 @@ pub(crate) fn from_rusage(ru: &libc::rusage) -> ResourceUsage {
         } else {
             rss * 1024
         },
+        ..ResourceUsage::default()
     }
 }

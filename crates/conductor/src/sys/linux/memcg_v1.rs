@@ -1,0 +1,154 @@
+//! Per-child cgroups in the cgroup v1 memory hierarchy, for hybrid systems
+//! whose cgroup2 mount has no memory controller (the controller is mounted on
+//! v1, for example at /sys/fs/cgroup/memory). `CLONE_INTO_CGROUP` can only
+//! target v2, so the child joins by writing `0` (itself) to the cgroup's
+//! `cgroup.procs`, through a descriptor the parent opened, between clone and
+//! exec: everything the program does from its first instruction is charged
+//! to the cgroup, and nothing is charged before (until exec the child shares
+//! the parent's memory, whose owner is the parent).
+
+use super::cgroup::{fresh_name, keyed, write_file};
+use super::cgroup_base::{cached_lookup, Lookup};
+use std::fs;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// A memory cgroup (v1) made for one child's tree.
+#[derive(Debug)]
+pub(crate) struct MemCgroupV1 {
+    path: PathBuf,
+}
+
+/// This process's own cgroup in the v1 memory hierarchy, where per-child
+/// cgroups are made (remembered as [`super::cgroup`]'s base is).
+fn base() -> Result<&'static Path, String> {
+    static BASE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    cached_lookup(&BASE, find_base)
+}
+
+fn find_base() -> Result<PathBuf, Lookup> {
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| Lookup::from_io("cannot read /proc/self/mountinfo", &e))?;
+    let (root, mount) = mountinfo
+        .lines()
+        .find_map(|l| {
+            let (pre, post) = l.split_once(" - ")?;
+            let mut post = post.split(' ');
+            let fstype = post.next()?;
+            let opts = post.nth(1)?;
+            if fstype != "cgroup" || !opts.split(',').any(|o| o == "memory") {
+                return None;
+            }
+            let mut pre = pre.split(' ').skip(3);
+            Some((pre.next()?.to_string(), PathBuf::from(pre.next()?)))
+        })
+        .ok_or_else(|| {
+            Lookup::Permanent(
+                "no cgroup v1 memory hierarchy is mounted (looked in /proc/self/mountinfo)".into(),
+            )
+        })?;
+    let own = fs::read_to_string("/proc/self/cgroup")
+        .map_err(|e| Lookup::from_io("cannot read /proc/self/cgroup", &e))?;
+    let path = own
+        .lines()
+        .find_map(|l| {
+            let mut f = l.splitn(3, ':');
+            f.next()?;
+            let ctrls = f.next()?;
+            let path = f.next()?;
+            ctrls.split(',').any(|c| c == "memory").then_some(path)
+        })
+        .ok_or_else(|| {
+            Lookup::Permanent("/proc/self/cgroup names no memory cgroup for this process".into())
+        })?;
+    let rel = Path::new(path)
+        .strip_prefix(&root)
+        .map_err(|_| {
+            Lookup::Permanent(format!(
+                "this process's memory cgroup {path} is outside the mounted hierarchy ({root})"
+            ))
+        })?
+        .to_path_buf();
+    let base = mount.join(rel);
+    rustix::fs::access(&base, rustix::fs::Access::WRITE_OK).map_err(|e| {
+        let e = crate::sys::unix::fd::errno_to_io(e);
+        Lookup::from_io(
+            &format!("memory cgroup directory {} is not writable", base.display()),
+            &e,
+        )
+    })?;
+    Ok(base)
+}
+
+impl MemCgroupV1 {
+    /// Makes a fresh memory cgroup, limited to `limit` bytes (memory plus
+    /// swap, where swap is accounted) when given.
+    pub fn create(limit: Option<u64>) -> io::Result<MemCgroupV1> {
+        let base = base().map_err(|m| io::Error::new(io::ErrorKind::Unsupported, m))?;
+        let path = base.join(fresh_name());
+        fs::create_dir(&path).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot create memory cgroup {}: {e}", path.display()),
+            )
+        })?;
+        let cg = MemCgroupV1 { path };
+        if let Some(bytes) = limit {
+            let value = bytes.to_string();
+            write_file(&cg.path, "memory.limit_in_bytes", &value).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot set memory.limit_in_bytes to {bytes}: {e}"),
+                )
+            })?;
+            // memsw (memory + swap) must not be below the memory limit: set after it.
+            if cg.path.join("memory.memsw.limit_in_bytes").exists() {
+                write_file(&cg.path, "memory.memsw.limit_in_bytes", &value)?;
+            }
+        }
+        Ok(cg)
+    }
+
+    /// `cgroup.procs`, opened for the child to write itself into.
+    pub fn open_procs(&self) -> io::Result<OwnedFd> {
+        rustix::fs::open(
+            self.path.join("cgroup.procs"),
+            rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .map_err(crate::sys::unix::fd::errno_to_io)
+    }
+
+    /// The tree's peak memory (`memory.max_usage_in_bytes`).
+    pub fn memory_peak(&self) -> io::Result<u64> {
+        fs::read_to_string(self.path.join("memory.max_usage_in_bytes"))?
+            .trim()
+            .parse()
+            .map_err(io::Error::other)
+    }
+
+    /// How many processes the OOM killer killed in the cgroup
+    /// (`memory.oom_control`'s `oom_kill`, Linux 4.13+).
+    pub fn oom_kills(&self) -> io::Result<u64> {
+        let ctl = fs::read_to_string(self.path.join("memory.oom_control"))?;
+        Ok(keyed(&ctl, "oom_kill").unwrap_or(0))
+    }
+
+    /// Removes the (empty) cgroup directory.
+    pub fn remove(&self) -> io::Result<()> {
+        fs::remove_dir(&self.path)
+    }
+}
+
+impl Drop for MemCgroupV1 {
+    /// Removes the cgroup; v1 has no event for "empty", so one still
+    /// populated is retried by the background reaper at each of its sweeps
+    /// (every reaped orphan, SIGCHLD or emptied v2 cgroup).
+    fn drop(&mut self) {
+        if self.remove().is_err() && self.path.exists() {
+            super::reaper::adopt_cgroup(None, std::mem::take(&mut self.path));
+        }
+    }
+}

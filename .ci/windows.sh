@@ -26,11 +26,11 @@ command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || missing+=(gcc-mingw-w64-x86
 if [ "${#missing[@]}" -gt 0 ]; then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    # Refresh the package lists only if they do not know the packages yet.
-    if ! apt-cache show "${missing[@]}" >/dev/null 2>&1; then
-        log "apt-get update"
-        $SUDO apt-get update -qq
-    fi
+    # Always refresh the package lists before installing: lists that know
+    # the packages can still be stale (their versions gone from the mirror,
+    # "Can't find a source to download version ...").
+    log "apt-get update"
+    $SUDO apt-get update -qq
     log "installing ${missing[*]} ($(apt-cache policy wine64 | sed -n 's/ *Candidate: //p'))"
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
@@ -100,8 +100,12 @@ fi
 # Scratch directories left by earlier runs of the tests.
 find "$WINEPREFIX/drive_c/users" -maxdepth 3 -type d \( -name 'conductor winargs *' -o -name 'conductor backend *' \) -prune \
     -exec rm -rf {} + 2>/dev/null || true
-# Keep one wineserver for the whole run (a new one per process is slow); it
-# exits on its own 60 s after the last client.
+# Keep one wineserver for the whole run (a new one per process is slow), and
+# stop it when this script ends, however it ends: a wineserver left to exit on
+# its own 60 s after its last client would hold the caller's output pipe
+# open (CI waits on that pipe) for that long.
+stop_wine() { wineserver -k >/dev/null 2>&1 || true; wineserver -w >/dev/null 2>&1 || true; }
+trap stop_wine EXIT
 $NORAND wineserver -p60 </dev/null >/dev/null 2>&1 || true  # already running is fine
 
 # --- 5. run -----------------------------------------------------------------------

@@ -1,7 +1,7 @@
 //! Exit statuses, as timeout(1) and env(1) define them, and the one-line
 //! error reports conductor prints for failures that are not the child's.
 
-use conductor::{Error, ExitStatus};
+use conductor::{Error, ExitStatus, Reason};
 use std::io::ErrorKind;
 
 /// Stopped by Ctrl-C (128 + SIGINT).
@@ -26,7 +26,7 @@ pub fn from_status(s: ExitStatus) -> i32 {
 
 /// Prints one line naming the program and the reason; returns the exit code.
 pub fn report_spawn_error(e: &Error) -> i32 {
-    eprintln!("conductor: {e}");
+    eprintln!("conductor: {}", describe(e));
     match (e.kind(), e.raw_os_error()) {
         (ErrorKind::NotFound, _) if e.operation() == conductor::Operation::Exec => NOT_FOUND,
         (ErrorKind::PermissionDenied, _) if e.operation() == conductor::Operation::Exec => {
@@ -34,5 +34,19 @@ pub fn report_spawn_error(e: &Error) -> i32 {
         }
         (_, Some(libc::ENOEXEC)) => CANNOT_EXECUTE,
         _ => FAILED,
+    }
+}
+
+/// The error in the CLI's terms: causes the library knows by type get advice
+/// that names conductor's options (not the library's API).
+pub fn describe(e: &Error) -> String {
+    match e.reason() {
+        Some(Reason::CgroupUnavailable) => format!(
+            "cannot run `{}`: --containment cgroup needs a writable cgroup2 mount ({}); \
+             use --containment best to fall back to a process group",
+            e.program().unwrap_or_default().to_string_lossy(),
+            e.io_error()
+        ),
+        _ => e.to_string(),
     }
 }

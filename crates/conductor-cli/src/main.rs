@@ -5,9 +5,12 @@ mod duration;
 mod exit;
 mod json;
 mod pool;
+mod program;
 mod run;
+mod usage;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+use std::io::Write;
 
 /// Spawn, supervise and talk to child processes.
 #[derive(Parser, Debug)]
@@ -29,13 +32,13 @@ fn main() {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
-                // Usage errors are conductor's own failures (125), as with timeout(1).
-                _ => exit::FAILED,
+            let o = usage::outcome(&e, subcommand_named().as_deref());
+            let _ = if o.to_stdout {
+                std::io::stdout().write_all(o.text.as_bytes())
+            } else {
+                std::io::stderr().write_all(o.text.as_bytes())
             };
-            let _ = e.print();
-            std::process::exit(code);
+            std::process::exit(o.code);
         }
     };
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -55,4 +58,13 @@ fn main() {
     // Don't wait for blocking threads (a read of stdin may never return).
     rt.shutdown_background();
     std::process::exit(code);
+}
+
+/// The subcommand named on the command line (conductor's first argument), if any.
+fn subcommand_named() -> Option<String> {
+    let first = std::env::args_os().nth(1)?.into_string().ok()?;
+    Cli::command()
+        .get_subcommands()
+        .any(|c| c.get_name() == first)
+        .then_some(first)
 }

@@ -8,7 +8,6 @@ use conductor::pool::{Mode, Pool, TaskReport};
 use conductor::Command;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncBufReadExt;
@@ -48,14 +47,8 @@ pub struct PoolArgs {
     /// Extra attempts for a task whose worker crashed or timed out.
     #[arg(long, default_value_t = 2)]
     retries: u32,
-    /// The worker program and its arguments.
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "WORKER"
-    )]
-    command: Vec<OsString>,
+    #[command(flatten)]
+    command: crate::program::Program,
 }
 
 /// One finished task.

@@ -5,7 +5,6 @@
 use crate::exit;
 use clap::{Args, ValueEnum};
 use conductor::{Command, Containment};
-use std::ffi::OsString;
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -17,7 +16,8 @@ Exit status: the program's own; 128+N if it died of signal N; 124 on timeout;\n\
 125 if conductor itself failed; 126 if the program cannot be executed; 127 if it is not found."
 )]
 pub struct RunArgs {
-    /// Stop the whole process tree after this long (500ms, 2s, 1m30s) and exit 124.
+    /// Stop the whole process tree after this long (500ms, 2s, 1m30s, 1d) and exit 124;
+    /// 0 means no timeout, as with timeout(1).
     #[arg(long, value_parser = crate::duration::parse)]
     timeout: Option<Duration>,
     /// Time between SIGTERM and SIGKILL when stopping the tree.
@@ -29,14 +29,8 @@ pub struct RunArgs {
     /// Print CPU times, peak RSS and wall time on stderr after exit.
     #[arg(long)]
     rusage: bool,
-    /// The program and its arguments.
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "PROGRAM"
-    )]
-    command: Vec<OsString>,
+    #[command(flatten)]
+    command: crate::program::Program,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -67,7 +61,7 @@ impl From<ContainmentArg> for Containment {
 
 /// Runs the command; returns the exit code for conductor.
 pub async fn run(args: RunArgs) -> i32 {
-    let (program, rest) = args.command.split_first().expect("clap requires PROGRAM");
+    let (program, rest) = args.command.split();
     let mut cmd = Command::new(program);
     cmd.args(rest).containment(args.containment.into());
     // Listen before spawning, so a signal that arrives as soon as the child
@@ -92,7 +86,7 @@ pub async fn run(args: RunArgs) -> i32 {
         Ok(c) => c,
         Err(e) => return exit::report_spawn_error(&e),
     };
-    let deadline = args.timeout.map(|t| tokio::time::Instant::now() + t);
+    let deadline = crate::duration::limit(args.timeout).map(|t| tokio::time::Instant::now() + t);
     let mut timed_out = false;
     let status = loop {
         let recv = async {

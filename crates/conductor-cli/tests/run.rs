@@ -6,6 +6,9 @@ use std::io::{BufRead, BufReader};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+#[path = "../../conductor/tests/common/skip.rs"]
+mod skip;
+
 fn conductor() -> Command {
     Command::new(env!("CARGO_BIN_EXE_conductor"))
 }
@@ -108,6 +111,19 @@ fn signals_are_forwarded_to_the_tree() {
 }
 
 #[test]
+fn timeout_zero_means_no_timeout_and_days_are_a_unit() {
+    // As timeout(1): `--timeout 0` runs the program without a limit.
+    let (code, err) = run(&["run", "--timeout", "0", "--", "sleep", "0.3"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = run(&["run", "--timeout", "0s", "--", "sh", "-c", "exit 7"]);
+    assert_eq!(code, 7, "{err}");
+    let (code, err) = run(&["run", "--timeout", "1d", "--", "true"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = run(&["run", "--timeout", "1d2h", "--grace", "0.5d", "--", "true"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
 fn rusage_is_printed() {
     let (code, err) = run(&["run", "--rusage", "--", "true"]);
     assert_eq!(code, 0);
@@ -126,7 +142,7 @@ fn help_and_version() {
 #[test]
 fn unwritable_cgroup_root_is_a_clear_error_or_falls_back() {
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: needs root to run conductor as an unprivileged user");
+        skip::skipped("needs root to run conductor as an unprivileged user");
         return;
     }
     use conductor::unix::CommandExt;
@@ -142,11 +158,14 @@ fn unwritable_cgroup_root_is_a_clear_error_or_falls_back() {
     let out = as_nobody("cgroup");
     let err = String::from_utf8_lossy(&out.stderr);
     if out.status.code() == Some(0) {
-        eprintln!("skipped: the cgroup2 mount is writable even for nobody here");
+        skip::skipped("the cgroup2 mount is writable even for nobody here");
         return;
     }
     assert_eq!(out.status.code(), Some(125), "{err}");
     assert!(err.contains("cgroup") && err.lines().count() == 1, "{err}");
+    // The advice speaks the CLI's options, not the library's API.
+    assert!(err.contains("--containment best"), "{err}");
+    assert!(!err.contains("Containment::"), "{err}");
     // "best" falls back to a process group and runs the program.
     assert_eq!(as_nobody("best").status.code(), Some(0));
 }

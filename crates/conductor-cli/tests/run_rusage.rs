@@ -5,6 +5,9 @@
 
 use std::process::Command;
 
+#[path = "../../conductor/tests/common/skip.rs"]
+mod skip;
+
 fn run(args: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_conductor"))
         .args(args)
@@ -44,7 +47,7 @@ fn rusage_says_when_its_peak_is_an_upper_bound() {
     );
     let (code, err) = run(&["run", "--rusage", "--containment", "cgroup", "--", "true"]);
     if code == 125 {
-        eprintln!("SKIPPED: --rusage from a cgroup: {err}");
+        skip::skipped(format!("--rusage from a cgroup: {err}"));
         return;
     }
     assert_eq!(code, 0, "{err}");
@@ -52,7 +55,9 @@ fn rusage_says_when_its_peak_is_an_upper_bound() {
     if err.contains("the tree's peak (cgroup)") {
         return;
     }
-    eprintln!("SKIPPED: --rusage peak from a cgroup: no memory controller ({err})");
+    skip::skipped(format!(
+        "--rusage peak from a cgroup: no memory controller ({err})"
+    ));
 }
 
 #[test]
@@ -74,7 +79,7 @@ fn rusage_after_a_timeout_counts_the_stopped_tree() {
         &script,
     ]);
     if code == 125 {
-        eprintln!("SKIPPED: --rusage after a timeout from a cgroup: {err}");
+        skip::skipped(format!("--rusage after a timeout from a cgroup: {err}"));
         return;
     }
     assert_eq!(code, 124, "{err}");

@@ -65,6 +65,29 @@ impl Operation {
     }
 }
 
+/// Why an operation failed, when conductor knows more than the OS error says:
+/// a typed cause that callers can act on (and render in their own terms, as
+/// the `conductor` CLI does with its `--containment best`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reason {
+    /// [`Containment::Cgroup`](crate::Containment::Cgroup) was asked for and no
+    /// cgroup can be made here: no writable cgroup2 mount, or a platform
+    /// without cgroups. [`Containment::BestAvailable`](crate::Containment::BestAvailable)
+    /// falls back to a process group instead of failing.
+    ///
+    /// ```
+    /// # fn main() {
+    /// use conductor::{blocking::Command, Containment, Reason};
+    /// match Command::new("true").containment(Containment::Cgroup).status() {
+    ///     Ok(status) => assert!(status.success()),
+    ///     Err(e) => assert_eq!(e.reason(), Some(Reason::CgroupUnavailable)),
+    /// }
+    /// # }
+    /// ```
+    CgroupUnavailable,
+}
+
 /// An error from conductor: the operation, the program it concerned, a detail
 /// and the underlying OS error.
 ///
@@ -85,6 +108,7 @@ pub struct Error {
     program: Option<OsString>,
     detail: Option<String>,
     source: io::Error,
+    reason: Option<Reason>,
     partial: Option<Box<crate::Output>>,
 }
 
@@ -98,6 +122,7 @@ impl Error {
             program: None,
             detail: None,
             source,
+            reason: None,
             partial: None,
         }
     }
@@ -109,6 +134,11 @@ impl Error {
 
     pub(crate) fn with_detail(mut self, detail: impl Into<String>) -> Error {
         self.detail = Some(detail.into());
+        self
+    }
+
+    pub(crate) fn with_reason(mut self, reason: Reason) -> Error {
+        self.reason = Some(reason);
         self
     }
 
@@ -171,6 +201,11 @@ impl Error {
     /// The program concerned, when known.
     pub fn program(&self) -> Option<&std::ffi::OsStr> {
         self.program.as_deref()
+    }
+
+    /// The typed cause, when conductor knows one (see [`Reason`]).
+    pub fn reason(&self) -> Option<Reason> {
+        self.reason
     }
 
     /// A human-readable detail (for example which argument held a NUL byte).

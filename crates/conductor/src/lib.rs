@@ -52,7 +52,7 @@ pub mod worker;
 
 pub use child::Child;
 pub use command::Command;
-pub use error::{Error, Operation, Result};
+pub use error::{Error, Operation, Reason, Result};
 pub use pipes::{ChildStderr, ChildStdin, ChildStdout};
 pub use spec::{CommandArgs, CommandEnvs};
 pub use status::{signal_name, ExitStatus, Output, ResourceUsage, UsageSource};

@@ -69,7 +69,7 @@ fn open_fds() -> usize {
 fn cgroup_containment_survives_descriptor_exhaustion() {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 || own_v2_dir().is_none() {
-        eprintln!("SKIPPED: cgroup faults: needs root and a cgroup2 mount");
+        common::skipped("cgroup faults: needs root and a cgroup2 mount");
         return;
     }
     let (soft, hard) = {
@@ -106,7 +106,9 @@ fn cgroup_containment_survives_descriptor_exhaustion() {
                 !e.to_string().contains("Too many open files"),
                 "a passing EMFILE disabled containment for good: {e}"
             );
-            eprintln!("SKIPPED: cgroup faults: cgroup containment unavailable: {e}");
+            common::skipped(format!(
+                "cgroup faults: cgroup containment unavailable: {e}"
+            ));
             return;
         }
     };

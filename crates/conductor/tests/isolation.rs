@@ -10,6 +10,9 @@ use std::io::{ErrorKind, Write};
 use std::os::fd::AsFd;
 use std::sync::Mutex;
 
+#[path = "common/skip.rs"]
+mod skip;
+
 /// Recovering a discarded status needs PIDFD_INFO_EXIT (Linux 6.15+).
 fn kernel_keeps_exit_status() -> bool {
     let rel = rustix::system::uname()
@@ -21,7 +24,7 @@ fn kernel_keeps_exit_status() -> bool {
         .filter_map(|p| p.parse::<u32>().ok());
     let ok = (it.next().unwrap_or(0), it.next().unwrap_or(0)) >= (6, 15);
     if !ok {
-        eprintln!("skipped: kernel {rel} predates PIDFD_INFO_EXIT (6.15)");
+        skip::skipped(format_args!("kernel {rel} predates PIDFD_INFO_EXIT (6.15)"));
     }
     ok
 }

@@ -36,7 +36,7 @@ fn spawn_or_skip(cmd: &mut Command, test: &str) -> Option<conductor::blocking::C
             if e.operation() == Operation::MemoryLimit
                 && e.kind() == std::io::ErrorKind::Unsupported =>
         {
-            eprintln!("SKIPPED: {test}: {e}");
+            common::skipped(format!("{test}: {e}"));
             None
         }
         Err(e) => panic!("spawn: {e}"),
@@ -166,7 +166,7 @@ fn peak_memory_of_a_small_child_of_a_big_parent_is_its_own() {
     {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("SKIPPED: peak memory from a cgroup: {e}");
+            common::skipped(format!("peak memory from a cgroup: {e}"));
             return;
         }
     };
@@ -203,7 +203,7 @@ fn cpu_of_a_stopped_tree_counts_its_descendants() {
     {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("SKIPPED: tree CPU from a cgroup: {e}");
+            common::skipped(format!("tree CPU from a cgroup: {e}"));
             return;
         }
     };

@@ -14,6 +14,9 @@ use std::io::{ErrorKind, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+
+#[path = "common/skip.rs"]
+mod skip;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -33,7 +36,7 @@ fn python_available() -> bool {
     {
         Ok(status) => status.success(),
         Err(err) if err.kind() == ErrorKind::NotFound => {
-            eprintln!("python3 not found; skipping the Python protocol test");
+            skip::skipped("python3 not found");
             false
         }
         Err(err) => panic!("cannot run python3: {err}"),

@@ -274,7 +274,7 @@ fn setsid_makes_a_new_session() {
 #[test]
 fn uid_and_gid_are_set_without_fork() {
     if rustix::process::geteuid().as_raw() != 0 {
-        eprintln!("skipped: needs root to change uid");
+        common::skipped("needs root to change uid");
         return;
     }
     let out = Command::new("id")

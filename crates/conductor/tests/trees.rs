@@ -43,7 +43,7 @@ fn cgroup_usable() -> bool {
     {
         Ok(_) => true,
         Err(e) => {
-            eprintln!("skipped: cgroup containment unavailable here: {e}");
+            common::skipped(format_args!("cgroup containment unavailable here: {e}"));
             false
         }
     }

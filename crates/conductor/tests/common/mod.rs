@@ -4,6 +4,10 @@
 
 use std::time::{Duration, Instant};
 
+mod skip;
+#[allow(unused_imports)] // not every test binary skips anything
+pub use skip::skipped;
+
 /// Asserts that `pid` is gone (exited and reaped, not a zombie) within 10 s.
 pub fn assert_reaped(pid: u32) {
     assert!(

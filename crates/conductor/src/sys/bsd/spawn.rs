@@ -107,7 +107,8 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
         return Err(unsupported(
             spec,
             "cgroup containment (Linux only; use BestAvailable for a process group)",
-        ));
+        )
+        .with_reason(crate::Reason::CgroupUnavailable));
     }
     let strings = ExecStrings::new(spec)?;
     let mut plan = FdPlan::new(spec, opts)?;

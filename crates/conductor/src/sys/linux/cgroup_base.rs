@@ -17,11 +17,13 @@ pub(crate) struct CgroupError {
 }
 
 impl CgroupError {
-    /// A cgroup setup this machine cannot provide (`kind()` Unsupported).
+    /// A cgroup setup this machine cannot provide (`kind()` Unsupported;
+    /// the message is also the source's, for callers that show only that).
     pub fn unsupported(what: impl Into<String>) -> CgroupError {
+        let what = what.into();
         CgroupError {
-            what: what.into(),
-            source: io::Error::new(io::ErrorKind::Unsupported, "not available"),
+            source: io::Error::new(io::ErrorKind::Unsupported, what.clone()),
+            what,
         }
     }
 
@@ -35,7 +37,11 @@ impl CgroupError {
 
 impl fmt::Display for CgroupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.what, self.source)
+        if self.source.raw_os_error().is_some() {
+            write!(f, "{}: {}", self.what, self.source)
+        } else {
+            f.write_str(&self.what)
+        }
     }
 }
 

@@ -60,15 +60,17 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
         Containment::Cgroup => {
             cgroup = Some(Cgroup::create().map_err(|e| {
                 let op = by_cause(&e.source, Operation::Containment);
-                let hint = if op == Operation::Containment {
-                    " (cgroup containment needs a writable cgroup2 mount; \
-                     use Containment::BestAvailable to fall back to a process group)"
+                let err = Error::new(op, e.source).with_program(prog);
+                if op == Operation::Containment {
+                    err.with_reason(crate::Reason::CgroupUnavailable)
+                        .with_detail(format!(
+                            "{} (cgroup containment needs a writable cgroup2 mount; \
+                             use Containment::BestAvailable to fall back to a process group)",
+                            e.what
+                        ))
                 } else {
-                    ""
-                };
-                Error::new(op, e.source)
-                    .with_program(prog)
-                    .with_detail(format!("{}{hint}", e.what))
+                    err.with_detail(e.what)
+                }
             })?)
         }
         Containment::BestAvailable => match Cgroup::create() {

@@ -119,6 +119,7 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
             io::Error::new(io::ErrorKind::Unsupported, "unsupported on this platform"),
         )
         .with_program(prog)
+        .with_reason(crate::Reason::CgroupUnavailable)
         .with_detail(
             "cgroup containment is Linux-only; on Windows use ProcessGroup, Session or \
              BestAvailable, which put the tree in a Job Object",

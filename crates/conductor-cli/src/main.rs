@@ -41,6 +41,13 @@ fn main() {
             std::process::exit(o.code);
         }
     };
+    // conductor's own log (and the pool's), on stderr: RUST_LOG, else errors only.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

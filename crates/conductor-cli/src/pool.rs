@@ -116,6 +116,15 @@ pub async fn run(args: PoolArgs) -> i32 {
         .chain(rest.iter().cloned())
         .collect();
     if args.line_buffered {
+        // Under stdbuf, a missing program would look like a worker failing to start.
+        let bare = !program.as_encoded_bytes().contains(&b'/');
+        if bare && !program.to_str().is_some_and(on_path) {
+            eprintln!(
+                "conductor: cannot run `{}`: not found on PATH",
+                program.to_string_lossy()
+            );
+            return exit::NOT_FOUND;
+        }
         if !on_path("stdbuf") {
             eprintln!("conductor: --line-buffered needs stdbuf (GNU coreutils) on PATH");
             return exit::FAILED;
@@ -243,14 +252,14 @@ pub async fn run(args: PoolArgs) -> i32 {
                 if stopped_by.is_some() {
                     // Second signal: stop every worker tree at once.
                     if let Some(bar) = &bar { bar.finish_and_clear(); }
-                    eprintln!("conductor: {} again; stopping all workers", signals::name(number));
+                    eprintln!("conductor: interrupted again by {}; stopping all workers", signals::name(number));
                     let _ = out.flush();
                     kill_and_wait(&pool).await;
                     return 128 + number;
                 }
                 stopped_by = Some(number);
                 let say = || eprintln!(
-                    "conductor: {}; finishing the tasks already started, starting no more (again to stop now)",
+                    "conductor: interrupted by {}; finishing the tasks already started, starting no more (again to stop now)",
                     signals::name(number)
                 );
                 match &bar { Some(bar) => bar.suspend(say), None => say() }
@@ -278,7 +287,10 @@ pub async fn run(args: PoolArgs) -> i32 {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    if flushed.as_ref().is_err_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) {
+    if flushed
+        .as_ref()
+        .is_err_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    {
         pool.kill().await;
         return CLOSED_STDOUT;
     }
@@ -311,8 +323,11 @@ async fn kill_and_wait(pool: &Pool) {
     pool.kill().await;
     let gone = |pid: &u32| {
         // Gone, or dead and waiting to be reaped.
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map_or(true, |s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')))
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        })
     };
     let deadline = Instant::now() + Duration::from_secs(5);
     while !pids.iter().all(gone) && Instant::now() < deadline {
@@ -322,9 +337,8 @@ async fn kill_and_wait(pool: &Pool) {
 
 /// Whether `program` is found on PATH.
 fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 /// When stdin is a regular file, its number of lines (for the bar's total and ETA).

@@ -44,7 +44,9 @@ pub fn message(done: u64, failed: u64, total: Option<u64>, elapsed: Duration) ->
     }
     let rate = done as f64 / secs;
     let eta = match total {
-        Some(total) if total >= done => clock(Duration::from_secs_f64((total - done) as f64 / rate)),
+        Some(total) if total >= done => {
+            clock(Duration::from_secs_f64((total - done) as f64 / rate))
+        }
         _ => "?".into(),
     };
     format!("{failed} failed, {}/s, ETA {eta}", rate_text(rate))
@@ -81,6 +83,9 @@ mod tests {
         assert_eq!(message(0, 0, Some(10), s(5)), "0 failed, ?/s, ETA ?");
         assert_eq!(message(10, 1, Some(70), s(5)), "1 failed, 2.0/s, ETA 30s");
         assert_eq!(message(100, 0, None, s(1)), "0 failed, 100/s, ETA ?");
-        assert_eq!(message(1, 0, Some(301), s(4)), "0 failed, 0.25/s, ETA 20m00s");
+        assert_eq!(
+            message(1, 0, Some(301), s(4)),
+            "0 failed, 0.25/s, ETA 20m00s"
+        );
     }
 }

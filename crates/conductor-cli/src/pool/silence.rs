@@ -35,8 +35,16 @@ impl SilenceWatch {
         if self.warned {
             return None;
         }
-        self.slots
-            .resize(stats.workers.len(), (Seen { pid: None, completed: 0 }, now));
+        self.slots.resize(
+            stats.workers.len(),
+            (
+                Seen {
+                    pid: None,
+                    completed: 0,
+                },
+                now,
+            ),
+        );
         for (w, (seen, since)) in stats.workers.iter().zip(&mut self.slots) {
             let current = Seen {
                 pid: w.pid,

@@ -834,4 +834,50 @@ mod tests {
         assert_eq!(*shared.phase.borrow(), Phase::Stopping);
         assert!(shared.stopping());
     }
+
+    #[tokio::test]
+    async fn stop_dispatch_resolves_queued_tasks_as_not_run() {
+        let shared = shared(1, 1, 10);
+        shared.worker_healthy(0);
+        let running = placed(shared.offer(b"a".to_vec(), None));
+        let mut on0 = take(&shared, 0, 0);
+        let assigned = placed(shared.offer(b"b".to_vec(), None));
+        let queued = placed(shared.offer(b"c".to_vec(), None));
+        shared.stop_dispatch();
+        assert_eq!(assigned.await, Err(TaskError::NotRun));
+        assert_eq!(queued.await, Err(TaskError::NotRun));
+        assert!(matches!(
+            shared.offer(b"d".to_vec(), None),
+            Offer::Refused(TaskError::NotRun)
+        ));
+        // The task on the worker is not retried when its worker dies.
+        shared.worker_down(0);
+        let status = ExitStatus::from_raw(9);
+        shared.worker_lost(0, vec![on0.remove(0)], vec![], &Loss::Died(status), None);
+        assert!(matches!(running.await, Err(TaskError::WorkerDied { .. })));
+        let stats = shared.stats();
+        assert_eq!(
+            (stats.not_run, stats.queue_depth, stats.in_flight),
+            (2, 0, 0)
+        );
+        assert_eq!(shared.queue_space.available_permits(), 10);
+    }
+
+    #[test]
+    fn respawns_are_counted_by_cause() {
+        let shared = shared(1, 1, 10);
+        shared.worker_started(0, 1, false);
+        shared.worker_healthy(0);
+        shared.worker_down(0);
+        let status = ExitStatus::from_raw(9);
+        shared.worker_lost(0, vec![], vec![], &Loss::Died(status), None);
+        shared.worker_started(0, 2, true);
+        shared.start_failed(0, "exited during start-up".into());
+        shared.worker_started(0, 3, true);
+        let stats = shared.stats();
+        assert_eq!(stats.respawns, 2);
+        assert_eq!(stats.respawn_causes.get(RespawnCause::Crashed), 1);
+        assert_eq!(stats.respawn_causes.get(RespawnCause::StartFailed), 1);
+        assert_eq!(stats.respawn_causes.total(), stats.respawns);
+    }
 }

@@ -34,7 +34,10 @@
 //!   then fail fast with [`TaskError::Degraded`] while the pool keeps
 //!   trying (with capped exponential backoff) and recovers by itself.
 //! * Worker stderr goes to `tracing` (target `conductor::pool::worker`), one
-//!   event per line, never into results.
+//!   event per line, and to the hook set with [`PoolBuilder::on_event`]
+//!   ([`PoolEvent::WorkerStderr`]), never into results.
+//! * [`Pool::stop_dispatch`] starts nothing more: queued tasks resolve as
+//!   [`TaskError::NotRun`], tasks already on a worker run to their end.
 //! * [`Pool::shutdown`] finishes every accepted task, then stops the
 //!   workers (Shutdown frame or closed stdin, then SIGTERM, then SIGKILL)
 //!   and reaps them. Dropping the last [`Pool`] handle without shutting

@@ -1,7 +1,9 @@
 //! The `conductor` command-line tool: `run` one command with a timeout and
-//! tree kill; `pool` to push tasks through persistent workers.
+//! tree kill; `pool` to push tasks through persistent workers; `each` to run
+//! a command once per input.
 
 mod duration;
+mod each;
 mod exit;
 mod json;
 mod pool;
@@ -26,6 +28,8 @@ enum Cmd {
     Run(run::RunArgs),
     /// Push tasks from stdin, one per line, through persistent workers.
     Pool(pool::PoolArgs),
+    /// Run a command once per input (stdin lines, -a FILE or ::: ITEMS), N at a time.
+    Each(each::EachArgs),
 }
 
 fn main() {
@@ -54,6 +58,7 @@ fn main() {
     let code = match cli.command {
         Cmd::Run(args) => rt.block_on(run::run(args)),
         Cmd::Pool(args) => rt.block_on(pool::run(args)),
+        Cmd::Each(args) => rt.block_on(each::run(args)),
     };
     // Don't wait for blocking threads (a read of stdin may never return).
     rt.shutdown_background();

@@ -307,7 +307,7 @@ fn count_lines_if_regular() -> Option<u64> {
 }
 
 /// A progress bar on stderr when it is a terminal.
-fn progress_bar(total: Option<u64>) -> Option<ProgressBar> {
+pub(crate) fn progress_bar(total: Option<u64>) -> Option<ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }

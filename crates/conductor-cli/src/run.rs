@@ -33,8 +33,9 @@ pub struct RunArgs {
     command: crate::program::Program,
 }
 
+/// `--containment`'s values (shared with `each`).
 #[derive(ValueEnum, Clone, Copy, Debug)]
-enum ContainmentArg {
+pub enum ContainmentArg {
     /// A cgroup when usable, else a process group.
     Best,
     /// A cgroup v2 (fails if none is writable).

@@ -126,6 +126,8 @@ pub enum Event {
     Started {
         /// Its sequence number.
         seq: u64,
+        /// Its item.
+        item: std::ffi::OsString,
         /// Its slot.
         slot: usize,
     },

@@ -303,7 +303,7 @@ async fn drive(
                 let Some(input) = input else { inputs_open = false; continue };
                 let slot = free.iter().position(|f| *f).expect("a free slot") + 1;
                 free[slot - 1] = false;
-                let _ = events.send(Event::Started { seq: input.seq, slot });
+                let _ = events.send(Event::Started { seq: input.seq, item: input.item.clone(), slot });
                 set.spawn(run_task(cfg.clone(), input, slot, host.clone(), kill_rx.clone(), events.clone()));
             }
             _ = tokio::time::sleep(Duration::from_millis(100)), if can_start && !gate_open => {}

@@ -99,25 +99,70 @@ impl<R: Read> Iterator for Items<R> {
     }
 }
 
+/// Items handed from the reader thread at once: one wake-up of the runtime
+/// per batch, not per item.
+const BATCH: usize = 512;
+
 /// Reads the items on a thread and sends those not in `skip` (numbered from
 /// 1 in input order) until the input ends or the run stops taking them.
+///
+/// The thread sends batches: whatever it has read by the time its reader
+/// would block (or [`BATCH`] items), so a slow producer's items still start
+/// at once; a task of the runtime forwards them one by one to `tx`.
 pub fn feed(
-    items: Box<dyn Iterator<Item = io::Result<OsString>> + Send>,
+    source: Source,
+    delim: u8,
     skip: HashSet<u64>,
     tx: tokio::sync::mpsc::Sender<Input>,
 ) -> std::thread::JoinHandle<io::Result<u64>> {
-    std::thread::spawn(move || {
-        let mut seq = 0u64;
-        for item in items {
-            let item = item?;
-            seq += 1;
-            if skip.contains(&seq) {
-                continue;
-            }
-            if tx.blocking_send(Input { seq, item }).is_err() {
-                break;
+    let (batch_tx, mut batch_rx) = tokio::sync::mpsc::channel::<Vec<Input>>(2);
+    tokio::spawn(async move {
+        while let Some(batch) = batch_rx.recv().await {
+            for input in batch {
+                if tx.send(input).await.is_err() {
+                    return;
+                }
             }
         }
+    });
+    std::thread::spawn(move || {
+        let mut seq = 0u64;
+        let mut batch = Vec::new();
+        let send = |batch: &mut Vec<Input>| -> bool {
+            batch.is_empty() || batch_tx.blocking_send(std::mem::take(batch)).is_ok()
+        };
+        match source {
+            Source::Items(items) => {
+                for item in items {
+                    seq += 1;
+                    if !skip.contains(&seq) {
+                        batch.push(Input { seq, item });
+                    }
+                    if batch.len() >= BATCH && !send(&mut batch) {
+                        return Ok(seq);
+                    }
+                }
+            }
+            Source::Reader(r, _) => {
+                let mut items = Items {
+                    r: io::BufReader::with_capacity(1 << 16, r),
+                    delim,
+                };
+                while let Some(item) = items.next() {
+                    let item = item?;
+                    seq += 1;
+                    if !skip.contains(&seq) {
+                        batch.push(Input { seq, item });
+                    }
+                    // Send before the next read could block (no complete item buffered).
+                    let more_buffered = items.r.buffer().contains(&delim);
+                    if (batch.len() >= BATCH || !more_buffered) && !send(&mut batch) {
+                        return Ok(seq);
+                    }
+                }
+            }
+        }
+        send(&mut batch);
         Ok(seq)
     })
 }

@@ -156,7 +156,7 @@ pub async fn run(args: EachArgs) -> i32 {
         skipped: skip.len() as u64,
         ..Default::default()
     };
-    let feeder = input::feed(source.items(delim), skip.clone(), tx);
+    let feeder = input::feed(source, delim, skip.clone(), tx);
     let mut run = runner.start(rx);
     let control = run.control();
     let mut printer = output::Printer::new(

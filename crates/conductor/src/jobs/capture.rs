@@ -89,23 +89,6 @@ impl Captured {
             }
         }
     }
-
-    fn push(&mut self, data: &[u8], bound: usize) -> io::Result<()> {
-        self.len += data.len() as u64;
-        if let Some(f) = &mut self.file {
-            return f.write_all(data);
-        }
-        if self.mem.len() + data.len() <= bound {
-            self.mem.extend_from_slice(data);
-            return Ok(());
-        }
-        let mut f = spill_file()?;
-        f.write_all(&self.mem)?;
-        f.write_all(data)?;
-        self.mem = Vec::new();
-        self.file = Some(f);
-        Ok(())
-    }
 }
 
 /// An unlinked temporary file, readable and writable.
@@ -143,15 +126,38 @@ fn spill_file() -> io::Result<File> {
 }
 
 /// Reads `r` to its end, keeping at most `bound` bytes in memory.
+///
+/// Reads go straight into the kept buffer (no zeroed staging buffer, nothing
+/// large inside the future, which is moved when spawned): a task that writes
+/// nothing costs one small allocation.
 pub(crate) async fn capture<R: AsyncRead + Unpin>(mut r: R, bound: usize) -> io::Result<Captured> {
     let mut c = Captured::default();
-    let mut buf = [0u8; 16 * 1024];
     loop {
-        let n = r.read(&mut buf).await?;
-        if n == 0 {
-            return Ok(c);
+        if c.file.is_none() {
+            if c.mem.len() == c.mem.capacity() {
+                c.mem.reserve(c.mem.len().clamp(4096, 64 * 1024));
+            }
+            let n = r.read_buf(&mut c.mem).await?;
+            if n == 0 {
+                return Ok(c);
+            }
+            c.len += n as u64;
+            if c.mem.len() > bound {
+                let mut f = spill_file()?;
+                f.write_all(&c.mem)?;
+                c.file = Some(f);
+                c.mem = Vec::with_capacity(64 * 1024);
+            }
+        } else {
+            c.mem.clear();
+            let n = r.read_buf(&mut c.mem).await?;
+            if n == 0 {
+                c.mem = Vec::new();
+                return Ok(c);
+            }
+            c.len += n as u64;
+            c.file.as_mut().expect("spilled").write_all(&c.mem)?;
         }
-        c.push(&buf[..n], bound)?;
     }
 }
 
@@ -162,9 +168,12 @@ pub(crate) async fn lines<R: AsyncRead + Unpin>(
     mut each: impl FnMut(Vec<u8>),
 ) -> io::Result<u64> {
     let (mut pending, mut total) = (Vec::new(), 0u64);
-    let mut buf = [0u8; 16 * 1024];
     loop {
-        let n = r.read(&mut buf).await?;
+        if pending.len() == pending.capacity() {
+            pending.reserve(pending.len().clamp(4096, 64 * 1024));
+        }
+        let before = pending.len();
+        let n = r.read_buf(&mut pending).await?;
         if n == 0 {
             if !pending.is_empty() {
                 each(pending);
@@ -172,10 +181,12 @@ pub(crate) async fn lines<R: AsyncRead + Unpin>(
             return Ok(total);
         }
         total += n as u64;
-        pending.extend_from_slice(&buf[..n]);
-        while let Some(i) = pending.iter().position(|&b| b == b'\n') {
-            let rest = pending.split_off(i + 1);
+        // Only the new bytes can hold the next newline.
+        let mut from = before;
+        while let Some(i) = pending[from..].iter().position(|&b| b == b'\n') {
+            let rest = pending.split_off(from + i + 1);
             each(std::mem::replace(&mut pending, rest));
+            from = 0;
         }
     }
 }

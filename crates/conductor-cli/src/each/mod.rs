@@ -287,7 +287,7 @@ pub async fn run(args: EachArgs) -> i32 {
 /// Appends the rows of tasks whose output is out (stopped tasks did not finish: no row).
 fn log_rows(
     log: &mut Option<joblog::Joblog>,
-    printed: &[Box<conductor::jobs::TaskReport>],
+    printed: &[conductor::jobs::TaskReport],
     failure: &mut Option<String>,
     control: &conductor::jobs::Control,
 ) {

@@ -42,17 +42,17 @@ impl Printer {
 
     /// Takes a finished task; prints it and any it was holding back, and
     /// returns the reports printed, in order. Output is flushed before return.
-    pub fn finished(&mut self, r: Box<TaskReport>) -> io::Result<Vec<Box<TaskReport>>> {
+    pub fn finished(&mut self, r: Box<TaskReport>) -> io::Result<Vec<TaskReport>> {
         let mut printed = Vec::new();
         if self.style.unordered {
-            printed.push(r);
+            printed.push(*r);
         } else {
             self.pending.insert(r.seq, r);
             loop {
                 if self.skip.remove(&self.next) {
                     self.next += 1;
                 } else if let Some(r) = self.pending.remove(&self.next) {
-                    printed.push(r);
+                    printed.push(*r);
                     self.next += 1;
                 } else {
                     break;
@@ -68,8 +68,11 @@ impl Printer {
 
     /// Prints everything still held back (tasks after a gap that will not be
     /// filled: the run stopped early), in order.
-    pub fn drain(&mut self) -> io::Result<Vec<Box<TaskReport>>> {
-        let mut printed: Vec<_> = std::mem::take(&mut self.pending).into_values().collect();
+    pub fn drain(&mut self) -> io::Result<Vec<TaskReport>> {
+        let mut printed: Vec<TaskReport> = std::mem::take(&mut self.pending)
+            .into_values()
+            .map(|r| *r)
+            .collect();
         for r in printed.iter_mut() {
             self.print(r)?;
         }

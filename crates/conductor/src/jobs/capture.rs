@@ -133,30 +133,26 @@ fn spill_file() -> io::Result<File> {
 pub(crate) async fn capture<R: AsyncRead + Unpin>(mut r: R, bound: usize) -> io::Result<Captured> {
     let mut c = Captured::default();
     loop {
-        if c.file.is_none() {
-            if c.mem.len() == c.mem.capacity() {
-                c.mem.reserve(c.mem.len().clamp(4096, 64 * 1024));
-            }
-            let n = r.read_buf(&mut c.mem).await?;
-            if n == 0 {
-                return Ok(c);
-            }
-            c.len += n as u64;
-            if c.mem.len() > bound {
-                let mut f = spill_file()?;
-                f.write_all(&c.mem)?;
-                c.file = Some(f);
-                c.mem = Vec::with_capacity(64 * 1024);
-            }
-        } else {
+        if c.mem.len() == c.mem.capacity() {
+            c.mem.reserve(c.mem.len().clamp(4096, 64 * 1024));
+        }
+        let n = r.read_buf(&mut c.mem).await?;
+        c.len += n as u64;
+        if let Some(f) = &mut c.file {
+            // Spilled: `mem` is only the read buffer.
+            f.write_all(&c.mem)?;
             c.mem.clear();
-            let n = r.read_buf(&mut c.mem).await?;
-            if n == 0 {
+        } else if c.mem.len() > bound {
+            let mut f = spill_file()?;
+            f.write_all(&c.mem)?;
+            c.file = Some(f);
+            c.mem = Vec::with_capacity(64 * 1024);
+        }
+        if n == 0 {
+            if c.file.is_some() {
                 c.mem = Vec::new();
-                return Ok(c);
             }
-            c.len += n as u64;
-            c.file.as_mut().expect("spilled").write_all(&c.mem)?;
+            return Ok(c);
         }
     }
 }

@@ -505,3 +505,142 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn run_all(runner: Runner, items: &[&str]) -> (Vec<TaskReport>, Vec<Event>) {
+        let (tx, rx) = mpsc::channel(items.len().max(1));
+        for (i, item) in items.iter().enumerate() {
+            tx.send(Input {
+                seq: i as u64 + 1,
+                item: (*item).into(),
+            })
+            .await
+            .unwrap();
+        }
+        drop(tx);
+        let mut run = runner.start(rx);
+        let (mut reports, mut others) = (Vec::new(), Vec::new());
+        let limit = tokio::time::Instant::now() + Duration::from_secs(60);
+        while let Some(e) = tokio::time::timeout_at(limit, run.next())
+            .await
+            .expect("run ends")
+        {
+            match e {
+                Event::Finished(r) => reports.push(*r),
+                e => others.push(e),
+            }
+        }
+        reports.sort_by_key(|r| r.seq);
+        (reports, others)
+    }
+
+    #[tokio::test]
+    async fn slots_stay_within_the_concurrency_limit() {
+        let items: Vec<String> = (0..12).map(|i| i.to_string()).collect();
+        let items: Vec<&str> = items.iter().map(String::as_str).collect();
+        let (reports, _) = run_all(
+            Runner::new(Template::parse(["echo", "{%}"])).jobs(3),
+            &items,
+        )
+        .await;
+        assert_eq!(reports.len(), 12);
+        for mut r in reports {
+            let slot: usize = String::from_utf8(r.stdout.to_vec().unwrap())
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            assert!((1..=3).contains(&slot) && slot == r.slot);
+        }
+    }
+
+    #[tokio::test]
+    async fn retries_and_exit_codes() {
+        let (reports, _) = run_all(
+            Runner::new(Template::parse(["sh", "-c", "exit $0"])).retries(2),
+            &["0", "3"],
+        )
+        .await;
+        assert_eq!((reports[0].attempts, reports[0].exit_code()), (1, 0));
+        assert_eq!((reports[1].attempts, reports[1].exit_code()), (3, 3));
+    }
+
+    #[tokio::test]
+    async fn halt_now_stops_the_running_tasks() {
+        let policy: HaltPolicy = "now,fail=1".parse().unwrap();
+        let t = Instant::now();
+        let (reports, events) = run_all(
+            Runner::new(Template::parse([
+                "sh",
+                "-c",
+                "[ $0 = bad ] && exit 2; sleep 60",
+            ]))
+            .jobs(3)
+            .grace(Duration::from_millis(200))
+            .halt(Some(policy)),
+            &["a", "bad", "c", "d", "e"],
+        )
+        .await;
+        assert!(t.elapsed() < Duration::from_secs(30));
+        assert!(events.iter().any(|e| matches!(
+            e,
+            Event::Halted {
+                reason: HaltReason::Policy,
+                seq: 2,
+                code: 2
+            }
+        )));
+        assert_eq!(reports.len(), 3, "nothing started after the halt");
+        assert!(matches!(reports[0].outcome, Outcome::Stopped(_)));
+    }
+
+    #[tokio::test]
+    async fn a_missing_program_halts_the_run_once() {
+        let (reports, events) = run_all(
+            Runner::new(Template::parse(["/no/such/prog"])),
+            &["a", "b", "c"],
+        )
+        .await;
+        assert_eq!(reports.len(), 1);
+        assert_eq!(reports[0].exit_code(), 127);
+        assert!(events.iter().any(|e| matches!(
+            e,
+            Event::Halted {
+                reason: HaltReason::CommandNotFound,
+                ..
+            }
+        )));
+    }
+
+    #[tokio::test]
+    async fn stop_all_stops_every_tree() {
+        let (tx, rx) = mpsc::channel(4);
+        tx.send(Input {
+            seq: 1,
+            item: "60".into(),
+        })
+        .await
+        .unwrap();
+        let mut run = Runner::new(Template::parse(["sleep"]))
+            .grace(Duration::from_millis(100))
+            .start(rx);
+        assert!(matches!(
+            run.next().await,
+            Some(Event::Started { seq: 1, .. })
+        ));
+        run.control().stop_all();
+        let limit = tokio::time::Instant::now() + Duration::from_secs(30);
+        match tokio::time::timeout_at(limit, run.next()).await.unwrap() {
+            Some(Event::Finished(r)) => assert!(matches!(r.outcome, Outcome::Stopped(_))),
+            e => panic!("{e:?}"),
+        }
+        assert!(tokio::time::timeout_at(limit, run.next())
+            .await
+            .unwrap()
+            .is_none());
+        drop(tx);
+    }
+}

@@ -45,10 +45,16 @@ fn main() {
             std::process::exit(o.code);
         }
     };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    // `each` spawns from as many threads as there are CPUs: a spawn holds its
+    // thread until the child has exec'd (vfork), so one thread would run every
+    // task's exec one after another.
+    let rt = match &cli.command {
+        Cmd::Each(_) => tokio::runtime::Builder::new_multi_thread(),
+        _ => tokio::runtime::Builder::new_current_thread(),
+    }
+    .enable_all()
+    .build();
+    let rt = match rt {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("conductor: cannot start the async runtime: {e}");

@@ -128,6 +128,22 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     Ok(bytes as u64)
 }
 
+/// A size for messages: `64 MiB`, `1.5 GiB`, or bytes.
+pub fn size_text(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    for (scale, unit) in UNITS {
+        if bytes >= scale {
+            let v = bytes as f64 / scale as f64;
+            return if v.fract() == 0.0 {
+                format!("{v:.0} {unit}")
+            } else {
+                format!("{v:.1} {unit}")
+            };
+        }
+    }
+    format!("{bytes} bytes")
+}
+
 impl EachArgs {
     /// The command template and the `:::` items, if any. Errors name what is wrong.
     pub fn split_command(&self) -> Result<(Vec<OsString>, Option<Vec<OsString>>), String> {
@@ -160,6 +176,9 @@ mod tests {
         assert_eq!(parse_size("1.5G"), Ok(3 << 29));
         assert_eq!(parse_size("2m"), Ok(2_000_000));
         assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(super::size_text(64 << 20), "64 MiB");
+        assert_eq!(super::size_text(3 << 29), "1.5 GiB");
+        assert_eq!(super::size_text(100), "100 bytes");
         for bad in ["", "G", "1X", "0", "-1M"] {
             assert!(parse_size(bad).is_err(), "{bad}");
         }

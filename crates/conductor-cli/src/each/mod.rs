@@ -326,9 +326,9 @@ fn describe_failure(
             args.timeout.unwrap_or_default()
         )),
         _ if r.oom_killed() => say(format!(
-            "task {} ({item}) was killed by the kernel's OOM killer: its tree went over --mem-limit {} bytes",
+            "task {} ({item}) was killed by the kernel's OOM killer: its tree went over --mem-limit {}",
             r.seq,
-            args.mem_limit.unwrap_or_default()
+            args::size_text(args.mem_limit.unwrap_or_default())
         )),
         _ => {}
     }

@@ -120,7 +120,8 @@ impl Runner {
         self
     }
 
-    /// Stops a task's whole tree after this long (SIGTERM, grace, SIGKILL).
+    /// Stops a task's whole tree after this long (SIGTERM, grace, SIGKILL);
+    /// each attempt gets the whole time.
     pub fn timeout(mut self, t: Option<Duration>) -> Runner {
         self.timeout = t;
         self

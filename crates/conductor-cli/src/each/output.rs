@@ -2,8 +2,9 @@
 //! finish), optionally tagged with the item, or as one JSON object per task;
 //! and `--line-buffer`'s live lines.
 
+use conductor::jobs::InOrder;
 use conductor::jobs::{Outcome, Stream, TaskReport};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -23,9 +24,7 @@ pub struct Style {
 pub struct Printer {
     out: io::BufWriter<io::Stdout>,
     style: Style,
-    pending: BTreeMap<u64, Box<TaskReport>>,
-    next: u64,
-    skip: HashSet<u64>,
+    order: InOrder<Box<TaskReport>>,
 }
 
 impl Printer {
@@ -34,31 +33,19 @@ impl Printer {
         Printer {
             out: io::BufWriter::with_capacity(1 << 16, io::stdout()),
             style,
-            pending: BTreeMap::new(),
-            next: 1,
-            skip,
+            order: InOrder::new(skip),
         }
     }
 
     /// Takes a finished task; prints it and any it was holding back, and
     /// returns the reports printed, in order. Output is flushed before return.
     pub fn finished(&mut self, r: Box<TaskReport>) -> io::Result<Vec<TaskReport>> {
-        let mut printed = Vec::new();
-        if self.style.unordered {
-            printed.push(*r);
+        let mut printed: Vec<TaskReport> = if self.style.unordered {
+            vec![*r]
         } else {
-            self.pending.insert(r.seq, r);
-            loop {
-                if self.skip.remove(&self.next) {
-                    self.next += 1;
-                } else if let Some(r) = self.pending.remove(&self.next) {
-                    printed.push(*r);
-                    self.next += 1;
-                } else {
-                    break;
-                }
-            }
-        }
+            let seq = r.seq;
+            self.order.push(seq, r).into_iter().map(|r| *r).collect()
+        };
         for r in printed.iter_mut() {
             self.print(r)?;
         }
@@ -69,10 +56,7 @@ impl Printer {
     /// Prints everything still held back (tasks after a gap that will not be
     /// filled: the run stopped early), in order.
     pub fn drain(&mut self) -> io::Result<Vec<TaskReport>> {
-        let mut printed: Vec<TaskReport> = std::mem::take(&mut self.pending)
-            .into_values()
-            .map(|r| *r)
-            .collect();
+        let mut printed: Vec<TaskReport> = self.order.drain().into_iter().map(|r| *r).collect();
         for r in printed.iter_mut() {
             self.print(r)?;
         }

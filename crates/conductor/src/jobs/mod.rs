@@ -9,7 +9,7 @@
 //! failures, applies a [`HaltPolicy`], and reports every task as an
 //! [`Event::Finished`] carrying a [`TaskReport`] (sequence number, item, exit
 //! status or signal, attempts, start, duration, host, captured output).
-//! Reports arrive as tasks finish; order them by `seq` for input order.
+//! Reports arrive as tasks finish; [`InOrder`] releases them in input order.
 //!
 //! The pure parts (templates, halt policy, job-log rows, exit statuses,
 //! shell quoting) do no I/O and are usable on their own.
@@ -46,6 +46,7 @@ mod capture;
 mod exit;
 mod halt;
 mod joblog;
+mod order;
 mod quote;
 mod report;
 mod runner;
@@ -55,6 +56,7 @@ pub use capture::Captured;
 pub use exit::{run_exit_code, task_exit_code};
 pub use halt::{HaltOn, HaltParseError, HaltPolicy, HaltWhen, Tally, Threshold};
 pub use joblog::{finished_seqs, parse_joblog, JoblogParseError, JoblogRow, JOBLOG_HEADER};
+pub use order::InOrder;
 pub use quote::{shell_line, shell_quote};
 pub use report::{Event, HaltReason, Outcome, Stream, TaskReport};
 pub use runner::{Control, Input, OutputMode, Run, Runner};

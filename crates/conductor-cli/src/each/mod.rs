@@ -23,7 +23,6 @@ use crate::exit;
 use conductor::jobs::{
     run_exit_code, shell_line, Event, HaltReason, Outcome, OutputMode, Runner, Template,
 };
-use conductor::unix::CommandExt;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::time::Instant;
@@ -132,9 +131,7 @@ pub async fn run(args: EachArgs) -> i32 {
         .output(output_mode)
         .total(total);
     if let Some(limit) = args.mem_limit {
-        runner = runner.prepare(move |cmd| {
-            cmd.memory_limit(limit);
-        });
+        runner = runner.prepare(move |cmd| limit_memory(cmd, limit));
     }
     if let Some(floor) = args.memfree {
         runner = runner.start_when(move || available_memory().is_none_or(|m| m >= floor));
@@ -367,15 +364,30 @@ fn dry_run(
     0
 }
 
+/// Caps the tree of `cmd` at `limit` bytes (Linux's memory controller).
+#[cfg(target_os = "linux")]
+fn limit_memory(cmd: &mut conductor::Command, limit: u64) {
+    use conductor::unix::CommandExt;
+    cmd.memory_limit(limit);
+}
+
+#[cfg(not(target_os = "linux"))]
+fn limit_memory(_: &mut conductor::Command, _: u64) {}
+
 /// Spawns conductor itself (`--version`) under the limit: fails when no
 /// usable memory controller exists, before any task runs.
+#[cfg(target_os = "linux")]
 async fn probe_memory_limit(limit: u64) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut cmd = conductor::Command::new(exe);
-    cmd.arg("--version")
-        .stdout(conductor::Stdio::null())
-        .memory_limit(limit.max(64 << 20));
+    cmd.arg("--version").stdout(conductor::Stdio::null());
+    limit_memory(&mut cmd, limit.max(64 << 20));
     cmd.status().await.map(drop).map_err(|e| e.to_string())
+}
+
+#[cfg(not(target_os = "linux"))]
+async fn probe_memory_limit(_: u64) -> Result<(), String> {
+    Err("it needs Linux's memory controller (cgroups)".into())
 }
 
 /// MemAvailable from /proc/meminfo, in bytes.

@@ -102,6 +102,18 @@ pub struct JoblogParseError {
 }
 
 /// Parses a whole job log (an empty one has no rows).
+///
+/// ```
+/// use conductor::jobs::{finished_seqs, parse_joblog};
+/// let log = b"Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n\
+///             1\t:\t1700000000.000\t0.010\t0\t3\t0\t0\techo a\n\
+///             2\t:\t1700000000.001\t0.020\t0\t0\t1\t0\tfalse b\n";
+/// let rows = parse_joblog(log).unwrap();
+/// assert_eq!(rows.len(), 2);
+/// assert_eq!(finished_seqs(&rows, false).len(), 2, "--resume skips both");
+/// assert_eq!(finished_seqs(&rows, true).len(), 1, "--resume-failed re-runs seq 2");
+/// assert_eq!(parse_joblog(b"junk\n").unwrap_err().line, 1);
+/// ```
 pub fn parse_joblog(text: &[u8]) -> Result<Vec<JoblogRow>, JoblogParseError> {
     let mut rows = Vec::new();
     if text.is_empty() {

@@ -219,6 +219,22 @@ impl Run {
 }
 
 /// Stops a run: gently (no new task) or at once (every running tree too).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use conductor::jobs::{Event, Input, Outcome, Runner, Template};
+/// let (tx, rx) = tokio::sync::mpsc::channel(4);
+/// tx.send(Input { seq: 1, item: "300".into() }).await.unwrap();
+/// let mut run = Runner::new(Template::parse(["sleep"])).start(rx);
+/// assert!(matches!(run.next().await, Some(Event::Started { seq: 1, .. })));
+/// run.control().stop_all();
+/// match run.next().await {
+///     Some(Event::Finished(r)) => assert!(matches!(r.outcome, Outcome::Stopped(_))),
+///     other => panic!("{other:?}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Control {
     stop: Arc<watch::Sender<Stop>>,

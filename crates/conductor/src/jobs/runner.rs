@@ -267,6 +267,8 @@ async fn drive(
     let (kill_tx, kill_rx) = watch::channel(false);
     let mut set: JoinSet<TaskReport> = JoinSet::new();
     let mut free: Vec<bool> = vec![true; cfg.jobs];
+    // The slot of each running task, to free it even if the task panics.
+    let mut slots: std::collections::HashMap<tokio::task::Id, usize> = Default::default();
     let mut tally = Tally {
         total: cfg.total,
         ..Tally::default()
@@ -288,8 +290,21 @@ async fn drive(
         let gate_open = can_start && cfg.gate.as_ref().is_none_or(|g| g());
         tokio::select! {
             biased;
-            Some(done) = set.join_next(), if !set.is_empty() => {
-                let Ok(report) = done else { continue };
+            Some(done) = set.join_next_with_id(), if !set.is_empty() => {
+                let report = match done {
+                    Ok((id, report)) => {
+                        slots.remove(&id);
+                        report
+                    }
+                    Err(e) => {
+                        // A task that panicked: its slot is free again; it has no report.
+                        tracing::error!("a task of the job runner failed: {e}");
+                        if let Some(slot) = slots.remove(&e.id()) {
+                            free[slot - 1] = true;
+                        }
+                        continue;
+                    }
+                };
                 free[report.slot - 1] = true;
                 if !matches!(report.outcome, Outcome::Stopped(_)) {
                     if report.succeeded() { tally.succeeded += 1 } else { tally.failed += 1 }
@@ -321,7 +336,8 @@ async fn drive(
                 let slot = free.iter().position(|f| *f).expect("a free slot") + 1;
                 free[slot - 1] = false;
                 let _ = events.send(Event::Started { seq: input.seq, item: input.item.clone(), slot });
-                set.spawn(run_task(cfg.clone(), input, slot, host.clone(), kill_rx.clone(), events.clone()));
+                let task = set.spawn(run_task(cfg.clone(), input, slot, host.clone(), kill_rx.clone(), events.clone()));
+                slots.insert(task.id(), slot);
             }
             _ = tokio::time::sleep(Duration::from_millis(100)), if can_start && !gate_open => {}
             r = stop.changed(), if stop_alive => {

@@ -1,7 +1,9 @@
 //! The `conductor` command-line tool: `run` one command with a timeout and
-//! tree kill; `pool` to push tasks through persistent workers.
+//! tree kill; `pool` to push tasks through persistent workers; `each` to run
+//! a command once per input.
 
 mod duration;
+mod each;
 mod exit;
 mod json;
 mod pool;
@@ -26,6 +28,8 @@ enum Cmd {
     Run(run::RunArgs),
     /// Push tasks from stdin, one per line, through persistent workers.
     Pool(pool::PoolArgs),
+    /// Run a command once per input (stdin lines, -a FILE or ::: ITEMS), N at a time.
+    Each(each::EachArgs),
 }
 
 fn main() {
@@ -56,10 +60,16 @@ fn main() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    // `each` spawns from as many threads as there are CPUs: a spawn holds its
+    // thread until the child has exec'd (vfork), so one thread would run every
+    // task's exec one after another.
+    let rt = match &cli.command {
+        Cmd::Each(_) => tokio::runtime::Builder::new_multi_thread(),
+        _ => tokio::runtime::Builder::new_current_thread(),
+    }
+    .enable_all()
+    .build();
+    let rt = match rt {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("conductor: cannot start the async runtime: {e}");
@@ -69,6 +79,7 @@ fn main() {
     let code = match cli.command {
         Cmd::Run(args) => rt.block_on(run::run(args)),
         Cmd::Pool(args) => rt.block_on(pool::run(args)),
+        Cmd::Each(args) => rt.block_on(each::run(args)),
     };
     // Don't wait for blocking threads (a read of stdin may never return).
     rt.shutdown_background();

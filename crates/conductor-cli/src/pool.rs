@@ -15,8 +15,8 @@
 
 mod feed;
 mod output;
-mod progress;
-mod signals;
+pub(crate) mod progress;
+pub(crate) mod signals;
 mod silence;
 mod stderr;
 mod summary;

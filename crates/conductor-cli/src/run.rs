@@ -33,6 +33,7 @@ pub struct RunArgs {
     command: crate::program::Program,
 }
 
+/// `--containment`'s values (shared with `each`).
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum ContainmentArg {
     /// A cgroup when usable, else a process group.

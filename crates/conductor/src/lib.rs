@@ -32,6 +32,8 @@ mod child;
 mod child_core;
 mod command;
 mod error;
+#[cfg(unix)]
+pub mod jobs;
 #[cfg(target_os = "linux")]
 mod pidfd;
 mod pipes;

@@ -17,6 +17,8 @@ pub(crate) struct ChildCore {
     program: OsString,
     kill_on_drop: bool,
     pub limits: Limits,
+    /// A checked run: an unsuccessful exit is an error (with these arguments).
+    checked: Option<Vec<OsString>>,
 }
 
 impl ChildCore {
@@ -26,7 +28,23 @@ impl ChildCore {
             program: spec.program.clone(),
             kill_on_drop: spec.kill_on_drop,
             limits: spec.limits,
+            checked: spec.checked.then(|| spec.args.clone()),
         }
+    }
+
+    /// For a checked run: `output` unless the child exited unsuccessfully.
+    pub fn check(&self, output: Output) -> Result<Output> {
+        match &self.checked {
+            Some(args) if !output.status.success() => {
+                Err(Error::exit_failed(Some(&self.program), args, output))
+            }
+            _ => Ok(output),
+        }
+    }
+
+    /// For a checked run: `status` unless it is unsuccessful.
+    pub fn check_status(&self, status: ExitStatus) -> Result<ExitStatus> {
+        self.check(empty_output(status)).map(|o| o.status)
     }
 
     pub fn err(&self, op: Operation, e: io::Error) -> Error {
@@ -37,6 +55,15 @@ impl ChildCore {
         self.process
             .as_mut()
             .expect("process is present until drop")
+    }
+
+    /// The process handle (Windows).
+    #[cfg(windows)]
+    pub fn handle(&self) -> std::os::windows::io::BorrowedHandle<'_> {
+        self.process
+            .as_ref()
+            .expect("process is present until drop")
+            .handle()
     }
 
     pub fn id(&self) -> u32 {
@@ -106,14 +133,46 @@ impl ChildCore {
     }
 }
 
+/// Windows handle traits on both `Child` types, as std's `Child` has them.
+/// `into_raw_handle` returns a duplicate of the process handle and drops the
+/// `Child` (so the process is reaped in the background, or killed first with
+/// `kill_on_drop`); panics only if the handle cannot be duplicated.
+#[cfg(windows)]
+macro_rules! child_handle_impls {
+    ($ty:ty) => {
+        impl std::os::windows::io::AsHandle for $ty {
+            fn as_handle(&self) -> std::os::windows::io::BorrowedHandle<'_> {
+                self.core.handle()
+            }
+        }
+
+        impl std::os::windows::io::AsRawHandle for $ty {
+            fn as_raw_handle(&self) -> std::os::windows::io::RawHandle {
+                std::os::windows::io::AsRawHandle::as_raw_handle(&self.core.handle())
+            }
+        }
+
+        impl std::os::windows::io::IntoRawHandle for $ty {
+            fn into_raw_handle(self) -> std::os::windows::io::RawHandle {
+                let own = self
+                    .core
+                    .handle()
+                    .try_clone_to_owned()
+                    .expect("the process handle can be duplicated");
+                std::os::windows::io::IntoRawHandle::into_raw_handle(own)
+            }
+        }
+    };
+}
+#[cfg(windows)]
+pub(crate) use child_handle_impls;
+
 /// An `Output` with no captured bytes.
 pub(crate) fn empty_output(status: ExitStatus) -> Output {
     Output {
         status,
         stdout: Vec::new(),
         stderr: Vec::new(),
-        stdout_truncated: false,
-        stderr_truncated: false,
     }
 }
 

@@ -55,6 +55,8 @@ pub use command::Command;
 pub use error::{Error, Operation, Reason, Result};
 pub use pipes::{ChildStderr, ChildStdin, ChildStdout};
 pub use spec::{CommandArgs, CommandEnvs};
-pub use status::{signal_name, ExitStatus, Output, ResourceUsage, UsageSource};
+pub use status::{
+    signal_name, Captured, ExitStatus, ExitStatusError, Output, ResourceUsage, UsageSource,
+};
 pub use stdio::Stdio;
 pub use tree::Containment;

@@ -104,6 +104,27 @@ pub trait CommandExt: sealed::Sealed {
     /// Gives the child `fd` as descriptor number `child_fd` (which must be 3 or
     /// more; 0-2 are set with `stdin`/`stdout`/`stderr`). Every other descriptor
     /// the parent holds stays out of the child.
+    ///
+    /// The command owns `fd` until a spawn succeeds; then the parent's copy
+    /// is closed at once (the child has its own), so a reader waiting for
+    /// end of file on a pipe passed this way sees it when the child closes
+    /// its end, whether or not the `Command` is still alive. A later spawn
+    /// of the same `Command` does not pass it again; a failed spawn keeps it.
+    ///
+    /// ```
+    /// use conductor::unix::CommandExt;
+    /// use std::io::Read;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (mut reader, writer) = std::io::pipe()?;
+    /// let mut cmd = conductor::blocking::Command::new("sh");
+    /// cmd.args(["-c", "echo via-fd-3 >&3"]).inherit_fd(3, writer.into());
+    /// let mut child = cmd.spawn()?;
+    /// let mut got = String::new();
+    /// reader.read_to_string(&mut got)?; // EOF although `cmd` still lives
+    /// assert_eq!(got, "via-fd-3\n");
+    /// child.wait()?;
+    /// # Ok(()) }
+    /// ```
     fn inherit_fd(&mut self, child_fd: RawFd, fd: OwnedFd) -> &mut Self;
     /// Sets a resource limit in the child (applied between clone and exec,
     /// without fork and without user code). `soft > hard` is an error at
@@ -169,6 +190,8 @@ mod sealed {
     pub trait Sealed {}
     impl Sealed for crate::Command {}
     impl Sealed for crate::blocking::Command {}
+    pub trait SealedStatus {}
+    impl SealedStatus for crate::ExitStatus {}
 }
 
 impl<T: HasSpec + sealed::Sealed> CommandExt for T {
@@ -221,6 +244,53 @@ impl<T: HasSpec + sealed::Sealed> CommandExt for T {
         fds.retain(|(n, _)| *n != child_fd);
         fds.push((child_fd, fd));
         self
+    }
+}
+
+/// Unix-specific parts of [`ExitStatus`](crate::ExitStatus), mirroring
+/// `std::os::unix::process::ExitStatusExt`. The same methods are inherent on
+/// `ExitStatus`, so code that imports std's trait keeps compiling; import this
+/// one for generic code.
+///
+/// ```
+/// use conductor::unix::ExitStatusExt;
+/// let killed = <conductor::ExitStatus as ExitStatusExt>::from_raw(libc::SIGKILL);
+/// assert_eq!(ExitStatusExt::signal(&killed), Some(libc::SIGKILL));
+/// assert_eq!(ExitStatusExt::into_raw(killed), libc::SIGKILL);
+/// ```
+pub trait ExitStatusExt: sealed::SealedStatus {
+    /// Builds a status from a raw `waitpid` status.
+    fn from_raw(raw: i32) -> Self;
+    /// The signal that terminated the process, if any.
+    fn signal(&self) -> Option<i32>;
+    /// True when the process dumped core as it was killed.
+    fn core_dumped(&self) -> bool;
+    /// The signal that stopped the process (a `WUNTRACED` status).
+    fn stopped_signal(&self) -> Option<i32>;
+    /// True for a "continued" status (`WIFCONTINUED`).
+    fn continued(&self) -> bool;
+    /// The raw `waitpid` status.
+    fn into_raw(self) -> i32;
+}
+
+impl ExitStatusExt for crate::ExitStatus {
+    fn from_raw(raw: i32) -> Self {
+        crate::ExitStatus::from_raw(raw)
+    }
+    fn signal(&self) -> Option<i32> {
+        crate::ExitStatus::signal(self)
+    }
+    fn core_dumped(&self) -> bool {
+        crate::ExitStatus::core_dumped(self)
+    }
+    fn stopped_signal(&self) -> Option<i32> {
+        crate::ExitStatus::stopped_signal(self)
+    }
+    fn continued(&self) -> bool {
+        crate::ExitStatus::continued(self)
+    }
+    fn into_raw(self) -> i32 {
+        crate::ExitStatus::into_raw(self)
     }
 }
 

@@ -286,7 +286,7 @@ fn pipe_to_another_child() {
     assert!(a.wait().expect("wait a").success());
     assert_eq!(b.wait_with_output().expect("b").stdout, b"through two");
 
-    // Async: the same, through TryFrom<ChildStdout>.
+    // Async: the same, through From<ChildStdout>.
     run_async(async {
         let mut a = conductor::Command::new(helper())
             .arg("cat")
@@ -294,12 +294,7 @@ fn pipe_to_another_child() {
             .stdout(Stdio::piped())
             .spawn()
             .expect("spawn a");
-        let a_out: Stdio = a
-            .stdout
-            .take()
-            .expect("stdout")
-            .try_into()
-            .expect("hand on");
+        let a_out: Stdio = a.stdout.take().expect("stdout").into();
         let b = conductor::Command::new(helper())
             .arg("cat")
             .stdin(a_out)
@@ -470,21 +465,24 @@ fn capture_limit_keeps_draining() {
         .args(["spew", "2"])
         .capture_limit(1000)
         .timeout(BOUND)
-        .output()
+        .capture()
         .expect("output");
-    assert!(out.status.success());
-    assert_eq!((out.stdout.len(), out.stderr.len()), (1000, 1000));
+    assert!(out.output.status.success());
+    assert_eq!(
+        (out.output.stdout.len(), out.output.stderr.len()),
+        (1000, 1000)
+    );
     assert!(out.stdout_truncated && out.stderr_truncated);
     run_async(async {
         let out = conductor::Command::new(helper())
             .args(["spew", "2"])
             .capture_limit(10)
             .timeout(BOUND)
-            .output()
+            .capture()
             .await
             .expect("output");
-        assert!(out.status.success());
-        assert_eq!(out.stdout, (0..10u8).collect::<Vec<_>>());
+        assert!(out.output.status.success());
+        assert_eq!(out.output.stdout, (0..10u8).collect::<Vec<_>>());
         assert!(out.stdout_truncated);
     });
 }
@@ -705,19 +703,19 @@ fn io_grace_bounds_output_held_by_a_grandchild() {
             conductor::blocking::Command::new(helper())
                 .args(["hold", "5000"])
                 .io_grace(Duration::from_millis(200))
-                .output()
+                .capture()
                 .expect("output")
         } else {
             rt().block_on(
                 conductor::Command::new(helper())
                     .args(["hold", "5000"])
                     .io_grace(Duration::from_millis(200))
-                    .output(),
+                    .capture(),
             )
             .expect("output")
         };
-        assert!(out.status.success());
-        assert!(out.stdout.starts_with(b"started"), "{out:?}");
+        assert!(out.output.status.success());
+        assert!(out.output.stdout.starts_with(b"started"), "{out:?}");
         assert!(out.stdout_truncated, "{out:?}");
         assert!(
             start.elapsed() < Duration::from_millis(4000),

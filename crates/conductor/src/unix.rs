@@ -27,6 +27,8 @@ pub(crate) struct UnixOptions {
     /// Kernel-enforced cap on the memory of the child's tree, in bytes (Linux).
     #[cfg(target_os = "linux")]
     pub memory_limit: Option<u64>,
+    /// Start the child with no signal blocked (instead of the spawning thread's mask).
+    pub empty_signal_mask: bool,
 }
 
 /// A resource whose limit [`CommandExt::rlimit`] sets in the child.
@@ -126,6 +128,24 @@ pub trait CommandExt: sealed::Sealed {
     /// # Ok(()) }
     /// ```
     fn inherit_fd(&mut self, child_fd: RawFd, fd: OwnedFd) -> &mut Self;
+    /// Which signals the child starts with blocked. By default, as std
+    /// (since Rust 1.66) and tokio do, the child inherits the signal mask of
+    /// the thread that spawns it: a program that blocks SIGINT around a spawn
+    /// gets a child that ignores Ctrl-C until it unblocks it, exactly as under
+    /// std. With `true` the child starts with an empty mask whatever the
+    /// spawning thread blocks (what a
+    /// thread that blocks signals for `sigwait` usually wants for its
+    /// children). Handlers are always reset to their defaults, and SIGPIPE and
+    /// SIGXFSZ go back to their defaults if ignored, as std does.
+    ///
+    /// ```
+    /// use conductor::unix::CommandExt;
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// let status = conductor::blocking::Command::new("true").empty_signal_mask(true).status()?;
+    /// assert!(status.success());
+    /// # Ok(()) }
+    /// ```
+    fn empty_signal_mask(&mut self, empty: bool) -> &mut Self;
     /// Sets a resource limit in the child (applied between clone and exec,
     /// without fork and without user code). `soft > hard` is an error at
     /// spawn; raising the hard limit needs privilege (else spawn fails with EPERM).
@@ -221,6 +241,10 @@ impl<T: HasSpec + sealed::Sealed> CommandExt for T {
     }
     fn umask(&mut self, mask: u32) -> &mut Self {
         self.spec_mut().unix.umask = Some(mask);
+        self
+    }
+    fn empty_signal_mask(&mut self, empty: bool) -> &mut Self {
+        self.spec_mut().unix.empty_signal_mask = empty;
         self
     }
     fn rlimit(&mut self, resource: Resource, soft: u64, hard: u64) -> &mut Self {

@@ -40,6 +40,8 @@ pub(crate) struct ForkRequest<'a> {
     pub umask: Option<libc::mode_t>,
     /// Resource limits: (resource, soft, hard).
     pub rlimits: &'a [(u32, u64, u64)],
+    /// The mask the child starts with (the spawning thread's, or empty).
+    pub sigmask: libc::sigset_t,
 }
 
 /// How a fork+exec ended.
@@ -235,9 +237,7 @@ unsafe fn child_main(req: &ForkRequest<'_>, mut err_fd: RawFd) -> ! {
         }
         close_above(err_fd);
 
-        let mut empty: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        if libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut()) != 0 {
+        if libc::sigprocmask(libc::SIG_SETMASK, &req.sigmask, std::ptr::null_mut()) != 0 {
             fail(err_fd, Step::Signals, errno());
         }
 

@@ -171,6 +171,7 @@ fn spawn_fork(spec: &CommandSpec, strings: &ExecStrings, plan: &FdPlan) -> Resul
         gid: u.gid,
         groups: u.groups.as_deref(),
         umask: u.umask.map(|m| m as libc::mode_t),
+        sigmask: crate::sys::unix::sigmask::child_sigmask(u.empty_signal_mask),
     };
     let mut os_err = None;
     let res = retry_busy(|| match fork_exec(&req) {
@@ -264,9 +265,8 @@ fn build_attr(spec: &CommandSpec, caps: &Caps) -> io::Result<Attr> {
         libc::sigaddset(&mut dfl, libc::SIGPIPE);
         libc::sigaddset(&mut dfl, libc::SIGXFSZ);
         check(libc::posix_spawnattr_setsigdefault(attr.ptr(), &dfl))?;
-        let mut empty: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        check(libc::posix_spawnattr_setsigmask(attr.ptr(), &empty))?;
+        let mask = crate::sys::unix::sigmask::child_sigmask(spec.unix.empty_signal_mask);
+        check(libc::posix_spawnattr_setsigmask(attr.ptr(), &mask))?;
         let g = grouping(spec);
         if let Some(pg) = g.pgroup {
             flags |= libc::POSIX_SPAWN_SETPGROUP;

@@ -39,6 +39,8 @@ pub(crate) struct ChildCtx<'a> {
     pub parent_pid: i32,
     /// Reset every caught signal's handler by hand (the legacy clone path).
     pub reset_handlers: bool,
+    /// The mask the child starts with (the spawning thread's, or empty).
+    pub sigmask: libc::sigset_t,
     /// `cgroup.procs` of a v1 memory cgroup to join before anything else
     /// (-1: none); writing `0` moves the writer, the child itself.
     pub cgroup_procs: i32,
@@ -103,9 +105,7 @@ unsafe fn run(ctx: &ChildCtx<'_>) -> ! {
         if ctx.cgroup_procs >= 0 && libc::write(ctx.cgroup_procs, b"0".as_ptr().cast(), 1) != 1 {
             fail(ctx, Step::Cgroup, errno());
         }
-        let mut empty: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        if libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut()) != 0 {
+        if libc::sigprocmask(libc::SIG_SETMASK, &ctx.sigmask, std::ptr::null_mut()) != 0 {
             fail(ctx, Step::Signals, errno());
         }
 

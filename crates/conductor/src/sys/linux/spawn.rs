@@ -126,6 +126,7 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
         0
     };
 
+    let sigmask = crate::sys::unix::sigmask::child_sigmask(spec.unix.empty_signal_mask);
     let use_pidfd = !fallback_forced() && NO_PIDFD.load(Ordering::Relaxed) == 0;
     let mut delay = Duration::from_millis(1);
     let mut attempt = 0;
@@ -153,6 +154,7 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
             pdeathsig,
             parent_pid,
             reset_handlers: false,
+            sigmask,
             cgroup_procs,
             err_stage: AtomicU32::new(0),
             err_errno: AtomicI32::new(0),

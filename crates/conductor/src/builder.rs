@@ -304,17 +304,11 @@ pub(crate) use builder_methods;
 /// as std's does, and `From<std::process::Command>`.
 macro_rules! command_impls {
     ($ty:ty) => {
-        /// Prints as std's `Command` does (`cd "/tmp" && A="1" "prog" "arg"`);
-        /// `{:#?}` shows every setting.
+        /// Prints as std's `Command` does, `{:?}` (`cd "/tmp" && A="1" "prog" "arg"`)
+        /// and `{:#?}` alike (conductor's own options are not shown).
         impl std::fmt::Debug for $ty {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                if f.alternate() {
-                    f.debug_struct(stringify!(Command))
-                        .field("spec", &self.spec)
-                        .finish()
-                } else {
-                    std::fmt::Debug::fmt(&self.spec.to_std(), f)
-                }
+                std::fmt::Debug::fmt(&self.spec.to_std(), f)
             }
         }
 

@@ -51,6 +51,55 @@ impl Command {
 
     builder_methods!();
 
+    /// Sets `argv[0]` (Unix), as `tokio::process::Command::arg0` (the same
+    /// as [`CommandExt::arg0`](crate::unix::CommandExt::arg0), inherent so
+    /// tokio code needs no extra import).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// let out = conductor::Command::new("sh").arg0("renamed").args(["-c", "echo $0"]).output().await?;
+    /// assert_eq!(out.stdout, b"renamed\n");
+    /// # Ok(()) }
+    /// ```
+    #[cfg(unix)]
+    pub fn arg0<S: AsRef<OsStr>>(&mut self, arg: S) -> &mut Command {
+        crate::unix::CommandExt::arg0(self, arg)
+    }
+
+    /// Runs the child as user `uid` (Unix), as `tokio::process::Command::uid`.
+    ///
+    /// ```
+    /// let mut cmd = conductor::Command::new("id");
+    /// cmd.uid(rustix::process::getuid().as_raw());
+    /// ```
+    #[cfg(unix)]
+    pub fn uid(&mut self, id: u32) -> &mut Command {
+        crate::unix::CommandExt::uid(self, id)
+    }
+
+    /// Runs the child with group `gid` (Unix), as `tokio::process::Command::gid`.
+    ///
+    /// ```
+    /// let mut cmd = conductor::Command::new("id");
+    /// cmd.gid(rustix::process::getgid().as_raw());
+    /// ```
+    #[cfg(unix)]
+    pub fn gid(&mut self, id: u32) -> &mut Command {
+        crate::unix::CommandExt::gid(self, id)
+    }
+
+    /// Puts the child in process group `pgroup` (Unix; 0: a new group), as
+    /// `tokio::process::Command::process_group`.
+    ///
+    /// ```
+    /// conductor::Command::new("sleep").arg("1").process_group(0);
+    /// ```
+    #[cfg(unix)]
+    pub fn process_group(&mut self, pgroup: i32) -> &mut Command {
+        crate::unix::CommandExt::process_group(self, pgroup)
+    }
+
     fn spawn_with(&mut self, defaults: [StdioDefault; 3], grow: bool) -> Result<Child> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(Error::new(

@@ -128,7 +128,7 @@ impl Child {
     pub async fn wait(&mut self) -> Result<ExitStatus> {
         drop(self.stdin.take());
         let res = std::future::poll_fn(|cx| self.core.process().poll_wait(cx)).await;
-        res.map_err(|e| self.core.err(Operation::Wait, e))
+        self.core.wait_result(res)
     }
 
     /// Returns the status if the child has exited, without waiting.
@@ -437,7 +437,7 @@ impl Child {
     pub async fn terminate(&mut self, grace: Duration) -> Result<ExitStatus> {
         drop(self.stdin.take());
         let res = crate::stop::terminate(self.core.process(), grace).await;
-        res.map_err(|e| self.core.err(Operation::Signal, e))
+        self.core.stop_result(grace, res)
     }
 
     /// Waits for the direct child, then until every member of its tree is gone.

@@ -9,6 +9,7 @@ use crate::sys::Process;
 use crate::tree::Limits;
 use std::ffi::OsString;
 use std::io;
+use std::time::Instant;
 
 #[derive(Debug)]
 pub(crate) struct ChildCore {
@@ -19,17 +20,95 @@ pub(crate) struct ChildCore {
     pub limits: Limits,
     /// A checked run: an unsuccessful exit is an error (with these arguments).
     checked: Option<Vec<OsString>>,
+    /// When the child was spawned (for the exit event's duration).
+    started: Instant,
+    /// The exit event was emitted.
+    exit_logged: bool,
 }
 
 impl ChildCore {
     pub fn new(process: Process, spec: &CommandSpec) -> ChildCore {
+        tracing::debug!(
+            target: "conductor",
+            event = "spawn",
+            program = %spec.program.to_string_lossy(),
+            pid = process.id(),
+            containment = ?spec.containment,
+            kill_on_drop = spec.kill_on_drop,
+            timeout_ms = spec.limits.timeout.map(|t| t.as_millis() as u64),
+            "conductor: spawned"
+        );
         ChildCore {
             process: Some(process),
             program: spec.program.clone(),
             kill_on_drop: spec.kill_on_drop,
             limits: spec.limits,
             checked: spec.checked.then(|| spec.args.clone()),
+            started: Instant::now(),
+            exit_logged: false,
         }
+    }
+
+    /// Emits the exit event once, when a wait first sees the status.
+    pub fn observed(&mut self, status: ExitStatus) -> ExitStatus {
+        if !self.exit_logged {
+            self.exit_logged = true;
+            let usage = self.resource_usage();
+            tracing::debug!(
+                target: "conductor",
+                event = "exit",
+                program = %self.program.to_string_lossy(),
+                pid = self.id(),
+                status = %status,
+                code = status.code(),
+                signal = status.signal(),
+                duration_ms = self.started.elapsed().as_millis() as u64,
+                user_ms = usage.map(|u| u.user_time.as_millis() as u64),
+                system_ms = usage.map(|u| u.system_time.as_millis() as u64),
+                max_rss_bytes = usage.map(|u| u.max_rss_bytes),
+                oom_killed = usage.map(|u| u.oom_killed),
+                "conductor: child exited"
+            );
+        }
+        status
+    }
+
+    /// A wait's result, with the exit event on success.
+    pub fn wait_result(&mut self, res: io::Result<ExitStatus>) -> Result<ExitStatus> {
+        match res {
+            Ok(s) => Ok(self.observed(s)),
+            Err(e) => Err(self.err(Operation::Wait, e)),
+        }
+    }
+
+    /// A bounded wait's result, with the exit event when it ended.
+    pub fn wait_opt_result(
+        &mut self,
+        res: io::Result<Option<ExitStatus>>,
+    ) -> Result<Option<ExitStatus>> {
+        match res {
+            Ok(s) => Ok(s.map(|s| self.observed(s))),
+            Err(e) => Err(self.err(Operation::Wait, e)),
+        }
+    }
+
+    /// The result of stopping the tree (`terminate`), with its event.
+    pub fn stop_result(
+        &mut self,
+        grace: std::time::Duration,
+        res: io::Result<ExitStatus>,
+    ) -> Result<ExitStatus> {
+        let status = res.map_err(|e| self.err(Operation::Signal, e))?;
+        tracing::info!(
+            target: "conductor",
+            event = "tree_stop",
+            program = %self.program.to_string_lossy(),
+            pid = self.id(),
+            grace_ms = grace.as_millis() as u64,
+            status = %status,
+            "conductor: process tree stopped"
+        );
+        Ok(self.observed(status))
     }
 
     /// For a checked run: `output` unless the child exited unsuccessfully.
@@ -106,17 +185,32 @@ impl ChildCore {
 
     pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
         let res = self.process().try_wait();
-        res.map_err(|e| self.err(Operation::Wait, e))
+        self.wait_opt_result(res)
     }
 
     pub fn signal(&mut self, sig: i32) -> Result<()> {
+        self.signal_event(sig, false);
         let res = self.process().signal(sig);
         res.map_err(|e| self.err(Operation::Signal, e))
     }
 
     pub fn signal_tree(&mut self, sig: i32) -> Result<()> {
+        self.signal_event(sig, true);
         let res = self.process().signal_tree(sig);
         res.map_err(|e| self.err(Operation::Signal, e))
+    }
+
+    fn signal_event(&self, sig: i32, tree: bool) {
+        tracing::debug!(
+            target: "conductor",
+            event = "signal",
+            program = %self.program.to_string_lossy(),
+            pid = self.id(),
+            signal = sig,
+            signal_name = crate::status::signal_name(sig),
+            tree,
+            "conductor: signalling child"
+        );
     }
 
     pub fn resource_usage(&self) -> Option<ResourceUsage> {
@@ -125,6 +219,15 @@ impl ChildCore {
 
     /// The `TimedOut` error for this child, carrying `partial` (status and output).
     pub fn timed_out(&self, partial: Output) -> Error {
+        tracing::info!(
+            target: "conductor",
+            event = "timeout",
+            program = %self.program.to_string_lossy(),
+            pid = self.id(),
+            timeout_ms = self.limits.timeout.unwrap_or_default().as_millis() as u64,
+            status = %partial.status,
+            "conductor: child timed out; its tree was stopped"
+        );
         Error::timed_out(
             &self.program,
             self.limits.timeout.unwrap_or_default(),

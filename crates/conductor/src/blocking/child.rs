@@ -113,7 +113,7 @@ impl Child {
     pub fn wait(&mut self) -> Result<ExitStatus> {
         drop(self.stdin.take());
         let res = self.core.process().wait_blocking();
-        res.map_err(|e| self.core.err(Operation::Wait, e))
+        self.core.wait_result(res)
     }
 
     /// Waits at most `timeout`; `Ok(None)` if the child still runs then. Does not kill it.
@@ -128,7 +128,7 @@ impl Child {
     pub fn wait_timeout(&mut self, timeout: Duration) -> Result<Option<ExitStatus>> {
         drop(self.stdin.take());
         let res = self.core.process().wait_timeout_blocking(timeout);
-        res.map_err(|e| self.core.err(Operation::Wait, e))
+        self.core.wait_opt_result(res)
     }
 
     /// Returns the status if the child has exited, without waiting.
@@ -356,7 +356,7 @@ impl Child {
     pub fn terminate(&mut self, grace: Duration) -> Result<ExitStatus> {
         drop(self.stdin.take());
         let res = crate::stop::terminate_blocking(self.core.process(), grace);
-        res.map_err(|e| self.core.err(Operation::Signal, e))
+        self.core.stop_result(grace, res)
     }
 
     /// Waits for the direct child, then until every member of its tree is gone

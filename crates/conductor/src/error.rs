@@ -46,6 +46,9 @@ pub enum Operation {
     /// [`Output::exit_ok`](crate::Output::exit_ok), [`ExitStatus::exit_ok`](crate::ExitStatus::exit_ok)
     /// with `?`). [`Error::exit_status`] gives the status.
     ExitStatus,
+    /// A [`pre_exec`](crate::unix::CommandExt::pre_exec) closure returned an
+    /// error in the child (Unix).
+    PreExec,
 }
 
 impl Operation {
@@ -67,6 +70,7 @@ impl Operation {
             Operation::Pidfd => "no pidfd for",
             Operation::MemoryLimit => "cannot limit the memory of",
             Operation::ExitStatus => "exited unsuccessfully:",
+            Operation::PreExec => "a pre_exec closure failed for",
         }
     }
 }

@@ -29,6 +29,25 @@ pub(crate) struct UnixOptions {
     pub memory_limit: Option<u64>,
     /// Start the child with no signal blocked (instead of the spawning thread's mask).
     pub empty_signal_mask: bool,
+    /// Closures to run in the child before `exec` (`pre_exec`): the child is
+    /// then made with fork+exec.
+    pub pre_exec: PreExec,
+}
+
+/// A `pre_exec` closure.
+pub(crate) type Hook = Box<dyn FnMut() -> std::io::Result<()> + Send + Sync>;
+
+/// The `pre_exec` closures of a command. A mutex so that the command stays
+/// `Sync` while spawn (`&self` on the spec) hands the child a `&mut` to them;
+/// it is locked in the parent, before the fork, for the whole spawn.
+#[derive(Default)]
+pub(crate) struct PreExec(pub std::sync::Mutex<Vec<Hook>>);
+
+impl std::fmt::Debug for PreExec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.lock().map_or(0, |v| v.len());
+        write!(f, "PreExec({n} closures)")
+    }
 }
 
 /// A resource whose limit [`CommandExt::rlimit`] sets in the child.
@@ -146,6 +165,67 @@ pub trait CommandExt: sealed::Sealed {
     /// # Ok(()) }
     /// ```
     fn empty_signal_mask(&mut self, empty: bool) -> &mut Self;
+    /// Schedules a closure to run in the child after every other set-up
+    /// (descriptors, directory, credentials, signal mask) and just before
+    /// `exec`, as std's `CommandExt::pre_exec`. An error it returns fails the
+    /// spawn with [`Operation::PreExec`](crate::Operation::PreExec) and that
+    /// error's OS code (`EINVAL` when it has none), and the child never runs
+    /// the program.
+    ///
+    /// **A command with a `pre_exec` closure is spawned with `fork` + `exec`**,
+    /// not with conductor's usual `clone(CLONE_VM | CLONE_VFORK)` (Linux) or
+    /// `posix_spawn` (macOS, BSD): the closure needs a copy of the parent's
+    /// memory, so the spawn costs what a fork of this process costs (page
+    /// tables of its whole address space). On Linux such a spawn cannot use
+    /// cgroup containment or a `memory_limit` (it fails with `Unsupported`;
+    /// `Containment::BestAvailable` uses a process group).
+    ///
+    /// # Safety
+    ///
+    /// As with std: the closure runs in the forked child of a possibly
+    /// multi-threaded process, so it may only do what is async-signal-safe
+    /// (no allocation, no locks another thread may hold, no `println!`),
+    /// and whatever it duplicates or changes must not break the child's
+    /// descriptors (conductor's own are already in place).
+    ///
+    /// ```
+    /// use conductor::unix::CommandExt;
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// let mut cmd = conductor::blocking::Command::new("sh");
+    /// cmd.args(["-c", "ulimit -c"]);
+    /// // SAFETY: setrlimit is async-signal-safe; nothing is allocated.
+    /// unsafe {
+    ///     cmd.pre_exec(|| {
+    ///         let lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    ///         if libc::setrlimit(libc::RLIMIT_CORE, &lim) != 0 {
+    ///             return Err(std::io::Error::last_os_error());
+    ///         }
+    ///         Ok(())
+    ///     });
+    /// }
+    /// assert_eq!(cmd.output()?.stdout, b"0\n");
+    /// # Ok(()) }
+    /// ```
+    unsafe fn pre_exec<F>(&mut self, f: F) -> &mut Self
+    where
+        F: FnMut() -> std::io::Result<()> + Send + Sync + 'static;
+    /// Replaces this process with the program, as std's `CommandExt::exec`:
+    /// the same set-up as a spawn (descriptors: stdio as set, default
+    /// inherited; `inherit_fd`; every other descriptor closed on exec;
+    /// directory, credentials, limits, signal mask and `pre_exec` closures),
+    /// done in this process, then `execve`. Returns only on failure, with the
+    /// error (the OS error, as std's). A failure after the set-up began may
+    /// leave this process partly changed (for example its stdio replaced), as
+    /// with std. Cgroup containment cannot apply (it fails with
+    /// `Unsupported`); `Containment::ProcessGroup`/`BestAvailable` make this
+    /// process a group leader, `Session` a session leader.
+    ///
+    /// ```no_run
+    /// use conductor::unix::CommandExt;
+    /// let err = conductor::blocking::Command::new("ls").arg("/").exec();
+    /// eprintln!("could not run ls: {err}");
+    /// ```
+    fn exec(&mut self) -> std::io::Error;
     /// Sets a resource limit in the child (applied between clone and exec,
     /// without fork and without user code). `soft > hard` is an error at
     /// spawn; raising the hard limit needs privilege (else spawn fails with EPERM).
@@ -246,6 +326,23 @@ impl<T: HasSpec + sealed::Sealed> CommandExt for T {
     fn empty_signal_mask(&mut self, empty: bool) -> &mut Self {
         self.spec_mut().unix.empty_signal_mask = empty;
         self
+    }
+    unsafe fn pre_exec<F>(&mut self, f: F) -> &mut Self
+    where
+        F: FnMut() -> std::io::Result<()> + Send + Sync + 'static,
+    {
+        let hooks = self.spec_mut().unix.pre_exec.0.get_mut();
+        hooks
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Box::new(f));
+        self
+    }
+    fn exec(&mut self) -> std::io::Error {
+        let spec = self.spec_mut();
+        if let Err(e) = spec.check_program() {
+            return e.into();
+        }
+        crate::sys::exec(spec).into()
     }
     fn rlimit(&mut self, resource: Resource, soft: u64, hard: u64) -> &mut Self {
         let r = &mut self.spec_mut().unix.rlimits;

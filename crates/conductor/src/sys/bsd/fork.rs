@@ -42,6 +42,8 @@ pub(crate) struct ForkRequest<'a> {
     pub rlimits: &'a [(u32, u64, u64)],
     /// The mask the child starts with (the spawning thread's, or empty).
     pub sigmask: libc::sigset_t,
+    /// `pre_exec` closures to run just before `execve` (null: none).
+    pub pre_exec: *mut Vec<crate::unix::Hook>,
 }
 
 /// How a fork+exec ended.
@@ -239,6 +241,16 @@ unsafe fn child_main(req: &ForkRequest<'_>, mut err_fd: RawFd) -> ! {
 
         if libc::sigprocmask(libc::SIG_SETMASK, &req.sigmask, std::ptr::null_mut()) != 0 {
             fail(err_fd, Step::Signals, errno());
+        }
+        if !req.pre_exec.is_null() {
+            for hook in (*req.pre_exec).iter_mut() {
+                if let Err(e) = hook() {
+                    let code = e.raw_os_error().unwrap_or(libc::EINVAL);
+                    // Freeing a custom error could take the allocator's lock.
+                    std::mem::forget(e);
+                    fail(err_fd, Step::PreExec, code);
+                }
+            }
         }
 
         let mut search = ExecSearch::new(req.candidates.len());

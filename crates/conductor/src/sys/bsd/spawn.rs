@@ -76,6 +76,9 @@ fn grouping(spec: &CommandSpec) -> Grouping {
 fn fork_reason(spec: &CommandSpec, caps: &Caps) -> Option<&'static str> {
     let u = &spec.unix;
     let g = grouping(spec);
+    if u.pre_exec.0.lock().map_or(true, |h| !h.is_empty()) {
+        return Some("pre_exec closures run in a forked child");
+    }
     if !u.rlimits.is_empty() {
         return Some("posix_spawn cannot set resource limits");
     }
@@ -99,6 +102,12 @@ fn fork_reason(spec: &CommandSpec, caps: &Caps) -> Option<&'static str> {
         return Some("this system's posix_spawn has no chdir file action");
     }
     None
+}
+
+/// `CommandExt::exec` on macOS and the BSDs: not implemented yet (Linux
+/// only); a clear `Unsupported` error, never a silent fallback.
+pub(crate) fn exec(spec: &CommandSpec) -> Error {
+    crate::sys::unix::spawn_error::unsupported(spec, "exec() (implemented on Linux so far)")
 }
 
 /// Spawns the command. On success the child has already called `execve`.
@@ -153,6 +162,11 @@ fn spawn_fork(spec: &CommandSpec, strings: &ExecStrings, plan: &FdPlan) -> Resul
     let u = &spec.unix;
     let g = grouping(spec);
     let rlimits = rlimits(spec)?;
+    let mut hooks = u
+        .pre_exec
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let req = ForkRequest {
         argv: strings.argv(),
         envp: strings.envp(),
@@ -172,6 +186,11 @@ fn spawn_fork(spec: &CommandSpec, strings: &ExecStrings, plan: &FdPlan) -> Resul
         groups: u.groups.as_deref(),
         umask: u.umask.map(|m| m as libc::mode_t),
         sigmask: crate::sys::unix::sigmask::child_sigmask(u.empty_signal_mask),
+        pre_exec: if hooks.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            &mut *hooks
+        },
     };
     let mut os_err = None;
     let res = retry_busy(|| match fork_exec(&req) {

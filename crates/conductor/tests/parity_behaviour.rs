@@ -115,3 +115,26 @@ fn run_async_case() {
     });
     assert!(status.success(), "{status}");
 }
+
+/// The `current_dir` doc: a relative program path resolves against the
+/// child's directory (as std, CPython and Go do), not the parent's.
+#[test]
+fn relative_program_resolves_against_the_childs_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("conductor-reldir-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    let script = dir.join("bin/hello.sh");
+    std::fs::write(&script, "#!/bin/sh\necho from-child-dir\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ours = Command::new("./bin/hello.sh")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let std = std::process::Command::new("./bin/hello.sh")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(ours.stdout, b"from-child-dir\n");
+    assert_eq!(ours.stdout, std.stdout);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

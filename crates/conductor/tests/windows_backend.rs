@@ -1115,3 +1115,65 @@ fn set_inherit(h: &std::os::windows::io::OwnedHandle) {
     };
     assert_ne!(ok, 0, "SetHandleInformation");
 }
+
+// ------------------------------------------------------------ std parity (issue 15)
+
+#[test]
+fn child_and_pipes_expose_handles_like_std() {
+    use std::os::windows::io::{AsHandle, AsRawHandle, FromRawHandle, IntoRawHandle, OwnedHandle};
+    let mut child = conductor::blocking::Command::new(helper())
+        .arg("cat")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    assert!(!child.as_handle().as_raw_handle().is_null());
+    assert_eq!(child.as_raw_handle(), child.as_handle().as_raw_handle());
+    let stdin = child.stdin.take().expect("stdin");
+    (&stdin)
+        .write_all(b"by ref")
+        .expect("write through &ChildStdin");
+    drop(stdin);
+    let raw = child.stdout.take().expect("stdout").into_raw_handle();
+    // SAFETY: into_raw_handle gave us ownership of `raw`.
+    let mut file = std::fs::File::from(unsafe { OwnedHandle::from_raw_handle(raw) });
+    let mut got = String::new();
+    file.read_to_string(&mut got).expect("read");
+    assert_eq!(got, "by ref");
+    assert!(child.wait().expect("wait").success());
+    run_async(async {
+        let mut child = conductor::Command::new(helper())
+            .arg("cat")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        assert!(!child.as_handle().as_raw_handle().is_null());
+        let stdout = child.stdout.take().expect("stdout");
+        assert!(!stdout.as_handle().as_raw_handle().is_null());
+        let raw = stdout.into_raw_handle();
+        // SAFETY: into_raw_handle gave us ownership of `raw`.
+        let mut file = std::fs::File::from(unsafe { OwnedHandle::from_raw_handle(raw) });
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"async").await.expect("write");
+        drop(stdin);
+        let mut got = String::new();
+        file.read_to_string(&mut got).expect("read");
+        assert_eq!(got, "async");
+        let handle = child.into_raw_handle();
+        // SAFETY: a duplicate handle we now own.
+        drop(unsafe { OwnedHandle::from_raw_handle(handle) });
+    });
+}
+
+#[test]
+fn exit_status_display_matches_std_on_windows() {
+    use std::os::windows::process::ExitStatusExt;
+    for code in [0u32, 1, 3, 0xC000_0005, 0x8000_0000] {
+        let ours = conductor::ExitStatus::from_raw(code as i32);
+        let std = std::process::ExitStatus::from_raw(code);
+        assert_eq!(ours.to_string(), std.to_string());
+        assert_eq!(format!("{ours:?}"), format!("{std:?}"));
+        assert_eq!(ours.code(), std.code());
+    }
+}

@@ -28,12 +28,17 @@ pub(crate) struct ChildCore {
 
 impl ChildCore {
     pub fn new(process: Process, spec: &CommandSpec) -> ChildCore {
+        #[cfg(target_os = "linux")]
+        let cgroup = process.cgroup_path().map(|p| p.display().to_string());
+        #[cfg(not(target_os = "linux"))]
+        let cgroup: Option<String> = None;
         tracing::debug!(
             target: "conductor",
             event = "spawn",
             program = %spec.program.to_string_lossy(),
             pid = process.id(),
             containment = ?spec.containment,
+            cgroup = cgroup.as_deref(),
             kill_on_drop = spec.kill_on_drop,
             timeout_ms = spec.limits.timeout.map(|t| t.as_millis() as u64),
             "conductor: spawned"

@@ -357,6 +357,14 @@ impl From<Error> for io::Error {
     }
 }
 
+/// For `?` on conversions that cannot fail (`try_into()` of a pipe into a
+/// `Stdio`, as tokio code writes it).
+impl From<std::convert::Infallible> for Error {
+    fn from(never: std::convert::Infallible) -> Error {
+        match never {}
+    }
+}
+
 impl From<crate::status::ExitStatusError> for Error {
     fn from(e: crate::status::ExitStatusError) -> Error {
         Error::exit_failed(

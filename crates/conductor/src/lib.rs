@@ -36,6 +36,9 @@
 //! - The async [`Child::id`] is std's `u32`, not tokio's `Option<u32>`:
 //!   conductor keeps the child's pid (or pidfd) until the handle is dropped,
 //!   so the id stays meaningful after `wait`.
+//! - The async pipes convert into [`Stdio`] with `From` (tokio: `TryInto`
+//!   with `io::Error`): `.try_into()?` compiles where the error type is
+//!   [`Error`], not where it is `io::Error` (use `.into()` there).
 //! - Functions return [`Error`], not `io::Error`: it names the program and the
 //!   step that failed; `?` converts it where an `io::Result` is expected.
 //! - An unsuccessful exit is an error only when asked ([`Command::checked`],

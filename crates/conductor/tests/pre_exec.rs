@@ -83,8 +83,16 @@ fn exec_helper() {
         return;
     };
     let err = if mode == "ok" {
-        Command::new("sh")
-            .args(["-c", "echo replaced $$ >&3"])
+        let mut cmd = Command::new("sh");
+        // SAFETY: write(2) is async-signal-safe; nothing is allocated.
+        unsafe {
+            cmd.pre_exec(|| {
+                let msg = b"hook ran\n";
+                libc::write(1, msg.as_ptr().cast(), msg.len());
+                Ok(())
+            });
+        }
+        cmd.args(["-c", "echo replaced $$ >&3"])
             .inherit_fd(
                 3,
                 std::os::fd::AsFd::as_fd(&std::io::stdout())
@@ -123,8 +131,8 @@ fn exec_replaces_this_process() {
     let (pid, stdout, status) = run_helper("ok");
     assert!(status.success(), "{status} {stdout}");
     assert!(
-        stdout.contains(&format!("replaced {pid}\n")),
-        "same pid, fd 3 passed: {stdout}"
+        stdout.contains(&format!("hook ran\nreplaced {pid}\n")),
+        "pre_exec ran, same pid, fd 3 passed: {stdout}"
     );
 }
 

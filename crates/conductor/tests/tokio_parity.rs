@@ -161,6 +161,27 @@ macro_rules! tokio_process_tests {
         }
 
         #[test]
+        #[allow(clippy::unnecessary_fallible_conversions)]
+        fn pipe_between_two_children() {
+            block_on(async {
+                let mut first = Command::new("echo")
+                    .arg("through")
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                let stdin: Stdio = first.stdout.take().unwrap().try_into().expect("into Stdio");
+                let out = Command::new("tr")
+                    .args(["a-z", "A-Z"])
+                    .stdin(stdin)
+                    .output()
+                    .await
+                    .unwrap();
+                first.wait().await.unwrap();
+                assert_eq!(out.stdout, b"THROUGH\n");
+            });
+        }
+
+        #[test]
         fn std_command_converts() {
             block_on(async {
                 let mut std_cmd = std::process::Command::new("echo");

@@ -74,6 +74,7 @@ fn spawn_exit_and_signal_events_carry_fields() {
     assert_eq!(spawn[0]["pid"], pid.to_string());
     assert_eq!(spawn[0]["containment"], "None");
     assert_eq!(spawn[0]["target"], "conductor");
+    assert!(!spawn[0].contains_key("cgroup"), "no cgroup: {spawn:?}");
     let signal = cap.events("signal");
     assert_eq!(signal.len(), 1, "{signal:?}");
     assert_eq!(signal[0]["signal"], libc::SIGKILL.to_string());

@@ -176,8 +176,8 @@ pub trait CommandExt: sealed::Sealed {
     /// not with conductor's usual `clone(CLONE_VM | CLONE_VFORK)` (Linux) or
     /// `posix_spawn` (macOS, BSD): the closure needs a copy of the parent's
     /// memory, so the spawn costs what a fork of this process costs (page
-    /// tables of its whole address space). On Linux such a spawn cannot use
-    /// cgroup containment or a `memory_limit` (it fails with `Unsupported`;
+    /// tables of its whole address space). Such a spawn cannot use cgroup
+    /// containment or a `memory_limit` (it fails with `Unsupported`;
     /// `Containment::BestAvailable` uses a process group).
     ///
     /// # Safety

@@ -1,5 +1,5 @@
 //! Issue 15: Unix `CommandExt::pre_exec` (fork+exec path) and `exec()`.
-#![cfg(target_os = "linux")]
+#![cfg(unix)]
 
 mod common;
 use conductor::blocking::Command;
@@ -39,6 +39,7 @@ fn pre_exec_error_fails_the_spawn_with_its_os_error() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // reads /proc
 fn pre_exec_keeps_conductors_setup_and_fd_hygiene() {
     let dir = std::env::temp_dir();
     let mut cmd = Command::new("sh");

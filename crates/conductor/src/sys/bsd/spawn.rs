@@ -104,10 +104,64 @@ fn fork_reason(spec: &CommandSpec, caps: &Caps) -> Option<&'static str> {
     None
 }
 
-/// `CommandExt::exec` on macOS and the BSDs: not implemented yet (Linux
-/// only); a clear `Unsupported` error, never a silent fallback.
+/// `CommandExt::exec` on macOS and the BSDs: the fork path's set-up, done
+/// in this process, then `execve`. Returns only on failure.
 pub(crate) fn exec(spec: &CommandSpec) -> Error {
-    crate::sys::unix::spawn_error::unsupported(spec, "exec() (implemented on Linux so far)")
+    match exec_inner(spec) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    }
+}
+
+fn exec_inner(spec: &CommandSpec) -> Result<std::convert::Infallible> {
+    if spec.containment == Containment::Cgroup {
+        return Err(crate::sys::unix::spawn_error::unsupported(
+            spec,
+            "cgroup containment",
+        ));
+    }
+    let strings = ExecStrings::new(spec)?;
+    let opts = SpawnOptions {
+        defaults: [crate::sys::StdioDefault::Inherit; 3],
+        nonblocking: false,
+        grow_pipes: false,
+    };
+    let plan = FdPlan::new(spec, &opts)?;
+    let u = &spec.unix;
+    let g = grouping(spec);
+    let rlimits = rlimits(spec)?;
+    let mut hooks = u
+        .pre_exec
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let req = ForkRequest {
+        argv: strings.argv(),
+        envp: strings.envp(),
+        candidates: strings.candidates(),
+        cwd: strings
+            .cwd
+            .as_ref()
+            .map_or(std::ptr::null(), |c| c.as_ptr()),
+        moves: &plan.moves,
+        gaps: &plan.gaps,
+        close_from: plan.close_from,
+        setsid: g.setsid,
+        pgroup: g.pgroup.unwrap_or(-1),
+        rlimits: &rlimits,
+        uid: u.uid,
+        gid: u.gid,
+        groups: u.groups.as_deref(),
+        umask: u.umask.map(|m| m as libc::mode_t),
+        sigmask: crate::sys::unix::sigmask::child_sigmask(u.empty_signal_mask),
+        pre_exec: &mut *hooks,
+    };
+    let mut no_pipe = -1;
+    // SAFETY: the request's pointers are valid for the call; running the
+    // steps here changes this process before execve, which is what exec()
+    // is for (documented).
+    let (step, errno) = unsafe { super::fork::steps(&req, &mut no_pipe) };
+    Err(spawn_error(spec, strings.size, step, errno))
 }
 
 /// Spawns the command. On success the child has already called `execve`.

@@ -336,17 +336,23 @@ impl From<Output> for std::process::Output {
     }
 }
 
-/// Like std's: each stream as a string when it is UTF-8, else as bytes.
+/// Identical to std's: each stream as a string when it is UTF-8, else as bytes.
 impl fmt::Debug for Output {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let show = |b: &[u8]| match std::str::from_utf8(b) {
-            Ok(s) => format!("{s:?}"),
-            Err(_) => format!("{b:?}"),
+        let stdout_utf8 = std::str::from_utf8(&self.stdout);
+        let stdout: &dyn fmt::Debug = match &stdout_utf8 {
+            Ok(s) => s,
+            Err(_) => &self.stdout,
+        };
+        let stderr_utf8 = std::str::from_utf8(&self.stderr);
+        let stderr: &dyn fmt::Debug = match &stderr_utf8 {
+            Ok(s) => s,
+            Err(_) => &self.stderr,
         };
         f.debug_struct("Output")
             .field("status", &self.status)
-            .field("stdout", &format_args!("{}", show(&self.stdout)))
-            .field("stderr", &format_args!("{}", show(&self.stderr)))
+            .field("stdout", stdout)
+            .field("stderr", stderr)
             .finish()
     }
 }

@@ -34,6 +34,17 @@ fn output_has_exactly_stds_three_fields() {
     let std_out: std::process::Output = out.clone().into();
     assert_eq!(std_out.stdout, b"out\n");
     assert_eq!(Output::from(std_out), out);
+    // Debug as std's, UTF-8 or not, plain and pretty.
+    for (o, e) in [(&b"text\n"[..], &b"\xff\xfe"[..]), (&b""[..], &b"err"[..])] {
+        let ours = Output {
+            status: ExitStatus::from_raw(256),
+            stdout: o.to_vec(),
+            stderr: e.to_vec(),
+        };
+        let std: std::process::Output = ours.clone().into();
+        assert_eq!(format!("{ours:?}"), format!("{std:?}"));
+        assert_eq!(format!("{ours:#?}"), format!("{std:#?}"));
+    }
     // Truncation is reported by `capture()`.
     let got = Command::new("echo")
         .arg("hello")

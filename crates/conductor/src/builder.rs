@@ -138,6 +138,18 @@ macro_rules! builder_methods {
             self
         }
 
+        /// Whether [`kill_on_drop`](Self::kill_on_drop) is set (tokio's
+        /// `get_kill_on_drop`).
+        ///
+        /// ```
+        /// let mut cmd = conductor::Command::new("sleep");
+        /// assert!(!cmd.get_kill_on_drop());
+        /// assert!(cmd.kill_on_drop(true).get_kill_on_drop());
+        /// ```
+        pub fn get_kill_on_drop(&self) -> bool {
+            self.spec.kill_on_drop
+        }
+
         /// How the child's process tree is contained (default: none). Tree
         /// operations (`signal_tree`, `terminate`, `wait_tree`, timeouts) reach
         /// what the containment holds.

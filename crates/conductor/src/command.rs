@@ -89,6 +89,40 @@ impl Command {
         crate::unix::CommandExt::gid(self, id)
     }
 
+    /// Schedules a closure to run in the child just before `exec` (Unix), as
+    /// `tokio::process::Command::pre_exec`: the same as
+    /// [`CommandExt::pre_exec`](crate::unix::CommandExt::pre_exec), whose
+    /// documentation says what it costs (a fork) and what it may do.
+    ///
+    /// # Safety
+    ///
+    /// The closure runs in a forked child of a possibly multi-threaded
+    /// process: only async-signal-safe operations.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// let mut cmd = conductor::Command::new("true");
+    /// // SAFETY: does nothing.
+    /// unsafe { cmd.pre_exec(|| Ok(())) };
+    /// assert!(cmd.status().await?.success());
+    /// # Ok(()) }
+    /// ```
+    #[cfg(unix)]
+    pub unsafe fn pre_exec<F>(&mut self, f: F) -> &mut Command
+    where
+        F: FnMut() -> std::io::Result<()> + Send + Sync + 'static,
+    {
+        self.spec
+            .unix
+            .pre_exec
+            .0
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Box::new(f));
+        self
+    }
+
     /// Puts the child in process group `pgroup` (Unix; 0: a new group), as
     /// `tokio::process::Command::process_group`.
     ///

@@ -182,6 +182,25 @@ macro_rules! tokio_process_tests {
         }
 
         #[test]
+        fn pre_exec_and_kill_on_drop_getter() {
+            block_on(async {
+                let mut cmd = Command::new("sh");
+                cmd.args(["-c", "echo ran"]).kill_on_drop(true);
+                assert!(cmd.get_kill_on_drop());
+                // SAFETY: write(2) is async-signal-safe; nothing is allocated.
+                unsafe {
+                    cmd.pre_exec(|| {
+                        let msg = b"hook\n";
+                        libc::write(1, msg.as_ptr().cast(), msg.len());
+                        Ok(())
+                    });
+                }
+                let out = cmd.output().await.unwrap();
+                assert_eq!(out.stdout, b"hook\nran\n");
+            });
+        }
+
+        #[test]
         fn std_command_converts() {
             block_on(async {
                 let mut std_cmd = std::process::Command::new("echo");

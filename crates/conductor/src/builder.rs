@@ -82,8 +82,11 @@ macro_rules! builder_methods {
             self
         }
 
-        /// Sets the child's working directory. A relative program path is
-        /// resolved against the parent's directory, as with std.
+        /// Sets the child's working directory. A program named by a relative
+        /// path containing a slash (`./run.sh`, `bin/tool`) is resolved
+        /// against this directory, the child's, as std, CPython and Go do
+        /// (the child changes directory before `exec`); a bare name is
+        /// searched in `PATH`.
         ///
         /// ```
         /// conductor::blocking::Command::new("pwd").current_dir("/tmp");
@@ -133,6 +136,18 @@ macro_rules! builder_methods {
         pub fn kill_on_drop(&mut self, kill: bool) -> &mut Self {
             self.spec.kill_on_drop = kill;
             self
+        }
+
+        /// Whether [`kill_on_drop`](Self::kill_on_drop) is set (tokio's
+        /// `get_kill_on_drop`).
+        ///
+        /// ```
+        /// let mut cmd = conductor::Command::new("sleep");
+        /// assert!(!cmd.get_kill_on_drop());
+        /// assert!(cmd.kill_on_drop(true).get_kill_on_drop());
+        /// ```
+        pub fn get_kill_on_drop(&self) -> bool {
+            self.spec.kill_on_drop
         }
 
         /// How the child's process tree is contained (default: none). Tree
@@ -192,20 +207,48 @@ macro_rules! builder_methods {
         }
 
         /// Caps what `output()` keeps of each stream at `bytes`. The rest is
-        /// read and discarded (the child never blocks on a full pipe), and
-        /// [`Output::stdout_truncated`](crate::Output::stdout_truncated) says so.
+        /// read and discarded (the child never blocks on a full pipe);
+        /// `capture()` returns a [`Captured`](crate::Captured) that says
+        /// whether a stream was cut.
         ///
         /// ```
         /// # fn main() -> Result<(), conductor::Error> {
-        /// let out = conductor::blocking::Command::new("head").args(["-c", "100000", "/dev/zero"])
+        /// let got = conductor::blocking::Command::new("head").args(["-c", "100000", "/dev/zero"])
         ///     .capture_limit(10)
-        ///     .output()?;
-        /// assert_eq!(out.stdout.len(), 10);
-        /// assert!(out.stdout_truncated && out.status.success());
+        ///     .capture()?;
+        /// assert_eq!(got.output.stdout.len(), 10);
+        /// assert!(got.stdout_truncated && got.output.status.success());
         /// # Ok(()) }
         /// ```
         pub fn capture_limit(&mut self, bytes: usize) -> &mut Self {
             self.spec.limits.capture_limit = Some(bytes);
+            self
+        }
+
+        /// A checked run (Python's `check=True`, execa's and duct's
+        /// default): `status()`, `output()`, `capture()`,
+        /// `combined_output()`, and a spawned child's `wait_with_output()`
+        /// and `communicate()`, turn an unsuccessful exit into an
+        /// [`Error`](crate::Error) with [`Operation::ExitStatus`](crate::Operation::ExitStatus)
+        /// that carries the program, its arguments, the status
+        /// ([`Error::exit_status`](crate::Error::exit_status)), the tail of
+        /// stderr when it was captured ([`Error::stderr_tail`](crate::Error::stderr_tail))
+        /// and the whole output ([`Error::partial_output`](crate::Error::partial_output)).
+        /// `Child::wait()` is never checked.
+        ///
+        /// ```
+        /// # fn main() {
+        /// let err = conductor::blocking::Command::new("sh").args(["-c", "echo no >&2; exit 3"])
+        ///     .checked(true)
+        ///     .output()
+        ///     .unwrap_err();
+        /// assert_eq!(err.exit_status().unwrap().code(), Some(3));
+        /// assert_eq!(err.program().unwrap(), "sh");
+        /// assert!(err.to_string().contains("no"), "{err}");
+        /// # }
+        /// ```
+        pub fn checked(&mut self, on: bool) -> &mut Self {
+            self.spec.checked = on;
             self
         }
 
@@ -268,3 +311,30 @@ macro_rules! builder_methods {
 }
 
 pub(crate) use builder_methods;
+
+/// Expands to the trait impls both `Command` types share: `Debug` printing
+/// as std's does, and `From<std::process::Command>`.
+macro_rules! command_impls {
+    ($ty:ty) => {
+        /// Prints as std's `Command` does, `{:?}` (`cd "/tmp" && A="1" "prog" "arg"`)
+        /// and `{:#?}` alike (conductor's own options are not shown).
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(&self.spec.to_std(), f)
+            }
+        }
+
+        /// What can be read back from a std `Command`: program, arguments,
+        /// environment changes and working directory (std keeps its stdio
+        /// and Unix options private).
+        impl From<std::process::Command> for $ty {
+            fn from(cmd: std::process::Command) -> $ty {
+                Self {
+                    spec: $crate::spec::CommandSpec::from_std(&cmd),
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use command_impls;

@@ -4,7 +4,7 @@ use crate::child_core::{empty_output, ChildCore};
 use crate::error::{Operation, Result};
 use crate::pipes::{read_to_end, write_all, ChildStderr, ChildStdin, ChildStdout};
 use crate::spec::CommandSpec;
-use crate::status::{ExitStatus, Output, ResourceUsage};
+use crate::status::{Captured, ExitStatus, Output, ResourceUsage};
 use crate::sys::{AsyncPipe, Spawned};
 use std::io;
 use std::time::{Duration, Instant};
@@ -40,6 +40,9 @@ pub struct Child {
     /// The parent's end of the child's stderr, when piped.
     pub stderr: Option<ChildStderr>,
 }
+
+#[cfg(windows)]
+crate::child_core::child_handle_impls!(Child);
 
 impl Child {
     pub(crate) fn from_spawned(s: Spawned, spec: &CommandSpec) -> Result<Child> {
@@ -125,7 +128,7 @@ impl Child {
     pub async fn wait(&mut self) -> Result<ExitStatus> {
         drop(self.stdin.take());
         let res = std::future::poll_fn(|cx| self.core.process().poll_wait(cx)).await;
-        res.map_err(|e| self.core.err(Operation::Wait, e))
+        self.core.wait_result(res)
     }
 
     /// Returns the status if the child has exited, without waiting.
@@ -216,6 +219,23 @@ impl Child {
         self.communicate(&[]).await
     }
 
+    /// Like [`wait_with_output`](Self::wait_with_output), also saying
+    /// whether each stream was cut at the capture limit or the I/O grace.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// use conductor::{Command, Stdio};
+    /// let child = Command::new("echo").arg("hello").capture_limit(2).stdout(Stdio::piped()).spawn()?;
+    /// let got = child.wait_with_capture().await?;
+    /// assert_eq!(got.output.stdout, b"he");
+    /// assert!(got.stdout_truncated);
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_with_capture(self) -> Result<Captured> {
+        self.communicate_captured(&[]).await
+    }
+
     /// Writes `input` to the child's stdin (then closes it) while collecting
     /// stdout and stderr, and waits for exit: no deadlock whatever the sizes.
     /// A child that stops reading early is not an error. The limits of the
@@ -231,7 +251,23 @@ impl Child {
     /// assert_eq!(child.communicate(b"shout").await?.stdout, b"SHOUT");
     /// # Ok(()) }
     /// ```
-    pub async fn communicate(mut self, input: &[u8]) -> Result<Output> {
+    pub async fn communicate(self, input: &[u8]) -> Result<Output> {
+        self.communicate_captured(input).await.map(|c| c.output)
+    }
+
+    /// [`communicate`](Self::communicate), also saying whether each stream
+    /// was cut (see [`Captured`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// use conductor::{Command, Stdio};
+    /// let child = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+    /// let got = child.communicate_captured(b"abc").await?;
+    /// assert_eq!((got.output.stdout.as_slice(), got.stdout_truncated), (&b"abc"[..], false));
+    /// # Ok(()) }
+    /// ```
+    pub async fn communicate_captured(mut self, input: &[u8]) -> Result<Captured> {
         let limits = self.core.limits;
         let deadline = limits.timeout.map(|t| Instant::now() + t);
         let stdin = self.stdin.take();
@@ -315,16 +351,18 @@ impl Child {
             }
         };
         let mut output = Output {
-            status: ExitStatus::from_raw(0),
+            status: ExitStatus::default(),
             stdout: out,
             stderr: err,
-            stdout_truncated: out_trunc,
-            stderr_truncated: err_trunc,
         };
         match status {
             Some(s) => {
                 output.status = s;
-                Ok(output)
+                Ok(Captured {
+                    output: self.core.check(output)?,
+                    stdout_truncated: out_trunc,
+                    stderr_truncated: err_trunc,
+                })
             }
             None => {
                 output.status = self.terminate(limits.grace).await?;
@@ -336,10 +374,11 @@ impl Child {
     /// Runs to completion under the command's timeout (used by `status()`).
     pub(crate) async fn wait_limited(&mut self) -> Result<ExitStatus> {
         let Some(limit) = self.core.limits.timeout else {
-            return self.wait().await;
+            let status = self.wait().await?;
+            return self.core.check_status(status);
         };
         match tokio::time::timeout(limit, self.wait()).await {
-            Ok(r) => r,
+            Ok(r) => self.core.check_status(r?),
             Err(_) => {
                 let status = self.terminate(self.core.limits.grace).await?;
                 Err(self.core.timed_out(empty_output(status)))
@@ -398,7 +437,7 @@ impl Child {
     pub async fn terminate(&mut self, grace: Duration) -> Result<ExitStatus> {
         drop(self.stdin.take());
         let res = crate::stop::terminate(self.core.process(), grace).await;
-        res.map_err(|e| self.core.err(Operation::Signal, e))
+        self.core.stop_result(grace, res)
     }
 
     /// Waits for the direct child, then until every member of its tree is gone.

@@ -9,6 +9,7 @@ use crate::sys::Process;
 use crate::tree::Limits;
 use std::ffi::OsString;
 use std::io;
+use std::time::Instant;
 
 #[derive(Debug)]
 pub(crate) struct ChildCore {
@@ -17,16 +18,117 @@ pub(crate) struct ChildCore {
     program: OsString,
     kill_on_drop: bool,
     pub limits: Limits,
+    /// A checked run: an unsuccessful exit is an error (with these arguments).
+    checked: Option<Vec<OsString>>,
+    /// When the child was spawned (for the exit event's duration).
+    started: Instant,
+    /// The exit event was emitted.
+    exit_logged: bool,
 }
 
 impl ChildCore {
     pub fn new(process: Process, spec: &CommandSpec) -> ChildCore {
+        #[cfg(target_os = "linux")]
+        let cgroup = process.cgroup_path().map(|p| p.display().to_string());
+        #[cfg(not(target_os = "linux"))]
+        let cgroup: Option<String> = None;
+        tracing::debug!(
+            target: "conductor",
+            event = "spawn",
+            program = %spec.program.to_string_lossy(),
+            pid = process.id(),
+            containment = ?spec.containment,
+            cgroup = cgroup.as_deref(),
+            kill_on_drop = spec.kill_on_drop,
+            timeout_ms = spec.limits.timeout.map(|t| t.as_millis() as u64),
+            "conductor: spawned"
+        );
         ChildCore {
             process: Some(process),
             program: spec.program.clone(),
             kill_on_drop: spec.kill_on_drop,
             limits: spec.limits,
+            checked: spec.checked.then(|| spec.args.clone()),
+            started: Instant::now(),
+            exit_logged: false,
         }
+    }
+
+    /// Emits the exit event once, when a wait first sees the status.
+    pub fn observed(&mut self, status: ExitStatus) -> ExitStatus {
+        if !self.exit_logged {
+            self.exit_logged = true;
+            let usage = self.resource_usage();
+            tracing::debug!(
+                target: "conductor",
+                event = "exit",
+                program = %self.program.to_string_lossy(),
+                pid = self.id(),
+                status = %status,
+                code = status.code(),
+                signal = status.signal(),
+                duration_ms = self.started.elapsed().as_millis() as u64,
+                user_ms = usage.map(|u| u.user_time.as_millis() as u64),
+                system_ms = usage.map(|u| u.system_time.as_millis() as u64),
+                max_rss_bytes = usage.map(|u| u.max_rss_bytes),
+                oom_killed = usage.map(|u| u.oom_killed),
+                "conductor: child exited"
+            );
+        }
+        status
+    }
+
+    /// A wait's result, with the exit event on success.
+    pub fn wait_result(&mut self, res: io::Result<ExitStatus>) -> Result<ExitStatus> {
+        match res {
+            Ok(s) => Ok(self.observed(s)),
+            Err(e) => Err(self.err(Operation::Wait, e)),
+        }
+    }
+
+    /// A bounded wait's result, with the exit event when it ended.
+    pub fn wait_opt_result(
+        &mut self,
+        res: io::Result<Option<ExitStatus>>,
+    ) -> Result<Option<ExitStatus>> {
+        match res {
+            Ok(s) => Ok(s.map(|s| self.observed(s))),
+            Err(e) => Err(self.err(Operation::Wait, e)),
+        }
+    }
+
+    /// The result of stopping the tree (`terminate`), with its event.
+    pub fn stop_result(
+        &mut self,
+        grace: std::time::Duration,
+        res: io::Result<ExitStatus>,
+    ) -> Result<ExitStatus> {
+        let status = res.map_err(|e| self.err(Operation::Signal, e))?;
+        tracing::info!(
+            target: "conductor",
+            event = "tree_stop",
+            program = %self.program.to_string_lossy(),
+            pid = self.id(),
+            grace_ms = grace.as_millis() as u64,
+            status = %status,
+            "conductor: process tree stopped"
+        );
+        Ok(self.observed(status))
+    }
+
+    /// For a checked run: `output` unless the child exited unsuccessfully.
+    pub fn check(&self, output: Output) -> Result<Output> {
+        match &self.checked {
+            Some(args) if !output.status.success() => {
+                Err(Error::exit_failed(Some(&self.program), args, output))
+            }
+            _ => Ok(output),
+        }
+    }
+
+    /// For a checked run: `status` unless it is unsuccessful.
+    pub fn check_status(&self, status: ExitStatus) -> Result<ExitStatus> {
+        self.check(empty_output(status)).map(|o| o.status)
     }
 
     pub fn err(&self, op: Operation, e: io::Error) -> Error {
@@ -37,6 +139,15 @@ impl ChildCore {
         self.process
             .as_mut()
             .expect("process is present until drop")
+    }
+
+    /// The process handle (Windows).
+    #[cfg(windows)]
+    pub fn handle(&self) -> std::os::windows::io::BorrowedHandle<'_> {
+        self.process
+            .as_ref()
+            .expect("process is present until drop")
+            .handle()
     }
 
     pub fn id(&self) -> u32 {
@@ -79,17 +190,32 @@ impl ChildCore {
 
     pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
         let res = self.process().try_wait();
-        res.map_err(|e| self.err(Operation::Wait, e))
+        self.wait_opt_result(res)
     }
 
     pub fn signal(&mut self, sig: i32) -> Result<()> {
+        self.signal_event(sig, false);
         let res = self.process().signal(sig);
         res.map_err(|e| self.err(Operation::Signal, e))
     }
 
     pub fn signal_tree(&mut self, sig: i32) -> Result<()> {
+        self.signal_event(sig, true);
         let res = self.process().signal_tree(sig);
         res.map_err(|e| self.err(Operation::Signal, e))
+    }
+
+    fn signal_event(&self, sig: i32, tree: bool) {
+        tracing::debug!(
+            target: "conductor",
+            event = "signal",
+            program = %self.program.to_string_lossy(),
+            pid = self.id(),
+            signal = sig,
+            signal_name = crate::status::signal_name(sig),
+            tree,
+            "conductor: signalling child"
+        );
     }
 
     pub fn resource_usage(&self) -> Option<ResourceUsage> {
@@ -98,6 +224,15 @@ impl ChildCore {
 
     /// The `TimedOut` error for this child, carrying `partial` (status and output).
     pub fn timed_out(&self, partial: Output) -> Error {
+        tracing::info!(
+            target: "conductor",
+            event = "timeout",
+            program = %self.program.to_string_lossy(),
+            pid = self.id(),
+            timeout_ms = self.limits.timeout.unwrap_or_default().as_millis() as u64,
+            status = %partial.status,
+            "conductor: child timed out; its tree was stopped"
+        );
         Error::timed_out(
             &self.program,
             self.limits.timeout.unwrap_or_default(),
@@ -106,14 +241,46 @@ impl ChildCore {
     }
 }
 
+/// Windows handle traits on both `Child` types, as std's `Child` has them.
+/// `into_raw_handle` returns a duplicate of the process handle and drops the
+/// `Child` (so the process is reaped in the background, or killed first with
+/// `kill_on_drop`); panics only if the handle cannot be duplicated.
+#[cfg(windows)]
+macro_rules! child_handle_impls {
+    ($ty:ty) => {
+        impl std::os::windows::io::AsHandle for $ty {
+            fn as_handle(&self) -> std::os::windows::io::BorrowedHandle<'_> {
+                self.core.handle()
+            }
+        }
+
+        impl std::os::windows::io::AsRawHandle for $ty {
+            fn as_raw_handle(&self) -> std::os::windows::io::RawHandle {
+                std::os::windows::io::AsRawHandle::as_raw_handle(&self.core.handle())
+            }
+        }
+
+        impl std::os::windows::io::IntoRawHandle for $ty {
+            fn into_raw_handle(self) -> std::os::windows::io::RawHandle {
+                let own = self
+                    .core
+                    .handle()
+                    .try_clone_to_owned()
+                    .expect("the process handle can be duplicated");
+                std::os::windows::io::IntoRawHandle::into_raw_handle(own)
+            }
+        }
+    };
+}
+#[cfg(windows)]
+pub(crate) use child_handle_impls;
+
 /// An `Output` with no captured bytes.
 pub(crate) fn empty_output(status: ExitStatus) -> Output {
     Output {
         status,
         stdout: Vec::new(),
         stderr: Vec::new(),
-        stdout_truncated: false,
-        stderr_truncated: false,
     }
 }
 

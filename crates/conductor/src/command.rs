@@ -1,11 +1,11 @@
 //! The async [`Command`] builder: spawns children whose pipes and exit are
 //! driven by tokio's reactor.
 
-use crate::builder::builder_methods;
+use crate::builder::{builder_methods, command_impls};
 use crate::child::Child;
 use crate::error::{Error, Operation, Result};
 use crate::spec::{CommandSpec, HasSpec};
-use crate::status::{ExitStatus, Output};
+use crate::status::{Captured, ExitStatus, Output};
 use crate::sys::{self, SpawnOptions, StdioDefault};
 use std::ffi::OsStr;
 
@@ -24,10 +24,11 @@ use std::ffi::OsStr;
 /// assert_eq!(out.stdout, b"hello\n");
 /// # Ok(()) }
 /// ```
-#[derive(Debug)]
 pub struct Command {
     pub(crate) spec: CommandSpec,
 }
+
+command_impls!(Command);
 
 impl HasSpec for Command {
     fn spec_mut(&mut self) -> &mut CommandSpec {
@@ -50,6 +51,89 @@ impl Command {
 
     builder_methods!();
 
+    /// Sets `argv[0]` (Unix), as `tokio::process::Command::arg0` (the same
+    /// as [`CommandExt::arg0`](crate::unix::CommandExt::arg0), inherent so
+    /// tokio code needs no extra import).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// let out = conductor::Command::new("sh").arg0("renamed").args(["-c", "echo $0"]).output().await?;
+    /// assert_eq!(out.stdout, b"renamed\n");
+    /// # Ok(()) }
+    /// ```
+    #[cfg(unix)]
+    pub fn arg0<S: AsRef<OsStr>>(&mut self, arg: S) -> &mut Command {
+        crate::unix::CommandExt::arg0(self, arg)
+    }
+
+    /// Runs the child as user `uid` (Unix), as `tokio::process::Command::uid`.
+    ///
+    /// ```
+    /// let mut cmd = conductor::Command::new("id");
+    /// cmd.uid(rustix::process::getuid().as_raw());
+    /// ```
+    #[cfg(unix)]
+    pub fn uid(&mut self, id: u32) -> &mut Command {
+        crate::unix::CommandExt::uid(self, id)
+    }
+
+    /// Runs the child with group `gid` (Unix), as `tokio::process::Command::gid`.
+    ///
+    /// ```
+    /// let mut cmd = conductor::Command::new("id");
+    /// cmd.gid(rustix::process::getgid().as_raw());
+    /// ```
+    #[cfg(unix)]
+    pub fn gid(&mut self, id: u32) -> &mut Command {
+        crate::unix::CommandExt::gid(self, id)
+    }
+
+    /// Schedules a closure to run in the child just before `exec` (Unix), as
+    /// `tokio::process::Command::pre_exec`: the same as
+    /// [`CommandExt::pre_exec`](crate::unix::CommandExt::pre_exec), whose
+    /// documentation says what it costs (a fork) and what it may do.
+    ///
+    /// # Safety
+    ///
+    /// The closure runs in a forked child of a possibly multi-threaded
+    /// process: only async-signal-safe operations.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// let mut cmd = conductor::Command::new("true");
+    /// // SAFETY: does nothing.
+    /// unsafe { cmd.pre_exec(|| Ok(())) };
+    /// assert!(cmd.status().await?.success());
+    /// # Ok(()) }
+    /// ```
+    #[cfg(unix)]
+    pub unsafe fn pre_exec<F>(&mut self, f: F) -> &mut Command
+    where
+        F: FnMut() -> std::io::Result<()> + Send + Sync + 'static,
+    {
+        self.spec
+            .unix
+            .pre_exec
+            .0
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Box::new(f));
+        self
+    }
+
+    /// Puts the child in process group `pgroup` (Unix; 0: a new group), as
+    /// `tokio::process::Command::process_group`.
+    ///
+    /// ```
+    /// conductor::Command::new("sleep").arg("1").process_group(0);
+    /// ```
+    #[cfg(unix)]
+    pub fn process_group(&mut self, pgroup: i32) -> &mut Command {
+        crate::unix::CommandExt::process_group(self, pgroup)
+    }
+
     fn spawn_with(&mut self, defaults: [StdioDefault; 3], grow: bool) -> Result<Child> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(Error::new(
@@ -65,7 +149,9 @@ impl Command {
             nonblocking: true,
             grow_pipes: grow,
         };
+        self.spec.check_program()?;
         let spawned = sys::spawn(&self.spec, &opts)?;
+        self.spec.spawned();
         Child::from_spawned(spawned, &self.spec)
     }
 
@@ -116,5 +202,50 @@ impl Command {
             true,
         )?;
         child.wait_with_output().await
+    }
+
+    /// [`output`](Self::output), also saying whether each stream was cut
+    /// at the [`capture_limit`](Self::capture_limit) or the
+    /// [`io_grace`](Self::io_grace) (see [`Captured`](crate::Captured)).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// let got = conductor::Command::new("echo").arg("hello").capture_limit(3).capture().await?;
+    /// assert_eq!(got.output.stdout, b"hel");
+    /// assert!(got.stdout_truncated && !got.stderr_truncated);
+    /// # Ok(()) }
+    /// ```
+    pub async fn capture(&mut self) -> Result<Captured> {
+        let child = self.spawn_with(
+            [StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped],
+            true,
+        )?;
+        child.wait_with_capture().await
+    }
+
+    /// Runs the child to completion capturing stdout and stderr together,
+    /// in the order the child wrote them, in `stdout` (Go's
+    /// `CombinedOutput`, Python's `stderr=STDOUT`): stderr is
+    /// [`Stdio::merged_with_stdout`](crate::Stdio::merged_with_stdout) for
+    /// this run whatever was set, and `stderr` comes back empty. Stdin is the
+    /// null device unless set.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// let out = conductor::Command::new("sh").args(["-c", "echo 1; echo 2 >&2; echo 3"])
+    ///     .combined_output().await?;
+    /// assert_eq!(out.stdout, b"1\n2\n3\n");
+    /// # Ok(()) }
+    /// ```
+    pub async fn combined_output(&mut self) -> Result<Output> {
+        let saved = self.spec.stderr.replace(crate::Stdio::merged_with_stdout());
+        let child = self.spawn_with(
+            [StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped],
+            true,
+        );
+        self.spec.stderr = saved;
+        child?.wait_with_output().await
     }
 }

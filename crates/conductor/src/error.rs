@@ -41,6 +41,14 @@ pub enum Operation {
     /// usable memory controller (`kind()` is `Unsupported`), or the cgroup
     /// could not be made, limited or joined.
     MemoryLimit,
+    /// The child ran but did not exit successfully, and the caller asked for
+    /// that to be an error ([`checked`](crate::Command::checked),
+    /// [`Output::exit_ok`](crate::Output::exit_ok), [`ExitStatus::exit_ok`](crate::ExitStatus::exit_ok)
+    /// with `?`). [`Error::exit_status`] gives the status.
+    ExitStatus,
+    /// A [`pre_exec`](crate::unix::CommandExt::pre_exec) closure returned an
+    /// error in the child (Unix).
+    PreExec,
 }
 
 impl Operation {
@@ -61,6 +69,8 @@ impl Operation {
             Operation::Timeout => "timed out:",
             Operation::Pidfd => "no pidfd for",
             Operation::MemoryLimit => "cannot limit the memory of",
+            Operation::ExitStatus => "exited unsuccessfully:",
+            Operation::PreExec => "a pre_exec closure failed for",
         }
     }
 }
@@ -110,6 +120,8 @@ pub struct Error {
     source: io::Error,
     reason: Option<Reason>,
     partial: Option<Box<crate::Output>>,
+    /// For `Operation::ExitStatus`: the status, and the arguments run.
+    exit: Option<(crate::ExitStatus, Vec<OsString>)>,
 }
 
 /// `Result` with conductor's [`Error`].
@@ -124,7 +136,87 @@ impl Error {
             source,
             reason: None,
             partial: None,
+            exit: None,
         }
+    }
+
+    /// How much of the end of stderr a checked-run error quotes.
+    pub(crate) const STDERR_TAIL: usize = 4096;
+
+    /// The error for a child that exited unsuccessfully when the caller
+    /// asked for a checked run: program (when known), arguments, status and
+    /// the tail of stderr in the message; the whole output in `partial_output`.
+    pub(crate) fn exit_failed(
+        program: Option<&std::ffi::OsStr>,
+        args: &[OsString],
+        output: crate::Output,
+    ) -> Error {
+        let status = output.status;
+        let mut detail = match program {
+            Some(_) => display_command(program, args),
+            None => "the process".to_string(),
+        };
+        detail.push_str(&format!(" ended with {status}"));
+        let tail = stderr_tail(&output.stderr, Error::STDERR_TAIL);
+        if !tail.is_empty() {
+            detail.push_str("; stderr:\n");
+            detail.push_str(&tail);
+        }
+        let mut e = Error::new(
+            Operation::ExitStatus,
+            io::Error::other(format!("process exited unsuccessfully: {status}")),
+        )
+        .with_detail(detail);
+        if let Some(p) = program {
+            e = e.with_program(p);
+        }
+        e.exit = Some((status, args.to_vec()));
+        e.partial = Some(Box::new(output));
+        e
+    }
+
+    /// For an [`Operation::ExitStatus`] error: the unsuccessful status.
+    ///
+    /// ```
+    /// # fn main() {
+    /// use conductor::blocking::Command;
+    /// let err = Command::new("sh").args(["-c", "exit 9"]).checked(true).status().unwrap_err();
+    /// assert_eq!(err.exit_status().and_then(|s| s.code()), Some(9));
+    /// # }
+    /// ```
+    pub fn exit_status(&self) -> Option<crate::ExitStatus> {
+        self.exit.as_ref().map(|(s, _)| *s)
+    }
+
+    /// For an [`Operation::ExitStatus`] error from a checked run: the
+    /// arguments the program ran with (empty for `Output::exit_ok`).
+    ///
+    /// ```
+    /// # fn main() {
+    /// use conductor::blocking::Command;
+    /// let err = Command::new("sh").args(["-c", "exit 1"]).checked(true).output().unwrap_err();
+    /// assert_eq!(err.args(), ["-c", "exit 1"]);
+    /// # }
+    /// ```
+    pub fn args(&self) -> &[OsString] {
+        self.exit.as_ref().map_or(&[], |(_, a)| a.as_slice())
+    }
+
+    /// For an [`Operation::ExitStatus`] error: the end of what the child
+    /// wrote to stderr (at most 4 KiB, from the start of a line where one is
+    /// near), when stderr was captured.
+    ///
+    /// ```
+    /// # fn main() {
+    /// use conductor::blocking::Command;
+    /// let err = Command::new("sh").args(["-c", "echo bad >&2; exit 1"]).checked(true).output().unwrap_err();
+    /// assert_eq!(err.stderr_tail(), Some("bad\n".to_string()));
+    /// # }
+    /// ```
+    pub fn stderr_tail(&self) -> Option<String> {
+        self.exit.as_ref()?;
+        let out = self.partial.as_ref()?;
+        Some(stderr_tail(&out.stderr, Error::STDERR_TAIL))
     }
 
     pub(crate) fn with_program(mut self, program: impl Into<OsString>) -> Error {
@@ -176,7 +268,8 @@ impl Error {
     }
 
     /// For a timeout: the output collected before the child was stopped, and
-    /// the status it ended with.
+    /// the status it ended with. For an unsuccessful checked run
+    /// ([`Operation::ExitStatus`]): everything captured, and the status.
     ///
     /// ```
     /// # fn main() {
@@ -251,10 +344,63 @@ impl std::error::Error for Error {
     }
 }
 
+/// Keeps `kind()` and `raw_os_error()`: an error from the OS converts into
+/// that OS error (as std's own process functions return it; the program and
+/// step are lost, so log the `conductor::Error` first if you want them);
+/// any other error is wrapped with its kind, and `get_ref()` gives it back.
 impl From<Error> for io::Error {
     fn from(e: Error) -> io::Error {
-        io::Error::new(e.kind(), e)
+        match e.raw_os_error() {
+            Some(code) => io::Error::from_raw_os_error(code),
+            None => io::Error::new(e.kind(), e),
+        }
     }
+}
+
+/// For `?` on conversions that cannot fail (`try_into()` of a pipe into a
+/// `Stdio`, as tokio code writes it).
+impl From<std::convert::Infallible> for Error {
+    fn from(never: std::convert::Infallible) -> Error {
+        match never {}
+    }
+}
+
+impl From<crate::status::ExitStatusError> for Error {
+    fn from(e: crate::status::ExitStatusError) -> Error {
+        Error::exit_failed(
+            None,
+            &[],
+            crate::Output {
+                status: e.status(),
+                ..Default::default()
+            },
+        )
+    }
+}
+
+/// `prog "arg" ...` for messages.
+fn display_command(program: Option<&std::ffi::OsStr>, args: &[OsString]) -> String {
+    let mut s = format!("{:?}", program.unwrap_or_default());
+    for a in args {
+        s.push(' ');
+        s.push_str(&format!("{a:?}"));
+    }
+    s
+}
+
+/// The last `max` bytes of `stderr` (lossy UTF-8), starting at a line start
+/// when one is in the window.
+fn stderr_tail(stderr: &[u8], max: usize) -> String {
+    let start = stderr.len().saturating_sub(max);
+    let mut tail = &stderr[start..];
+    if start > 0 {
+        if let Some(nl) = tail.iter().position(|&b| b == b'\n') {
+            if nl + 1 < tail.len() {
+                tail = &tail[nl + 1..];
+            }
+        }
+    }
+    String::from_utf8_lossy(tail).into_owned()
 }
 
 /// An I/O error from talking to a child (for `?` on pipe reads and writes).

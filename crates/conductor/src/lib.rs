@@ -15,6 +15,40 @@
 //!   pool; Windows-only options are in the `windows` module (on Windows
 //!   builds), Unix-only ones in the `unix` module (on Unix builds).
 //!
+//! # Porting from std and tokio
+//!
+//! Code written against `std::process` compiles against
+//! [`blocking`] by changing the `use` lines (`std::process::{Command, Output,
+//! Stdio}` becomes `conductor::blocking::Command` and `conductor::{Output,
+//! Stdio}`; `std::os::unix::process::CommandExt` becomes
+//! [`unix::CommandExt`]); code written against `tokio::process` compiles
+//! against [`Command`] likewise (tests/std_parity.rs and tests/tokio_parity.rs
+//! compile one body against both). [`ExitStatus`] prints and debug-prints as
+//! std's does, [`Output`] has std's three fields, `Command` debug-prints as
+//! std's, the child inherits the spawning thread's signal mask, and errors
+//! convert into `io::Error` keeping `kind()` and `raw_os_error()`.
+//!
+//! What still differs, and why:
+//! - `std::process::Stdio` does not convert into [`Stdio`]: std keeps what
+//!   it holds private. Import `conductor::Stdio` (std's `File`, `OwnedFd`,
+//!   `io::Stdout`/`Stderr`, `io::PipeReader`/`PipeWriter` and a std child's
+//!   pipes all convert).
+//! - The async [`Child::id`] is std's `u32`, not tokio's `Option<u32>`:
+//!   conductor keeps the child's pid (or pidfd) until the handle is dropped,
+//!   so the id stays meaningful after `wait`.
+//! - The async pipes convert into [`Stdio`] with `From` (tokio: `TryInto`
+//!   with `io::Error`): `.try_into()?` compiles where the error type is
+//!   [`Error`], not where it is `io::Error` (use `.into()` there).
+//! - Functions return [`Error`], not `io::Error`: it names the program and the
+//!   step that failed; `?` converts it where an `io::Result` is expected.
+//! - An unsuccessful exit is an error only when asked ([`Command::checked`],
+//!   [`Output::exit_ok`], [`ExitStatus::exit_ok`]).
+//! - Children never leak descriptors, are reaped when dropped, and spawn
+//!   without `fork` unless a `pre_exec` closure needs it.
+//! - `From<std::process::Command>` carries program, arguments, environment
+//!   changes and directory: std exposes no getter for the rest (stdio,
+//!   `env_clear`, Unix options).
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), conductor::Error> {
@@ -57,6 +91,8 @@ pub use command::Command;
 pub use error::{Error, Operation, Reason, Result};
 pub use pipes::{ChildStderr, ChildStdin, ChildStdout};
 pub use spec::{CommandArgs, CommandEnvs};
-pub use status::{signal_name, ExitStatus, Output, ResourceUsage, UsageSource};
+pub use status::{
+    signal_name, Captured, ExitStatus, ExitStatusError, Output, ResourceUsage, UsageSource,
+};
 pub use stdio::Stdio;
 pub use tree::Containment;

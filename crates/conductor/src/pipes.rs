@@ -7,9 +7,11 @@ use crate::stdio::{Stdio, StdioKind};
 use crate::sys::AsyncPipe;
 use std::io;
 #[cfg(unix)]
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 #[cfg(windows)]
-use std::os::windows::io::{AsRawHandle, OwnedHandle, RawHandle};
+use std::os::windows::io::{
+    AsHandle, AsRawHandle, BorrowedHandle, IntoRawHandle, OwnedHandle, RawHandle,
+};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -68,6 +70,20 @@ macro_rules! pipe_type {
             }
         }
 
+        /// Deregisters the pipe from the reactor and gives up the descriptor
+        /// (in blocking mode, as `tokio::process` pipes' `into_owned_fd`).
+        /// Panics only if the descriptor cannot be made blocking again,
+        /// which `fcntl` does not refuse on a valid descriptor.
+        #[cfg(unix)]
+        impl IntoRawFd for $name {
+            fn into_raw_fd(self) -> RawFd {
+                self.pipe
+                    .into_owned()
+                    .expect("a pipe descriptor can be made blocking")
+                    .into_raw_fd()
+            }
+        }
+
         #[cfg(windows)]
         impl AsRawHandle for $name {
             fn as_raw_handle(&self) -> RawHandle {
@@ -75,12 +91,36 @@ macro_rules! pipe_type {
             }
         }
 
-        impl TryFrom<$name> for Stdio {
-            type Error = io::Error;
+        #[cfg(windows)]
+        impl AsHandle for $name {
+            fn as_handle(&self) -> BorrowedHandle<'_> {
+                // SAFETY: the handle stays open as long as `self` is borrowed.
+                unsafe { BorrowedHandle::borrow_raw(self.pipe.as_raw_handle()) }
+            }
+        }
+
+        /// Gives up the handle. Panics when the pipe was already read from
+        /// or written to (it then belongs to tokio's reactor); use
+        /// `into_owned_handle` to get an error instead.
+        #[cfg(windows)]
+        impl IntoRawHandle for $name {
+            fn into_raw_handle(self) -> RawHandle {
+                self.pipe
+                    .into_owned()
+                    .expect("a pipe not yet used can be detached")
+                    .into_raw_handle()
+            }
+        }
+
+        impl From<$name> for Stdio {
             /// Hands the pipe to another child (for example to build `a | b`).
-            /// On Windows, only before the pipe was read from or written to.
-            fn try_from(p: $name) -> io::Result<Stdio> {
-                Ok(Stdio(StdioKind::Owned(p.pipe.into_owned()?)))
+            /// On Windows, only before the pipe was read from or written to:
+            /// otherwise spawning with this `Stdio` fails with the reason.
+            fn from(p: $name) -> Stdio {
+                match p.pipe.into_owned() {
+                    Ok(fd) => Stdio(StdioKind::Owned(fd)),
+                    Err(e) => Stdio(StdioKind::Failed(e)),
+                }
             }
         }
     };

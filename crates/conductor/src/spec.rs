@@ -19,6 +19,8 @@ pub(crate) struct CommandSpec {
     pub stdout: Option<Stdio>,
     pub stderr: Option<Stdio>,
     pub kill_on_drop: bool,
+    /// `status()`/`output()` turn an unsuccessful exit into an error.
+    pub checked: bool,
     pub containment: crate::tree::Containment,
     pub limits: crate::tree::Limits,
     #[cfg(unix)]
@@ -39,6 +41,7 @@ impl CommandSpec {
             stdout: None,
             stderr: None,
             kill_on_drop: false,
+            checked: false,
             containment: Default::default(),
             limits: Default::default(),
             #[cfg(unix)]
@@ -115,6 +118,66 @@ impl CommandSpec {
     pub fn cwd(&self) -> Option<&Path> {
         self.cwd.as_deref()
     }
+
+    /// The same command as a std `Command` (program, `arg0`, arguments,
+    /// environment, directory), for `Debug` output identical to std's.
+    pub fn to_std(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(&self.program);
+        #[cfg(unix)]
+        if let Some(arg0) = &self.unix.arg0 {
+            std::os::unix::process::CommandExt::arg0(&mut cmd, arg0);
+        }
+        cmd.args(&self.args);
+        if self.env_clear {
+            cmd.env_clear();
+        }
+        for (k, v) in &self.env {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        if let Some(dir) = &self.cwd {
+            cmd.current_dir(dir);
+        }
+        cmd
+    }
+
+    /// What can be read back from a std `Command`.
+    pub fn from_std(cmd: &std::process::Command) -> CommandSpec {
+        let mut spec = CommandSpec::new(cmd.get_program());
+        spec.args = cmd.get_args().map(OsStr::to_owned).collect();
+        for (k, v) in cmd.get_envs() {
+            match v {
+                Some(v) => spec.set_env(k, v),
+                None => spec.remove_env(k),
+            }
+        }
+        spec.cwd = cmd.get_current_dir().map(Path::to_owned);
+        spec
+    }
+
+    /// After a successful spawn: the parent's copies of `inherit_fd`
+    /// descriptors are closed (the child has its own), so a reader waiting
+    /// for end of file on such a pipe is not held up by the `Command`.
+    pub fn spawned(&mut self) {
+        #[cfg(unix)]
+        self.unix.fds.clear();
+    }
+
+    /// std's rule: an empty program name is not found (never `exec`ed).
+    pub fn check_program(&self) -> crate::Result<()> {
+        if !self.program.is_empty() {
+            return Ok(());
+        }
+        #[cfg(unix)]
+        let e = std::io::Error::from_raw_os_error(libc::ENOENT);
+        #[cfg(windows)]
+        let e = std::io::Error::from(std::io::ErrorKind::NotFound);
+        Err(crate::Error::new(crate::Operation::Exec, e)
+            .with_program(&self.program)
+            .with_detail("the program name is empty"))
+    }
 }
 
 /// Iterator over the environment changes of a command, from `get_envs`.
@@ -123,6 +186,8 @@ impl CommandSpec {
 pub struct CommandEnvs<'a> {
     pub(crate) iter: std::collections::btree_map::Iter<'a, OsString, Option<OsString>>,
 }
+
+impl ExactSizeIterator for CommandEnvs<'_> {}
 
 impl<'a> Iterator for CommandEnvs<'a> {
     type Item = (&'a OsStr, Option<&'a OsStr>);

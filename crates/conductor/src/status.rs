@@ -6,7 +6,11 @@ use std::time::Duration;
 
 /// How a child process ended: an exit code, or (on Unix) the signal that killed it.
 ///
-/// Mirrors [`std::process::ExitStatus`].
+/// Mirrors [`std::process::ExitStatus`]: the same methods, `Display` and
+/// `Debug` output identical to std's for every raw status, conversions both
+/// ways, and the Unix `ExitStatusExt` surface ([`crate::unix::ExitStatusExt`];
+/// the methods are inherent too, so no import is needed). `Default` is a
+/// successful exit.
 ///
 /// ```
 /// # fn main() -> Result<(), conductor::Error> {
@@ -14,9 +18,12 @@ use std::time::Duration;
 /// assert_eq!(status.code(), Some(3));
 /// assert!(!status.success());
 /// assert_eq!(status.to_string(), "exit status: 3");
+/// assert!(status.exit_ok().is_err());
+/// let std_status: std::process::ExitStatus = status.into();
+/// assert_eq!(std_status.code(), Some(3));
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct ExitStatus {
     /// Unix: the wait status as `waitpid` reports it. Windows: the exit code.
     raw: i32,
@@ -24,130 +31,256 @@ pub struct ExitStatus {
 
 impl ExitStatus {
     /// Builds a status from a raw value: the `waitpid` status on Unix, the exit code on Windows.
+    ///
+    /// ```
+    /// let s = conductor::ExitStatus::from_raw(0);
+    /// assert!(s.success());
+    /// ```
     pub fn from_raw(raw: i32) -> ExitStatus {
         ExitStatus { raw }
     }
 
     /// The raw value: the `waitpid` status on Unix, the exit code on Windows.
+    ///
+    /// ```
+    /// assert_eq!(conductor::ExitStatus::from_raw(256).into_raw(), 256);
+    /// ```
     pub fn into_raw(self) -> i32 {
         self.raw
     }
 
-    /// True when the child exited with code 0.
-    pub fn success(&self) -> bool {
-        self.code() == Some(0)
+    /// The same status as a [`std::process::ExitStatus`].
+    fn to_std(self) -> std::process::ExitStatus {
+        #[cfg(unix)]
+        return std::os::unix::process::ExitStatusExt::from_raw(self.raw);
+        #[cfg(windows)]
+        return std::os::windows::process::ExitStatusExt::from_raw(self.raw as u32);
     }
 
-    /// The exit code, or `None` when the child was killed by a signal.
-    pub fn code(&self) -> Option<i32> {
-        if cfg!(unix) {
-            (self.raw & 0x7f == 0).then_some((self.raw >> 8) & 0xff)
+    /// True when the child exited with code 0.
+    ///
+    /// ```
+    /// assert!(conductor::ExitStatus::default().success());
+    /// ```
+    pub fn success(&self) -> bool {
+        // std's rule: only the all-zero raw status is a success.
+        self.raw == 0
+    }
+
+    /// `Ok(())` for a successful exit; otherwise an [`ExitStatusError`]
+    /// carrying this status (std's unstable `exit_ok`). It converts into
+    /// [`crate::Error`] and `io::Error`, so `?` works.
+    ///
+    /// ```
+    /// let failed = conductor::ExitStatus::from_raw(if cfg!(unix) { 2 << 8 } else { 2 });
+    /// let err = failed.exit_ok().unwrap_err();
+    /// assert_eq!(err.status(), failed);
+    /// assert_eq!(err.code(), Some(2));
+    /// ```
+    pub fn exit_ok(self) -> Result<(), ExitStatusError> {
+        if self.success() {
+            Ok(())
         } else {
-            Some(self.raw)
+            Err(ExitStatusError { status: self })
         }
+    }
+
+    /// The exit code, or `None` when the child was killed (or stopped) by a signal.
+    ///
+    /// ```
+    /// assert_eq!(conductor::ExitStatus::default().code(), Some(0));
+    /// ```
+    pub fn code(&self) -> Option<i32> {
+        self.to_std().code()
     }
 
     /// The signal that killed the child, if any (always `None` on Windows).
+    ///
+    /// ```
+    /// # #[cfg(unix)]
+    /// assert_eq!(conductor::ExitStatus::from_raw(9).signal(), Some(9));
+    /// ```
     pub fn signal(&self) -> Option<i32> {
-        let sig = self.raw & 0x7f;
-        (cfg!(unix) && sig != 0 && sig != 0x7f).then_some(sig)
+        #[cfg(unix)]
+        return std::os::unix::process::ExitStatusExt::signal(&self.to_std());
+        #[cfg(windows)]
+        None
     }
 
     /// True when the child was killed by a signal and dumped core.
+    ///
+    /// ```
+    /// # #[cfg(unix)]
+    /// assert!(conductor::ExitStatus::from_raw(0x80 | 11).core_dumped());
+    /// ```
     pub fn core_dumped(&self) -> bool {
-        self.signal().is_some() && self.raw & 0x80 != 0
+        #[cfg(unix)]
+        return std::os::unix::process::ExitStatusExt::core_dumped(&self.to_std());
+        #[cfg(windows)]
+        false
+    }
+
+    /// The signal that stopped the child, for a status from a `WUNTRACED`
+    /// wait (never returned by conductor's own waits).
+    ///
+    /// ```
+    /// # #[cfg(unix)]
+    /// assert_eq!(conductor::ExitStatus::from_raw(0x137f).stopped_signal(), Some(0x13));
+    /// ```
+    pub fn stopped_signal(&self) -> Option<i32> {
+        #[cfg(unix)]
+        return std::os::unix::process::ExitStatusExt::stopped_signal(&self.to_std());
+        #[cfg(windows)]
+        None
+    }
+
+    /// True for a "continued" status (`WIFCONTINUED`), from a `WCONTINUED`
+    /// wait (never returned by conductor's own waits).
+    ///
+    /// ```
+    /// # #[cfg(target_os = "linux")]
+    /// assert!(conductor::ExitStatus::from_raw(0xffff).continued());
+    /// ```
+    pub fn continued(&self) -> bool {
+        #[cfg(unix)]
+        return std::os::unix::process::ExitStatusExt::continued(&self.to_std());
+        #[cfg(windows)]
+        false
     }
 }
 
-impl fmt::Debug for ExitStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ExitStatus({self})")
-    }
-}
-
+/// Identical to std's (`exit status: 3`, `signal: 9 (SIGKILL)`, `stopped (not
+/// terminated) by signal: ...`, `unrecognised wait status: ...`).
 impl fmt::Display for ExitStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(code) = self.code() {
-            return write!(f, "exit status: {code}");
-        }
-        let sig = self.signal().unwrap_or(0);
-        write!(f, "signal: {sig}")?;
-        if let Some(name) = signal_name(sig) {
-            write!(f, " ({name})")?;
-        }
-        if self.core_dumped() {
-            f.write_str(" (core dumped)")?;
-        }
-        Ok(())
+        fmt::Display::fmt(&self.to_std(), f)
     }
 }
 
-/// The conventional name of a Unix signal number (`SIGKILL` for 9), if it has one.
+/// Identical to std's.
+impl fmt::Debug for ExitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.to_std(), f)
+    }
+}
+
+impl From<std::process::ExitStatus> for ExitStatus {
+    fn from(s: std::process::ExitStatus) -> ExitStatus {
+        #[cfg(unix)]
+        let raw = std::os::unix::process::ExitStatusExt::into_raw(s);
+        #[cfg(windows)]
+        let raw = s.code().unwrap_or(0);
+        ExitStatus { raw }
+    }
+}
+
+impl From<ExitStatus> for std::process::ExitStatus {
+    fn from(s: ExitStatus) -> std::process::ExitStatus {
+        s.to_std()
+    }
+}
+
+impl PartialEq<std::process::ExitStatus> for ExitStatus {
+    fn eq(&self, other: &std::process::ExitStatus) -> bool {
+        self.to_std() == *other
+    }
+}
+
+/// A non-successful [`ExitStatus`], from [`ExitStatus::exit_ok`] (std's
+/// unstable `ExitStatusError`). Displays as std's does:
+/// `process exited unsuccessfully: exit status: 1`.
+///
+/// ```
+/// # fn main() {
+/// fn run() -> std::io::Result<()> {
+///     conductor::blocking::Command::new("false").status()?.exit_ok()?;
+///     Ok(())
+/// }
+/// assert!(run().is_err());
+/// # }
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ExitStatusError {
+    status: ExitStatus,
+}
+
+impl ExitStatusError {
+    /// The unsuccessful status.
+    pub fn status(&self) -> ExitStatus {
+        self.status
+    }
+
+    /// Its exit code, when it exited (rather than being killed by a signal).
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    /// The exit code as a non-zero value, when there is one.
+    pub fn code_nonzero(&self) -> Option<std::num::NonZeroI32> {
+        self.code().and_then(std::num::NonZeroI32::new)
+    }
+
+    /// The status (std's `into_status`).
+    pub fn into_status(self) -> ExitStatus {
+        self.status
+    }
+}
+
+impl fmt::Display for ExitStatusError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "process exited unsuccessfully: {}", self.status)
+    }
+}
+
+impl std::error::Error for ExitStatusError {}
+
+impl From<ExitStatusError> for std::io::Error {
+    fn from(e: ExitStatusError) -> std::io::Error {
+        std::io::Error::other(e)
+    }
+}
+
+impl From<ExitStatusError> for ExitStatus {
+    fn from(e: ExitStatusError) -> ExitStatus {
+        e.status
+    }
+}
+
+/// The conventional name of a signal number (`SIGKILL` for 9), if it has one,
+/// from the platform's own constants (numbering differs between Linux
+/// architectures, the BSDs and macOS). Always `None` on Windows.
+///
+/// ```
+/// # #[cfg(unix)]
+/// assert_eq!(conductor::signal_name(libc::SIGKILL), Some("SIGKILL"));
+/// # #[cfg(unix)]
+/// assert_eq!(conductor::signal_name(libc::SIGUSR1), Some("SIGUSR1"));
+/// ```
 pub fn signal_name(sig: i32) -> Option<&'static str> {
-    const NAMES: [&str; 32] = [
-        "",
-        "SIGHUP",
-        "SIGINT",
-        "SIGQUIT",
-        "SIGILL",
-        "SIGTRAP",
-        "SIGABRT",
-        "SIGBUS",
-        "SIGFPE",
-        "SIGKILL",
-        "SIGUSR1",
-        "SIGSEGV",
-        "SIGUSR2",
-        "SIGPIPE",
-        "SIGALRM",
-        "SIGTERM",
-        "SIGSTKFLT",
-        "SIGCHLD",
-        "SIGCONT",
-        "SIGSTOP",
-        "SIGTSTP",
-        "SIGTTIN",
-        "SIGTTOU",
-        "SIGURG",
-        "SIGXCPU",
-        "SIGXFSZ",
-        "SIGVTALRM",
-        "SIGPROF",
-        "SIGWINCH",
-        "SIGIO",
-        "SIGPWR",
-        "SIGSYS",
-    ];
-    if cfg!(target_os = "linux") {
-        usize::try_from(sig)
-            .ok()
-            .and_then(|i| NAMES.get(i))
-            .filter(|n| !n.is_empty())
-            .copied()
-    } else {
-        // Numbering differs past the first few on BSD and macOS; name only the common ones.
-        match sig {
-            1 => Some("SIGHUP"),
-            2 => Some("SIGINT"),
-            3 => Some("SIGQUIT"),
-            6 => Some("SIGABRT"),
-            9 => Some("SIGKILL"),
-            15 => Some("SIGTERM"),
-            _ => None,
-        }
+    #[cfg(unix)]
+    return crate::sys::signal_names::name(sig);
+    #[cfg(windows)]
+    {
+        let _ = sig;
+        None
     }
 }
 
-/// What a child printed, and how it ended. Mirrors [`std::process::Output`].
+/// What a child printed, and how it ended. Mirrors [`std::process::Output`]:
+/// exactly its three public fields, so `let Output { status, stdout, stderr } = ...`
+/// works, and conversions both ways. Whether a capped capture was cut is
+/// reported by [`Captured`] (from `capture()`), not here.
 ///
 /// ```
 /// # fn main() -> Result<(), conductor::Error> {
-/// let out = conductor::blocking::Command::new("echo").arg("hi").output()?;
-/// assert!(out.status.success());
-/// assert_eq!(out.stdout, b"hi\n");
+/// use conductor::Output;
+/// let Output { status, stdout, stderr } = conductor::blocking::Command::new("echo").arg("hi").output()?;
+/// assert!(status.success());
+/// assert_eq!(stdout, b"hi\n");
+/// assert!(stderr.is_empty());
 /// # Ok(()) }
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct Output {
     /// How the child ended.
     pub status: ExitStatus,
@@ -155,25 +288,102 @@ pub struct Output {
     pub stdout: Vec<u8>,
     /// Everything the child wrote to stderr (when it was piped).
     pub stderr: Vec<u8>,
-    /// True when `stdout` was cut at the capture limit (or at the I/O grace).
-    pub stdout_truncated: bool,
-    /// True when `stderr` was cut at the capture limit (or at the I/O grace).
-    pub stderr_truncated: bool,
 }
 
+impl Output {
+    /// `Ok(self)` when the child exited successfully; otherwise an
+    /// [`Error`](crate::Error) with [`Operation::ExitStatus`](crate::Operation::ExitStatus)
+    /// that carries the status ([`Error::exit_status`](crate::Error::exit_status)),
+    /// the tail of stderr in its message, and this output
+    /// ([`Error::partial_output`](crate::Error::partial_output)). For an error
+    /// that also names the program and its arguments, use the
+    /// [`checked`](crate::Command::checked) builder flag.
+    ///
+    /// ```
+    /// # fn main() {
+    /// let err = conductor::blocking::Command::new("sh").args(["-c", "echo boom >&2; exit 4"])
+    ///     .output().unwrap().exit_ok().unwrap_err();
+    /// assert_eq!(err.exit_status().unwrap().code(), Some(4));
+    /// assert!(err.to_string().contains("boom"), "{err}");
+    /// # }
+    /// ```
+    pub fn exit_ok(self) -> crate::Result<Output> {
+        if self.status.success() {
+            Ok(self)
+        } else {
+            Err(crate::Error::exit_failed(None, &[], self))
+        }
+    }
+}
+
+impl From<std::process::Output> for Output {
+    fn from(o: std::process::Output) -> Output {
+        Output {
+            status: o.status.into(),
+            stdout: o.stdout,
+            stderr: o.stderr,
+        }
+    }
+}
+
+impl From<Output> for std::process::Output {
+    fn from(o: Output) -> std::process::Output {
+        std::process::Output {
+            status: o.status.into(),
+            stdout: o.stdout,
+            stderr: o.stderr,
+        }
+    }
+}
+
+/// Identical to std's: each stream as a string when it is UTF-8, else as bytes.
 impl fmt::Debug for Output {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let show = |b: &[u8]| match std::str::from_utf8(b) {
-            Ok(s) => format!("{s:?}"),
-            Err(_) => format!("{b:?}"),
+        let stdout_utf8 = std::str::from_utf8(&self.stdout);
+        let stdout: &dyn fmt::Debug = match &stdout_utf8 {
+            Ok(s) => s,
+            Err(_) => &self.stdout,
+        };
+        let stderr_utf8 = std::str::from_utf8(&self.stderr);
+        let stderr: &dyn fmt::Debug = match &stderr_utf8 {
+            Ok(s) => s,
+            Err(_) => &self.stderr,
         };
         f.debug_struct("Output")
             .field("status", &self.status)
-            .field("stdout", &format_args!("{}", show(&self.stdout)))
-            .field("stderr", &format_args!("{}", show(&self.stderr)))
-            .field("stdout_truncated", &self.stdout_truncated)
-            .field("stderr_truncated", &self.stderr_truncated)
+            .field("stdout", stdout)
+            .field("stderr", stderr)
             .finish()
+    }
+}
+
+/// An [`Output`] with whether each stream was cut short, from `capture()`
+/// (on [`crate::Command`], [`crate::blocking::Command`] and both `Child`
+/// types): a stream is cut at the [`capture_limit`](crate::Command::capture_limit)
+/// or when the [`io_grace`](crate::Command::io_grace) ran out.
+///
+/// ```
+/// # fn main() -> Result<(), conductor::Error> {
+/// let got = conductor::blocking::Command::new("head").args(["-c", "100000", "/dev/zero"])
+///     .capture_limit(10)
+///     .capture()?;
+/// assert_eq!(got.output.stdout.len(), 10);
+/// assert!(got.stdout_truncated && !got.stderr_truncated);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct Captured {
+    /// Status and the bytes kept.
+    pub output: Output,
+    /// True when `output.stdout` was cut at the capture limit (or at the I/O grace).
+    pub stdout_truncated: bool,
+    /// True when `output.stderr` was cut at the capture limit (or at the I/O grace).
+    pub stderr_truncated: bool,
+}
+
+impl From<Captured> for Output {
+    fn from(c: Captured) -> Output {
+        c.output
     }
 }
 

@@ -34,6 +34,11 @@ pub(crate) enum StdioKind {
     Null,
     Piped,
     Owned(OwnedIo),
+    /// stderr only: a copy of whatever the child's stdout is (`2>&1`).
+    MergeStdout,
+    /// A conversion that failed (a descriptor that could not be duplicated);
+    /// reported by `spawn` as an `Operation::Stdio` error.
+    Failed(std::io::Error),
 }
 
 impl Stdio {
@@ -52,7 +57,94 @@ impl Stdio {
     pub fn piped() -> Stdio {
         Stdio(StdioKind::Piped)
     }
+
+    /// For stderr: the child's stderr goes wherever its stdout goes (the
+    /// shell's `2>&1`, Python's `stderr=STDOUT`). With a piped stdout both
+    /// streams share one pipe, so the parent reads them in the order the
+    /// child wrote them, in `Child::stdout`. `spawn` fails with
+    /// `InvalidInput` when this is given for stdin or stdout. See also
+    /// `combined_output()` on both `Command` types.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// use conductor::{blocking::Command, Stdio};
+    /// let out = Command::new("sh").args(["-c", "echo a; echo b >&2; echo c"])
+    ///     .stderr(Stdio::merged_with_stdout())
+    ///     .output()?;
+    /// assert_eq!(out.stdout, b"a\nb\nc\n");
+    /// assert!(out.stderr.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn merged_with_stdout() -> Stdio {
+        Stdio(StdioKind::MergeStdout)
+    }
+
+    /// True for [`Stdio::merged_with_stdout`].
+    pub(crate) fn is_merge(&self) -> bool {
+        matches!(self.0, StdioKind::MergeStdout)
+    }
+
+    /// A copy of one of this process's own streams, or the error for spawn.
+    fn dup_of<T: AsOwnable>(stream: &T) -> Stdio {
+        match stream.dup() {
+            Ok(fd) => Stdio(StdioKind::Owned(fd)),
+            Err(e) => Stdio(StdioKind::Failed(e)),
+        }
+    }
 }
+
+/// This process's streams, duplicable as the platform's owned type.
+trait AsOwnable {
+    fn dup(&self) -> std::io::Result<OwnedIo>;
+}
+
+#[cfg(unix)]
+impl<T: std::os::fd::AsFd> AsOwnable for T {
+    fn dup(&self) -> std::io::Result<OwnedIo> {
+        self.as_fd().try_clone_to_owned()
+    }
+}
+
+#[cfg(windows)]
+impl<T: std::os::windows::io::AsHandle> AsOwnable for T {
+    fn dup(&self) -> std::io::Result<OwnedIo> {
+        self.as_handle().try_clone_to_owned()
+    }
+}
+
+/// The child writes to this process's stdout (a duplicate of it), as std's
+/// `From<io::Stdout> for Stdio`.
+impl From<std::io::Stdout> for Stdio {
+    fn from(s: std::io::Stdout) -> Stdio {
+        Stdio::dup_of(&s)
+    }
+}
+
+/// The child writes to this process's stderr (a duplicate of it), as std's
+/// `From<io::Stderr> for Stdio`.
+impl From<std::io::Stderr> for Stdio {
+    fn from(s: std::io::Stderr) -> Stdio {
+        Stdio::dup_of(&s)
+    }
+}
+
+/// Converts std's pipe ends and a std child's pipes.
+macro_rules! from_owned {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Stdio {
+            fn from(p: $t) -> Stdio {
+                Stdio(StdioKind::Owned(OwnedIo::from(p)))
+            }
+        }
+    )*};
+}
+from_owned!(
+    std::io::PipeReader,
+    std::io::PipeWriter,
+    std::process::ChildStdin,
+    std::process::ChildStdout,
+    std::process::ChildStderr
+);
 
 impl From<File> for Stdio {
     fn from(f: File) -> Stdio {

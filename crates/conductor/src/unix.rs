@@ -27,6 +27,27 @@ pub(crate) struct UnixOptions {
     /// Kernel-enforced cap on the memory of the child's tree, in bytes (Linux).
     #[cfg(target_os = "linux")]
     pub memory_limit: Option<u64>,
+    /// Start the child with no signal blocked (instead of the spawning thread's mask).
+    pub empty_signal_mask: bool,
+    /// Closures to run in the child before `exec` (`pre_exec`): the child is
+    /// then made with fork+exec.
+    pub pre_exec: PreExec,
+}
+
+/// A `pre_exec` closure.
+pub(crate) type Hook = Box<dyn FnMut() -> std::io::Result<()> + Send + Sync>;
+
+/// The `pre_exec` closures of a command. A mutex so that the command stays
+/// `Sync` while spawn (`&self` on the spec) hands the child a `&mut` to them;
+/// it is locked in the parent, before the fork, for the whole spawn.
+#[derive(Default)]
+pub(crate) struct PreExec(pub std::sync::Mutex<Vec<Hook>>);
+
+impl std::fmt::Debug for PreExec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.lock().map_or(0, |v| v.len());
+        write!(f, "PreExec({n} closures)")
+    }
 }
 
 /// A resource whose limit [`CommandExt::rlimit`] sets in the child.
@@ -104,7 +125,107 @@ pub trait CommandExt: sealed::Sealed {
     /// Gives the child `fd` as descriptor number `child_fd` (which must be 3 or
     /// more; 0-2 are set with `stdin`/`stdout`/`stderr`). Every other descriptor
     /// the parent holds stays out of the child.
+    ///
+    /// The command owns `fd` until a spawn succeeds; then the parent's copy
+    /// is closed at once (the child has its own), so a reader waiting for
+    /// end of file on a pipe passed this way sees it when the child closes
+    /// its end, whether or not the `Command` is still alive. A later spawn
+    /// of the same `Command` does not pass it again; a failed spawn keeps it.
+    ///
+    /// ```
+    /// use conductor::unix::CommandExt;
+    /// use std::io::Read;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (mut reader, writer) = std::io::pipe()?;
+    /// let mut cmd = conductor::blocking::Command::new("sh");
+    /// cmd.args(["-c", "echo via-fd-3 >&3"]).inherit_fd(3, writer.into());
+    /// let mut child = cmd.spawn()?;
+    /// let mut got = String::new();
+    /// reader.read_to_string(&mut got)?; // EOF although `cmd` still lives
+    /// assert_eq!(got, "via-fd-3\n");
+    /// child.wait()?;
+    /// # Ok(()) }
+    /// ```
     fn inherit_fd(&mut self, child_fd: RawFd, fd: OwnedFd) -> &mut Self;
+    /// Which signals the child starts with blocked. By default, as std
+    /// (since Rust 1.66) and tokio do, the child inherits the signal mask of
+    /// the thread that spawns it: a program that blocks SIGINT around a spawn
+    /// gets a child that ignores Ctrl-C until it unblocks it, exactly as under
+    /// std. With `true` the child starts with an empty mask whatever the
+    /// spawning thread blocks (what a
+    /// thread that blocks signals for `sigwait` usually wants for its
+    /// children). Handlers are always reset to their defaults, and SIGPIPE and
+    /// SIGXFSZ go back to their defaults if ignored, as std does.
+    ///
+    /// ```
+    /// use conductor::unix::CommandExt;
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// let status = conductor::blocking::Command::new("true").empty_signal_mask(true).status()?;
+    /// assert!(status.success());
+    /// # Ok(()) }
+    /// ```
+    fn empty_signal_mask(&mut self, empty: bool) -> &mut Self;
+    /// Schedules a closure to run in the child after every other set-up
+    /// (descriptors, directory, credentials, signal mask) and just before
+    /// `exec`, as std's `CommandExt::pre_exec`. An error it returns fails the
+    /// spawn with [`Operation::PreExec`](crate::Operation::PreExec) and that
+    /// error's OS code (`EINVAL` when it has none), and the child never runs
+    /// the program.
+    ///
+    /// **A command with a `pre_exec` closure is spawned with `fork` + `exec`**,
+    /// not with conductor's usual `clone(CLONE_VM | CLONE_VFORK)` (Linux) or
+    /// `posix_spawn` (macOS, BSD): the closure needs a copy of the parent's
+    /// memory, so the spawn costs what a fork of this process costs (page
+    /// tables of its whole address space). Such a spawn cannot use cgroup
+    /// containment or a `memory_limit` (it fails with `Unsupported`;
+    /// `Containment::BestAvailable` uses a process group).
+    ///
+    /// # Safety
+    ///
+    /// As with std: the closure runs in the forked child of a possibly
+    /// multi-threaded process, so it may only do what is async-signal-safe
+    /// (no allocation, no locks another thread may hold, no `println!`),
+    /// and whatever it duplicates or changes must not break the child's
+    /// descriptors (conductor's own are already in place).
+    ///
+    /// ```
+    /// use conductor::unix::CommandExt;
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// let mut cmd = conductor::blocking::Command::new("sh");
+    /// cmd.args(["-c", "ulimit -c"]);
+    /// // SAFETY: setrlimit is async-signal-safe; nothing is allocated.
+    /// unsafe {
+    ///     cmd.pre_exec(|| {
+    ///         let lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    ///         if libc::setrlimit(libc::RLIMIT_CORE, &lim) != 0 {
+    ///             return Err(std::io::Error::last_os_error());
+    ///         }
+    ///         Ok(())
+    ///     });
+    /// }
+    /// assert_eq!(cmd.output()?.stdout, b"0\n");
+    /// # Ok(()) }
+    /// ```
+    unsafe fn pre_exec<F>(&mut self, f: F) -> &mut Self
+    where
+        F: FnMut() -> std::io::Result<()> + Send + Sync + 'static;
+    /// Replaces this process with the program, as std's `CommandExt::exec`:
+    /// the same set-up as a spawn (descriptors: stdio as set, default
+    /// inherited; `inherit_fd`; every other descriptor closed on exec;
+    /// directory, credentials, limits, signal mask and `pre_exec` closures),
+    /// done in this process, then `execve`. Returns only on failure, with the
+    /// error (the OS error, as std's). A failure after the set-up began may
+    /// leave this process partly changed (for example its stdio replaced), as
+    /// with std. Cgroup containment cannot apply (it fails with
+    /// `Unsupported`); `Containment::ProcessGroup`/`BestAvailable` make this
+    /// process a group leader, `Session` a session leader.
+    ///
+    /// ```no_run
+    /// use conductor::unix::CommandExt;
+    /// let err = conductor::blocking::Command::new("ls").arg("/").exec();
+    /// eprintln!("could not run ls: {err}");
+    /// ```
+    fn exec(&mut self) -> std::io::Error;
     /// Sets a resource limit in the child (applied between clone and exec,
     /// without fork and without user code). `soft > hard` is an error at
     /// spawn; raising the hard limit needs privilege (else spawn fails with EPERM).
@@ -169,6 +290,8 @@ mod sealed {
     pub trait Sealed {}
     impl Sealed for crate::Command {}
     impl Sealed for crate::blocking::Command {}
+    pub trait SealedStatus {}
+    impl SealedStatus for crate::ExitStatus {}
 }
 
 impl<T: HasSpec + sealed::Sealed> CommandExt for T {
@@ -200,6 +323,27 @@ impl<T: HasSpec + sealed::Sealed> CommandExt for T {
         self.spec_mut().unix.umask = Some(mask);
         self
     }
+    fn empty_signal_mask(&mut self, empty: bool) -> &mut Self {
+        self.spec_mut().unix.empty_signal_mask = empty;
+        self
+    }
+    unsafe fn pre_exec<F>(&mut self, f: F) -> &mut Self
+    where
+        F: FnMut() -> std::io::Result<()> + Send + Sync + 'static,
+    {
+        let hooks = self.spec_mut().unix.pre_exec.0.get_mut();
+        hooks
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Box::new(f));
+        self
+    }
+    fn exec(&mut self) -> std::io::Error {
+        let spec = self.spec_mut();
+        if let Err(e) = spec.check_program() {
+            return e.into();
+        }
+        crate::sys::exec(spec).into()
+    }
     fn rlimit(&mut self, resource: Resource, soft: u64, hard: u64) -> &mut Self {
         let r = &mut self.spec_mut().unix.rlimits;
         r.retain(|(res, _, _)| *res != resource);
@@ -221,6 +365,53 @@ impl<T: HasSpec + sealed::Sealed> CommandExt for T {
         fds.retain(|(n, _)| *n != child_fd);
         fds.push((child_fd, fd));
         self
+    }
+}
+
+/// Unix-specific parts of [`ExitStatus`](crate::ExitStatus), mirroring
+/// `std::os::unix::process::ExitStatusExt`. The same methods are inherent on
+/// `ExitStatus`, so code that imports std's trait keeps compiling; import this
+/// one for generic code.
+///
+/// ```
+/// use conductor::unix::ExitStatusExt;
+/// let killed = <conductor::ExitStatus as ExitStatusExt>::from_raw(libc::SIGKILL);
+/// assert_eq!(ExitStatusExt::signal(&killed), Some(libc::SIGKILL));
+/// assert_eq!(ExitStatusExt::into_raw(killed), libc::SIGKILL);
+/// ```
+pub trait ExitStatusExt: sealed::SealedStatus {
+    /// Builds a status from a raw `waitpid` status.
+    fn from_raw(raw: i32) -> Self;
+    /// The signal that terminated the process, if any.
+    fn signal(&self) -> Option<i32>;
+    /// True when the process dumped core as it was killed.
+    fn core_dumped(&self) -> bool;
+    /// The signal that stopped the process (a `WUNTRACED` status).
+    fn stopped_signal(&self) -> Option<i32>;
+    /// True for a "continued" status (`WIFCONTINUED`).
+    fn continued(&self) -> bool;
+    /// The raw `waitpid` status.
+    fn into_raw(self) -> i32;
+}
+
+impl ExitStatusExt for crate::ExitStatus {
+    fn from_raw(raw: i32) -> Self {
+        crate::ExitStatus::from_raw(raw)
+    }
+    fn signal(&self) -> Option<i32> {
+        crate::ExitStatus::signal(self)
+    }
+    fn core_dumped(&self) -> bool {
+        crate::ExitStatus::core_dumped(self)
+    }
+    fn stopped_signal(&self) -> Option<i32> {
+        crate::ExitStatus::stopped_signal(self)
+    }
+    fn continued(&self) -> bool {
+        crate::ExitStatus::continued(self)
+    }
+    fn into_raw(self) -> i32 {
+        crate::ExitStatus::into_raw(self)
     }
 }
 

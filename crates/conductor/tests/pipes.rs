@@ -90,10 +90,10 @@ fn async_capture_streams_pause_and_resume_on_a_multi_thread_runtime() {
         let out = conductor::Command::new("sh")
             .args(["-c", "head -c 33554432 /dev/zero"])
             .capture_limit(5 << 20)
-            .output()
+            .capture()
             .await
             .unwrap();
-        assert_eq!(out.stdout.len(), 5 << 20);
+        assert_eq!(out.output.stdout.len(), 5 << 20);
         assert!(out.stdout_truncated);
     };
     let limit = std::time::Duration::from_secs(60);
@@ -158,7 +158,7 @@ fn a_pipe_between_two_children() {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        let pipe: Stdio = a.stdout.take().unwrap().try_into().unwrap();
+        let pipe: Stdio = a.stdout.take().unwrap().into();
         let out = conductor::Command::new("sort")
             .stdin(pipe)
             .output()

@@ -163,8 +163,9 @@ fn nul_bytes_are_invalid_input_naming_the_item() {
     }
     let e = Command::new("echo").env("A=B", "v").spawn().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    // An empty program is not found, as with std (issue 15).
     let e = Command::new("").spawn().unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert_eq!(e.kind(), ErrorKind::NotFound);
 }
 
 #[test]
@@ -338,7 +339,8 @@ fn child_gets_exactly_stdio_plus_requested_fds() {
 #[test]
 #[cfg(target_os = "linux")] // reads /proc
 fn child_starts_with_default_signals_and_empty_mask() {
-    // Block a signal in this thread and catch another: the child must see neither.
+    // Block a signal in this thread and catch another: with `empty_signal_mask`
+    // the child sees neither; by default it inherits the mask (as with std).
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
@@ -347,7 +349,16 @@ fn child_starts_with_default_signals_and_empty_mask() {
     }
     extern "C" fn handler(_: libc::c_int) {}
     unsafe { libc::signal(libc::SIGUSR2, handler as *const () as libc::sighandler_t) };
-    let mut child = running_cat(&mut Command::new("cat"));
+    let mut inherits = running_cat(&mut Command::new("cat"));
+    let blk = status_field(inherits.id(), "SigBlk").unwrap();
+    assert_eq!(
+        u64::from_str_radix(&blk, 16).unwrap() & (1 << (libc::SIGUSR1 - 1)),
+        1 << (libc::SIGUSR1 - 1),
+        "{blk}"
+    );
+    drop(inherits.stdin.take());
+    inherits.wait().unwrap();
+    let mut child = running_cat(Command::new("cat").empty_signal_mask(true));
     let pid = child.id();
     assert_eq!(status_field(pid, "SigBlk").unwrap(), "0000000000000000");
     assert_eq!(status_field(pid, "SigCgt").unwrap(), "0000000000000000");

@@ -273,12 +273,15 @@ fn output_is_bounded_by_exit_with_io_grace() {
     let out = Command::new("sh")
         .args(["-c", "sleep 300 & echo $!"])
         .io_grace(Duration::from_millis(200))
-        .output()
+        .capture()
         .unwrap();
     let elapsed = t.elapsed();
-    let pid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let pid: u32 = String::from_utf8_lossy(&out.output.stdout)
+        .trim()
+        .parse()
+        .unwrap();
     kill(pid);
-    assert!(out.status.success());
+    assert!(out.output.status.success());
     assert!(out.stdout_truncated, "the pipe was still held open");
     assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
     run_async(30, async {
@@ -301,24 +304,24 @@ fn capped_capture_of_a_gigabyte() {
     let out = Command::new("head")
         .args(["-c", "1G", "/dev/zero"])
         .capture_limit(1 << 20)
-        .output()
+        .capture()
         .unwrap();
-    assert_eq!(out.stdout.len(), 1 << 20);
+    assert_eq!(out.output.stdout.len(), 1 << 20);
     assert!(out.stdout_truncated);
     assert!(
-        out.status.success(),
+        out.output.status.success(),
         "the child was never blocked: {}",
-        out.status
+        out.output.status
     );
     run_async(60, async {
         let out = conductor::Command::new("head")
             .args(["-c", "1G", "/dev/zero"])
             .capture_limit(1 << 20)
-            .output()
+            .capture()
             .await
             .unwrap();
-        assert_eq!(out.stdout.len(), 1 << 20);
-        assert!(out.stdout_truncated && out.status.success());
+        assert_eq!(out.output.stdout.len(), 1 << 20);
+        assert!(out.stdout_truncated && out.output.status.success());
     });
 }
 

@@ -286,7 +286,7 @@ fn pipe_to_another_child() {
     assert!(a.wait().expect("wait a").success());
     assert_eq!(b.wait_with_output().expect("b").stdout, b"through two");
 
-    // Async: the same, through TryFrom<ChildStdout>.
+    // Async: the same, through From<ChildStdout>.
     run_async(async {
         let mut a = conductor::Command::new(helper())
             .arg("cat")
@@ -294,12 +294,7 @@ fn pipe_to_another_child() {
             .stdout(Stdio::piped())
             .spawn()
             .expect("spawn a");
-        let a_out: Stdio = a
-            .stdout
-            .take()
-            .expect("stdout")
-            .try_into()
-            .expect("hand on");
+        let a_out: Stdio = a.stdout.take().expect("stdout").into();
         let b = conductor::Command::new(helper())
             .arg("cat")
             .stdin(a_out)
@@ -470,21 +465,24 @@ fn capture_limit_keeps_draining() {
         .args(["spew", "2"])
         .capture_limit(1000)
         .timeout(BOUND)
-        .output()
+        .capture()
         .expect("output");
-    assert!(out.status.success());
-    assert_eq!((out.stdout.len(), out.stderr.len()), (1000, 1000));
+    assert!(out.output.status.success());
+    assert_eq!(
+        (out.output.stdout.len(), out.output.stderr.len()),
+        (1000, 1000)
+    );
     assert!(out.stdout_truncated && out.stderr_truncated);
     run_async(async {
         let out = conductor::Command::new(helper())
             .args(["spew", "2"])
             .capture_limit(10)
             .timeout(BOUND)
-            .output()
+            .capture()
             .await
             .expect("output");
-        assert!(out.status.success());
-        assert_eq!(out.stdout, (0..10u8).collect::<Vec<_>>());
+        assert!(out.output.status.success());
+        assert_eq!(out.output.stdout, (0..10u8).collect::<Vec<_>>());
         assert!(out.stdout_truncated);
     });
 }
@@ -705,19 +703,19 @@ fn io_grace_bounds_output_held_by_a_grandchild() {
             conductor::blocking::Command::new(helper())
                 .args(["hold", "5000"])
                 .io_grace(Duration::from_millis(200))
-                .output()
+                .capture()
                 .expect("output")
         } else {
             rt().block_on(
                 conductor::Command::new(helper())
                     .args(["hold", "5000"])
                     .io_grace(Duration::from_millis(200))
-                    .output(),
+                    .capture(),
             )
             .expect("output")
         };
-        assert!(out.status.success());
-        assert!(out.stdout.starts_with(b"started"), "{out:?}");
+        assert!(out.output.status.success());
+        assert!(out.output.stdout.starts_with(b"started"), "{out:?}");
         assert!(out.stdout_truncated, "{out:?}");
         assert!(
             start.elapsed() < Duration::from_millis(4000),
@@ -1116,4 +1114,66 @@ fn set_inherit(h: &std::os::windows::io::OwnedHandle) {
         SetHandleInformation(h.as_raw_handle(), HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT)
     };
     assert_ne!(ok, 0, "SetHandleInformation");
+}
+
+// ------------------------------------------------------------ std parity (issue 15)
+
+#[test]
+fn child_and_pipes_expose_handles_like_std() {
+    use std::os::windows::io::{AsHandle, AsRawHandle, FromRawHandle, IntoRawHandle, OwnedHandle};
+    let mut child = conductor::blocking::Command::new(helper())
+        .arg("cat")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    assert!(!child.as_handle().as_raw_handle().is_null());
+    assert_eq!(child.as_raw_handle(), child.as_handle().as_raw_handle());
+    let stdin = child.stdin.take().expect("stdin");
+    (&stdin)
+        .write_all(b"by ref")
+        .expect("write through &ChildStdin");
+    drop(stdin);
+    let raw = child.stdout.take().expect("stdout").into_raw_handle();
+    // SAFETY: into_raw_handle gave us ownership of `raw`.
+    let mut file = std::fs::File::from(unsafe { OwnedHandle::from_raw_handle(raw) });
+    let mut got = String::new();
+    file.read_to_string(&mut got).expect("read");
+    assert_eq!(got, "by ref");
+    assert!(child.wait().expect("wait").success());
+    run_async(async {
+        let mut child = conductor::Command::new(helper())
+            .arg("cat")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        assert!(!child.as_handle().as_raw_handle().is_null());
+        let stdout = child.stdout.take().expect("stdout");
+        assert!(!stdout.as_handle().as_raw_handle().is_null());
+        let raw = stdout.into_raw_handle();
+        // SAFETY: into_raw_handle gave us ownership of `raw`.
+        let mut file = std::fs::File::from(unsafe { OwnedHandle::from_raw_handle(raw) });
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"async").await.expect("write");
+        drop(stdin);
+        let mut got = String::new();
+        file.read_to_string(&mut got).expect("read");
+        assert_eq!(got, "async");
+        let handle = child.into_raw_handle();
+        // SAFETY: a duplicate handle we now own.
+        drop(unsafe { OwnedHandle::from_raw_handle(handle) });
+    });
+}
+
+#[test]
+fn exit_status_display_matches_std_on_windows() {
+    use std::os::windows::process::ExitStatusExt;
+    for code in [0u32, 1, 3, 0xC000_0005, 0x8000_0000] {
+        let ours = conductor::ExitStatus::from_raw(code as i32);
+        let std = std::process::ExitStatus::from_raw(code);
+        assert_eq!(ours.to_string(), std.to_string());
+        assert_eq!(format!("{ours:?}"), format!("{std:?}"));
+        assert_eq!(ours.code(), std.code());
+    }
 }

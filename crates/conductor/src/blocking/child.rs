@@ -4,7 +4,7 @@ use super::pipes::{ChildStderr, ChildStdin, ChildStdout};
 use crate::child_core::{empty_output, ChildCore};
 use crate::error::{Operation, Result};
 use crate::spec::CommandSpec;
-use crate::status::{ExitStatus, Output, ResourceUsage};
+use crate::status::{Captured, ExitStatus, Output, ResourceUsage};
 use crate::sys::{communicate, CollectOpts, Pipes, Spawned};
 
 use std::time::{Duration, Instant};
@@ -36,6 +36,9 @@ pub struct Child {
     /// The parent's end of the child's stderr, when piped.
     pub stderr: Option<ChildStderr>,
 }
+
+#[cfg(windows)]
+crate::child_core::child_handle_impls!(Child);
 
 impl Child {
     pub(crate) fn from_spawned(s: Spawned, spec: &CommandSpec) -> Child {
@@ -110,7 +113,7 @@ impl Child {
     pub fn wait(&mut self) -> Result<ExitStatus> {
         drop(self.stdin.take());
         let res = self.core.process().wait_blocking();
-        res.map_err(|e| self.core.err(Operation::Wait, e))
+        self.core.wait_result(res)
     }
 
     /// Waits at most `timeout`; `Ok(None)` if the child still runs then. Does not kill it.
@@ -125,7 +128,7 @@ impl Child {
     pub fn wait_timeout(&mut self, timeout: Duration) -> Result<Option<ExitStatus>> {
         drop(self.stdin.take());
         let res = self.core.process().wait_timeout_blocking(timeout);
-        res.map_err(|e| self.core.err(Operation::Wait, e))
+        self.core.wait_opt_result(res)
     }
 
     /// Returns the status if the child has exited, without waiting.
@@ -194,6 +197,22 @@ impl Child {
         self.communicate(&[])
     }
 
+    /// Like [`wait_with_output`](Self::wait_with_output), also saying
+    /// whether each stream was cut at the capture limit or the I/O grace.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// use conductor::{blocking::Command, Stdio};
+    /// let child = Command::new("echo").arg("hello").capture_limit(2).stdout(Stdio::piped()).spawn()?;
+    /// let got = child.wait_with_capture()?;
+    /// assert_eq!(got.output.stdout, b"he");
+    /// assert!(got.stdout_truncated);
+    /// # Ok(()) }
+    /// ```
+    pub fn wait_with_capture(self) -> Result<Captured> {
+        self.communicate_captured(&[])
+    }
+
     /// Writes `input` to stdin (then closes it) while collecting stdout and
     /// stderr, and waits: no deadlock whatever the sizes. The limits of the
     /// command that spawned the child apply: [`timeout`](super::Command::timeout)
@@ -209,7 +228,22 @@ impl Child {
     /// assert_eq!(child.communicate(b"shout")?.stdout, b"SHOUT");
     /// # Ok(()) }
     /// ```
-    pub fn communicate(mut self, input: &[u8]) -> Result<Output> {
+    pub fn communicate(self, input: &[u8]) -> Result<Output> {
+        self.communicate_captured(input).map(|c| c.output)
+    }
+
+    /// [`communicate`](Self::communicate), also saying whether each stream
+    /// was cut (see [`Captured`]).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// use conductor::{blocking::Command, Stdio};
+    /// let child = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+    /// let got = child.communicate_captured(b"abc")?;
+    /// assert_eq!((got.output.stdout.as_slice(), got.stdout_truncated), (&b"abc"[..], false));
+    /// # Ok(()) }
+    /// ```
+    pub fn communicate_captured(mut self, input: &[u8]) -> Result<Captured> {
         let limits = self.core.limits;
         let deadline = limits.timeout.map(|t| Instant::now() + t);
         let stdin = self.stdin.take().map(|s| s.pipe);
@@ -253,16 +287,18 @@ impl Child {
             }
         };
         let mut output = Output {
-            status: ExitStatus::from_raw(0),
+            status: ExitStatus::default(),
             stdout: out,
             stderr: err,
-            stdout_truncated: collected.out_truncated,
-            stderr_truncated: collected.err_truncated,
         };
         match status {
             Some(s) => {
                 output.status = s;
-                Ok(output)
+                Ok(Captured {
+                    output: self.core.check(output)?,
+                    stdout_truncated: collected.out_truncated,
+                    stderr_truncated: collected.err_truncated,
+                })
             }
             None => {
                 output.status = self.terminate(limits.grace)?;
@@ -274,10 +310,11 @@ impl Child {
     /// Runs to completion under the command's timeout (used by `status()`).
     pub(crate) fn wait_limited(&mut self) -> Result<ExitStatus> {
         let Some(limit) = self.core.limits.timeout else {
-            return self.wait();
+            let status = self.wait()?;
+            return self.core.check_status(status);
         };
         match self.wait_timeout(limit)? {
-            Some(s) => Ok(s),
+            Some(s) => self.core.check_status(s),
             None => {
                 let status = self.terminate(self.core.limits.grace)?;
                 Err(self.core.timed_out(empty_output(status)))
@@ -319,7 +356,7 @@ impl Child {
     pub fn terminate(&mut self, grace: Duration) -> Result<ExitStatus> {
         drop(self.stdin.take());
         let res = crate::stop::terminate_blocking(self.core.process(), grace);
-        res.map_err(|e| self.core.err(Operation::Signal, e))
+        self.core.stop_result(grace, res)
     }
 
     /// Waits for the direct child, then until every member of its tree is gone

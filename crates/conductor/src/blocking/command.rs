@@ -1,10 +1,10 @@
 //! The blocking [`Command`] builder.
 
 use super::child::Child;
-use crate::builder::builder_methods;
+use crate::builder::{builder_methods, command_impls};
 use crate::error::Result;
 use crate::spec::{CommandSpec, HasSpec};
-use crate::status::{ExitStatus, Output};
+use crate::status::{Captured, ExitStatus, Output};
 use crate::sys::{self, SpawnOptions, StdioDefault};
 use std::ffi::OsStr;
 
@@ -17,10 +17,11 @@ use std::ffi::OsStr;
 /// assert_eq!(status.code(), Some(2));
 /// # Ok(()) }
 /// ```
-#[derive(Debug)]
 pub struct Command {
     pub(crate) spec: CommandSpec,
 }
+
+command_impls!(Command);
 
 impl HasSpec for Command {
     fn spec_mut(&mut self) -> &mut CommandSpec {
@@ -49,7 +50,9 @@ impl Command {
             nonblocking: false,
             grow_pipes: grow,
         };
+        self.spec.check_program()?;
         let spawned = sys::spawn(&self.spec, &opts)?;
+        self.spec.spawned();
         Ok(Child::from_spawned(spawned, &self.spec))
     }
 
@@ -92,5 +95,48 @@ impl Command {
             true,
         )?
         .wait_with_output()
+    }
+
+    /// [`output`](Self::output), also saying whether each stream was cut
+    /// at the [`capture_limit`](Self::capture_limit) or the
+    /// [`io_grace`](Self::io_grace) (see [`Captured`](crate::Captured)).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// let got = conductor::blocking::Command::new("echo").arg("hello").capture_limit(3).capture()?;
+    /// assert_eq!(got.output.stdout, b"hel");
+    /// assert!(got.stdout_truncated && !got.stderr_truncated);
+    /// # Ok(()) }
+    /// ```
+    pub fn capture(&mut self) -> Result<Captured> {
+        let child = self.spawn_with(
+            [StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped],
+            true,
+        )?;
+        child.wait_with_capture()
+    }
+
+    /// Runs the child to completion capturing stdout and stderr together,
+    /// in the order the child wrote them, in `stdout` (Go's
+    /// `CombinedOutput`, Python's `stderr=STDOUT`): stderr is
+    /// [`Stdio::merged_with_stdout`](crate::Stdio::merged_with_stdout) for
+    /// this run whatever was set, and `stderr` comes back empty. Stdin is the
+    /// null device unless set.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// let out = conductor::blocking::Command::new("sh").args(["-c", "echo 1; echo 2 >&2; echo 3"])
+    ///     .combined_output()?;
+    /// assert_eq!(out.stdout, b"1\n2\n3\n");
+    /// # Ok(()) }
+    /// ```
+    pub fn combined_output(&mut self) -> Result<Output> {
+        let saved = self.spec.stderr.replace(crate::Stdio::merged_with_stdout());
+        let child = self.spawn_with(
+            [StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped],
+            true,
+        );
+        self.spec.stderr = saved;
+        child?.wait_with_output()
     }
 }

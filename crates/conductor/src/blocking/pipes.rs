@@ -33,6 +33,20 @@ macro_rules! pipe_type {
         }
 
         #[cfg(unix)]
+        impl std::os::fd::IntoRawFd for $name {
+            fn into_raw_fd(self) -> RawFd {
+                std::os::fd::IntoRawFd::into_raw_fd(self.pipe)
+            }
+        }
+
+        #[cfg(windows)]
+        impl std::os::windows::io::IntoRawHandle for $name {
+            fn into_raw_handle(self) -> RawHandle {
+                OwnedHandle::from(self.pipe).into_raw_handle()
+            }
+        }
+
+        #[cfg(unix)]
         impl From<$name> for OwnedFd {
             fn from(p: $name) -> OwnedFd {
                 p.pipe
@@ -85,6 +99,16 @@ pipe_type!(
 );
 
 impl Write for ChildStdin {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        sys::pipe_write(&self.pipe, buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes through a shared reference, as std's `impl Write for &ChildStdin`.
+impl Write for &ChildStdin {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         sys::pipe_write(&self.pipe, buf)
     }

@@ -60,6 +60,8 @@ pub(crate) use unix::fd::raise_fd_limit;
 #[cfg(unix)]
 pub(crate) use unix::io::{communicate, CollectOpts, Pipes};
 #[cfg(unix)]
+pub(crate) use unix::signal_names;
+#[cfg(unix)]
 pub(crate) use unix::tree::wait_tree_event;
 
 /// The parent's end of a blocking child's pipe.

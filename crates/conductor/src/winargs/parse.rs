@@ -188,7 +188,7 @@ pub fn parse_command_line_to_argv_w_wide(cmdline: &[u16]) -> Vec<Vec<u16>> {
         if u == QUOTE {
             // The backslashes before it were copied; keep half of them.
             cur.truncate(cur.len() - backslashes / 2);
-            if backslashes % 2 == 0 {
+            if backslashes.is_multiple_of(2) {
                 quotes += 1;
             } else {
                 cur.pop();

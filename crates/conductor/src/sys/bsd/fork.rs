@@ -40,6 +40,10 @@ pub(crate) struct ForkRequest<'a> {
     pub umask: Option<libc::mode_t>,
     /// Resource limits: (resource, soft, hard).
     pub rlimits: &'a [(u32, u64, u64)],
+    /// The mask the child starts with (the spawning thread's, or empty).
+    pub sigmask: libc::sigset_t,
+    /// `pre_exec` closures to run just before `execve` (null: none).
+    pub pre_exec: *mut Vec<crate::unix::Hook>,
 }
 
 /// How a fork+exec ended.
@@ -143,7 +147,23 @@ const MAX_SIGNAL: libc::c_int = 128;
 ///
 /// # Safety
 /// Only in the forked child, with every signal blocked.
-unsafe fn child_main(req: &ForkRequest<'_>, mut err_fd: RawFd) -> ! {
+unsafe fn child_main(req: &ForkRequest<'_>, err_fd: RawFd) -> ! {
+    let mut err_fd = err_fd;
+    // SAFETY: forwarded from our caller.
+    let (step, errno) = unsafe { steps(req, &mut err_fd) };
+    // SAFETY: in the forked child.
+    unsafe { fail(err_fd, step, errno) }
+}
+
+/// Every step from signal set-up to `execve`. Returns only on failure (the
+/// step and errno). `*err_fd` is the report pipe, parked at `close_from`
+/// (the forked child), or -1 for an in-place `exec`, where descriptors that
+/// must not survive are marked close-on-exec instead of closed.
+///
+/// # Safety
+/// In the forked child with every signal blocked, or in place for `exec`
+/// (the caller accepts that this process is changed).
+pub(crate) unsafe fn steps(req: &ForkRequest<'_>, err_fd: &mut RawFd) -> (Step, i32) {
     // SAFETY (whole body): each call is a raw, async-signal-safe system call on
     // data the parent prepared before the fork; nothing allocates, locks or
     // unwinds.
@@ -152,9 +172,14 @@ unsafe fn child_main(req: &ForkRequest<'_>, mut err_fd: RawFd) -> ! {
         // too, but one could run before exec once the mask is cleared); SIGPIPE
         // and SIGXFSZ, which the parent may ignore for its own sake, go back to
         // their defaults. Other ignored signals stay ignored, as on Linux.
+        // (In place, exec itself resets caught handlers; this process keeps
+        // its own if exec fails.)
         let mut dfl: libc::sigaction = std::mem::zeroed();
         dfl.sa_sigaction = libc::SIG_DFL;
         for sig in 1..=MAX_SIGNAL {
+            if *err_fd < 0 {
+                break;
+            }
             if sig == libc::SIGKILL || sig == libc::SIGSTOP {
                 continue;
             }
@@ -168,7 +193,7 @@ unsafe fn child_main(req: &ForkRequest<'_>, mut err_fd: RawFd) -> ! {
         }
         for sig in [libc::SIGPIPE, libc::SIGXFSZ] {
             if libc::sigaction(sig, &dfl, std::ptr::null_mut()) != 0 {
-                fail(err_fd, Step::Signals, errno());
+                return (Step::Signals, errno());
             }
         }
 
@@ -179,66 +204,85 @@ unsafe fn child_main(req: &ForkRequest<'_>, mut err_fd: RawFd) -> ! {
                 rlim_max: hard as libc::rlim_t,
             };
             if libc::setrlimit(res as _, &lim) != 0 {
-                fail(err_fd, Step::Rlimit, errno());
+                return (Step::Rlimit, errno());
             }
         }
         if req.setsid && libc::setsid() < 0 {
-            fail(err_fd, Step::Session, errno());
+            return (Step::Session, errno());
         }
         if req.pgroup >= 0 && libc::setpgid(0, req.pgroup) != 0 {
-            fail(err_fd, Step::Session, errno());
+            return (Step::Session, errno());
         }
         if let Some(groups) = req.groups {
             if libc::setgroups(groups.len() as _, groups.as_ptr()) != 0 {
-                fail(err_fd, Step::Groups, errno());
+                return (Step::Groups, errno());
             }
         } else if req.uid.is_some()
             && libc::setgroups(0, std::ptr::null()) != 0
             && errno() != libc::EPERM
         {
-            fail(err_fd, Step::Groups, errno());
+            return (Step::Groups, errno());
         }
         if let Some(gid) = req.gid {
             if libc::setgid(gid) != 0 {
-                fail(err_fd, Step::Gid, errno());
+                return (Step::Gid, errno());
             }
         }
         if let Some(uid) = req.uid {
             if libc::setuid(uid) != 0 {
-                fail(err_fd, Step::Uid, errno());
+                return (Step::Uid, errno());
             }
         }
         if let Some(mask) = req.umask {
             libc::umask(mask);
         }
         if !req.cwd.is_null() && libc::chdir(req.cwd) != 0 {
-            fail(err_fd, Step::Chdir, errno());
+            return (Step::Chdir, errno());
         }
         for &(src, dst) in req.moves {
             // dup2 leaves the new descriptor without FD_CLOEXEC: it survives exec.
             if libc::dup2(src, dst) < 0 {
-                fail(err_fd, Step::Fds, errno());
+                return (Step::Fds, errno());
             }
         }
-        // Park the report pipe at `close_from`, then drop everything above it.
-        if err_fd != req.close_from {
-            if libc::dup2(err_fd, req.close_from) < 0 {
-                fail(err_fd, Step::Fds, errno());
+        if *err_fd < 0 {
+            // In place (`exec`): nothing to report through; what must not
+            // survive is marked close-on-exec, so a failed exec keeps it.
+            for &(first, last) in req.gaps {
+                for fd in first..=last {
+                    libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+                }
             }
-            err_fd = req.close_from;
-            libc::fcntl(err_fd, libc::F_SETFD, libc::FD_CLOEXEC);
-        }
-        for &(first, last) in req.gaps {
-            for fd in first..=last {
-                libc::close(fd);
+            cloexec_from(req.close_from);
+        } else {
+            // Park the report pipe at `close_from`, then drop everything above it.
+            if *err_fd != req.close_from {
+                if libc::dup2(*err_fd, req.close_from) < 0 {
+                    return (Step::Fds, errno());
+                }
+                *err_fd = req.close_from;
+                libc::fcntl(*err_fd, libc::F_SETFD, libc::FD_CLOEXEC);
             }
+            for &(first, last) in req.gaps {
+                for fd in first..=last {
+                    libc::close(fd);
+                }
+            }
+            close_above(*err_fd);
         }
-        close_above(err_fd);
 
-        let mut empty: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        if libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut()) != 0 {
-            fail(err_fd, Step::Signals, errno());
+        if libc::sigprocmask(libc::SIG_SETMASK, &req.sigmask, std::ptr::null_mut()) != 0 {
+            return (Step::Signals, errno());
+        }
+        if !req.pre_exec.is_null() {
+            for hook in (*req.pre_exec).iter_mut() {
+                if let Err(e) = hook() {
+                    let code = e.raw_os_error().unwrap_or(libc::EINVAL);
+                    // Freeing a custom error could take the allocator's lock.
+                    std::mem::forget(e);
+                    return (Step::PreExec, code);
+                }
+            }
         }
 
         let mut search = ExecSearch::new(req.candidates.len());
@@ -248,7 +292,28 @@ unsafe fn child_main(req: &ForkRequest<'_>, mut err_fd: RawFd) -> ! {
                 break;
             }
         }
-        fail(err_fd, Step::Exec, search.error())
+        (Step::Exec, search.error())
+    }
+}
+
+/// Marks every descriptor from `fd` up close-on-exec (in-place `exec`),
+/// bounded by the descriptor limit.
+///
+/// # Safety
+/// Changes this process's descriptor flags.
+unsafe fn cloexec_from(fd: RawFd) {
+    // SAFETY: getrlimit and fcntl are system calls; fcntl on a closed
+    // descriptor fails harmlessly with EBADF.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        let max = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+            lim.rlim_cur.min(1 << 20) as RawFd
+        } else {
+            1 << 16
+        };
+        for other in fd..max {
+            libc::fcntl(other, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
     }
 }
 

@@ -18,4 +18,4 @@ mod sym;
 mod wait;
 
 pub(crate) use process::Process;
-pub(crate) use spawn::spawn;
+pub(crate) use spawn::{exec, spawn};

@@ -76,6 +76,9 @@ fn grouping(spec: &CommandSpec) -> Grouping {
 fn fork_reason(spec: &CommandSpec, caps: &Caps) -> Option<&'static str> {
     let u = &spec.unix;
     let g = grouping(spec);
+    if u.pre_exec.0.lock().map_or(true, |h| !h.is_empty()) {
+        return Some("pre_exec closures run in a forked child");
+    }
     if !u.rlimits.is_empty() {
         return Some("posix_spawn cannot set resource limits");
     }
@@ -99,6 +102,66 @@ fn fork_reason(spec: &CommandSpec, caps: &Caps) -> Option<&'static str> {
         return Some("this system's posix_spawn has no chdir file action");
     }
     None
+}
+
+/// `CommandExt::exec` on macOS and the BSDs: the fork path's set-up, done
+/// in this process, then `execve`. Returns only on failure.
+pub(crate) fn exec(spec: &CommandSpec) -> Error {
+    match exec_inner(spec) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    }
+}
+
+fn exec_inner(spec: &CommandSpec) -> Result<std::convert::Infallible> {
+    if spec.containment == Containment::Cgroup {
+        return Err(crate::sys::unix::spawn_error::unsupported(
+            spec,
+            "cgroup containment",
+        ));
+    }
+    let strings = ExecStrings::new(spec)?;
+    let opts = SpawnOptions {
+        defaults: [crate::sys::StdioDefault::Inherit; 3],
+        nonblocking: false,
+        grow_pipes: false,
+    };
+    let plan = FdPlan::new(spec, &opts)?;
+    let u = &spec.unix;
+    let g = grouping(spec);
+    let rlimits = rlimits(spec)?;
+    let mut hooks = u
+        .pre_exec
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let req = ForkRequest {
+        argv: strings.argv(),
+        envp: strings.envp(),
+        candidates: strings.candidates(),
+        cwd: strings
+            .cwd
+            .as_ref()
+            .map_or(std::ptr::null(), |c| c.as_ptr()),
+        moves: &plan.moves,
+        gaps: &plan.gaps,
+        close_from: plan.close_from,
+        setsid: g.setsid,
+        pgroup: g.pgroup.unwrap_or(-1),
+        rlimits: &rlimits,
+        uid: u.uid,
+        gid: u.gid,
+        groups: u.groups.as_deref(),
+        umask: u.umask.map(|m| m as libc::mode_t),
+        sigmask: crate::sys::unix::sigmask::child_sigmask(u.empty_signal_mask),
+        pre_exec: &mut *hooks,
+    };
+    let mut no_pipe = -1;
+    // SAFETY: the request's pointers are valid for the call; running the
+    // steps here changes this process before execve, which is what exec()
+    // is for (documented).
+    let (step, errno) = unsafe { super::fork::steps(&req, &mut no_pipe) };
+    Err(spawn_error(spec, strings.size, step, errno))
 }
 
 /// Spawns the command. On success the child has already called `execve`.
@@ -153,6 +216,11 @@ fn spawn_fork(spec: &CommandSpec, strings: &ExecStrings, plan: &FdPlan) -> Resul
     let u = &spec.unix;
     let g = grouping(spec);
     let rlimits = rlimits(spec)?;
+    let mut hooks = u
+        .pre_exec
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let req = ForkRequest {
         argv: strings.argv(),
         envp: strings.envp(),
@@ -171,6 +239,12 @@ fn spawn_fork(spec: &CommandSpec, strings: &ExecStrings, plan: &FdPlan) -> Resul
         gid: u.gid,
         groups: u.groups.as_deref(),
         umask: u.umask.map(|m| m as libc::mode_t),
+        sigmask: crate::sys::unix::sigmask::child_sigmask(u.empty_signal_mask),
+        pre_exec: if hooks.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            &mut *hooks
+        },
     };
     let mut os_err = None;
     let res = retry_busy(|| match fork_exec(&req) {
@@ -264,9 +338,8 @@ fn build_attr(spec: &CommandSpec, caps: &Caps) -> io::Result<Attr> {
         libc::sigaddset(&mut dfl, libc::SIGPIPE);
         libc::sigaddset(&mut dfl, libc::SIGXFSZ);
         check(libc::posix_spawnattr_setsigdefault(attr.ptr(), &dfl))?;
-        let mut empty: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        check(libc::posix_spawnattr_setsigmask(attr.ptr(), &empty))?;
+        let mask = crate::sys::unix::sigmask::child_sigmask(spec.unix.empty_signal_mask);
+        check(libc::posix_spawnattr_setsigmask(attr.ptr(), &mask))?;
         let g = grouping(spec);
         if let Some(pg) = g.pgroup {
             flags |= libc::POSIX_SPAWN_SETPGROUP;

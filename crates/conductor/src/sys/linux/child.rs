@@ -39,9 +39,17 @@ pub(crate) struct ChildCtx<'a> {
     pub parent_pid: i32,
     /// Reset every caught signal's handler by hand (the legacy clone path).
     pub reset_handlers: bool,
+    /// The mask the child starts with (the spawning thread's, or empty).
+    pub sigmask: libc::sigset_t,
     /// `cgroup.procs` of a v1 memory cgroup to join before anything else
     /// (-1: none); writing `0` moves the writer, the child itself.
     pub cgroup_procs: i32,
+    /// `pre_exec` closures to run last (null: none). Only with the fork path
+    /// (the child has its own copy of memory) or in-place `exec`.
+    pub pre_exec: *mut Vec<crate::unix::Hook>,
+    /// Fork path: the write end of the report pipe (-1: report through the
+    /// shared memory below, the vfork path).
+    pub err_pipe: i32,
     pub err_stage: AtomicU32,
     pub err_errno: AtomicI32,
 }
@@ -55,6 +63,14 @@ fn errno() -> i32 {
 fn fail(ctx: &ChildCtx<'_>, stage: Step, err: i32) -> ! {
     ctx.err_errno.store(err, Ordering::Relaxed);
     ctx.err_stage.store(stage as u32, Ordering::Release);
+    if ctx.err_pipe >= 0 {
+        // Fork path: the parent has its own memory; tell it through the pipe.
+        let mut report = [0u8; 8];
+        report[..4].copy_from_slice(&(stage as u32).to_ne_bytes());
+        report[4..].copy_from_slice(&err.to_ne_bytes());
+        // SAFETY: a raw write of a local buffer to the report pipe.
+        unsafe { libc::write(ctx.err_pipe, report.as_ptr().cast(), report.len()) };
+    }
     // SAFETY: terminates the child only (it is its own thread group).
     unsafe { libc::_exit(127) }
 }
@@ -73,6 +89,19 @@ pub(crate) unsafe extern "C" fn child_main(arg: *mut c_void) -> ! {
 }
 
 unsafe fn run(ctx: &ChildCtx<'_>) -> ! {
+    // SAFETY: forwarded from child_main.
+    let (step, errno) = unsafe { steps(ctx) };
+    fail(ctx, step, errno)
+}
+
+/// Every step from signal set-up to `execve`, in the calling process (the
+/// child, or this process for an in-place `exec`). Returns only on failure:
+/// the step and errno.
+///
+/// # Safety
+/// As `child_main`; in place, the caller accepts that the process's
+/// descriptors, directory and credentials are changed.
+pub(crate) unsafe fn steps(ctx: &ChildCtx<'_>) -> (Step, i32) {
     // SAFETY (whole function): see child_main.
     unsafe {
         let mut dfl: libc::sigaction = std::mem::zeroed();
@@ -101,19 +130,17 @@ unsafe fn run(ctx: &ChildCtx<'_>) -> ! {
         // Join the memory cgroup first: everything the program does from exec
         // on is charged to it (the parent's memory it shares until then is not).
         if ctx.cgroup_procs >= 0 && libc::write(ctx.cgroup_procs, b"0".as_ptr().cast(), 1) != 1 {
-            fail(ctx, Step::Cgroup, errno());
+            return (Step::Cgroup, errno());
         }
-        let mut empty: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        if libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut()) != 0 {
-            fail(ctx, Step::Signals, errno());
+        if libc::sigprocmask(libc::SIG_SETMASK, &ctx.sigmask, std::ptr::null_mut()) != 0 {
+            return (Step::Signals, errno());
         }
 
         if ctx.setsid && libc::setsid() < 0 {
-            fail(ctx, Step::Session, errno());
+            return (Step::Session, errno());
         }
         if ctx.pgroup >= 0 && libc::setpgid(0, ctx.pgroup) != 0 {
-            fail(ctx, Step::Session, errno());
+            return (Step::Session, errno());
         }
         for &(res, soft, hard) in ctx.rlimits {
             let lim = libc::rlimit64 {
@@ -128,28 +155,28 @@ unsafe fn run(ctx: &ChildCtx<'_>) -> ! {
                 std::ptr::null_mut::<c_void>(),
             ) != 0
             {
-                fail(ctx, Step::Rlimit, errno());
+                return (Step::Rlimit, errno());
             }
         }
         // Raw syscalls: glibc's set*id wrappers would signal the parent's threads.
         if let Some(groups) = ctx.groups {
             if libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) != 0 {
-                fail(ctx, Step::Groups, errno());
+                return (Step::Groups, errno());
             }
         } else if ctx.uid.is_some()
             && libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<u32>()) != 0
             && errno() != libc::EPERM
         {
-            fail(ctx, Step::Groups, errno());
+            return (Step::Groups, errno());
         }
         if let Some(gid) = ctx.gid {
             if libc::syscall(libc::SYS_setgid, gid) != 0 {
-                fail(ctx, Step::Gid, errno());
+                return (Step::Gid, errno());
             }
         }
         if let Some(uid) = ctx.uid {
             if libc::syscall(libc::SYS_setuid, uid) != 0 {
-                fail(ctx, Step::Uid, errno());
+                return (Step::Uid, errno());
             }
         }
         if ctx.pdeathsig != 0 {
@@ -161,7 +188,7 @@ unsafe fn run(ctx: &ChildCtx<'_>) -> ! {
                 0,
             ) != 0
             {
-                fail(ctx, Step::Signals, errno());
+                return (Step::Signals, errno());
             }
             // The parent may have died before the prctl: then nobody will signal us.
             if libc::getppid() != ctx.parent_pid {
@@ -172,14 +199,25 @@ unsafe fn run(ctx: &ChildCtx<'_>) -> ! {
             libc::umask(mask as libc::mode_t);
         }
         if !ctx.cwd.is_null() && libc::chdir(ctx.cwd) != 0 {
-            fail(ctx, Step::Chdir, errno());
+            return (Step::Chdir, errno());
         }
         for &(src, dst) in ctx.moves {
             if libc::dup2(src, dst) < 0 {
-                fail(ctx, Step::Fds, errno());
+                return (Step::Fds, errno());
             }
         }
         close_other_fds(ctx);
+
+        if !ctx.pre_exec.is_null() {
+            for hook in (*ctx.pre_exec).iter_mut() {
+                if let Err(e) = hook() {
+                    let code = e.raw_os_error().unwrap_or(libc::EINVAL);
+                    // Freeing a custom error could take the allocator's lock.
+                    std::mem::forget(e);
+                    return (Step::PreExec, code);
+                }
+            }
+        }
 
         let mut search = ExecSearch::new(ctx.candidates.len());
         for &path in ctx.candidates {
@@ -188,7 +226,7 @@ unsafe fn run(ctx: &ChildCtx<'_>) -> ! {
                 break;
             }
         }
-        fail(ctx, Step::Exec, search.error())
+        (Step::Exec, search.error())
     }
 }
 

@@ -13,5 +13,5 @@ mod subreaper;
 mod wait;
 
 pub(crate) use process::Process;
-pub(crate) use spawn::{set_force_fallback, spawn};
+pub(crate) use spawn::{exec, set_force_fallback, spawn};
 pub(crate) use subreaper::set_child_subreaper;

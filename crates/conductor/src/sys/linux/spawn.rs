@@ -43,12 +43,114 @@ fn fallback_forced() -> bool {
 /// Set once we learn the kernel has no pidfd support.
 static NO_PIDFD: AtomicU8 = AtomicU8::new(0);
 
+/// The error for an option a fork+exec spawn (`pre_exec`) or an in-place
+/// `exec` cannot honour.
+fn no_cgroup(spec: &CommandSpec, what: &str) -> Error {
+    Error::new(
+        Operation::Containment,
+        io::Error::new(io::ErrorKind::Unsupported, "unsupported"),
+    )
+    .with_program(&spec.program)
+    .with_detail(format!(
+        "{what} cannot be combined with cgroup containment or a memory limit"
+    ))
+}
+
+/// Replaces this process with the command's program (`CommandExt::exec`):
+/// the spawn's set-up, done here, then `execve`. Returns only on failure.
+pub(crate) fn exec(spec: &CommandSpec) -> Error {
+    match exec_inner(spec) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    }
+}
+
+fn exec_inner(spec: &CommandSpec) -> Result<std::convert::Infallible> {
+    let strings = ExecStrings::new(spec)?;
+    let rlimits: Vec<Rlimit> = rlimits(spec)?;
+    let opts = SpawnOptions {
+        defaults: [crate::sys::StdioDefault::Inherit; 3],
+        nonblocking: false,
+        grow_pipes: false,
+    };
+    let plan = FdPlan::new(spec, &opts)?;
+    let (mut setsid, mut pgroup) = (spec.unix.setsid, spec.unix.process_group.unwrap_or(-1));
+    match spec.containment {
+        Containment::None => {}
+        Containment::ProcessGroup | Containment::BestAvailable => pgroup = 0,
+        Containment::Session => setsid = true,
+        Containment::Cgroup => return Err(no_cgroup(spec, "exec()")),
+    }
+    if spec.unix.memory_limit.is_some() {
+        return Err(no_cgroup(spec, "exec()"));
+    }
+    let mut hooks = spec
+        .unix
+        .pre_exec
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let pdeathsig = spec.unix.pdeathsig.unwrap_or(0);
+    let ctx = ChildCtx {
+        argv: strings.argv(),
+        envp: strings.envp(),
+        candidates: strings.candidates(),
+        cwd: strings
+            .cwd
+            .as_ref()
+            .map_or(std::ptr::null(), |c| c.as_ptr()),
+        moves: &plan.moves,
+        gaps: &plan.gaps,
+        close_from: plan.close_from,
+        setsid,
+        pgroup,
+        uid: spec.unix.uid,
+        gid: spec.unix.gid,
+        groups: spec.unix.groups.as_deref(),
+        umask: spec.unix.umask,
+        rlimits: &rlimits,
+        pdeathsig,
+        // SAFETY: getppid has no preconditions.
+        parent_pid: if pdeathsig != 0 {
+            unsafe { libc::getppid() }
+        } else {
+            0
+        },
+        reset_handlers: false,
+        sigmask: crate::sys::unix::sigmask::child_sigmask(spec.unix.empty_signal_mask),
+        cgroup_procs: -1,
+        pre_exec: &mut *hooks,
+        err_pipe: -1,
+        err_stage: AtomicU32::new(0),
+        err_errno: AtomicI32::new(0),
+    };
+    // SAFETY: the context's pointers are valid for the call; running the
+    // steps here changes this process's descriptors, credentials and
+    // directory before execve, which is what exec() is for (documented).
+    let (step, errno) = unsafe { super::child::steps(&ctx) };
+    Err(spawn_error(spec, strings.size, step, errno))
+}
+
 /// Spawns the command. On success the child has already called `execve`.
 pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> {
     let prog = &spec.program;
     let strings = ExecStrings::new(spec)?;
     let rlimits: Vec<Rlimit> = rlimits(spec)?;
     let mut plan = FdPlan::new(spec, opts)?;
+    // `pre_exec` closures: the child is forked (it needs its own memory).
+    // Locked (only then) for the whole spawn.
+    let mut hooks = Some(
+        spec.unix
+            .pre_exec
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
+    .filter(|h| !h.is_empty());
+    let fork = hooks.is_some();
+    if fork && (spec.containment == Containment::Cgroup || spec.unix.memory_limit.is_some()) {
+        return Err(no_cgroup(spec, "pre_exec"));
+    }
 
     // Containment: a process group, a session, or a fresh cgroup.
     let (mut setsid, mut pgroup) = (spec.unix.setsid, spec.unix.process_group.unwrap_or(-1));
@@ -73,6 +175,7 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
                 }
             })?)
         }
+        Containment::BestAvailable if fork => pgroup = 0,
         Containment::BestAvailable => match Cgroup::create() {
             Ok(cg) => cgroup = Some(cg),
             Err(e) => {
@@ -126,6 +229,7 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
         0
     };
 
+    let sigmask = crate::sys::unix::sigmask::child_sigmask(spec.unix.empty_signal_mask);
     let use_pidfd = !fallback_forced() && NO_PIDFD.load(Ordering::Relaxed) == 0;
     let mut delay = Duration::from_millis(1);
     let mut attempt = 0;
@@ -153,11 +257,21 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
             pdeathsig,
             parent_pid,
             reset_handlers: false,
+            sigmask,
             cgroup_procs,
+            pre_exec: hooks
+                .as_mut()
+                .map_or(std::ptr::null_mut(), |h| &mut **h as *mut _),
+            err_pipe: -1,
             err_stage: AtomicU32::new(0),
             err_errno: AtomicI32::new(0),
         };
-        let (pid, pidfd, ctx) = match clone_child(&mut req, ctx) {
+        let cloned = if fork {
+            fork_child(ctx, plan.close_from, req.pidfd)
+        } else {
+            clone_child(&mut req, ctx)
+        };
+        let (pid, pidfd, ctx) = match cloned {
             Ok(v) => v,
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) && req.pidfd => {
                 // A kernel without CLONE_PIDFD: use the SIGCHLD fallback from now on.
@@ -211,6 +325,72 @@ fn by_cause(e: &io::Error, otherwise: Operation) -> Operation {
         Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM | libc::EAGAIN) => Operation::Spawn,
         _ => otherwise,
     }
+}
+
+/// The fork+exec path (a command with `pre_exec` closures): the child gets
+/// its own copy of memory, runs the same steps plus the closures, and reports
+/// a failure through a pipe (closed on exec) instead of shared memory.
+fn fork_child(
+    mut ctx: ChildCtx<'_>,
+    close_from: i32,
+    want_pidfd: bool,
+) -> io::Result<(libc::pid_t, Option<OwnedFd>, ChildCtx<'_>)> {
+    use crate::sys::unix::fd::{dup_above, pipe};
+    use std::os::fd::{AsFd, FromRawFd};
+    let (rd, first_wr) = pipe()?;
+    // Above every descriptor the child arranges, so no move clobbers it.
+    let wr = dup_above(first_wr.as_fd(), close_from)?;
+    drop(first_wr);
+    ctx.err_pipe = wr.as_raw_fd();
+    ctx.reset_handlers = true;
+    let arg = &mut ctx as *mut ChildCtx<'_> as *mut c_void;
+    // SAFETY: every signal is blocked in this thread across the fork, so no
+    // handler of ours runs in the child before it resets them; the old mask
+    // is restored in the parent right after. The child runs child_main on its
+    // copy of the context and never returns.
+    let pid = unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        let pid = libc::fork();
+        if pid == 0 {
+            child_main(arg);
+        }
+        let fork_err = io::Error::last_os_error();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        if pid < 0 {
+            return Err(fork_err);
+        }
+        pid
+    };
+    drop(wr);
+    let mut report = [0u8; 8];
+    let mut got = 0;
+    while got < report.len() {
+        match rustix::io::read(&rd, &mut report[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(crate::sys::unix::fd::errno_to_io(e)),
+        }
+    }
+    if got == report.len() {
+        let stage = u32::from_ne_bytes(report[..4].try_into().expect("4 bytes"));
+        let errno = i32::from_ne_bytes(report[4..].try_into().expect("4 bytes"));
+        ctx.err_errno.store(errno, Ordering::Relaxed);
+        ctx.err_stage.store(stage, Ordering::Release);
+    }
+    // Our unreaped child: its pid cannot be reused before we wait for it.
+    // SAFETY: pidfd_open on our own child's pid; the result is checked.
+    let pidfd = if want_pidfd {
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        // SAFETY: a fresh descriptor the kernel returned, now ours.
+        (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    } else {
+        None
+    };
+    Ok((pid, pidfd, ctx))
 }
 
 /// Runs the clone (`clone3`, or the legacy `clone()` with every signal blocked,

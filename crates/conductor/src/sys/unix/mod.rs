@@ -7,6 +7,8 @@ pub(crate) mod io;
 #[cfg_attr(target_os = "linux", allow(dead_code))]
 pub(crate) mod plan;
 pub(crate) mod prep;
+pub(crate) mod sigmask;
+pub(crate) mod signal_names;
 #[cfg_attr(target_os = "linux", allow(dead_code))]
 pub(crate) mod spawn_error;
 pub(crate) mod status;

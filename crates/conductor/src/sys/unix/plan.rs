@@ -64,6 +64,12 @@ fn plan_stream(
             keep: None,
             parent: None,
         }),
+        Some(StdioKind::Failed(e)) => Err(match e.raw_os_error() {
+            Some(code) => io::Error::from_raw_os_error(code),
+            None => io::Error::new(e.kind(), e.to_string()),
+        }),
+        // Resolved by `FdPlan::new` (stderr) or refused there (stdin, stdout).
+        Some(StdioKind::MergeStdout) => Ok(inherit),
         None => match default {
             StdioDefault::Inherit => Ok(inherit),
             StdioDefault::Null => null(),
@@ -102,6 +108,18 @@ impl FdPlan {
         let mut moves: Vec<(RawFd, RawFd)> = Vec::with_capacity(3 + spec.unix.fds.len());
         let cfgs = [&spec.stdin, &spec.stdout, &spec.stderr];
         for (i, cfg) in cfgs.iter().enumerate() {
+            if cfg.as_ref().is_some_and(|c| c.is_merge()) {
+                if i != 2 {
+                    return Err(Error::invalid_input(
+                        prog,
+                        "Stdio::merged_with_stdout() is for stderr only",
+                    ));
+                }
+                // 2>&1: whatever the child's stdout is (the parent's own when inherited).
+                let src = moves.iter().find(|m| m.1 == 1).map_or(1, |m| m.0);
+                moves.push((src, 2));
+                continue;
+            }
             let p = plan_stream(cfg.as_ref().map(|s| &s.0), opts.defaults[i], i, opts)
                 .map_err(stdio_err)?;
             match p.child {

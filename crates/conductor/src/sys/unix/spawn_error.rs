@@ -29,6 +29,8 @@ pub(crate) enum Step {
     /// Joining the per-child memory cgroup (Linux, cgroup v1).
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     Cgroup = 11,
+    /// A `pre_exec` closure returned an error.
+    PreExec = 12,
 }
 
 /// A PATH search's choice of error, kept by every backend's exec loop. Safe in
@@ -95,6 +97,7 @@ impl Step {
             9 => Step::Exec,
             10 => Step::Rlimit,
             11 => Step::Cgroup,
+            12 => Step::PreExec,
             _ => return None,
         })
     }
@@ -139,6 +142,7 @@ pub(crate) fn spawn_error(spec: &CommandSpec, exec_size: usize, step: Step, errn
             Some("joining the child's memory cgroup failed".to_string()),
         ),
         Step::Spawn | Step::Signals => (Operation::Spawn, None),
+        Step::PreExec => (Operation::PreExec, None),
         Step::Session => (
             Operation::Credentials,
             Some("setting the session or process group failed".to_string()),

@@ -60,6 +60,11 @@ impl Process {
         self.pid
     }
 
+    /// The process handle (for `AsHandle` on the public `Child` types).
+    pub fn handle(&self) -> std::os::windows::io::BorrowedHandle<'_> {
+        std::os::windows::io::AsHandle::as_handle(&self.handle)
+    }
+
     /// True once the direct child has exited and its status was collected.
     pub fn exited(&self) -> bool {
         self.done.is_some()

@@ -70,6 +70,14 @@ fn plan_stream(
         Some(StdioKind::Inherit) => StdioDefault::Inherit,
         Some(StdioKind::Null) => StdioDefault::Null,
         Some(StdioKind::Piped) => StdioDefault::Piped,
+        Some(StdioKind::Failed(e)) => {
+            return Err(match e.raw_os_error() {
+                Some(code) => io::Error::from_raw_os_error(code),
+                None => io::Error::new(e.kind(), e.to_string()),
+            })
+        }
+        // Resolved by the caller (stderr) or refused there (stdin, stdout).
+        Some(StdioKind::MergeStdout) => return Ok(only_child(None)),
         None => default,
     };
     match kind {
@@ -144,8 +152,29 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
     };
 
     let cfgs = [&spec.stdin, &spec.stdout, &spec.stderr];
-    let mut streams = Vec::with_capacity(3);
+    let mut streams: Vec<Stream> = Vec::with_capacity(3);
     for (i, cfg) in cfgs.iter().enumerate() {
+        if cfg.as_ref().is_some_and(|c| c.is_merge()) {
+            if i != 2 {
+                return Err(Error::invalid_input(
+                    prog,
+                    "Stdio::merged_with_stdout() is for stderr only",
+                ));
+            }
+            // 2>&1: a second handle to whatever the child's stdout is.
+            let child = match &streams[1].child {
+                Some(h) => Some(
+                    h.try_clone()
+                        .map_err(|e| Error::new(Operation::Stdio, e).with_program(prog))?,
+                ),
+                None => None,
+            };
+            streams.push(Stream {
+                child,
+                parent: None,
+            });
+            continue;
+        }
         let s = plan_stream(cfg.as_ref().map(|s| &s.0), opts.defaults[i], i, opts)
             .map_err(|e| Error::new(Operation::Stdio, e).with_program(prog))?;
         streams.push(s);

@@ -37,6 +37,8 @@ mod pidfd;
 mod pipes;
 pub mod pool;
 pub mod protocol;
+#[cfg(unix)]
+mod signal_listener;
 mod spec;
 mod status;
 mod stdio;

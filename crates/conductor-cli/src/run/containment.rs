@@ -1,0 +1,50 @@
+//! `--containment` for `conductor run`, and the clean-up that leaves nothing
+//! of the tree behind: a cgroup's leftover members are stopped and waited
+//! for, so its directory is removed before conductor exits.
+
+use clap::ValueEnum;
+use conductor::{Child, Containment};
+use std::time::Duration;
+
+/// How long to wait for a killed leftover tree to be gone (catches hangs only).
+const LEFTOVER_WAIT: Duration = Duration::from_secs(30);
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum ContainmentArg {
+    /// A cgroup when usable, else a process group.
+    Best,
+    /// A cgroup v2 (fails if none is writable).
+    Cgroup,
+    /// A new process group.
+    Group,
+    /// A new session.
+    Session,
+    /// None: only the direct child is signalled.
+    None,
+}
+
+impl From<ContainmentArg> for Containment {
+    fn from(c: ContainmentArg) -> Containment {
+        match c {
+            ContainmentArg::Best => Containment::BestAvailable,
+            ContainmentArg::Cgroup => Containment::Cgroup,
+            ContainmentArg::Group => Containment::ProcessGroup,
+            ContainmentArg::Session => Containment::Session,
+            ContainmentArg::None => Containment::None,
+        }
+    }
+}
+
+/// Once the direct child has exited: kills what is left in its cgroup, waits
+/// until the cgroup is empty, then drops the child, which removes the
+/// cgroup's directory. (A process-group tree is left as timeout(1) leaves it.)
+pub async fn finish(mut child: Child) {
+    if let Some(dir) = child.cgroup_path().map(|p| p.to_path_buf()) {
+        let _ = child.signal_tree(libc::SIGKILL);
+        let _ = tokio::time::timeout(LEFTOVER_WAIT, child.wait_tree()).await;
+        drop(child);
+        if dir.exists() {
+            let _ = std::fs::remove_dir(&dir);
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! The machinery under [`crate::unix::SignalListener`]: a signal handler (chained
+//! through signal-hook-registry, so tokio's and others' handlers still run)
+//! that writes each signal's number and origin to a self-pipe, and the
+//! terminal hand-over that must not stop a background caller.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+/// One record in the self-pipe: signal, si_code, sender pid, sender uid.
+pub(crate) const RECORD: usize = 16;
+
+/// What the handler saw, decoded from a record.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Raw {
+    pub signal: i32,
+    pub code: i32,
+    pub pid: i32,
+    pub uid: u32,
+}
+
+impl Raw {
+    pub(crate) fn decode(rec: &[u8; RECORD]) -> Raw {
+        let word = |i: usize| {
+            let mut w = [0u8; 4];
+            w.copy_from_slice(&rec[i * 4..i * 4 + 4]);
+            i32::from_ne_bytes(w)
+        };
+        Raw {
+            signal: word(0),
+            code: word(1),
+            pid: word(2),
+            uid: word(3) as u32,
+        }
+    }
+}
+
+/// Handlers registered for a listener; unregistered on drop (which also
+/// closes the write end: signal-hook-registry drops an action only once no
+/// handler is running it).
+pub(crate) struct Registration {
+    ids: Vec<signal_hook_registry::SigId>,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        for id in self.ids.drain(..) {
+            signal_hook_registry::unregister(id);
+        }
+    }
+}
+
+/// Catches `signals`; returns the non-blocking read end of the self-pipe that
+/// receives one record per delivery.
+pub(crate) fn listen(signals: &[i32]) -> io::Result<(OwnedFd, Registration)> {
+    let (rd, wr) = super::fd::pipe()?;
+    super::fd::set_nonblocking(rd.as_fd(), true)?;
+    super::fd::set_nonblocking(wr.as_fd(), true)?;
+    let wr = std::sync::Arc::new(wr);
+    let mut reg = Registration { ids: Vec::new() };
+    for &sig in signals {
+        let wr = wr.clone();
+        let action = move |info: &libc::siginfo_t| {
+            // SAFETY: si_pid/si_uid read the union members every signal sent by
+            // a process fills; for other origins the kernel zeroes them.
+            let (pid, uid) = unsafe { (info.si_pid(), info.si_uid()) };
+            let mut rec = [0u8; RECORD];
+            rec[0..4].copy_from_slice(&info.si_signo.to_ne_bytes());
+            rec[4..8].copy_from_slice(&info.si_code.to_ne_bytes());
+            rec[8..12].copy_from_slice(&pid.to_ne_bytes());
+            rec[12..16].copy_from_slice(&(uid as i32).to_ne_bytes());
+            // SAFETY: write(2) is async-signal-safe; the descriptor stays open
+            // while this action is registered (the action owns it). A full pipe
+            // drops the record rather than block; 16 bytes are written atomically.
+            unsafe { libc::write(wr.as_raw_fd(), rec.as_ptr().cast(), RECORD) };
+        };
+        // SAFETY: the action only copies plain data and calls write(2): it
+        // allocates nothing, takes no lock and is async-signal-safe.
+        let id = unsafe { signal_hook_registry::register_sigaction(sig, action) }?;
+        reg.ids.push(id);
+    }
+    Ok((rd, reg))
+}
+
+/// Makes `pgid` the foreground process group of terminal `tty`, with SIGTTOU
+/// blocked for the call so that a caller in a background group is not stopped.
+pub(crate) fn set_foreground(tty: BorrowedFd<'_>, pgid: i32) -> io::Result<()> {
+    // SAFETY: sigset_t is plain data; sigemptyset/sigaddset only initialise it.
+    let mut block: libc::sigset_t = unsafe { std::mem::zeroed() };
+    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointers to local sigsets.
+    unsafe {
+        libc::sigemptyset(&mut block);
+        libc::sigaddset(&mut block, libc::SIGTTOU);
+    }
+    // SAFETY: changes this thread's mask only, restored below.
+    let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut old) };
+    if rc != 0 {
+        return Err(io::Error::from_raw_os_error(rc));
+    }
+    // SAFETY: tcsetpgrp on a descriptor the caller borrows.
+    let res = unsafe { libc::tcsetpgrp(tty.as_raw_fd(), pgid) };
+    let err = io::Error::last_os_error();
+    // SAFETY: restores the mask saved above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+    if res != 0 {
+        return Err(err);
+    }
+    Ok(())
+}

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 /// How long to wait for a killed leftover tree to be gone (catches hangs only).
 const LEFTOVER_WAIT: Duration = Duration::from_secs(30);
+/// How long to keep trying to remove an empty cgroup the kernel calls busy.
+const REMOVE_RETRY: Duration = Duration::from_secs(2);
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum ContainmentArg {
@@ -43,8 +45,14 @@ pub async fn finish(mut child: Child) {
         let _ = child.signal_tree(libc::SIGKILL);
         let _ = tokio::time::timeout(LEFTOVER_WAIT, child.wait_tree()).await;
         drop(child);
-        if dir.exists() {
-            let _ = std::fs::remove_dir(&dir);
+        // The drop removes it; should the kernel still call it busy for an
+        // instant, try again (bounded: conductor must not hang here).
+        let start = std::time::Instant::now();
+        while dir.exists() && start.elapsed() < REMOVE_RETRY {
+            if std::fs::remove_dir(&dir).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 }

@@ -52,6 +52,20 @@ impl Drop for Registration {
 /// Catches `signals`; returns the non-blocking read end of the self-pipe that
 /// receives one record per delivery.
 pub(crate) fn listen(signals: &[i32]) -> io::Result<(OwnedFd, Registration)> {
+    // signal-hook-registry panics on these: they cannot (or must not) be caught.
+    const FORBIDDEN: [i32; 5] = [
+        libc::SIGKILL,
+        libc::SIGSTOP,
+        libc::SIGILL,
+        libc::SIGFPE,
+        libc::SIGSEGV,
+    ];
+    if let Some(sig) = signals.iter().find(|s| FORBIDDEN.contains(s)) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("signal {sig} cannot be listened for"),
+        ));
+    }
     let (rd, wr) = super::fd::pipe()?;
     super::fd::set_nonblocking(rd.as_fd(), true)?;
     super::fd::set_nonblocking(wr.as_fd(), true)?;
@@ -84,23 +98,27 @@ pub(crate) fn listen(signals: &[i32]) -> io::Result<(OwnedFd, Registration)> {
 /// Makes `pgid` the foreground process group of terminal `tty`, with SIGTTOU
 /// blocked for the call so that a caller in a background group is not stopped.
 pub(crate) fn set_foreground(tty: BorrowedFd<'_>, pgid: i32) -> io::Result<()> {
-    // SAFETY: sigset_t is plain data; sigemptyset/sigaddset only initialise it.
-    let mut block: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: sigset_t is plain data, valid when zeroed; sigemptyset and
+    // sigaddset only write to the local set.
+    let block = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTTOU);
+        set
+    };
+    // SAFETY: as above, a local set for the old mask.
     let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
-    // SAFETY: valid pointers to local sigsets.
-    unsafe {
-        libc::sigemptyset(&mut block);
-        libc::sigaddset(&mut block, libc::SIGTTOU);
-    }
-    // SAFETY: changes this thread's mask only, restored below.
+    // SAFETY: changes this thread's signal mask only (restored below), with
+    // pointers to the local sets.
     let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut old) };
     if rc != 0 {
         return Err(io::Error::from_raw_os_error(rc));
     }
-    // SAFETY: tcsetpgrp on a descriptor the caller borrows.
+    // SAFETY: tcsetpgrp(3) on a descriptor the caller keeps open for the call.
     let res = unsafe { libc::tcsetpgrp(tty.as_raw_fd(), pgid) };
     let err = io::Error::last_os_error();
-    // SAFETY: restores the mask saved above.
+    // SAFETY: restores the mask saved above. A SIGTTOU cannot be pending from
+    // the call: with it blocked, the kernel lets tcsetpgrp through unsignalled.
     unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
     if res != 0 {
         return Err(err);

@@ -146,6 +146,12 @@ pub mod winargs;
 pub mod windows;
 pub mod worker;
 
+// The README's Rust examples compile (its shell examples are run by the
+// CLI's tests/readme.rs).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
+
 pub use child::Child;
 pub use command::Command;
 pub use error::{Error, Operation, Reason, Result};

@@ -4,12 +4,8 @@
 
 use clap::ValueEnum;
 use conductor::{Child, Containment};
+#[cfg(target_os = "linux")]
 use std::time::Duration;
-
-/// How long to wait for a killed leftover tree to be gone (catches hangs only).
-const LEFTOVER_WAIT: Duration = Duration::from_secs(30);
-/// How long to keep trying to remove an empty cgroup the kernel calls busy.
-const REMOVE_RETRY: Duration = Duration::from_secs(2);
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum ContainmentArg {
@@ -40,7 +36,12 @@ impl From<ContainmentArg> for Containment {
 /// Once the direct child has exited: kills what is left in its cgroup, waits
 /// until the cgroup is empty, then drops the child, which removes the
 /// cgroup's directory. (A process-group tree is left as timeout(1) leaves it.)
+#[cfg(target_os = "linux")]
 pub async fn finish(mut child: Child) {
+    /// How long to wait for a killed leftover tree to be gone (catches hangs only).
+    const LEFTOVER_WAIT: Duration = Duration::from_secs(30);
+    /// How long to keep trying to remove an empty cgroup the kernel calls busy.
+    const REMOVE_RETRY: Duration = Duration::from_secs(2);
     if let Some(dir) = child.cgroup_path().map(|p| p.to_path_buf()) {
         let _ = child.signal_tree(libc::SIGKILL);
         let _ = tokio::time::timeout(LEFTOVER_WAIT, child.wait_tree()).await;
@@ -55,4 +56,10 @@ pub async fn finish(mut child: Child) {
             std::thread::sleep(Duration::from_millis(5));
         }
     }
+}
+
+/// Elsewhere there are no cgroups: dropping the child is all.
+#[cfg(not(target_os = "linux"))]
+pub async fn finish(child: Child) {
+    drop(child);
 }

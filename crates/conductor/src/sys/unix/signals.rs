@@ -13,6 +13,8 @@ pub(crate) const RECORD: usize = 16;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Raw {
     pub signal: i32,
+    /// Read on Linux only (elsewhere the sender's pid tells the origin).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub code: i32,
     pub pid: i32,
     pub uid: u32,

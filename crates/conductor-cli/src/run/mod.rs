@@ -71,18 +71,20 @@ pub async fn run(args: RunArgs) -> i32 {
     };
     let in_our_group = in_our_group(child.id());
     let mut tty = terminal::Terminal::if_foreground();
-    if let Some(t) = tty
+    // When the child leads its own group, make that the terminal's foreground.
+    let gave = tty
         .as_mut()
         .filter(|_| !in_our_group && same_session(child.id()))
-    {
-        // The child leads its own group: make it the terminal's foreground,
-        // and resume it if it already read the terminal and was stopped.
-        if t.give(child.id() as i32).is_ok() && terminal::is_stopped(child.id()) {
-            let _ = child.signal_tree(libc::SIGCONT);
-        }
+        .is_some_and(|t| t.give(child.id() as i32).is_ok());
+    // A child that read the terminal before it had it was stopped (SIGTTIN):
+    // resume it, now and once more shortly (the stop may not have landed yet).
+    let mut recheck = gave.then(|| tokio::time::Instant::now() + Duration::from_millis(100));
+    if gave && terminal::is_stopped(child.id()) {
+        let _ = child.signal_tree(libc::SIGCONT);
     }
     let deadline = crate::duration::limit(args.timeout).map(|t| tokio::time::Instant::now() + t);
     let mut timed_out = false;
+    let mut listening = true;
     let status = loop {
         let timer = async {
             match deadline {
@@ -90,10 +92,29 @@ pub async fn run(args: RunArgs) -> i32 {
                 None => std::future::pending().await,
             }
         };
+        let resume = async {
+            match recheck {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             r = child.wait() => break r,
-            sig = signals.recv() => {
-                let Ok(sig) = sig else { continue };
+            _ = resume => {
+                recheck = None;
+                if terminal::is_stopped(child.id()) {
+                    let _ = child.signal_tree(libc::SIGCONT);
+                }
+            }
+            sig = signals.recv(), if listening => {
+                let sig = match sig {
+                    Ok(sig) => sig,
+                    Err(e) => {
+                        eprintln!("conductor: stopped forwarding signals: {e}");
+                        listening = false;
+                        continue;
+                    }
+                };
                 // Forward to the whole tree; keep waiting for the child's own exit.
                 if signals::should_forward(&sig, in_our_group) {
                     if let Err(e) = child.signal_tree(sig.signal) {

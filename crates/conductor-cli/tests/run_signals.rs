@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 #[path = "../../conductor/tests/common/skip.rs"]
 mod skip;
 
-/// Every wait is bounded by this (catches hangs only).
+/// Every wait is bounded by this (catches hangs only). The children's loops
+/// end by themselves within a minute, so a failing run leaves nothing for long.
 const LIMIT: Duration = Duration::from_secs(20);
 
 const FORWARDED: [(&str, i32); 8] = [
@@ -83,7 +84,7 @@ fn every_forwarded_signal_reaches_the_child_and_kills_conductor_never() {
         for (name, sig) in FORWARDED {
             // The child traps the signal, reports it and exits 7.
             let script =
-                format!("exec 2>/dev/null; trap 'echo got-{name}; exit 7' {name}; echo ready; while :; do sleep 0.05; done");
+                format!("exec 2>/dev/null; trap 'echo got-{name}; exit 7' {name}; echo ready; i=0; while [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done");
             let (child, rx) = start(&["--containment", containment, "--", "sh", "-c", &script]);
             assert_eq!(next(&rx, "ready"), "ready");
             send(child.id(), sig);
@@ -104,7 +105,7 @@ fn a_child_killed_by_a_forwarded_signal_gives_128_plus_the_signal() {
         ("USR1", libc::SIGUSR1),
         ("HUP", libc::SIGHUP),
     ] {
-        let (child, rx) = start(&["--", "sh", "-c", "echo ready; exec sleep 300"]);
+        let (child, rx) = start(&["--", "sh", "-c", "echo ready; exec sleep 60"]);
         assert_eq!(next(&rx, "ready"), "ready");
         // The exec'd sleep may not run yet: wait until the child is sleep.
         wait_for_comm(child.id(), "sleep");
@@ -155,8 +156,8 @@ fn the_cgroup_is_removed_after_interrupted_runs() {
     };
     for round in 0..10 {
         // The child leaves an orphan in its cgroup, then is interrupted.
-        let script = "exec 2>/dev/null; grep '^0::' /proc/self/cgroup; (sleep 300 &); echo ready; \
-                      while :; do sleep 0.05; done";
+        let script = "exec 2>/dev/null; grep '^0::' /proc/self/cgroup; (sleep 60 &); echo ready; \
+                      i=0; while [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done";
         let (child, rx) = start(&["--containment", "cgroup", "--", "sh", "-c", script]);
         let line = next(&rx, "the cgroup line");
         let dir: PathBuf = mount.join(line.trim_start_matches("0::/"));
@@ -250,7 +251,7 @@ fn a_child_reading_the_terminal_is_not_stopped() {
 fn orphans_of_the_tree_are_reaped_by_conductor() {
     // The child starts a grandchild through a shell that exits at once, so
     // the grandchild is orphaned; then it waits for a line on stdin.
-    let script = "sh -c 'sleep 300 & echo $!'; echo ready; read x";
+    let script = "sh -c 'sleep 60 & echo $!'; echo ready; read x";
     for containment in ["best", "group"] {
         let (mut child, rx) = start(&["--containment", containment, "--", "sh", "-c", script]);
         let orphan: i32 = next(&rx, "the orphan's pid").parse().unwrap();

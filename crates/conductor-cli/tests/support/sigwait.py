@@ -5,6 +5,7 @@ handler that has not run yet."""
 import signal
 import sys
 
+signal.alarm(60)  # never outlive a failed test by long
 sigs = {signal.SIGINT, signal.SIGTERM}
 signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
 print("ready", flush=True)

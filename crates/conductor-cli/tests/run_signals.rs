@@ -248,6 +248,38 @@ fn a_child_reading_the_terminal_is_not_stopped() {
 }
 
 #[test]
+fn ctrl_z_stops_a_child_given_the_terminal_and_conductor_with_it() {
+    // The child leads its own group, which holds the terminal: Ctrl-Z stops
+    // it, conductor takes the terminal back and stops too (the shell's job
+    // is stopped); continued, conductor gives the terminal back and resumes
+    // the child, which then reads the terminal.
+    // The child says "ready" once its group holds the terminal.
+    let fg_read = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fg_read.py");
+    let steps = [
+        "expect:ready",
+        "send:\\x1a",
+        "stopped:",
+        "kill:CONT",
+        "send:hello\\r",
+        "expect:got:hello",
+    ];
+    let Some(report) = on_terminal(
+        &steps,
+        &[
+            "--containment",
+            "group",
+            "--",
+            "python3",
+            fg_read.to_str().unwrap(),
+        ],
+    ) else {
+        skip::skipped("no python3 for the pseudo-terminal");
+        return;
+    };
+    assert!(report.trim_end().ends_with("EXIT 0"), "{report}");
+}
+
+#[test]
 fn orphans_of_the_tree_are_reaped_by_conductor() {
     // The child starts a grandchild through a shell that exits at once, so
     // the grandchild is orphaned; then it waits for a line on stdin.

@@ -24,6 +24,16 @@ pub enum SignalOrigin {
     /// hang-up arrive: the terminal driver sends them to its whole foreground
     /// process group. Elsewhere, a signal with no sending process.
     Kernel,
+    /// SIGCHLD: child `pid` exited, was killed, stopped or continued.
+    Child {
+        /// The child's process id.
+        pid: i32,
+        /// What happened: `libc::CLD_EXITED`, `CLD_KILLED`, `CLD_DUMPED`,
+        /// `CLD_TRAPPED`, `CLD_STOPPED` or `CLD_CONTINUED`.
+        code: i32,
+        /// The exit code, or the signal that killed, stopped or continued it.
+        status: i32,
+    },
     /// Anything else (timers, asynchronous I/O, ...): the raw `si_code`.
     Other(i32),
 }
@@ -39,6 +49,16 @@ pub struct ReceivedSignal {
 
 impl ReceivedSignal {
     fn from_raw(r: Raw) -> ReceivedSignal {
+        if r.signal == libc::SIGCHLD && (libc::CLD_EXITED..=libc::CLD_CONTINUED).contains(&r.code) {
+            return ReceivedSignal {
+                signal: r.signal,
+                origin: SignalOrigin::Child {
+                    pid: r.pid,
+                    code: r.code,
+                    status: r.status,
+                },
+            };
+        }
         #[cfg(target_os = "linux")]
         let origin = match r.code {
             libc::SI_USER | libc::SI_QUEUE | libc::SI_TKILL => SignalOrigin::Process {
@@ -73,7 +93,7 @@ impl ReceivedSignal {
 /// through tokio or signal-hook still run. Each delivery is written from the
 /// handler to a self-pipe, so deliveries of the same signal are not merged
 /// once caught (the kernel still merges those that arrive while one is
-/// pending); past 4,096 unread deliveries new ones are dropped. Dropping the
+/// pending); past 3,276 unread deliveries new ones are dropped. Dropping the
 /// listener stops catching, but does not restore the default actions.
 /// SIGKILL, SIGSTOP, SIGILL, SIGFPE and SIGSEGV are refused.
 ///

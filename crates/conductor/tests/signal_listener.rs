@@ -44,3 +44,32 @@ fn uncatchable_signals_are_refused() {
     let _guard = rt.enter();
     assert!(SignalListener::new(&[libc::SIGKILL]).is_err());
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn sigchld_says_which_child_did_what() {
+    let mut signals = SignalListener::new(&[libc::SIGCHLD]).unwrap();
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", "exit 3"])
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let got = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let s = signals.recv().await.unwrap();
+            if matches!(s.origin, SignalOrigin::Child { pid: p, .. } if p == pid) {
+                return s;
+            }
+        }
+    })
+    .await
+    .expect("SIGCHLD within 20 s");
+    assert_eq!(
+        got.origin,
+        SignalOrigin::Child {
+            pid,
+            code: libc::CLD_EXITED,
+            status: 3
+        }
+    );
+    assert_eq!(child.wait().unwrap().code(), Some(3));
+}

@@ -25,7 +25,8 @@ the whole tree; conductor dies of none of them and exits with the program's stat
 Terminal: the program runs in the terminal's foreground, as with timeout(1)'s --foreground\n\
 (which conductor needs no option for): it may read the terminal, and one Ctrl-C reaches it\n\
 once, from the terminal. A program leading its own process group (--containment group, or\n\
-best without a cgroup) is given the terminal for the run; conductor takes it back at the end.\n\
+best without a cgroup) is given the terminal for the run; conductor takes it back at the end,\n\
+and when Ctrl-Z stops the program (conductor then stops too, for the shell's job control).\n\
 Unlike timeout(1) --foreground, the whole tree is still stopped on timeout. With a cgroup,\n\
 what is left of the tree when the program exits is killed, and the cgroup removed."
 )]
@@ -54,7 +55,7 @@ pub async fn run(args: RunArgs) -> i32 {
     cmd.args(rest).containment(args.containment.into());
     // Listen before spawning, so a signal that arrives as soon as the child
     // runs is forwarded rather than killing conductor.
-    let mut signals = match SignalListener::new(&signals::FORWARDED) {
+    let mut signals = match SignalListener::new(&signals::LISTENED) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("conductor: cannot listen for signals: {e}");
@@ -76,12 +77,6 @@ pub async fn run(args: RunArgs) -> i32 {
         .as_mut()
         .filter(|_| !in_our_group && same_session(child.id()))
         .is_some_and(|t| t.give(child.id() as i32).is_ok());
-    // A child that read the terminal before it had it was stopped (SIGTTIN):
-    // resume it, now and once more shortly (the stop may not have landed yet).
-    let mut recheck = gave.then(|| tokio::time::Instant::now() + Duration::from_millis(100));
-    if gave && terminal::is_stopped(child.id()) {
-        let _ = child.signal_tree(libc::SIGCONT);
-    }
     let deadline = crate::duration::limit(args.timeout).map(|t| tokio::time::Instant::now() + t);
     let mut timed_out = false;
     let mut listening = true;
@@ -92,20 +87,8 @@ pub async fn run(args: RunArgs) -> i32 {
                 None => std::future::pending().await,
             }
         };
-        let resume = async {
-            match recheck {
-                Some(d) => tokio::time::sleep_until(d).await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             r = child.wait() => break r,
-            _ = resume => {
-                recheck = None;
-                if terminal::is_stopped(child.id()) {
-                    let _ = child.signal_tree(libc::SIGCONT);
-                }
-            }
             sig = signals.recv(), if listening => {
                 let sig = match sig {
                     Ok(sig) => sig,
@@ -115,6 +98,21 @@ pub async fn run(args: RunArgs) -> i32 {
                         continue;
                     }
                 };
+                if let (true, Some(t)) = (gave, tty.as_mut()) {
+                    match signals::job_control(&sig, child.id()) {
+                        Some(signals::Job::Stopped(by)) => {
+                            let pgid = child.id() as i32;
+                            if signals::stopped_before_given(by) && t.held_by(pgid) {
+                                // It read the terminal before it was given it: resume it.
+                                let _ = child.signal_tree(libc::SIGCONT);
+                            } else {
+                                t.child_stopped(pgid);
+                            }
+                        }
+                        Some(signals::Job::Continued) => t.continued(child.id() as i32),
+                        None => {}
+                    }
+                }
                 // Forward to the whole tree; keep waiting for the child's own exit.
                 if signals::should_forward(&sig, in_our_group) {
                     if let Err(e) = child.signal_tree(sig.signal) {

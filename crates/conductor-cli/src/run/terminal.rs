@@ -4,6 +4,11 @@
 //! terminal's foreground for the run, so the child may read the terminal
 //! (no SIGTTIN) and gets Ctrl-C straight from it; conductor takes the terminal
 //! back before it exits.
+//!
+//! Job control still works then: when Ctrl-Z (or a read from the background)
+//! stops the child, conductor takes the terminal back and stops itself, so
+//! the shell sees the job stopped; when continued in the foreground (`fg`),
+//! it gives the terminal back to the child's group before passing SIGCONT on.
 
 use std::fs::File;
 use std::os::unix::fs::OpenOptionsExt;
@@ -39,6 +44,39 @@ impl Terminal {
         self.given = true;
         Ok(())
     }
+
+    /// The child's group (`pgid`) was stopped: takes the
+    /// terminal back if that group holds it, then stops conductor (with
+    /// SIGSTOP, which the kernel never discards) so that the shell sees the
+    /// job stopped. Returns once conductor is continued.
+    pub fn child_stopped(&mut self, pgid: i32) {
+        if self.foreground() == Some(pgid)
+            && conductor::unix::set_terminal_foreground(&self.tty, self.ours).is_ok()
+        {
+            self.given = false;
+        }
+        let _ =
+            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::STOP);
+    }
+
+    /// conductor was continued: if it holds the terminal's foreground (it was
+    /// continued with `fg`), gives it back to the child's group.
+    pub fn continued(&mut self, pgid: i32) {
+        if !self.given && self.foreground() == Some(self.ours) {
+            let _ = self.give(pgid);
+        }
+    }
+
+    /// True if process group `pgid` is the terminal's foreground.
+    pub fn held_by(&self, pgid: i32) -> bool {
+        self.foreground() == Some(pgid)
+    }
+
+    fn foreground(&self) -> Option<i32> {
+        rustix::termios::tcgetpgrp(&self.tty)
+            .ok()
+            .map(|p| p.as_raw_nonzero().get())
+    }
 }
 
 impl Drop for Terminal {
@@ -48,16 +86,4 @@ impl Drop for Terminal {
             let _ = conductor::unix::set_terminal_foreground(&self.tty, self.ours);
         }
     }
-}
-
-/// True if process `pid` is stopped (it read the terminal before it was
-/// given it, say).
-pub fn is_stopped(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rfind(')')
-                .map(|i| s[i + 1..].trim_start().starts_with('T'))
-        })
-        .unwrap_or(false)
 }

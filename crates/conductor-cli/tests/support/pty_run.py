@@ -7,6 +7,7 @@ Steps, in order:
   expect:TEXT  wait (at most 20 s) until TEXT has appeared in the output
   send:TEXT    write TEXT to the terminal (\\x03 is Ctrl-C, \\r is Enter)
   kill:SIG     send signal SIG (a name such as USR1) to the program with kill(2)
+  stopped:     wait (at most 20 s) until the program is stopped
 
 Then reads the output to its end (at most 20 s), reaps the program and
 prints its output followed by a last line "EXIT <code>" (or "SIGNAL <n>").
@@ -62,6 +63,15 @@ for step in steps:
                 fail("no %r in the output" % arg)
     elif kind == "send":
         os.write(fd, arg.encode().decode("unicode_escape").encode())
+    elif kind == "stopped":
+        deadline = time.monotonic() + 20
+        while True:
+            got, status = os.waitpid(pid, os.WNOHANG | os.WUNTRACED)
+            if got and os.WIFSTOPPED(status):
+                break
+            if got or time.monotonic() > deadline:
+                fail("the program did not stop")
+            read_some(time.monotonic() + 0.01)
     elif kind == "kill":
         os.kill(pid, getattr(signal, "SIG" + arg))
     else:

@@ -6,8 +6,9 @@
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
-/// One record in the self-pipe: signal, si_code, sender pid, sender uid.
-pub(crate) const RECORD: usize = 16;
+/// One record in the self-pipe: signal, si_code, sender pid, sender uid,
+/// SIGCHLD's status.
+pub(crate) const RECORD: usize = 20;
 
 /// What the handler saw, decoded from a record.
 #[derive(Debug, Clone, Copy)]
@@ -18,6 +19,8 @@ pub(crate) struct Raw {
     pub code: i32,
     pub pid: i32,
     pub uid: u32,
+    /// SIGCHLD only: the exit code, or the signal that killed or stopped the child.
+    pub status: i32,
 }
 
 impl Raw {
@@ -32,6 +35,7 @@ impl Raw {
             code: word(1),
             pid: word(2),
             uid: word(3) as u32,
+            status: word(4),
         }
     }
 }
@@ -79,14 +83,21 @@ pub(crate) fn listen(signals: &[i32]) -> io::Result<(OwnedFd, Registration)> {
             // SAFETY: si_pid/si_uid read the union members every signal sent by
             // a process fills; for other origins the kernel zeroes them.
             let (pid, uid) = unsafe { (info.si_pid(), info.si_uid()) };
+            let status = if info.si_signo == libc::SIGCHLD {
+                // SAFETY: the kernel fills si_status for every SIGCHLD.
+                unsafe { info.si_status() }
+            } else {
+                0
+            };
             let mut rec = [0u8; RECORD];
             rec[0..4].copy_from_slice(&info.si_signo.to_ne_bytes());
             rec[4..8].copy_from_slice(&info.si_code.to_ne_bytes());
             rec[8..12].copy_from_slice(&pid.to_ne_bytes());
             rec[12..16].copy_from_slice(&(uid as i32).to_ne_bytes());
+            rec[16..20].copy_from_slice(&status.to_ne_bytes());
             // SAFETY: write(2) is async-signal-safe; the descriptor stays open
             // while this action is registered (the action owns it). A full pipe
-            // drops the record rather than block; 16 bytes are written atomically.
+            // drops the record rather than block; 20 bytes are written atomically.
             unsafe { libc::write(wr.as_raw_fd(), rec.as_ptr().cast(), RECORD) };
         };
         // SAFETY: the action only copies plain data and calls write(2): it

@@ -15,6 +15,111 @@
 //!   pool; Windows-only options are in the `windows` module (on Windows
 //!   builds), Unix-only ones in the `unix` module (on Unix builds).
 //!
+//! # A tour
+//!
+//! Spawn, capture, check the status, as with `std::process`:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), conductor::Error> {
+//! use conductor::{Command, Stdio};
+//! let mut child = Command::new("sh").args(["-c", "echo hi; exit 3"]).stdout(Stdio::piped()).spawn()?;
+//! let out = child.wait_with_output().await?;
+//! assert_eq!(out.stdout, b"hi\n");
+//! assert_eq!(out.status.code(), Some(3));
+//! # Ok(()) }
+//! ```
+//!
+//! Feed stdin while collecting stdout and stderr, without a deadlock at any
+//! size ([`Child::communicate`]):
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), conductor::Error> {
+//! use conductor::{Command, Stdio};
+//! let child = Command::new("sort")
+//!     .stdin(Stdio::piped())
+//!     .stdout(Stdio::piped())
+//!     .spawn()?;
+//! let out = child.communicate(b"pear\napple\n").await?;
+//! assert_eq!(out.stdout, b"apple\npear\n");
+//! # Ok(()) }
+//! ```
+//!
+//! A whole process tree under a timeout: the tree is held together
+//! ([`Containment`]: a cgroup v2 where usable, else a process group), and on
+//! timeout every member gets SIGTERM, then SIGKILL after the grace; the error
+//! still carries the output so far:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), conductor::Error> {
+//! use conductor::{Command, Containment};
+//! use std::time::Duration;
+//! let res = Command::new("sh")
+//!     .args(["-c", "echo started; sleep 300 & sleep 300"])
+//!     .containment(Containment::BestAvailable)
+//!     .timeout(Duration::from_millis(200))
+//!     .grace(Duration::from_secs(1))
+//!     .capture_limit(16 << 20) // keep at most 16 MiB per stream
+//!     .output()
+//!     .await;
+//! let err = res.unwrap_err();
+//! assert!(err.is_timeout());
+//! assert_eq!(err.partial_output().unwrap().stdout, b"started\n");
+//! # Ok(()) }
+//! ```
+//!
+//! The same tree control by hand: signal the whole tree, stop it gracefully,
+//! wait until every member is gone:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), conductor::Error> {
+//! use conductor::{Command, Containment};
+//! use std::time::Duration;
+//! let mut child = Command::new("sh")
+//!     .args(["-c", "sleep 300 & sleep 300 & wait"])
+//!     .containment(Containment::ProcessGroup)
+//!     .spawn()?;
+//! child.signal_tree(libc::SIGCONT)?;
+//! let status = child.terminate(Duration::from_secs(2)).await?;
+//! assert_eq!(status.signal(), Some(libc::SIGTERM));
+//! # Ok(()) }
+//! ```
+//!
+//! A [`pool`] of persistent workers: tasks in, results out, crashed workers
+//! replaced and their tasks retried:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use conductor::pool::{Mode, Pool};
+//! use conductor::Command;
+//! use std::time::Duration;
+//! let pool = Pool::builder(|| {
+//!         let mut cmd = Command::new("sed");
+//!         cmd.args(["-u", "s/$/!/"]);
+//!         cmd
+//!     })
+//!     .mode(Mode::Lines) // one line in, one line out
+//!     .workers(2)
+//!     .task_timeout(Duration::from_secs(10))
+//!     .build()
+//!     .await?;
+//! let results = pool.run_all((1..=3).map(|i| i.to_string().into_bytes())).await;
+//! let results: Vec<Vec<u8>> = results.into_iter().collect::<Result<_, _>>()?;
+//! assert_eq!(results, [b"1!".to_vec(), b"2!".to_vec(), b"3!".to_vec()]);
+//! pool.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Workers may also speak the length-prefixed frame protocol ([`protocol`],
+//! [`worker::serve`], `examples/python/conductor_worker.py`), several tasks in
+//! flight each. [`blocking`] has the same process API without a runtime;
+//! `unix::CommandExt` and `windows::CommandExt` add each platform's options,
+//! and `unix::SignalListener` serves supervisors that forward signals.
+//!
 //! # Porting from std and tokio
 //!
 //! Code written against `std::process` compiles against
@@ -48,17 +153,6 @@
 //! - `From<std::process::Command>` carries program, arguments, environment
 //!   changes and directory: std exposes no getter for the rest (stdio,
 //!   `env_clear`, Unix options).
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), conductor::Error> {
-//! use conductor::{Command, Stdio};
-//! let mut child = Command::new("sh").args(["-c", "echo hi; exit 3"]).stdout(Stdio::piped()).spawn()?;
-//! let out = child.wait_with_output().await?;
-//! assert_eq!(out.stdout, b"hi\n");
-//! assert_eq!(out.status.code(), Some(3));
-//! # Ok(()) }
-//! ```
 
 pub mod blocking;
 mod builder;
@@ -73,6 +167,8 @@ mod pidfd;
 mod pipes;
 pub mod pool;
 pub mod protocol;
+#[cfg(unix)]
+mod signal_listener;
 mod spec;
 mod status;
 mod stdio;
@@ -85,6 +181,12 @@ pub mod winargs;
 #[cfg(windows)]
 pub mod windows;
 pub mod worker;
+
+// The README's Rust examples compile (its shell examples are run by the
+// CLI's tests/readme.rs).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
 
 pub use child::Child;
 pub use command::Command;

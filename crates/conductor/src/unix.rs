@@ -1,8 +1,14 @@
 //! Unix-only builder options, as the [`CommandExt`] extension trait (mirroring
-//! `std::os::unix::process::CommandExt`), implemented by both `Command` types.
+//! `std::os::unix::process::CommandExt`), implemented by both `Command` types;
+//! [`SignalListener`], which catches signals and says who sent each, and
+//! [`set_terminal_foreground`], for supervisors that forward signals and share
+//! a terminal with their children.
 
 #[cfg(target_os = "linux")]
 pub use crate::pidfd::PidFd;
+pub use crate::signal_listener::{
+    set_terminal_foreground, ReceivedSignal, SignalListener, SignalOrigin,
+};
 use crate::spec::HasSpec;
 use std::ffi::{OsStr, OsString};
 use std::os::fd::{OwnedFd, RawFd};

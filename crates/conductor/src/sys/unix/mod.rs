@@ -9,6 +9,7 @@ pub(crate) mod plan;
 pub(crate) mod prep;
 pub(crate) mod sigmask;
 pub(crate) mod signal_names;
+pub(crate) mod signals;
 #[cfg_attr(target_os = "linux", allow(dead_code))]
 pub(crate) mod spawn_error;
 pub(crate) mod status;

@@ -1,19 +1,34 @@
 //! `conductor run`: one command with inherited stdio, contained, with a
 //! timeout that stops its whole tree, signal forwarding and timeout(1)-style
-//! exit codes.
+//! exit codes. Signals are in `signals`, the shared terminal in `terminal`,
+//! containment and the clean-up after the child in `containment`.
+
+mod containment;
+mod signals;
+mod terminal;
 
 use crate::exit;
-use clap::{Args, ValueEnum};
-use conductor::{Command, Containment};
+use clap::Args;
+use conductor::unix::SignalListener;
+use conductor::Command;
+pub use containment::ContainmentArg;
 use std::time::{Duration, Instant};
-use tokio::signal::unix::{signal, SignalKind};
 
 /// Options of `conductor run`.
 #[derive(Args, Debug)]
 #[command(
     after_help = "Examples:\n  conductor run --timeout 2s -- make test\n  conductor run --timeout 1m30s --grace 5s --rusage -- ./build.sh release\n\n\
 Exit status: the program's own; 128+N if it died of signal N; 124 on timeout;\n\
-125 if conductor itself failed; 126 if the program cannot be executed; 127 if it is not found."
+125 if conductor itself failed; 126 if the program cannot be executed; 127 if it is not found.\n\n\
+Signals: INT, TERM, HUP, QUIT, USR1, USR2, WINCH and CONT sent to conductor are passed on to\n\
+the whole tree; conductor dies of none of them and exits with the program's status.\n\n\
+Terminal: the program runs in the terminal's foreground, as with timeout(1)'s --foreground\n\
+(which conductor needs no option for): it may read the terminal, and one Ctrl-C reaches it\n\
+once, from the terminal. A program leading its own process group (--containment group, or\n\
+best without a cgroup) is given the terminal for the run; conductor takes it back at the end,\n\
+and when Ctrl-Z stops the program (conductor then stops too, for the shell's job control).\n\
+Unlike timeout(1) --foreground, the whole tree is still stopped on timeout. With a cgroup,\n\
+what is left of the tree when the program exits is killed, and the cgroup removed."
 )]
 pub struct RunArgs {
     /// Stop the whole process tree after this long (500ms, 2s, 1m30s, 1d) and exit 124;
@@ -33,33 +48,6 @@ pub struct RunArgs {
     command: crate::program::Program,
 }
 
-/// `--containment`'s values (shared with `each`).
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum ContainmentArg {
-    /// A cgroup when usable, else a process group.
-    Best,
-    /// A cgroup v2 (fails if none is writable).
-    Cgroup,
-    /// A new process group.
-    Group,
-    /// A new session.
-    Session,
-    /// None: only the direct child is signalled.
-    None,
-}
-
-impl From<ContainmentArg> for Containment {
-    fn from(c: ContainmentArg) -> Containment {
-        match c {
-            ContainmentArg::Best => Containment::BestAvailable,
-            ContainmentArg::Cgroup => Containment::Cgroup,
-            ContainmentArg::Group => Containment::ProcessGroup,
-            ContainmentArg::Session => Containment::Session,
-            ContainmentArg::None => Containment::None,
-        }
-    }
-}
-
 /// Runs the command; returns the exit code for conductor.
 pub async fn run(args: RunArgs) -> i32 {
     let (program, rest) = args.command.split();
@@ -67,39 +55,32 @@ pub async fn run(args: RunArgs) -> i32 {
     cmd.args(rest).containment(args.containment.into());
     // Listen before spawning, so a signal that arrives as soon as the child
     // runs is forwarded rather than killing conductor.
-    let signals = [
-        SignalKind::interrupt(),
-        SignalKind::terminate(),
-        SignalKind::hangup(),
-    ];
-    let mut streams = Vec::new();
-    for kind in signals {
-        match signal(kind) {
-            Ok(s) => streams.push((kind.as_raw_value(), s)),
-            Err(e) => {
-                eprintln!("conductor: cannot listen for signals: {e}");
-                return exit::FAILED;
-            }
+    let mut signals = match SignalListener::new(&signals::LISTENED) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("conductor: cannot listen for signals: {e}");
+            return exit::FAILED;
         }
-    }
+    };
+    // Orphans of the tree are re-parented to conductor and reaped here.
+    #[cfg(target_os = "linux")]
+    let _ = conductor::unix::set_child_subreaper(true);
     let started = Instant::now();
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => return exit::report_spawn_error(&e),
     };
+    let in_our_group = in_our_group(child.id());
+    let mut tty = terminal::Terminal::if_foreground();
+    // When the child leads its own group, make that the terminal's foreground.
+    let gave = tty
+        .as_mut()
+        .filter(|_| !in_our_group && same_session(child.id()))
+        .is_some_and(|t| t.give(child.id() as i32).is_ok());
     let deadline = crate::duration::limit(args.timeout).map(|t| tokio::time::Instant::now() + t);
     let mut timed_out = false;
+    let mut listening = true;
     let status = loop {
-        let recv = async {
-            let futs = streams.iter_mut().map(|(n, s)| {
-                let n = *n;
-                Box::pin(async move {
-                    s.recv().await;
-                    n
-                })
-            });
-            select_first(futs).await
-        };
         let timer = async {
             match deadline {
                 Some(d) => tokio::time::sleep_until(d).await,
@@ -108,10 +89,35 @@ pub async fn run(args: RunArgs) -> i32 {
         };
         tokio::select! {
             r = child.wait() => break r,
-            sig = recv => {
+            sig = signals.recv(), if listening => {
+                let sig = match sig {
+                    Ok(sig) => sig,
+                    Err(e) => {
+                        eprintln!("conductor: stopped forwarding signals: {e}");
+                        listening = false;
+                        continue;
+                    }
+                };
+                if let (true, Some(t)) = (gave, tty.as_mut()) {
+                    match signals::job_control(&sig, child.id()) {
+                        Some(signals::Job::Stopped(by)) => {
+                            let pgid = child.id() as i32;
+                            if signals::stopped_before_given(by) && t.held_by(pgid) {
+                                // It read the terminal before it was given it: resume it.
+                                let _ = child.signal_tree(libc::SIGCONT);
+                            } else {
+                                t.child_stopped(pgid);
+                            }
+                        }
+                        Some(signals::Job::Continued) => t.continued(child.id() as i32),
+                        None => {}
+                    }
+                }
                 // Forward to the whole tree; keep waiting for the child's own exit.
-                if let Err(e) = child.signal_tree(sig) {
-                    eprintln!("conductor: cannot forward signal {sig}: {e}");
+                if signals::should_forward(&sig, in_our_group) {
+                    if let Err(e) = child.signal_tree(sig.signal) {
+                        eprintln!("conductor: cannot forward signal {}: {e}", sig.signal);
+                    }
                 }
             }
             _ = timer, if !timed_out => {
@@ -120,6 +126,9 @@ pub async fn run(args: RunArgs) -> i32 {
             }
         }
     };
+    drop(tty);
+    let usage = status.as_ref().ok().and_then(|_| child.resource_usage());
+    containment::finish(child).await;
     let status = match status {
         Ok(s) => s,
         Err(e) => {
@@ -129,7 +138,7 @@ pub async fn run(args: RunArgs) -> i32 {
     };
     if args.rusage {
         let wall = started.elapsed();
-        match child.resource_usage() {
+        match usage {
             Some(ru) => eprintln!(
                 "conductor: user {:.3}s system {:.3}s max-rss {} KiB wall {:.3}s ({})",
                 ru.user_time.as_secs_f64(),
@@ -172,19 +181,14 @@ fn usage_sources(ru: &conductor::ResourceUsage) -> String {
     format!("{cpu}; {mem}{oom}")
 }
 
-/// Resolves with the output of whichever future finishes first.
-async fn select_first<F: std::future::Future<Output = i32> + Unpin>(
-    futs: impl Iterator<Item = F>,
-) -> i32 {
-    let mut futs: Vec<F> = futs.collect();
-    std::future::poll_fn(|cx| {
-        for f in futs.iter_mut() {
-            if let std::task::Poll::Ready(v) = std::future::Future::poll(std::pin::Pin::new(f), cx)
-            {
-                return std::task::Poll::Ready(v);
-            }
-        }
-        std::task::Poll::Pending
-    })
-    .await
+/// True if process `pid` is in conductor's own process group.
+fn in_our_group(pid: u32) -> bool {
+    let pid = rustix::process::Pid::from_raw(pid as i32);
+    rustix::process::getpgid(pid).ok() == Some(rustix::process::getpgrp())
+}
+
+/// True if process `pid` is in conductor's session (so it shares its terminal).
+fn same_session(pid: u32) -> bool {
+    let pid = rustix::process::Pid::from_raw(pid as i32);
+    rustix::process::getsid(pid).ok() == rustix::process::getsid(None).ok()
 }

@@ -4,9 +4,12 @@
 mod duration;
 mod exit;
 mod json;
+mod launcher;
 mod pool;
 mod program;
+mod remote;
 mod run;
+mod shard;
 mod usage;
 
 use clap::{CommandFactory, Parser, Subcommand};

@@ -3,6 +3,10 @@
 //! failures on stderr, a progress bar on a terminal and a summary at the end.
 
 use crate::exit;
+use crate::launcher;
+use crate::remote::{self, Remote};
+use crate::shard::Shard;
+use std::sync::Arc;
 use clap::Args;
 use conductor::pool::{Mode, Pool, TaskReport};
 use conductor::Command;
@@ -47,37 +51,128 @@ pub struct PoolArgs {
     /// Extra attempts for a task whose worker crashed or timed out.
     #[arg(long, default_value_t = 2)]
     retries: u32,
+    /// Run workers on another machine over ssh: [N/]LOGIN, LOGIN being host,
+    /// user@host, or a whole ssh command ('ssh -p 2222 user@host'); N slots
+    /// (default -j, else 1); ':' is this machine. Repeatable, or comma-separated.
+    #[arg(short = 'S', long = "sshlogin", value_name = "[N/]LOGIN")]
+    sshlogin: Vec<String>,
+    /// Read logins from FILE, one per line (# comments).
+    #[arg(long = "sshloginfile", value_name = "FILE")]
+    sshloginfile: Vec<std::path::PathBuf>,
+    /// The ssh client (and options) for logins that name only a host.
+    #[arg(long, value_name = "PROGRAM")]
+    ssh: Option<String>,
+    /// Run only shard I of N of the input lines (line n goes to shard
+    /// (n-1) % N + 1), or 'auto' from SLURM_ARRAY_TASK_* / JOB_COMPLETION_INDEX.
+    #[arg(long, value_name = "I/N|auto")]
+    shard: Option<String>,
+    /// Put this command in front of every worker, e.g. 'srun --exact -n1 -c1'.
+    #[arg(long, value_name = "PREFIX")]
+    launcher: Option<String>,
     #[command(flatten)]
     command: crate::program::Program,
 }
 
 /// One finished task.
 struct Done {
+    /// Position among the tasks submitted (1, 2, ...): the output order.
+    seq: u64,
+    /// Input line number (the task's sequence number, kept across shards).
     line: u64,
     report: TaskReport,
 }
 
 /// Runs the pool job; returns conductor's exit code.
 pub async fn run(args: PoolArgs) -> i32 {
+    let logins = match remote::collect(&args.sshlogin, &args.sshloginfile) {
+        Ok(l) => l,
+        Err(e) => return usage_error(&e),
+    };
+    let shard = match &args.shard {
+        None => None,
+        Some(v) => match Shard::parse(v, |k| std::env::var(k).ok()) {
+            Ok(s) => Some(s),
+            Err(e) => return usage_error(&e.to_string()),
+        },
+    };
+    let remote = if logins.is_empty() {
+        None
+    } else {
+        match Remote::start(logins, args.ssh.as_deref(), true).await {
+            Ok((r, down)) => {
+                for (host, why) in down {
+                    eprintln!("conductor: host {host} is down ({why}); its workers will be retried with backoff");
+                }
+                Some(Arc::new(r))
+            }
+            Err(e) => {
+                eprintln!("conductor: cannot make a private directory for ssh control sockets: {e}");
+                return exit::FAILED;
+            }
+        }
+    };
+    let code = run_pool(args, remote.clone(), shard).await;
+    if let Some(r) = remote {
+        r.close();
+    }
+    code
+}
+
+fn usage_error(msg: &str) -> i32 {
+    eprintln!("conductor pool: {msg}");
+    exit::FAILED
+}
+
+async fn run_pool(args: PoolArgs, remote: Option<Arc<Remote>>, shard: Option<Shard>) -> i32 {
     let _ = conductor::unix::raise_fd_limit();
-    let (program, rest) = args.command.split_first().expect("clap requires WORKER");
-    let (program, rest) = (program.clone(), rest.to_vec());
-    let workers = args
-        .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let argv = launcher::prefixed(args.launcher.as_deref(), &args.command);
+    let default_jobs = || {
+        launcher::slurm_jobs(|k| std::env::var(k).ok(), args.launcher.is_some())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    };
+    // Slot -> login index (remote runs), or all slots local.
+    let slot_hosts: Vec<usize> = match &remote {
+        None => vec![0; args.workers.unwrap_or_else(default_jobs)],
+        Some(r) => r
+            .logins()
+            .iter()
+            .enumerate()
+            .flat_map(|(i, l)| {
+                let n = l.slots.or(args.workers).unwrap_or(match l.target {
+                    remote::Target::Local => default_jobs(),
+                    remote::Target::Ssh { .. } => 1,
+                });
+                std::iter::repeat_n(i, n)
+            })
+            .collect(),
+    };
+    let workers = slot_hosts.len();
     let mode = if args.framed {
         Mode::Framed
     } else {
         Mode::Lines
     };
-    let mut builder = Pool::builder(move || {
-        let mut c = Command::new(&program);
-        c.args(&rest);
-        c
+    let factory_remote = remote.clone();
+    let factory_hosts = slot_hosts.clone();
+    let mut builder = Pool::builder_per_slot(move |slot| match &factory_remote {
+        Some(r) => r.wrap(factory_hosts[slot], &argv, remote::Input::PassThrough),
+        None => {
+            let mut c = Command::new(&argv[0]);
+            c.args(&argv[1..]);
+            c
+        }
     })
     .workers(workers)
     .mode(mode)
     .attempts(args.retries.saturating_add(1));
+    if remote.is_some() {
+        // A host that is down is tried again with backoff, not hammered.
+        builder = builder.backoff(Duration::from_millis(200), Duration::from_secs(30));
+    }
+    let host_of = |worker: Option<usize>| -> Option<String> {
+        let r = remote.as_ref()?;
+        Some(r.name(*slot_hosts.get(worker?)?).to_string())
+    };
     if args.framed {
         builder = builder.tasks_per_worker(args.in_flight);
     }
@@ -98,7 +193,7 @@ pub async fn run(args: PoolArgs) -> i32 {
     let bar = progress_bar(total);
     let (stop_tx, stop_rx) = watch::channel(false);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
-    let reader = tokio::spawn(feed(pool.clone(), done_tx, stop_rx));
+    let reader = tokio::spawn(feed(pool.clone(), done_tx, stop_rx, shard));
 
     let mut sigint = match signal(SignalKind::interrupt()) {
         Ok(s) => s,
@@ -108,8 +203,9 @@ pub async fn run(args: PoolArgs) -> i32 {
         }
     };
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let mut pending: BTreeMap<u64, TaskReport> = BTreeMap::new();
-    let mut next_line = 1u64;
+    let mut pending: BTreeMap<u64, (u64, TaskReport, Option<String>)> = BTreeMap::new();
+    let mut next_seq = 1u64;
+    let mut per_host: BTreeMap<String, u64> = BTreeMap::new();
     let (mut ok, mut failed) = (0u64, 0u64);
     let mut interrupted = false;
     let mut write_error = None;
@@ -118,18 +214,22 @@ pub async fn run(args: PoolArgs) -> i32 {
             done = done_rx.recv() => {
                 let Some(done) = done else { break };
                 if done.report.result.is_ok() { ok += 1 } else { failed += 1 }
+                let host = host_of(done.report.info.worker);
+                if let Some(h) = &host {
+                    *per_host.entry(h.clone()).or_default() += 1;
+                }
                 if let Some(bar) = &bar {
                     bar.inc(1);
                     bar.set_message(format!("{failed} failed"));
                 }
                 let res = if args.unordered {
-                    emit(&mut out, done.line, &done.report, args.json)
+                    emit(&mut out, done.line, &done.report, args.json, host.as_deref())
                 } else {
-                    pending.insert(done.line, done.report);
+                    pending.insert(done.seq, (done.line, done.report, host));
                     let mut res = Ok(());
-                    while let Some(report) = pending.remove(&next_line) {
-                        res = res.and(emit(&mut out, next_line, &report, args.json));
-                        next_line += 1;
+                    while let Some((line, report, host)) = pending.remove(&next_seq) {
+                        res = res.and(emit(&mut out, line, &report, args.json, host.as_deref()));
+                        next_seq += 1;
                     }
                     res
                 };
@@ -179,6 +279,10 @@ pub async fn run(args: PoolArgs) -> i32 {
         wall.as_secs_f64(),
         (ok + failed) as f64 / wall.as_secs_f64().max(1e-9),
     );
+    if !per_host.is_empty() {
+        let hosts: Vec<String> = per_host.iter().map(|(h, n)| format!("{h} {n}")).collect();
+        eprintln!("conductor: tasks per host: {}", hosts.join(", "));
+    }
     if let Some(e) = read_error {
         eprintln!("conductor: reading tasks from stdin failed: {e}");
         return exit::FAILED;
@@ -204,9 +308,11 @@ async fn feed(
     pool: Pool,
     done: mpsc::UnboundedSender<Done>,
     mut stop: watch::Receiver<bool>,
+    shard: Option<Shard>,
 ) -> std::io::Result<u64> {
     let mut lines = tokio::io::BufReader::with_capacity(1 << 16, tokio::io::stdin()).split(b'\n');
     let mut n = 0u64;
+    let mut seq = 0u64;
     loop {
         let line = tokio::select! {
             l = lines.next_segment() => l?,
@@ -217,7 +323,11 @@ async fn feed(
             line.pop();
         }
         n += 1;
-        let number = n;
+        if shard.is_some_and(|s| !s.contains(n)) {
+            continue;
+        }
+        seq += 1;
+        let (number, position) = (n, seq);
         let handle = tokio::select! {
             h = pool.enqueue(line) => h,
             _ = stop.wait_for(|s| *s) => break,
@@ -228,6 +338,7 @@ async fn feed(
                 tokio::spawn(async move {
                     let report = handle.report().await;
                     let _ = done.send(Done {
+                        seq: position,
                         line: number,
                         report,
                     });
@@ -243,6 +354,7 @@ async fn feed(
                     },
                 };
                 let _ = done.send(Done {
+                    seq: position,
                     line: number,
                     report,
                 });
@@ -253,7 +365,13 @@ async fn feed(
 }
 
 /// Writes one task's outcome: the result line on stdout, or the failure on stderr.
-fn emit(out: &mut impl Write, line: u64, report: &TaskReport, json: bool) -> std::io::Result<()> {
+fn emit(
+    out: &mut impl Write,
+    line: u64,
+    report: &TaskReport,
+    json: bool,
+    host: Option<&str>,
+) -> std::io::Result<()> {
     let info = &report.info;
     if json {
         let mut s = format!("{{\"line\":{line},\"ok\":{}", report.result.is_ok());
@@ -268,6 +386,10 @@ fn emit(out: &mut impl Write, line: u64, report: &TaskReport, json: bool) -> std
             }
         }
         let worker = info.worker.map_or("null".to_string(), |w| w.to_string());
+        if let Some(h) = host {
+            s.push_str(",\"host\":");
+            crate::json::string(&mut s, h);
+        }
         s.push_str(&format!(
             ",\"attempts\":{},\"worker\":{worker},\"duration_ms\":{:.3}}}\n",
             info.runs,
@@ -279,7 +401,10 @@ fn emit(out: &mut impl Write, line: u64, report: &TaskReport, json: bool) -> std
         out.write_all(b"\n")?;
     }
     if let Err(e) = &report.result {
-        eprintln!("conductor: task at line {line} failed: {e}");
+        match host {
+            Some(h) => eprintln!("conductor: task at line {line} failed on {h}: {e}"),
+            None => eprintln!("conductor: task at line {line} failed: {e}"),
+        }
     }
     Ok(())
 }

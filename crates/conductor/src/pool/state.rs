@@ -33,7 +33,7 @@ use super::task::{Outcome, Task, TaskHandle};
 use crate::{Command, ExitStatus};
 
 /// Builds the command for each worker process.
-pub(super) type Factory = Box<dyn Fn() -> Command + Send + Sync>;
+pub(super) type Factory = Box<dyn Fn(usize) -> Command + Send + Sync>;
 
 /// Where the pool is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

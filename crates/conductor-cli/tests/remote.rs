@@ -1,0 +1,210 @@
+//! `conductor pool` with workers on other hosts over ssh, against real
+//! OpenSSH servers on loopback (tests/sshd): hostile arguments arrive
+//! uninterpreted, a timed-out or SIGKILLed run leaves no remote process,
+//! a host that refuses connections is marked down while the others do its
+//! work, and every host gets one connection (ControlMaster) however many
+//! workers it runs.
+#![cfg(target_os = "linux")]
+
+#[path = "../../conductor/tests/common/skip.rs"]
+mod skip;
+mod sshd;
+
+use conductor::blocking::Command;
+use conductor::Stdio;
+use sshd::{alive, wait_until, Cluster};
+use std::time::{Duration, Instant};
+
+fn conductor() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_conductor"))
+}
+
+fn cluster(hosts: usize) -> Option<Cluster> {
+    match Cluster::start(hosts) {
+        Ok(c) => Some(c),
+        Err(why) => {
+            skip::skipped(why);
+            None
+        }
+    }
+}
+
+fn run(args: &[&str], input: &[u8]) -> conductor::Output {
+    let child = conductor()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .timeout(Duration::from_secs(120))
+        .spawn()
+        .unwrap();
+    child.communicate(input).unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A line worker that answers each task with a dump of its own arguments
+/// (and the task): what it received, byte for byte.
+const DUMP: &str = r#"while IFS= read -r l; do printf '%s|' "$@" "$l" | od -An -c | tr -d ' \n'; echo; done"#;
+
+#[test]
+fn hostile_arguments_and_tasks_are_not_interpreted() {
+    let Some(c) = cluster(1) else { return };
+    let x = c.dir.join("x");
+    let y = c.dir.join("y");
+    let hostile = [
+        format!("$(touch {})", x.display()),
+        format!("`touch {}`", y.display()),
+        format!("; touch {}", x.display()),
+        "it's \"quoted\" \\ back".to_string(),
+        "two\nlines".to_string(),
+        "*".to_string(),
+        String::new(),
+    ];
+    let tasks = format!("$(touch {})\n'; `touch {}`\n", x.display(), y.display());
+    let mut args = vec!["pool", "--retries", "0", "--", "sh", "-c", DUMP, "sh"];
+    args.extend(hostile.iter().map(String::as_str));
+    let local = run(&args, tasks.as_bytes());
+    assert!(local.status.success(), "{}", text(&local.stderr));
+    let ssh = c.ssh();
+    let mut remote_args = vec!["pool", "--ssh", &ssh, "-S", "1/h0"];
+    remote_args.extend(&args[1..]);
+    let remote = run(&remote_args, tasks.as_bytes());
+    assert!(remote.status.success(), "{}", text(&remote.stderr));
+    assert_eq!(text(&remote.stdout), text(&local.stdout), "the remote worker got other arguments");
+    assert_eq!(text(&remote.stdout).lines().count(), 2);
+    assert!(!x.exists() && !y.exists(), "something was interpreted");
+}
+
+/// A line worker that, on the task `hang`, starts a grandchild, records its
+/// pid in DIR/pid and hangs; other tasks are echoed.
+fn hanging_worker(dir: &std::path::Path) -> String {
+    format!(
+        r#"while IFS= read -r l; do if [ "$l" = hang ]; then sleep 1000 & echo $! > {d}/pid.tmp; mv {d}/pid.tmp {d}/pid; wait; fi; echo "$l"; done"#,
+        d = dir.display()
+    )
+}
+
+fn recorded_pid(dir: &std::path::Path) -> i32 {
+    let f = dir.join("pid");
+    assert!(wait_until(Duration::from_secs(60), || f.exists()), "the remote task never started");
+    std::fs::read_to_string(f).unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn a_task_timeout_leaves_no_remote_process() {
+    let Some(c) = cluster(1) else { return };
+    let ssh = c.ssh();
+    let worker = hanging_worker(&c.dir);
+    let out = run(
+        &["pool", "--ssh", &ssh, "-S", "1/h0", "--task-timeout", "1s", "--retries", "0", "--", "sh", "-c", &worker],
+        b"a\nhang\nb\n",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("line 2"), "{}", text(&out.stderr));
+    let pid = recorded_pid(&c.dir);
+    // The guard stops the group once the channel closes (after its grace).
+    assert!(
+        wait_until(Duration::from_secs(60), || !alive(pid)),
+        "remote grandchild {pid} outlived the timed-out task"
+    );
+}
+
+#[test]
+fn sigkilled_conductor_leaves_no_remote_process() {
+    let Some(c) = cluster(1) else { return };
+    let ssh = c.ssh();
+    let worker = hanging_worker(&c.dir);
+    let mut child = conductor()
+        .args(["pool", "--ssh", &ssh, "-S", "1/h0", "--", "sh", "-c", &worker])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.as_mut().unwrap().write_all(b"hang\n").unwrap();
+    let pid = recorded_pid(&c.dir);
+    assert!(alive(pid));
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(
+        wait_until(Duration::from_secs(60), || !alive(pid)),
+        "remote grandchild {pid} outlived a SIGKILLed conductor"
+    );
+}
+
+#[test]
+fn a_host_that_refuses_connections_is_down_and_the_others_do_its_work() {
+    let Some(c) = cluster(1) else { return };
+    let ssh = c.ssh();
+    let input: String = (0..40).map(|i| format!("t{i}\n")).collect();
+    let out = run(
+        &["pool", "--ssh", &ssh, "-S", "2/down", "-S", "2/h0", "--json", "--retries", "5", "--", "cat"],
+        input.as_bytes(),
+    );
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("host down is down"), "{stderr}");
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 40, "{stdout}");
+    for line in stdout.lines() {
+        assert!(line.contains("\"ok\":true") && line.contains("\"host\":\"h0\""), "{line}");
+    }
+    assert!(stderr.contains("tasks per host: h0 40"), "{stderr}");
+}
+
+#[test]
+fn one_connection_per_host_however_many_workers() {
+    let Some(c) = cluster(2) else { return };
+    let ssh = c.ssh();
+    let input: String = (0..200).map(|i| format!("t{i}\n")).collect();
+    let before = (c.accepted(0), c.accepted(1));
+    let out = run(
+        &["pool", "--ssh", &ssh, "-S", "3/h0,3/h1", "--json", "--", "cat"],
+        input.as_bytes(),
+    );
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(text(&out.stdout).lines().count(), 200);
+    let hosts: std::collections::BTreeSet<&str> = ["\"host\":\"h0\"", "\"host\":\"h1\""]
+        .into_iter()
+        .filter(|h| text(&out.stdout).contains(h))
+        .collect();
+    assert_eq!(hosts.len(), 2, "both hosts ran tasks: {stderr}");
+    // sshd logs one "Accepted publickey" per connection: the master's.
+    assert_eq!((c.accepted(0) - before.0, c.accepted(1) - before.1), (1, 1), "one connection per host");
+}
+
+/// Per-command cost: a new ssh connection each time against a channel on an
+/// open ControlMaster (printed; run with --nocapture to see the figures).
+#[test]
+fn per_command_cost_new_connection_vs_master() {
+    let Some(c) = cluster(1) else { return };
+    let cfg = c.dir.join("ssh_config");
+    let n = 20;
+    let time = |extra: &[&str]| {
+        let start = Instant::now();
+        for _ in 0..n {
+            let st = std::process::Command::new("ssh").arg("-F").arg(&cfg).args(extra).args(["h0", "true"]).status().unwrap();
+            assert!(st.success());
+        }
+        start.elapsed() / n
+    };
+    let fresh = time(&[]);
+    let sock = c.dir.join("ctl");
+    let path = format!("ControlPath={}", sock.display());
+    let st = std::process::Command::new("ssh")
+        .arg("-F")
+        .arg(&cfg)
+        .args(["-o", &path, "-o", "ControlMaster=yes", "-o", "ControlPersist=30", "-f", "-N", "h0"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let muxed = time(&["-o", &path]);
+    let _ = std::process::Command::new("ssh").arg("-F").arg(&cfg).args(["-o", &path, "-O", "exit", "h0"]).status();
+    eprintln!("ssh per command: new connection {fresh:?}, channel over a ControlMaster {muxed:?}");
+    assert!(muxed < Duration::from_secs(10) && fresh < Duration::from_secs(10));
+}

@@ -49,7 +49,10 @@ mod tests {
     #[test]
     fn prefix_and_jobs() {
         assert_eq!(prefixed(None, &["a".into()]), ["a"]);
-        assert_eq!(prefixed(Some(" srun  -n1 "), &["a".into(), "b c".into()]), ["srun", "-n1", "a", "b c"]);
+        assert_eq!(
+            prefixed(Some(" srun  -n1 "), &["a".into(), "b c".into()]),
+            ["srun", "-n1", "a", "b c"]
+        );
         let env = |k: &str| match k {
             "SLURM_NTASKS" => Some("16".to_string()),
             "SLURM_CPUS_ON_NODE" => Some("4".to_string()),

@@ -6,13 +6,13 @@ use crate::exit;
 use crate::launcher;
 use crate::remote::{self, Remote};
 use crate::shard::Shard;
-use std::sync::Arc;
 use clap::Args;
 use conductor::pool::{Mode, Pool, TaskReport};
 use conductor::Command;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncBufReadExt;
 use tokio::signal::unix::{signal, SignalKind};
@@ -106,7 +106,9 @@ pub async fn run(args: PoolArgs) -> i32 {
                 Some(Arc::new(r))
             }
             Err(e) => {
-                eprintln!("conductor: cannot make a private directory for ssh control sockets: {e}");
+                eprintln!(
+                    "conductor: cannot make a private directory for ssh control sockets: {e}"
+                );
                 return exit::FAILED;
             }
         }
@@ -189,7 +191,12 @@ async fn run_pool(args: PoolArgs, remote: Option<Arc<Remote>>, shard: Option<Sha
     };
 
     let started = Instant::now();
-    let total = count_lines_if_regular();
+    // A shard runs a share of the lines: no total to show.
+    let total = if shard.is_some() {
+        None
+    } else {
+        count_lines_if_regular()
+    };
     let bar = progress_bar(total);
     let (stop_tx, stop_rx) = watch::channel(false);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();

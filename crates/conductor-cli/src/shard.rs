@@ -69,7 +69,10 @@ impl Shard {
         }
         let bad = || ShardError::Syntax(value.into());
         let (i, n) = value.split_once('/').ok_or_else(bad)?;
-        let (i, n) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        let (i, n) = (
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
         Shard::new(i, n).ok_or_else(bad)
     }
 
@@ -98,7 +101,9 @@ impl Shard {
             };
             // Arrays with a step (--array=0-10:2) or lists have holes: the
             // position among the ids is not id - min; refuse rather than skip inputs.
-            if let (Some(max), Some(_)) = (num("SLURM_ARRAY_TASK_MAX")?, num("SLURM_ARRAY_TASK_COUNT")?) {
+            if let (Some(max), Some(_)) =
+                (num("SLURM_ARRAY_TASK_MAX")?, num("SLURM_ARRAY_TASK_COUNT")?)
+            {
                 if max.checked_sub(min).map(|d| d + 1) != Some(count) {
                     return Err(ShardError::Environment(format!(
                         "the array's ids {min}-{max} are not {count} consecutive numbers; use --shard I/N"
@@ -119,7 +124,9 @@ impl Shard {
                 ));
             };
             return Shard::new(index + 1, count).ok_or_else(|| {
-                ShardError::Environment(format!("JOB_COMPLETION_INDEX={index} is not below {count}"))
+                ShardError::Environment(format!(
+                    "JOB_COMPLETION_INDEX={index} is not below {count}"
+                ))
             });
         }
         Err(ShardError::Environment(
@@ -140,27 +147,68 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let m: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let m: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| m.get(k).cloned()
     }
 
     #[test]
     fn parse_forms() {
-        assert_eq!(Shard::parse("1/1", env(&[])), Ok(Shard { index: 0, count: 1 }));
-        assert_eq!(Shard::parse("3/4", env(&[])), Ok(Shard { index: 2, count: 4 }));
+        assert_eq!(
+            Shard::parse("1/1", env(&[])),
+            Ok(Shard { index: 0, count: 1 })
+        );
+        assert_eq!(
+            Shard::parse("3/4", env(&[])),
+            Ok(Shard { index: 2, count: 4 })
+        );
         for bad in ["0/4", "5/4", "1/0", "x", "1/", "/2", "-1/2"] {
-            assert!(matches!(Shard::parse(bad, env(&[])), Err(ShardError::Syntax(_))), "{bad}");
+            assert!(
+                matches!(Shard::parse(bad, env(&[])), Err(ShardError::Syntax(_))),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn auto_from_slurm_and_kubernetes() {
         let s = |v: &[(&str, &str)]| Shard::parse("auto", env(v));
-        assert_eq!(s(&[("SLURM_ARRAY_TASK_ID", "0"), ("SLURM_ARRAY_TASK_COUNT", "4"), ("SLURM_ARRAY_TASK_MIN", "0"), ("SLURM_ARRAY_TASK_MAX", "3")]), Ok(Shard { index: 0, count: 4 }));
-        assert_eq!(s(&[("SLURM_ARRAY_TASK_ID", "10"), ("SLURM_ARRAY_TASK_MIN", "1"), ("SLURM_ARRAY_TASK_MAX", "10")]), Ok(Shard { index: 9, count: 10 }));
-        assert!(s(&[("SLURM_ARRAY_TASK_ID", "3"), ("SLURM_ARRAY_TASK_COUNT", "3"), ("SLURM_ARRAY_TASK_MIN", "0"), ("SLURM_ARRAY_TASK_MAX", "4")]).is_err(), "stepped array");
-        assert_eq!(s(&[("JOB_COMPLETION_INDEX", "2"), ("JOB_COMPLETIONS", "3")]), Ok(Shard { index: 2, count: 3 }));
+        assert_eq!(
+            s(&[
+                ("SLURM_ARRAY_TASK_ID", "0"),
+                ("SLURM_ARRAY_TASK_COUNT", "4"),
+                ("SLURM_ARRAY_TASK_MIN", "0"),
+                ("SLURM_ARRAY_TASK_MAX", "3")
+            ]),
+            Ok(Shard { index: 0, count: 4 })
+        );
+        assert_eq!(
+            s(&[
+                ("SLURM_ARRAY_TASK_ID", "10"),
+                ("SLURM_ARRAY_TASK_MIN", "1"),
+                ("SLURM_ARRAY_TASK_MAX", "10")
+            ]),
+            Ok(Shard {
+                index: 9,
+                count: 10
+            })
+        );
+        assert!(
+            s(&[
+                ("SLURM_ARRAY_TASK_ID", "3"),
+                ("SLURM_ARRAY_TASK_COUNT", "3"),
+                ("SLURM_ARRAY_TASK_MIN", "0"),
+                ("SLURM_ARRAY_TASK_MAX", "4")
+            ])
+            .is_err(),
+            "stepped array"
+        );
+        assert_eq!(
+            s(&[("JOB_COMPLETION_INDEX", "2"), ("JOB_COMPLETIONS", "3")]),
+            Ok(Shard { index: 2, count: 3 })
+        );
         assert!(s(&[("JOB_COMPLETION_INDEX", "3"), ("JOB_COMPLETIONS", "3")]).is_err());
         assert!(s(&[("JOB_COMPLETION_INDEX", "0")]).is_err());
         assert!(s(&[]).is_err());

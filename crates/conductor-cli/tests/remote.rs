@@ -47,7 +47,8 @@ fn text(b: &[u8]) -> String {
 
 /// A line worker that answers each task with a dump of its own arguments
 /// (and the task): what it received, byte for byte.
-const DUMP: &str = r#"while IFS= read -r l; do printf '%s|' "$@" "$l" | od -An -c | tr -d ' \n'; echo; done"#;
+const DUMP: &str =
+    r#"while IFS= read -r l; do printf '%s|' "$@" "$l" | od -An -c | tr -d ' \n'; echo; done"#;
 
 #[test]
 fn hostile_arguments_and_tasks_are_not_interpreted() {
@@ -73,7 +74,11 @@ fn hostile_arguments_and_tasks_are_not_interpreted() {
     remote_args.extend(&args[1..]);
     let remote = run(&remote_args, tasks.as_bytes());
     assert!(remote.status.success(), "{}", text(&remote.stderr));
-    assert_eq!(text(&remote.stdout), text(&local.stdout), "the remote worker got other arguments");
+    assert_eq!(
+        text(&remote.stdout),
+        text(&local.stdout),
+        "the remote worker got other arguments"
+    );
     assert_eq!(text(&remote.stdout).lines().count(), 2);
     assert!(!x.exists() && !y.exists(), "something was interpreted");
 }
@@ -89,7 +94,10 @@ fn hanging_worker(dir: &std::path::Path) -> String {
 
 fn recorded_pid(dir: &std::path::Path) -> i32 {
     let f = dir.join("pid");
-    assert!(wait_until(Duration::from_secs(60), || f.exists()), "the remote task never started");
+    assert!(
+        wait_until(Duration::from_secs(60), || f.exists()),
+        "the remote task never started"
+    );
     std::fs::read_to_string(f).unwrap().trim().parse().unwrap()
 }
 
@@ -99,11 +107,29 @@ fn a_task_timeout_leaves_no_remote_process() {
     let ssh = c.ssh();
     let worker = hanging_worker(&c.dir);
     let out = run(
-        &["pool", "--ssh", &ssh, "-S", "1/h0", "--task-timeout", "1s", "--retries", "0", "--", "sh", "-c", &worker],
+        &[
+            "pool",
+            "--ssh",
+            &ssh,
+            "-S",
+            "1/h0",
+            "--task-timeout",
+            "1s",
+            "--retries",
+            "0",
+            "--",
+            "sh",
+            "-c",
+            &worker,
+        ],
         b"a\nhang\nb\n",
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("line 2"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("line 2"),
+        "{}",
+        text(&out.stderr)
+    );
     let pid = recorded_pid(&c.dir);
     // The guard stops the group once the channel closes (after its grace).
     assert!(
@@ -118,7 +144,9 @@ fn sigkilled_conductor_leaves_no_remote_process() {
     let ssh = c.ssh();
     let worker = hanging_worker(&c.dir);
     let mut child = conductor()
-        .args(["pool", "--ssh", &ssh, "-S", "1/h0", "--", "sh", "-c", &worker])
+        .args([
+            "pool", "--ssh", &ssh, "-S", "1/h0", "--", "sh", "-c", &worker,
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -142,7 +170,20 @@ fn a_host_that_refuses_connections_is_down_and_the_others_do_its_work() {
     let ssh = c.ssh();
     let input: String = (0..40).map(|i| format!("t{i}\n")).collect();
     let out = run(
-        &["pool", "--ssh", &ssh, "-S", "2/down", "-S", "2/h0", "--json", "--retries", "5", "--", "cat"],
+        &[
+            "pool",
+            "--ssh",
+            &ssh,
+            "-S",
+            "2/down",
+            "-S",
+            "2/h0",
+            "--json",
+            "--retries",
+            "5",
+            "--",
+            "cat",
+        ],
         input.as_bytes(),
     );
     let stderr = text(&out.stderr);
@@ -151,7 +192,10 @@ fn a_host_that_refuses_connections_is_down_and_the_others_do_its_work() {
     let stdout = text(&out.stdout);
     assert_eq!(stdout.lines().count(), 40, "{stdout}");
     for line in stdout.lines() {
-        assert!(line.contains("\"ok\":true") && line.contains("\"host\":\"h0\""), "{line}");
+        assert!(
+            line.contains("\"ok\":true") && line.contains("\"host\":\"h0\""),
+            "{line}"
+        );
     }
     assert!(stderr.contains("tasks per host: h0 40"), "{stderr}");
 }
@@ -163,7 +207,16 @@ fn one_connection_per_host_however_many_workers() {
     let input: String = (0..200).map(|i| format!("t{i}\n")).collect();
     let before = (c.accepted(0), c.accepted(1));
     let out = run(
-        &["pool", "--ssh", &ssh, "-S", "3/h0,3/h1", "--json", "--", "cat"],
+        &[
+            "pool",
+            "--ssh",
+            &ssh,
+            "-S",
+            "3/h0,3/h1",
+            "--json",
+            "--",
+            "cat",
+        ],
         input.as_bytes(),
     );
     let stderr = text(&out.stderr);
@@ -175,7 +228,11 @@ fn one_connection_per_host_however_many_workers() {
         .collect();
     assert_eq!(hosts.len(), 2, "both hosts ran tasks: {stderr}");
     // sshd logs one "Accepted publickey" per connection: the master's.
-    assert_eq!((c.accepted(0) - before.0, c.accepted(1) - before.1), (1, 1), "one connection per host");
+    assert_eq!(
+        (c.accepted(0) - before.0, c.accepted(1) - before.1),
+        (1, 1),
+        "one connection per host"
+    );
 }
 
 /// Per-command cost: a new ssh connection each time against a channel on an
@@ -188,7 +245,13 @@ fn per_command_cost_new_connection_vs_master() {
     let time = |extra: &[&str]| {
         let start = Instant::now();
         for _ in 0..n {
-            let st = std::process::Command::new("ssh").arg("-F").arg(&cfg).args(extra).args(["h0", "true"]).status().unwrap();
+            let st = std::process::Command::new("ssh")
+                .arg("-F")
+                .arg(&cfg)
+                .args(extra)
+                .args(["h0", "true"])
+                .status()
+                .unwrap();
             assert!(st.success());
         }
         start.elapsed() / n
@@ -199,12 +262,26 @@ fn per_command_cost_new_connection_vs_master() {
     let st = std::process::Command::new("ssh")
         .arg("-F")
         .arg(&cfg)
-        .args(["-o", &path, "-o", "ControlMaster=yes", "-o", "ControlPersist=30", "-f", "-N", "h0"])
+        .args([
+            "-o",
+            &path,
+            "-o",
+            "ControlMaster=yes",
+            "-o",
+            "ControlPersist=30",
+            "-f",
+            "-N",
+            "h0",
+        ])
         .status()
         .unwrap();
     assert!(st.success());
     let muxed = time(&["-o", &path]);
-    let _ = std::process::Command::new("ssh").arg("-F").arg(&cfg).args(["-o", &path, "-O", "exit", "h0"]).status();
+    let _ = std::process::Command::new("ssh")
+        .arg("-F")
+        .arg(&cfg)
+        .args(["-o", &path, "-O", "exit", "h0"])
+        .status();
     eprintln!("ssh per command: new connection {fresh:?}, channel over a ControlMaster {muxed:?}");
     assert!(muxed < Duration::from_secs(10) && fresh < Duration::from_secs(10));
 }

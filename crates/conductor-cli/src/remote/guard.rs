@@ -50,7 +50,12 @@ pub fn command_line(argv: &[Vec<u8>], input: Input, grace: Duration) -> Vec<u8> 
     // `sleep` takes fractions on Linux and the BSDs; whole seconds keep it portable.
     let grace = grace.as_secs().max(1).to_string();
     let mut line = b"exec sh -c ".to_vec();
-    let mut words: Vec<&[u8]> = vec![SCRIPT.as_bytes(), b"conductor-guard", mode, grace.as_bytes()];
+    let mut words: Vec<&[u8]> = vec![
+        SCRIPT.as_bytes(),
+        b"conductor-guard",
+        mode,
+        grace.as_bytes(),
+    ];
     words.extend(argv.iter().map(Vec::as_slice));
     line.extend(quote::join(words));
     line
@@ -81,7 +86,11 @@ mod tests {
             Input::PassThrough,
             Duration::from_secs(5),
         );
-        let mut child = sh(&line).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+        let mut child = sh(&line)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
         child.stdin.take().unwrap().write_all(b"a\n$(x)\n").unwrap();
         let out = child.wait_with_output().unwrap();
         assert_eq!(out.stdout, b"got a\ngot $(x)\n");
@@ -95,22 +104,35 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let mark = dir.join("pid");
         let script = format!("sleep 300 & echo $! > {}; wait", mark.display());
-        let line = command_line(&argv(&["sh", "-c", &script]), Input::Null, Duration::from_secs(1));
+        let line = command_line(
+            &argv(&["sh", "-c", &script]),
+            Input::Null,
+            Duration::from_secs(1),
+        );
         let started = Instant::now();
         let mut child = sh(&line).stdin(Stdio::piped()).spawn().unwrap();
         // Wait (bounded) for the grandchild to exist, then close the "channel".
         while !mark.exists() || std::fs::read_to_string(&mark).unwrap().trim().is_empty() {
-            assert!(started.elapsed() < Duration::from_secs(30), "grandchild never started");
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "grandchild never started"
+            );
             std::thread::yield_now();
         }
-        let pid: i32 = std::fs::read_to_string(&mark).unwrap().trim().parse().unwrap();
+        let pid: i32 = std::fs::read_to_string(&mark)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
         drop(child.stdin.take());
         let status = child.wait().unwrap();
         assert!(!status.success());
         assert!(started.elapsed() < Duration::from_secs(60));
         // Gone, or a zombie nobody reaped yet.
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let alive = stat.rsplit_once(')').is_some_and(|(_, r)| !r.trim_start().starts_with('Z'));
+        let alive = stat
+            .rsplit_once(')')
+            .is_some_and(|(_, r)| !r.trim_start().starts_with('Z'));
         assert!(!alive, "grandchild {pid} survived the channel closing");
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -65,7 +65,9 @@ impl HostBook {
 
     /// Whether host `i` may be given tasks at `now`.
     pub fn is_up(&self, i: usize, now: Instant) -> bool {
-        self.hosts.get(i).is_some_and(|h| h.down_until.is_none_or(|t| now >= t))
+        self.hosts
+            .get(i)
+            .is_some_and(|h| h.down_until.is_none_or(|t| now >= t))
     }
 
     /// When the next down host comes up again (to wait for when `pick` finds nothing).

@@ -95,7 +95,11 @@ fn parse_one(login: &str) -> Result<Login, LoginError> {
     let (slots, rest) = match trimmed.split_once('/') {
         // A slash in a whole ssh command (`-i ~/.ssh/key`) is not a slot count:
         // N/ counts only when what precedes it has no space.
-        Some((n, rest)) if !n.contains(char::is_whitespace) && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+        Some((n, rest))
+            if !n.contains(char::is_whitespace)
+                && !n.is_empty()
+                && n.bytes().all(|b| b.is_ascii_digit()) =>
+        {
             match n.parse::<usize>() {
                 Ok(n) if n > 0 => (Some(n), rest.trim()),
                 _ => return Err(LoginError::BadSlots(trimmed.into())),
@@ -133,9 +137,18 @@ mod tests {
     fn forms() {
         assert_eq!(
             parse("host").unwrap(),
-            vec![Login { slots: None, target: ssh(&[], "host") }]
+            vec![Login {
+                slots: None,
+                target: ssh(&[], "host")
+            }]
         );
-        assert_eq!(parse("3/u@h").unwrap()[0], Login { slots: Some(3), target: ssh(&[], "u@h") });
+        assert_eq!(
+            parse("3/u@h").unwrap()[0],
+            Login {
+                slots: Some(3),
+                target: ssh(&[], "u@h")
+            }
+        );
         assert_eq!(
             parse("2/ssh -p 2222 -i ~/.ssh/key user@host").unwrap()[0],
             Login {
@@ -148,9 +161,18 @@ mod tests {
             ssh(&["ssh", "-i", "/k/id"], "u@h")
         );
         assert_eq!(parse(":").unwrap()[0].target, Target::Local);
-        assert_eq!(parse("4/:").unwrap()[0], Login { slots: Some(4), target: Target::Local });
+        assert_eq!(
+            parse("4/:").unwrap()[0],
+            Login {
+                slots: Some(4),
+                target: Target::Local
+            }
+        );
         let two = parse("a,2/b").unwrap();
-        assert_eq!((two[0].name(), two[1].name(), two[1].slots), ("a", "b", Some(2)));
+        assert_eq!(
+            (two[0].name(), two[1].name(), two[1].slots),
+            ("a", "b", Some(2))
+        );
     }
 
     #[test]
@@ -163,6 +185,9 @@ mod tests {
     #[test]
     fn file() {
         let l = parse_file("# c\n\n 2/node1 \nssh -p 22 node2\n:\n").unwrap();
-        assert_eq!(l.iter().map(Login::name).collect::<Vec<_>>(), ["node1", "node2", ":"]);
+        assert_eq!(
+            l.iter().map(Login::name).collect::<Vec<_>>(),
+            ["node1", "node2", ":"]
+        );
     }
 }

@@ -94,7 +94,15 @@ impl ControlDir {
         let mut cmd = conductor::Command::new(client);
         cmd.args(options)
             .args(self.options())
-            .args(["-o", "ControlMaster=yes", "-o", "BatchMode=yes", "-f", "-N", "-T"])
+            .args([
+                "-o",
+                "ControlMaster=yes",
+                "-o",
+                "BatchMode=yes",
+                "-f",
+                "-N",
+                "-T",
+            ])
             .arg(host)
             .stdin(conductor::Stdio::null())
             .stdout(conductor::Stdio::null())
@@ -108,7 +116,11 @@ impl ControlDir {
             Ok(())
         } else {
             let why = String::from_utf8_lossy(&out.stderr).trim().to_string();
-            Err(if why.is_empty() { out.status.to_string() } else { why })
+            Err(if why.is_empty() {
+                out.status.to_string()
+            } else {
+                why
+            })
         }
     }
 }
@@ -125,8 +137,12 @@ impl ControlDir {
             return;
         };
         for ssh in &masters {
-            let Some((client, rest)) = ssh.split_first() else { continue };
-            let Some((host, options)) = rest.split_last() else { continue };
+            let Some((client, rest)) = ssh.split_first() else {
+                continue;
+            };
+            let Some((host, options)) = rest.split_last() else {
+                continue;
+            };
             let _ = std::process::Command::new(client)
                 .args(options)
                 .args(self.options())

@@ -75,7 +75,11 @@ impl Remote {
         let has_remote = logins.iter().any(|l| l.target != Target::Local);
         let remote = Remote {
             logins,
-            ssh: if ssh.is_empty() { vec!["ssh".into()] } else { ssh },
+            ssh: if ssh.is_empty() {
+                vec!["ssh".into()]
+            } else {
+                ssh
+            },
             control: if multiplex && has_remote {
                 Some(master::ControlDir::new()?)
             } else {
@@ -84,14 +88,15 @@ impl Remote {
             grace: Duration::from_secs(2),
         };
         let mut down = Vec::new();
-        if remote.control.is_some() {
+        if let Some(control) = &remote.control {
             let mut seen = std::collections::HashSet::new();
             for i in 0..remote.logins.len() {
-                let Some(argv) = remote.ssh_argv(i) else { continue };
+                let Some(argv) = remote.ssh_argv(i) else {
+                    continue;
+                };
                 if !seen.insert(argv.clone()) {
                     continue;
                 }
-                let control = remote.control.as_ref().expect("checked above");
                 if let Err(why) = control.start(&argv).await {
                     down.push((remote.logins[i].name().to_string(), why));
                 }
@@ -186,4 +191,3 @@ pub fn collect(sshlogin: &[String], files: &[std::path::PathBuf]) -> Result<Vec<
     }
     Ok(logins)
 }
-

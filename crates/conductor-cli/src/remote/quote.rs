@@ -69,10 +69,24 @@ mod tests {
 
     #[test]
     fn hostile() {
-        let args: Vec<Vec<u8>> = ["$(touch x)", "`id`", "a;b", "'", "\"", "a\nb", "\\", "", " ", "*", "~", "!x", "#"]
-            .iter()
-            .map(|s| s.as_bytes().to_vec())
-            .collect();
+        let args: Vec<Vec<u8>> = [
+            "$(touch x)",
+            "`id`",
+            "a;b",
+            "'",
+            "\"",
+            "a\nb",
+            "\\",
+            "",
+            " ",
+            "*",
+            "~",
+            "!x",
+            "#",
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
         assert_eq!(through_sh(&args), args);
         assert_eq!(join(["it's"]), b"'it'\\''s'");
     }

@@ -32,7 +32,10 @@ fn run(cmd: &mut Command) -> Result<(), String> {
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("{cmd:?}: {}", String::from_utf8_lossy(&out.stderr).trim()))
+        Err(format!(
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
     }
 }
 
@@ -49,15 +52,25 @@ impl Cluster {
         let dir = std::env::temp_dir().join(format!(
             "conductor-sshd-{}-{:x}",
             std::process::id(),
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos()
         ));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         std::fs::create_dir_all("/run/sshd").map_err(|e| e.to_string())?;
         for key in ["host_key", "id"] {
-            run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(dir.join(key)))?;
+            run(Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(dir.join(key)))?;
         }
-        std::fs::copy(dir.join("id.pub"), dir.join("authorized_keys")).map_err(|e| e.to_string())?;
-        let mut cluster = Cluster { dir: dir.clone(), servers: Vec::new(), logs: Vec::new() };
+        std::fs::copy(dir.join("id.pub"), dir.join("authorized_keys"))
+            .map_err(|e| e.to_string())?;
+        let mut cluster = Cluster {
+            dir: dir.clone(),
+            servers: Vec::new(),
+            logs: Vec::new(),
+        };
         let user = "root";
         let mut client = String::new();
         for h in 0..hosts {
@@ -86,7 +99,10 @@ impl Cluster {
             let stderr = child.stderr.take().unwrap();
             let sink = log.clone();
             std::thread::spawn(move || {
-                for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                for line in std::io::BufReader::new(stderr)
+                    .lines()
+                    .map_while(Result::ok)
+                {
                     if line.contains("Server listening") {
                         let _ = tx.send(());
                     }
@@ -98,7 +114,9 @@ impl Cluster {
             if rx.recv_timeout(Duration::from_secs(30)).is_err() {
                 return Err(format!("sshd {h} did not start: {:?}", log.lock().unwrap()));
             }
-            client.push_str(&format!("Host h{h}\n  HostName 127.0.0.1\n  Port {port}\n  User {user}\n"));
+            client.push_str(&format!(
+                "Host h{h}\n  HostName 127.0.0.1\n  Port {port}\n  User {user}\n"
+            ));
         }
         client.push_str(&format!(
             "Host down\n  HostName 127.0.0.1\n  Port {}\n  User {user}\n\
@@ -109,7 +127,10 @@ impl Cluster {
         ));
         std::fs::write(dir.join("ssh_config"), client).map_err(|e| e.to_string())?;
         // One plain connection proves the set-up before any test relies on it.
-        run(Command::new("ssh").args(["-F"]).arg(dir.join("ssh_config")).args(["h0", "true"]))?;
+        run(Command::new("ssh")
+            .args(["-F"])
+            .arg(dir.join("ssh_config"))
+            .args(["h0", "true"]))?;
         Ok(cluster)
     }
 
@@ -120,7 +141,12 @@ impl Cluster {
 
     /// Connections host `h` accepted so far (one per TCP connection, not per channel).
     pub fn accepted(&self, h: usize) -> usize {
-        self.logs[h].lock().unwrap().iter().filter(|l| l.contains("Accepted publickey")).count()
+        self.logs[h]
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains("Accepted publickey"))
+            .count()
     }
 }
 
@@ -150,6 +176,9 @@ pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
 pub fn alive(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
-        .and_then(|s| s.rsplit_once(')').map(|(_, r)| !r.trim_start().starts_with('Z')))
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, r)| !r.trim_start().starts_with('Z'))
+        })
         .unwrap_or(false)
 }

@@ -624,7 +624,7 @@ mod tests {
             circuit_threshold: 2,
             ..PoolConfig::default()
         };
-        Shared::new(config, Box::new(|| Command::new("true")))
+        Shared::new(config, Box::new(|_| Command::new("true")))
     }
 
     fn placed(offer: Offer) -> TaskHandle {

@@ -283,5 +283,22 @@ fn per_command_cost_new_connection_vs_master() {
         .args(["-o", &path, "-O", "exit", "h0"])
         .status();
     eprintln!("ssh per command: new connection {fresh:?}, channel over a ControlMaster {muxed:?}");
+    // A pool worker over ssh: per-task cost once the worker runs.
+    let input: String = (0..5000).map(|i| format!("t{i}\n")).collect();
+    let ssh = c.ssh();
+    let mut per_task = Vec::new();
+    for args in [
+        vec!["pool", "-j", "1", "--", "cat"],
+        vec!["pool", "--ssh", &ssh, "-S", "1/h0", "--", "cat"],
+    ] {
+        let start = Instant::now();
+        let out = run(&args, input.as_bytes());
+        assert!(out.status.success());
+        per_task.push(start.elapsed() / 5000);
+    }
+    eprintln!(
+        "pool, 5000 tasks through 1 cat worker: local {:?}/task, over ssh {:?}/task (start-up included)",
+        per_task[0], per_task[1]
+    );
     assert!(muxed < Duration::from_secs(10) && fresh < Duration::from_secs(10));
 }

@@ -2,24 +2,41 @@
 //! e.g. `srun --exact -n1 -c1` to run each as a Slurm job step inside an
 //! allocation; and the default `-j` inside a Slurm allocation.
 //!
-//! The prefix is split on white space (no quoting). Stopping a task stops
-//! the launcher's process tree locally: `srun` forwards SIGTERM to the step
-//! and, when it is killed, Slurm ends the step.
+//! The prefix is split on white space (no quoting). The launcher runs under
+//! a small local `sh` guard (`launcher_guard.sh`): conductor stops a timed-out
+//! worker's process group with SIGKILL, and a SIGKILLed `srun` leaves its
+//! job step running until the allocation ends. The guard keeps the launcher
+//! out of that group and sends it SIGTERM when the group dies, which `srun`
+//! turns into cancelling the step (its processes included).
 
 use std::ffi::OsString;
 
-/// `prefix` followed by `argv`: the command line to run.
+/// The launcher guard script.
+pub const GUARD: &str = include_str!("launcher_guard.sh");
+
+/// The command line to run: `argv` itself without a prefix, else the
+/// prefix's words and `argv` under the launcher guard.
 ///
 /// ```ignore
 /// let argv = prefixed(Some("srun --exact -n1"), &["wc".into()]);
-/// assert_eq!(argv, ["srun", "--exact", "-n1", "wc"]);
+/// assert_eq!(argv[4..], ["srun", "--exact", "-n1", "wc"]);
 /// ```
 pub fn prefixed(prefix: Option<&str>, argv: &[OsString]) -> Vec<OsString> {
-    let mut out: Vec<OsString> = prefix
+    let words: Vec<OsString> = prefix
         .unwrap_or("")
         .split_whitespace()
         .map(OsString::from)
         .collect();
+    if words.is_empty() {
+        return argv.to_vec();
+    }
+    let mut out: Vec<OsString> = vec![
+        "sh".into(),
+        "-c".into(),
+        GUARD.into(),
+        "conductor-launcher".into(),
+    ];
+    out.extend(words);
     out.extend(argv.iter().cloned());
     out
 }
@@ -49,10 +66,19 @@ mod tests {
     #[test]
     fn prefix_and_jobs() {
         assert_eq!(prefixed(None, &["a".into()]), ["a"]);
+        assert_eq!(prefixed(Some("  "), &["a".into()]), ["a"]);
+        let p = prefixed(Some(" env  -u X "), &["echo".into(), "it's".into()]);
+        assert_eq!(p[..2], ["sh", "-c"]);
         assert_eq!(
-            prefixed(Some(" srun  -n1 "), &["a".into(), "b c".into()]),
-            ["srun", "-n1", "a", "b c"]
+            p[3..],
+            ["conductor-launcher", "env", "-u", "X", "echo", "it's"]
         );
+        let out = std::process::Command::new(&p[0])
+            .args(&p[1..])
+            .output()
+            .unwrap();
+        assert_eq!(out.stdout, b"it's\n");
+        assert!(out.status.success());
         let env = |k: &str| match k {
             "SLURM_NTASKS" => Some("16".to_string()),
             "SLURM_CPUS_ON_NODE" => Some("4".to_string()),

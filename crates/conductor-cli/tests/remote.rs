@@ -201,6 +201,88 @@ fn a_host_that_refuses_connections_is_down_and_the_others_do_its_work() {
 }
 
 #[test]
+fn a_host_lost_mid_run_has_its_tasks_retried_on_the_others() {
+    let Some(mut c) = cluster(2) else { return };
+    let ssh = c.ssh();
+    let input: String = (0..60).map(|i| format!("t{i}\n")).collect();
+    let mut child = conductor()
+        .args([
+            "pool",
+            "--ssh",
+            &ssh,
+            "-S",
+            "1/h0,1/h1",
+            "--json",
+            "--retries",
+            "5",
+            "--",
+            "sh",
+            "-c",
+            "while read l; do sleep 0.05; echo \"$l\"; done",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::{BufRead, Read, Write};
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(l);
+        }
+    });
+    let mut lines = Vec::new();
+    // Once both hosts have answered, host 1 crashes.
+    while !(lines.iter().any(|l: &String| l.contains("\"host\":\"h1\""))
+        && lines.iter().any(|l| l.contains("\"host\":\"h0\"")))
+    {
+        lines.push(
+            rx.recv_timeout(Duration::from_secs(60))
+                .expect("both hosts answer"),
+        );
+    }
+    c.crash(1);
+    while let Ok(l) = rx.recv_timeout(Duration::from_secs(120)) {
+        lines.push(l);
+    }
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child
+        .wait_timeout(Duration::from_secs(60))
+        .unwrap()
+        .expect("conductor ends");
+    assert!(status.success(), "{stderr}");
+    assert_eq!(lines.len(), 60, "{stderr}");
+    assert!(lines.iter().all(|l| l.contains("\"ok\":true")), "{lines:?}");
+    let retried: u64 = stderr
+        .split(" retried")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("a summary");
+    assert!(
+        retried >= 1,
+        "the task in flight on the lost host is retried: {stderr}"
+    );
+}
+
+#[test]
 fn one_connection_per_host_however_many_workers() {
     let Some(c) = cluster(2) else { return };
     let ssh = c.ssh();

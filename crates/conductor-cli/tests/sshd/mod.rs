@@ -160,6 +160,41 @@ impl Drop for Cluster {
     }
 }
 
+impl Cluster {
+    /// Host `h` crashes: its sshd and every process under it (connections,
+    /// sessions, remote commands) get SIGKILL; new connections are refused.
+    pub fn crash(&mut self, h: usize) {
+        let root = self.servers[h].id() as i32;
+        let mut doomed = vec![root];
+        // Descendants, by walking the parent links in /proc until no new ones appear.
+        loop {
+            let before = doomed.len();
+            for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+                let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                    continue;
+                };
+                let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                    continue;
+                };
+                let ppid = stat
+                    .rsplit_once(')')
+                    .and_then(|(_, r)| r.split_whitespace().nth(1)?.parse::<i32>().ok());
+                if ppid.is_some_and(|p| doomed.contains(&p)) && !doomed.contains(&pid) {
+                    doomed.push(pid);
+                }
+            }
+            if doomed.len() == before {
+                break;
+            }
+        }
+        for pid in doomed {
+            // SAFETY: kill has no memory preconditions; these are our test's processes.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        let _ = self.servers[h].wait();
+    }
+}
+
 /// Waits (at most `limit`) until `cond` holds; false on time-out.
 pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let start = Instant::now();

@@ -288,8 +288,12 @@ fn one_connection_per_host_however_many_workers() {
     let ssh = c.ssh();
     let input: String = (0..200).map(|i| format!("t{i}\n")).collect();
     let before = (c.accepted(0), c.accepted(1));
-    let out = run(
-        &[
+    // conductor's own temporary directory (short: socket paths are limited),
+    // to see that it cleans up.
+    let tmp = std::path::PathBuf::from(format!("/tmp/ct{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let out = conductor()
+        .args([
             "pool",
             "--ssh",
             &ssh,
@@ -298,9 +302,16 @@ fn one_connection_per_host_however_many_workers() {
             "--json",
             "--",
             "cat",
-        ],
-        input.as_bytes(),
-    );
+        ])
+        .env("TMPDIR", &tmp)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .timeout(Duration::from_secs(120))
+        .spawn()
+        .unwrap()
+        .communicate(input.as_bytes())
+        .unwrap();
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert_eq!(text(&out.stdout).lines().count(), 200);
@@ -315,6 +326,45 @@ fn one_connection_per_host_however_many_workers() {
         (1, 1),
         "one connection per host"
     );
+    // At exit the masters were closed and their private directory removed.
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let tmp_s = tmp.display().to_string();
+    let masters = std::fs::read_dir("/proc").unwrap().flatten().filter(|e| {
+        std::fs::read(e.path().join("cmdline"))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&tmp_s))
+    });
+    assert_eq!(masters.count(), 0, "a ControlMaster outlived conductor");
+    let _ = std::fs::remove_dir(&tmp);
+}
+
+/// A $TMPDIR too long for a socket path does not make every host "down".
+#[test]
+fn a_long_tmpdir_still_gets_control_sockets() {
+    let Some(c) = cluster(1) else { return };
+    let ssh = c.ssh();
+    let tmp = c
+        .dir
+        .join("a-rather-long-temporary-directory-name-for-the-socket-path-limit");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let out = conductor()
+        .args(["pool", "--ssh", &ssh, "-S", "2/h0", "--", "cat"])
+        .env("TMPDIR", &tmp)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .timeout(Duration::from_secs(120))
+        .spawn()
+        .unwrap()
+        .communicate(b"a\nb\n")
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(out.status.success() && !stderr.contains("down"), "{stderr}");
+    assert_eq!(text(&out.stdout), "a\nb\n");
 }
 
 /// Per-command cost: a new ssh connection each time against a channel on an

@@ -22,6 +22,9 @@ use std::time::Duration;
 /// How long a master stays up without channels (also after conductor died).
 pub const PERSIST: Duration = Duration::from_secs(30);
 
+/// Longest name of the directory made under `$TMPDIR`.
+const MAX_NAME: usize = "conductor-ssh-4294967295-ffffffff".len();
+
 /// The private directory of control sockets; closes every master on drop.
 #[derive(Debug)]
 pub struct ControlDir {
@@ -32,7 +35,8 @@ pub struct ControlDir {
 }
 
 impl ControlDir {
-    /// Makes a new private directory under `$TMPDIR` (or `/tmp`).
+    /// Makes a new private directory under `$TMPDIR` (or `/tmp` when
+    /// `$TMPDIR` is too long for a socket path).
     ///
     /// ```ignore
     /// let dir = ControlDir::new()?;
@@ -40,7 +44,12 @@ impl ControlDir {
     /// ```
     pub fn new() -> std::io::Result<ControlDir> {
         use std::os::unix::fs::DirBuilderExt;
-        let base = std::env::temp_dir();
+        // A socket path must fit in sun_path (108 bytes): ssh makes it as
+        // DIR/<40-hex %C>.<16 random>, so a long $TMPDIR falls back to /tmp.
+        let mut base = std::env::temp_dir();
+        if base.as_os_str().len() + MAX_NAME + 1 + 40 + 17 >= 104 {
+            base = PathBuf::from("/tmp");
+        }
         let mut n = 0u32;
         loop {
             let nanos = std::time::SystemTime::now()

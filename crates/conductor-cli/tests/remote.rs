@@ -434,3 +434,49 @@ fn per_command_cost_new_connection_vs_master() {
     );
     assert!(muxed < Duration::from_secs(10) && fresh < Duration::from_secs(10));
 }
+
+/// Framed workers over ssh: the same frame protocol, health ping included,
+/// several tasks in flight per remote worker.
+#[test]
+fn framed_workers_over_ssh() {
+    let Some(c) = cluster(1) else { return };
+    if std::process::Command::new("python3")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        skip::skipped("no python3");
+        return;
+    }
+    let ssh = c.ssh();
+    let worker = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/python/conductor_worker.py")
+        .canonicalize()
+        .unwrap();
+    let worker = worker.to_str().unwrap();
+    let input: String = (0..300).map(|i| format!("task {i}\n")).collect();
+    let out = run(
+        &[
+            "pool",
+            "--framed",
+            "--in-flight",
+            "4",
+            "--ssh",
+            &ssh,
+            "-S",
+            "2/h0",
+            "--",
+            "python3",
+            worker,
+        ],
+        input.as_bytes(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let expected: String = (0..300).map(|i| format!("TASK {i}\n")).collect();
+    assert_eq!(text(&out.stdout), expected);
+    assert!(
+        text(&out.stderr).contains("tasks per host: h0 300"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -53,7 +53,7 @@ pub struct PoolArgs {
     retries: u32,
     /// Run workers on another machine over ssh: [N/]LOGIN, LOGIN being host,
     /// user@host, or a whole ssh command ('ssh -p 2222 user@host'); N slots
-    /// (default -j, else 1); ':' is this machine. Repeatable, or comma-separated.
+    /// (default -j, else the host's CPUs); ':' is this machine. Repeatable, or comma-separated.
     #[arg(short = 'S', long = "sshlogin", value_name = "[N/]LOGIN")]
     sshlogin: Vec<String>,
     /// Read logins from FILE, one per line (# comments).
@@ -132,6 +132,13 @@ async fn run_pool(args: PoolArgs, remote: Option<Arc<Remote>>, shard: Option<Sha
         launcher::slurm_jobs(|k| std::env::var(k).ok(), args.launcher.is_some())
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
     };
+    // GNU parallel's default: as many slots on a host as it has CPUs.
+    let remote_cpus = match &remote {
+        Some(r) if args.workers.is_none() && r.logins().iter().any(|l| l.slots.is_none()) => {
+            r.remote_cpus().await
+        }
+        _ => Vec::new(),
+    };
     // Slot -> login index (remote runs), or all slots local.
     let slot_hosts: Vec<usize> = match &remote {
         None => vec![0; args.workers.unwrap_or_else(default_jobs)],
@@ -140,9 +147,11 @@ async fn run_pool(args: PoolArgs, remote: Option<Arc<Remote>>, shard: Option<Sha
             .iter()
             .enumerate()
             .flat_map(|(i, l)| {
-                let n = l.slots.or(args.workers).unwrap_or(match l.target {
+                let n = l.slots.or(args.workers).unwrap_or_else(|| match l.target {
                     remote::Target::Local => default_jobs(),
-                    remote::Target::Ssh { .. } => 1,
+                    remote::Target::Ssh { .. } => {
+                        remote_cpus.get(i).copied().flatten().unwrap_or(1)
+                    }
                 });
                 std::iter::repeat_n(i, n)
             })

@@ -480,3 +480,39 @@ fn framed_workers_over_ssh() {
         text(&out.stderr)
     );
 }
+
+/// Without N/ or -j, a host gets as many slots as it has CPUs (GNU parallel's default).
+#[test]
+fn default_slots_are_the_hosts_cpus() {
+    let Some(c) = cluster(1) else { return };
+    let ssh = c.ssh();
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    let input: String = (0..cpus * 4).map(|i| format!("t{i}\n")).collect();
+    let out = run(
+        &[
+            "pool",
+            "--json",
+            "--ssh",
+            &ssh,
+            "-S",
+            "h0",
+            "--",
+            "sh",
+            "-c",
+            "while read l; do sleep 0.2; echo \"$l\"; done",
+        ],
+        input.as_bytes(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let workers: std::collections::BTreeSet<String> = text(&out.stdout)
+        .lines()
+        .map(|l| {
+            l[l.find("\"worker\":").unwrap()..]
+                .split(',')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(workers.len(), cpus, "{workers:?}");
+}

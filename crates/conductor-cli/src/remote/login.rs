@@ -4,7 +4,7 @@
 //! * `LOGIN` is `host`, `user@host`, or a whole ssh command whose last word
 //!   is the host (`ssh -p 2222 -i key user@host`); `:` is the local machine.
 //! * `N/` in front gives that login's number of slots (tasks or workers at
-//!   once); without it the login gets the default (`-j`, else 1).
+//!   once); without it the login gets the default (`-j`, else its CPUs).
 //! * One `-S` may list several logins separated by commas; a login file has
 //!   one per line, blank lines and lines starting with `#` ignored.
 //! * Words of a whole ssh command are split on white space (no quoting).

@@ -89,20 +89,63 @@ impl Remote {
         };
         let mut down = Vec::new();
         if let Some(control) = &remote.control {
+            // One master per distinct ssh command, all connecting at once.
             let mut seen = std::collections::HashSet::new();
-            for i in 0..remote.logins.len() {
-                let Some(argv) = remote.ssh_argv(i) else {
-                    continue;
-                };
-                if !seen.insert(argv.clone()) {
-                    continue;
-                }
-                if let Err(why) = control.start(&argv).await {
-                    down.push((remote.logins[i].name().to_string(), why));
+            let firsts: Vec<(usize, Vec<OsString>)> = (0..remote.logins.len())
+                .filter_map(|i| Some((i, remote.ssh_argv(i)?)))
+                .filter(|(_, argv)| seen.insert(argv.clone()))
+                .collect();
+            let results = join_all(firsts.iter().map(|(_, argv)| control.start(argv))).await;
+            for ((i, _), result) in firsts.iter().zip(results) {
+                if let Err(why) = result {
+                    down.push((remote.logins[*i].name().to_string(), why));
                 }
             }
         }
         Ok((remote, down))
+    }
+
+    /// Asks each remote login that is up for its number of CPUs (`nproc`),
+    /// all at once: GNU parallel's default number of slots per host.
+    /// `None` for the local machine and for hosts that did not answer.
+    pub async fn remote_cpus(&self) -> Vec<Option<usize>> {
+        let probe = |i: usize| {
+            let mut cmd = self.ssh_command(i)?;
+            cmd.arg("nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1")
+                .stdin(conductor::Stdio::null())
+                .stdout(conductor::Stdio::piped())
+                .stderr(conductor::Stdio::null())
+                .timeout(Duration::from_secs(30));
+            Some(async move {
+                let out = cmd.output().await.ok()?;
+                let n: usize = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
+                (out.status.success() && n > 0).then_some(n)
+            })
+        };
+        join_all((0..self.logins.len()).map(|i| {
+            let p = probe(i);
+            async move {
+                match p {
+                    Some(p) => p.await,
+                    None => None,
+                }
+            }
+        }))
+        .await
+    }
+
+    /// `ssh [options] host --` for login `i`, ready for the remote command line.
+    fn ssh_command(&self, i: usize) -> Option<conductor::Command> {
+        let ssh = self.ssh_argv(i)?;
+        let (client, rest) = ssh.split_first()?;
+        let (host, options) = rest.split_last()?;
+        let mut cmd = conductor::Command::new(client);
+        cmd.args(options);
+        if let Some(control) = &self.control {
+            cmd.args(control.options());
+        }
+        cmd.args(["-T", "-o", "BatchMode=yes"]).arg(host).arg("--");
+        Some(cmd)
     }
 
     /// The logins, in the order given.
@@ -136,24 +179,15 @@ impl Remote {
     /// let cmd = remote.wrap(0, &["wc".into(), "-l".into()], Input::PassThrough);
     /// ```
     pub fn wrap(&self, i: usize, argv: &[OsString], input: Input) -> conductor::Command {
-        let Some(ssh) = self.ssh_argv(i) else {
+        let Some(mut cmd) = self.ssh_command(i) else {
             let mut cmd = conductor::Command::new(&argv[0]);
             cmd.args(&argv[1..]);
             return cmd;
         };
-        let (client, rest) = ssh.split_first().expect("ssh_argv is never empty");
-        let (host, options) = rest.split_last().expect("ssh_argv ends with the host");
-        let mut cmd = conductor::Command::new(client);
-        cmd.args(options);
-        if let Some(control) = &self.control {
-            cmd.args(control.options());
-        }
         let words: Vec<Vec<u8>> = argv.iter().map(|a| a.as_bytes().to_vec()).collect();
-        let line = guard::command_line(&words, input, self.grace);
-        cmd.args(["-T", "-o", "BatchMode=yes"])
-            .arg(host)
-            .arg("--")
-            .arg(OsString::from_vec(line));
+        cmd.arg(OsString::from_vec(guard::command_line(
+            &words, input, self.grace,
+        )));
         cmd
     }
 
@@ -169,6 +203,32 @@ impl Remote {
     pub fn name(&self, i: usize) -> &str {
         self.logins.get(i).map_or("?", Login::name)
     }
+}
+
+/// Runs every future to completion, concurrently; results in order.
+async fn join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut done: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, d) in futures.iter_mut().zip(done.iter_mut()) {
+            if d.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *d = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    done.into_iter()
+        .map(|d| d.expect("every future finished"))
+        .collect()
 }
 
 /// Every login from `-S` values and `--sshloginfile` files, in order.

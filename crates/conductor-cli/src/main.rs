@@ -1,6 +1,7 @@
 //! The `conductor` command-line tool: `run` one command with a timeout and
 //! tree kill; `pool` to push tasks through persistent workers.
 
+mod cluster;
 mod duration;
 mod exit;
 mod json;

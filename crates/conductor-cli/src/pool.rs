@@ -51,24 +51,8 @@ pub struct PoolArgs {
     /// Extra attempts for a task whose worker crashed or timed out.
     #[arg(long, default_value_t = 2)]
     retries: u32,
-    /// Run workers on another machine over ssh: [N/]LOGIN, LOGIN being host,
-    /// user@host, or a whole ssh command ('ssh -p 2222 user@host'); N slots
-    /// (default -j, else the host's CPUs); ':' is this machine. Repeatable, or comma-separated.
-    #[arg(short = 'S', long = "sshlogin", value_name = "[N/]LOGIN")]
-    sshlogin: Vec<String>,
-    /// Read logins from FILE, one per line (# comments).
-    #[arg(long = "sshloginfile", value_name = "FILE")]
-    sshloginfile: Vec<std::path::PathBuf>,
-    /// The ssh client (and options) for logins that name only a host.
-    #[arg(long, value_name = "PROGRAM")]
-    ssh: Option<String>,
-    /// Run only shard I of N of the input lines (line n goes to shard
-    /// (n-1) % N + 1), or 'auto' from SLURM_ARRAY_TASK_* / JOB_COMPLETION_INDEX.
-    #[arg(long, value_name = "I/N|auto")]
-    shard: Option<String>,
-    /// Put this command in front of every worker, e.g. 'srun --exact -n1 -c1'.
-    #[arg(long, value_name = "PREFIX")]
-    launcher: Option<String>,
+    #[command(flatten)]
+    cluster: crate::cluster::ClusterArgs,
     #[command(flatten)]
     command: crate::program::Program,
 }
@@ -84,11 +68,11 @@ struct Done {
 
 /// Runs the pool job; returns conductor's exit code.
 pub async fn run(args: PoolArgs) -> i32 {
-    let logins = match remote::collect(&args.sshlogin, &args.sshloginfile) {
+    let logins = match remote::collect(&args.cluster.sshlogin, &args.cluster.sshloginfile) {
         Ok(l) => l,
         Err(e) => return usage_error(&e),
     };
-    let shard = match &args.shard {
+    let shard = match &args.cluster.shard {
         None => None,
         Some(v) => match Shard::parse(v, |k| std::env::var(k).ok()) {
             Ok(s) => Some(s),
@@ -98,7 +82,7 @@ pub async fn run(args: PoolArgs) -> i32 {
     let remote = if logins.is_empty() {
         None
     } else {
-        match Remote::start(logins, args.ssh.as_deref(), true).await {
+        match Remote::start(logins, args.cluster.ssh.as_deref(), true).await {
             Ok((r, down)) => {
                 for (host, why) in down {
                     eprintln!("conductor: host {host} is down ({why}); its workers will be retried with backoff");
@@ -127,9 +111,9 @@ fn usage_error(msg: &str) -> i32 {
 
 async fn run_pool(args: PoolArgs, remote: Option<Arc<Remote>>, shard: Option<Shard>) -> i32 {
     let _ = conductor::unix::raise_fd_limit();
-    let argv = launcher::prefixed(args.launcher.as_deref(), &args.command);
+    let argv = launcher::prefixed(args.cluster.launcher.as_deref(), &args.command);
     let default_jobs = || {
-        launcher::slurm_jobs(|k| std::env::var(k).ok(), args.launcher.is_some())
+        launcher::slurm_jobs(|k| std::env::var(k).ok(), args.cluster.launcher.is_some())
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
     };
     // GNU parallel's default: as many slots on a host as it has CPUs.

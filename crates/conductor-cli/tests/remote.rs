@@ -516,3 +516,34 @@ fn default_slots_are_the_hosts_cpus() {
         .collect();
     assert_eq!(workers.len(), cpus, "{workers:?}");
 }
+
+/// A login given as a whole ssh command, from a login file with comments.
+#[test]
+fn whole_ssh_command_logins_from_a_file() {
+    let Some(c) = cluster(2) else { return };
+    let file = c.dir.join("logins");
+    std::fs::write(
+        &file,
+        format!("# two hosts\n1/{ssh} h0\n\n2/{ssh} h1\n", ssh = c.ssh()),
+    )
+    .unwrap();
+    let input: String = (0..30).map(|i| format!("t{i}\n")).collect();
+    let out = run(
+        &[
+            "pool",
+            "--json",
+            "--sshloginfile",
+            file.to_str().unwrap(),
+            "--",
+            "cat",
+        ],
+        input.as_bytes(),
+    );
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(text(&out.stdout).lines().count(), 30);
+    assert!(
+        stderr.contains("tasks per host: h0 ") && stderr.contains(", h1 "),
+        "{stderr}"
+    );
+}

@@ -24,7 +24,13 @@ install() {
   apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
 }
 
-running() { pgrep -x slurmctld >/dev/null && pgrep -x slurmd >/dev/null && pgrep -x munged >/dev/null; }
+# Whether the daemon whose pid file is $1 runs (a zombie does not count).
+live() {
+  local pid
+  pid=$(cat "$1" 2>/dev/null) || return 1
+  [ -n "$pid" ] && [ -r "/proc/$pid/status" ] && ! grep -q '^State:.*Z' "/proc/$pid/status"
+}
+running() { live "$STATE/slurmctld.pid" && live "$STATE/slurmd.pid" && live /run/munge/munged.pid; }
 
 start() {
   [ "$(id -u)" = 0 ] || { echo "slurm.sh: needs root" >&2; exit 1; }
@@ -39,7 +45,7 @@ start() {
   fi
   chown munge:munge /etc/munge/munge.key 2>/dev/null || true
   chmod 400 /etc/munge/munge.key
-  pgrep -x munged >/dev/null || runuser -u munge -- /usr/sbin/munged
+  live /run/munge/munged.pid || runuser -u munge -- /usr/sbin/munged
   local host cpus mem
   host=$(hostname -s)
   cpus=$(nproc)
@@ -70,8 +76,8 @@ KillWait=5
 NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=ci Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
-  pgrep -x slurmctld >/dev/null || /usr/sbin/slurmctld -i
-  pgrep -x slurmd >/dev/null || /usr/sbin/slurmd
+  live "$STATE/slurmctld.pid" || /usr/sbin/slurmctld -i
+  live "$STATE/slurmd.pid" || /usr/sbin/slurmd
   for _ in $(seq 1 150); do
     if sinfo -h -o %T 2>/dev/null | grep -qE 'idle|mix|alloc'; then
       return 0
@@ -87,6 +93,7 @@ stop() {
   for d in slurmd slurmctld; do
     if [ -s "$STATE/$d.pid" ]; then kill "$(cat "$STATE/$d.pid")" 2>/dev/null || true; fi
   done
+  if [ -s /run/munge/munged.pid ]; then kill "$(cat /run/munge/munged.pid)" 2>/dev/null || true; fi
 }
 
 case "${1:-install}" in

@@ -83,7 +83,8 @@ fn workers_are_job_steps_and_a_timeout_ends_the_step() {
     assert!(!workers.is_empty());
 
     // A task that hangs past --task-timeout: its step ends, with the
-    // grandchild, while the allocation still runs.
+    // grandchild, while the allocation still runs (both waited for up to
+    // 30 s: a cancelled step takes a moment to leave squeue).
     let dir = std::env::temp_dir().join(format!("conductor-slurm-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let script = format!(
@@ -92,7 +93,9 @@ echo "conductor exit $?"
 pid=$(cat {d}/pid)
 i=0; while [ -d /proc/$pid ] && ! grep -q '^State:.*Z' /proc/$pid/status 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
 if [ -d /proc/$pid ] && ! grep -q '^State:.*Z' /proc/$pid/status 2>/dev/null; then echo "pid $pid alive"; else echo "pid gone"; fi
-squeue -h --steps -j "$SLURM_JOB_ID" -o '%i %j'"#,
+steps() {{ squeue -h --steps -j "$SLURM_JOB_ID" -o '%i %j' | grep -v -e extern -e interactive; }}
+i=0; while [ -n "$(steps)" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+steps"#,
         d = dir.display()
     );
     let out = in_allocation("1", &script, b"hang\n");

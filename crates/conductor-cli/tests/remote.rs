@@ -143,10 +143,14 @@ fn sigkilled_conductor_leaves_no_remote_process() {
     let Some(c) = cluster(1) else { return };
     let ssh = c.ssh();
     let worker = hanging_worker(&c.dir);
+    // A SIGKILLed conductor cannot remove its control directory: keep it in ours.
+    let tmp = std::path::PathBuf::from(format!("/tmp/ck{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
     let mut child = conductor()
         .args([
             "pool", "--ssh", &ssh, "-S", "1/h0", "--", "sh", "-c", &worker,
         ])
+        .env("TMPDIR", &tmp)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -162,6 +166,7 @@ fn sigkilled_conductor_leaves_no_remote_process() {
         wait_until(Duration::from_secs(60), || !alive(pid)),
         "remote grandchild {pid} outlived a SIGKILLed conductor"
     );
+    let _ = std::fs::remove_dir_all(&tmp);
 }
 
 #[test]

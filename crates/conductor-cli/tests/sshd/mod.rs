@@ -59,6 +59,8 @@ impl Cluster {
         ));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         std::fs::create_dir_all("/run/sshd").map_err(|e| e.to_string())?;
+        // The remote side's temporary files (the guard's FIFOs) stay in here.
+        std::fs::create_dir_all(dir.join("remote-tmp")).map_err(|e| e.to_string())?;
         for key in ["host_key", "id"] {
             run(Command::new("ssh-keygen")
                 .args(["-q", "-t", "ed25519", "-N", "", "-f"])
@@ -81,7 +83,8 @@ impl Cluster {
                 format!(
                     "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\n\
                      PidFile {d}/sshd_{h}.pid\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n\
-                     KbdInteractiveAuthentication no\nPermitRootLogin yes\nLogLevel INFO\nMaxSessions 200\nMaxStartups 100\n",
+                     KbdInteractiveAuthentication no\nPermitRootLogin yes\nLogLevel INFO\nMaxSessions 200\nMaxStartups 100\n\
+                     SetEnv TMPDIR={d}/remote-tmp\n",
                     d = dir.display()
                 ),
             )

@@ -4,8 +4,6 @@
 use conductor::{Error, ExitStatus, Reason};
 use std::io::ErrorKind;
 
-/// Stopped by Ctrl-C (128 + SIGINT).
-pub const INTERRUPTED: i32 = 130;
 /// The command ran past its timeout.
 pub const TIMED_OUT: i32 = 124;
 /// conductor itself failed.

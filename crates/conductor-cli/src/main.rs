@@ -45,6 +45,21 @@ fn main() {
             std::process::exit(o.code);
         }
     };
+    // conductor's own log (and the pool's), on stderr: RUST_LOG, else errors
+    // only. Worker stderr is already on stderr (`pool` prints it as `[worker N]`
+    // lines), so its copy in the log stays off unless RUST_LOG names its target.
+    let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| "error".into());
+    let directives = if directives.contains("conductor::pool::worker") {
+        directives
+    } else {
+        format!("{directives},conductor::pool::worker=off")
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&directives)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

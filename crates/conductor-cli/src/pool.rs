@@ -1,31 +1,68 @@
 //! `conductor pool`: tasks from stdin, one per line, through persistent
 //! workers; one result line per task on stdout (input order by default),
-//! failures on stderr, a progress bar on a terminal and a summary at the end.
+//! failures on stderr, worker stderr on stderr prefixed `[worker N]`, a
+//! progress bar on a terminal and a summary at the end.
+//!
+//! | File | Owns |
+//! |---|---|
+//! | `pool/feed.rs` | reading task lines, the reorder window's back-pressure |
+//! | `pool/output.rs` | the reorder buffer, text and JSON results |
+//! | `pool/signals.rs` | SIGINT, SIGTERM, SIGHUP |
+//! | `pool/silence.rs` | the warning about a worker that holds a task silently |
+//! | `pool/stderr.rs` | worker stderr, prefixed |
+//! | `pool/progress.rs` | the progress bar, rate and ETA |
+//! | `pool/summary.rs` | the summary line |
+//! | `pool/slots.rs` | worker slots, their hosts (`-S`) and commands, containment |
+
+mod feed;
+mod output;
+mod progress;
+mod signals;
+mod silence;
+mod slots;
+mod stderr;
+mod summary;
 
 use crate::exit;
 use crate::launcher;
 use crate::remote::{self, Remote};
+use crate::run::ContainmentArg;
 use crate::shard::Shard;
 use clap::Args;
-use conductor::pool::{Mode, Pool, TaskReport};
-use conductor::Command;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use conductor::pool::{Mode, Pool};
+use std::ffi::OsString;
+use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::AsyncBufReadExt;
-use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, watch};
+
+/// Exit status when stdout is closed (`| head`): 128 + SIGPIPE, what a shell
+/// reports for a pipeline member killed by SIGPIPE.
+const CLOSED_STDOUT: i32 = 128 + libc::SIGPIPE;
 
 /// Options of `conductor pool`.
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:\n  \
 seq 1000 | conductor pool -j 4 -- sed -u 's/$/ squared/'\n  \
-conductor pool --framed --in-flight 8 --json -- python3 examples/python/conductor_worker.py < tasks.txt\n\n\
+seq 1000 | conductor pool -j 4 --line-buffered -- tr 0-9 a-j\n  \
+seq 100 | conductor pool --framed --in-flight 8 --json -- python3 examples/python/conductor_worker.py\n\n\
+Line mode: one task line in, one result line out, per worker, in turn. A CR before the\n\
+newline is dropped from task lines and from result lines alike.\n\
+Workers must flush each result line: programs that block-buffer a pipe (tr, sed without -u,\n\
+grep, awk, C filters) never answer; --line-buffered runs them under stdbuf -oL (and sets\n\
+PYTHONUNBUFFERED=1), and a worker silent for --warn-silent with a task gets a warning.\n\
+--json: one object per task: line, ok, result (valid UTF-8) or result_base64 (other bytes,\n\
+standard base64) or error, host (with -S), attempts, worker, duration_ms.\n\
+Worker stderr is copied to stderr, each line prefixed with [worker N] ([worker N on HOST]\n\
+for a worker on an ssh host). RUST_LOG sets the\n\
+level of conductor's own log (default: error), e.g. RUST_LOG=conductor=debug.\n\n\
+Signals: the first SIGINT (Ctrl-C), SIGTERM or SIGHUP stops reading and starts nothing more\n\
+(queued tasks are counted as not run); tasks already on a worker finish and are printed;\n\
+then the summary and exit 128+signal. A second signal kills every worker tree at once.\n\n\
 Exit status: 0 when every task succeeded; 1 when any failed (each is reported on stderr\n\
-with its input line number); 130 after Ctrl-C; 125 if conductor itself failed;\n\
-126/127 if the worker cannot be executed / is not found.")]
+with its input line number); 128+N after signal N; 141 when stdout was closed (e.g. by\n\
+head), without a message; 125 if conductor itself failed; 126/127 if the worker cannot\n\
+be executed / is not found.")]
 pub struct PoolArgs {
     /// Number of persistent workers (default: the number of CPUs).
     #[arg(short = 'j', long)]
@@ -42,7 +79,11 @@ pub struct PoolArgs {
     /// Print results as they complete instead of in input order.
     #[arg(long)]
     unordered: bool,
-    /// One JSON object per task: line, ok, result or error, attempts, worker, duration_ms.
+    /// Results held back waiting for an earlier one, at most (ordered output): when
+    /// reached, input reading pauses until the earlier task is done.
+    #[arg(long, default_value_t = 4096, value_name = "TASKS")]
+    reorder_window: u64,
+    /// One JSON object per task (see below).
     #[arg(long)]
     json: bool,
     /// Stop a task's worker (its whole tree) after this long (500ms, 2s, 1m30s).
@@ -51,19 +92,22 @@ pub struct PoolArgs {
     /// Extra attempts for a task whose worker crashed or timed out.
     #[arg(long, default_value_t = 2)]
     retries: u32,
+    /// How each worker's process tree on this machine is held together (and
+    /// stopped as a whole); a remote slot's ssh client always gets a process
+    /// group, and with --launcher `best` means a process group.
+    #[arg(long, value_enum, default_value_t = ContainmentArg::Best)]
+    containment: ContainmentArg,
+    /// Run the worker under `stdbuf -oL` (and with PYTHONUNBUFFERED=1) so that
+    /// programs that block-buffer a pipe flush each line.
+    #[arg(long)]
+    line_buffered: bool,
+    /// Warn once when a worker has held a task this long without answering (0: never).
+    #[arg(long, default_value = "10s", value_parser = crate::duration::parse, value_name = "DURATION")]
+    warn_silent: Duration,
     #[command(flatten)]
     cluster: crate::cluster::ClusterArgs,
     #[command(flatten)]
     command: crate::program::Program,
-}
-
-/// One finished task.
-struct Done {
-    /// Position among the tasks submitted (1, 2, ...): the output order.
-    seq: u64,
-    /// Input line number (the task's sequence number, kept across shards).
-    line: u64,
-    report: TaskReport,
 }
 
 /// Runs the pool job; returns conductor's exit code.
@@ -72,6 +116,41 @@ pub async fn run(args: PoolArgs) -> i32 {
         Ok(l) => l,
         Err(e) => return usage_error(&e),
     };
+    let containment =
+        match slots::local_containment(args.containment, args.cluster.launcher.is_some()) {
+            Ok(c) => c,
+            Err(e) => return usage_error(&e),
+        };
+    if args.reorder_window == 0 {
+        return usage_error("--reorder-window must be at least 1");
+    }
+    let (program, rest) = args.command.split();
+    let mut argv: Vec<OsString> = std::iter::once(program.to_owned())
+        .chain(rest.iter().cloned())
+        .collect();
+    if args.line_buffered {
+        // stdbuf wraps the program itself: on the remote side for an ssh
+        // host, inside the launcher's prefix.
+        argv.splice(0..0, ["stdbuf".into(), "-oL".into()]);
+        // Checked where they run: on this machine, when a worker runs here
+        // (an ssh host's shell reports its own "not found").
+        let local = logins.is_empty() || logins.iter().any(|l| l.target == remote::Target::Local);
+        if local {
+            // Under stdbuf, a missing program would look like a worker failing to start.
+            let bare = !program.as_encoded_bytes().contains(&b'/');
+            if bare && !program.to_str().is_some_and(on_path) {
+                eprintln!(
+                    "conductor: cannot run `{}`: not found on PATH",
+                    program.to_string_lossy()
+                );
+                return exit::NOT_FOUND;
+            }
+            if !on_path("stdbuf") {
+                eprintln!("conductor: --line-buffered needs stdbuf (GNU coreutils) on PATH");
+                return exit::FAILED;
+            }
+        }
+    }
     let shard = match &args.cluster.shard {
         None => None,
         Some(v) => match Shard::parse(v, |k| std::env::var(k).ok()) {
@@ -97,7 +176,7 @@ pub async fn run(args: PoolArgs) -> i32 {
             }
         }
     };
-    let code = run_pool(args, remote.clone(), shard).await;
+    let code = run_pool(args, remote.clone(), shard, argv, containment).await;
     if let Some(r) = remote {
         r.close();
     }
@@ -109,71 +188,60 @@ fn usage_error(msg: &str) -> i32 {
     exit::FAILED
 }
 
-async fn run_pool(args: PoolArgs, remote: Option<Arc<Remote>>, shard: Option<Shard>) -> i32 {
+async fn run_pool(
+    args: PoolArgs,
+    remote: Option<Arc<Remote>>,
+    shard: Option<Shard>,
+    argv: Vec<OsString>,
+    containment: conductor::Containment,
+) -> i32 {
     let _ = conductor::unix::raise_fd_limit();
-    let argv = launcher::prefixed(args.cluster.launcher.as_deref(), &args.command);
     let default_jobs = || {
         launcher::slurm_jobs(|k| std::env::var(k).ok(), args.cluster.launcher.is_some())
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
     };
-    // GNU parallel's default: as many slots on a host as it has CPUs.
-    let remote_cpus = match &remote {
-        Some(r) if args.workers.is_none() && r.logins().iter().any(|l| l.slots.is_none()) => {
-            r.remote_cpus().await
-        }
-        _ => Vec::new(),
-    };
-    // Slot -> login index (remote runs), or all slots local.
-    let slot_hosts: Vec<usize> = match &remote {
-        None => vec![0; args.workers.unwrap_or_else(default_jobs)],
-        Some(r) => r
-            .logins()
-            .iter()
-            .enumerate()
-            .flat_map(|(i, l)| {
-                let n = l.slots.or(args.workers).unwrap_or_else(|| match l.target {
-                    remote::Target::Local => default_jobs(),
-                    remote::Target::Ssh { .. } => {
-                        remote_cpus.get(i).copied().flatten().unwrap_or(1)
-                    }
-                });
-                std::iter::repeat_n(i, n)
-            })
-            .collect(),
-    };
-    let workers = slot_hosts.len();
+    let slots = Arc::new(slots::Slots::plan(remote, args.workers, default_jobs).await);
     let mode = if args.framed {
         Mode::Framed
     } else {
         Mode::Lines
     };
-    let factory_remote = remote.clone();
-    let factory_hosts = slot_hosts.clone();
-    let mut builder = Pool::builder_per_slot(move |slot| match &factory_remote {
-        Some(r) => r.wrap(factory_hosts[slot], &argv, remote::Input::PassThrough),
-        None => {
-            let mut c = Command::new(&argv[0]);
-            c.args(&argv[1..]);
-            c
-        }
-    })
-    .workers(workers)
-    .mode(mode)
-    .attempts(args.retries.saturating_add(1));
-    if remote.is_some() {
+    // A shard runs a share of the lines: no total to show.
+    let bar = progress::bar(if shard.is_some() {
+        None
+    } else {
+        count_lines_if_regular()
+    });
+    let worker = slots::Worker {
+        argv,
+        launcher: args.cluster.launcher.clone(),
+        line_buffered: args.line_buffered,
+        containment,
+    };
+    let factory_slots = slots.clone();
+    let mut builder = Pool::builder_per_slot(move |slot| factory_slots.command(slot, &worker))
+        .workers(slots.len())
+        .mode(mode)
+        .attempts(args.retries.saturating_add(1))
+        .on_event(stderr::forwarder(bar.clone(), slots.ssh_hosts()));
+    if slots.is_remote() {
         // A host that is down is tried again with backoff, not hammered.
         builder = builder.backoff(Duration::from_millis(200), Duration::from_secs(30));
     }
-    let host_of = |worker: Option<usize>| -> Option<String> {
-        let r = remote.as_ref()?;
-        Some(r.name(*slot_hosts.get(worker?)?).to_string())
-    };
     if args.framed {
         builder = builder.tasks_per_worker(args.in_flight);
     }
     if let Some(t) = args.task_timeout {
         builder = builder.task_timeout(t);
     }
+    let mut signals = match signals::Signals::listen() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("conductor: cannot listen for signals: {e}");
+            return exit::FAILED;
+        }
+    };
+    let building = Instant::now();
     let pool = match builder.build().await {
         Ok(p) => p,
         Err(conductor::pool::BuildError::Spawn(e)) => return exit::report_spawn_error(&e),
@@ -182,78 +250,109 @@ async fn run_pool(args: PoolArgs, remote: Option<Arc<Remote>>, shard: Option<Sha
             return exit::FAILED;
         }
     };
+    let start_up = building.elapsed();
 
+    // The clock of the summary and the bar starts when the workers are ready.
     let started = Instant::now();
-    // A shard runs a share of the lines: no total to show.
-    let total = if shard.is_some() {
-        None
-    } else {
-        count_lines_if_regular()
-    };
-    let bar = progress_bar(total);
+    if let Some(bar) = &bar {
+        progress::start(bar);
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
-    let reader = tokio::spawn(feed(pool.clone(), done_tx, stop_rx, shard));
+    let (released_tx, released_rx) = watch::channel(1u64);
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<feed::Done>();
+    let reader = tokio::spawn(feed::feed(feed::Feed {
+        pool: pool.clone(),
+        done: done_tx,
+        stop: stop_rx,
+        released: released_rx,
+        window: if args.unordered {
+            u64::MAX
+        } else {
+            args.reorder_window
+        },
+        shard,
+    }));
 
-    let mut sigint = match signal(SignalKind::interrupt()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("conductor: cannot listen for SIGINT: {e}");
-            return exit::FAILED;
-        }
+    let format = output::Format {
+        json: args.json,
+        strip_cr: mode == Mode::Lines,
     };
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let mut pending: BTreeMap<u64, (u64, TaskReport, Option<String>)> = BTreeMap::new();
-    let mut next_seq = 1u64;
-    let mut per_host: BTreeMap<String, u64> = BTreeMap::new();
-    let (mut ok, mut failed) = (0u64, 0u64);
-    let mut interrupted = false;
-    let mut write_error = None;
+    let mut reorder = output::Reorder::new();
+    let mut tally = summary::Tally::default();
+    let mut per_host = slots::HostTally::default();
+    let mut stopped_by: Option<i32> = None;
+    let mut silence = silence::SilenceWatch::new(args.warn_silent);
+    let mut tick = tokio::time::interval(
+        (args.warn_silent / 4).clamp(Duration::from_millis(50), Duration::from_millis(500)),
+    );
+    let mut finished = started;
     loop {
         tokio::select! {
             done = done_rx.recv() => {
                 let Some(done) = done else { break };
-                if done.report.result.is_ok() { ok += 1 } else { failed += 1 }
-                let host = host_of(done.report.info.worker);
-                if let Some(h) = &host {
-                    *per_host.entry(h.clone()).or_default() += 1;
-                }
-                if let Some(bar) = &bar {
-                    bar.inc(1);
-                    bar.set_message(format!("{failed} failed"));
-                }
+                tally.count(&done.report.result);
+                finished = Instant::now();
+                let host = slots.host(done.report.info.worker);
+                per_host.count(host);
                 let res = if args.unordered {
-                    emit(&mut out, done.line, &done.report, args.json, host.as_deref())
+                    output::write(&mut out, format, done.line, &done.report, host)
                 } else {
-                    pending.insert(done.seq, (done.line, done.report, host));
                     let mut res = Ok(());
-                    while let Some((line, report, host)) = pending.remove(&next_seq) {
-                        res = res.and(emit(&mut out, line, &report, args.json, host.as_deref()));
-                        next_seq += 1;
+                    for (line, report) in reorder.insert(done.seq, (done.line, done.report)) {
+                        let host = slots.host(report.info.worker);
+                        res = res.and_then(|()| output::write(&mut out, format, line, &report, host));
                     }
+                    released_tx.send_replace(reorder.next_seq());
                     res
                 };
+                if let Some(bar) = &bar {
+                    bar.set_position(tally.done());
+                    bar.set_message(progress::message(tally.done(), tally.failed, bar.length(), started.elapsed()));
+                }
                 // Flush once no other result is waiting: streaming output without a
                 // write per line under load.
                 let res = res.and_then(|()| if done_rx.is_empty() { out.flush() } else { Ok(()) });
                 if let Err(e) = res {
-                    // stdout is gone (e.g. a closed pipe): stop taking input.
-                    write_error.get_or_insert(e);
+                    // Nobody reads the results any more: stop at once, quietly for a
+                    // closed pipe (as xargs and parallel do).
                     let _ = stop_tx.send(true);
+                    pool.stop_dispatch();
+                    if let Some(bar) = &bar { bar.finish_and_clear(); }
+                    pool.kill().await;
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        return CLOSED_STDOUT;
+                    }
+                    eprintln!("conductor: writing results failed: {e}");
+                    return exit::FAILED;
                 }
             }
-            _ = sigint.recv() => {
-                if interrupted {
-                    // Second Ctrl-C: stop every worker tree at once.
+            number = signals.recv() => {
+                if stopped_by.is_some() {
+                    // Second signal: stop every worker tree at once.
                     if let Some(bar) = &bar { bar.finish_and_clear(); }
-                    eprintln!("conductor: interrupted again; stopping all workers");
+                    eprintln!("conductor: interrupted again by {}; stopping all workers", signals::name(number));
                     let _ = out.flush();
-                    pool.kill().await;
-                    return exit::INTERRUPTED;
+                    kill_and_wait(&pool).await;
+                    return 128 + number;
                 }
-                interrupted = true;
-                eprintln!("conductor: interrupted; finishing the tasks already started (Ctrl-C again to stop now)");
+                stopped_by = Some(number);
+                let say = || eprintln!(
+                    "conductor: interrupted by {}; finishing the tasks already started, starting no more (again to stop now)",
+                    signals::name(number)
+                );
+                match &bar { Some(bar) => bar.suspend(say), None => say() }
                 let _ = stop_tx.send(true);
+                pool.stop_dispatch();
+            }
+            now = tick.tick() => {
+                if let Some(warning) = silence.observe(&pool.stats(), now.into_std()) {
+                    let say = || eprintln!("{warning}");
+                    match &bar { Some(bar) => bar.suspend(say), None => say() }
+                }
+                if let Some(bar) = &bar {
+                    bar.set_message(progress::message(tally.done(), tally.failed, bar.length(), started.elapsed()));
+                }
             }
         }
     }
@@ -262,151 +361,66 @@ async fn run_pool(args: PoolArgs, remote: Option<Arc<Remote>>, shard: Option<Sha
         Ok(Err(e)) => Some(e),
         Err(e) => Some(std::io::Error::other(e)),
     };
-    let _ = out.flush();
+    let flushed = out.flush();
     drop(out);
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
+    if flushed
+        .as_ref()
+        .is_err_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    {
+        pool.kill().await;
+        return CLOSED_STDOUT;
+    }
     let stats = pool.stats();
     pool.shutdown().await;
-    let wall = started.elapsed();
     eprintln!(
-        "conductor: {ok} succeeded, {failed} failed, {} retried, {} worker crashes, {} respawns, {} timeouts in {:.2}s ({:.0} tasks/s)",
-        stats.retried,
-        stats.worker_crashes,
-        stats.respawns,
-        stats.timeouts,
-        wall.as_secs_f64(),
-        (ok + failed) as f64 / wall.as_secs_f64().max(1e-9),
+        "conductor: {}",
+        summary::line(&tally, &stats, finished - started, start_up)
     );
-    if !per_host.is_empty() {
-        let hosts: Vec<String> = per_host.iter().map(|(h, n)| format!("{h} {n}")).collect();
-        eprintln!("conductor: tasks per host: {}", hosts.join(", "));
+    if let Some(hosts) = per_host.line() {
+        eprintln!("conductor: tasks per host: {hosts}");
     }
     if let Some(e) = read_error {
         eprintln!("conductor: reading tasks from stdin failed: {e}");
         return exit::FAILED;
     }
-    if let Some(e) = write_error {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("conductor: writing results failed: {e}");
-        }
+    if let Err(e) = flushed {
+        eprintln!("conductor: writing results failed: {e}");
         return exit::FAILED;
     }
-    if interrupted {
-        exit::INTERRUPTED
-    } else if failed > 0 {
+    if let Some(number) = stopped_by {
+        128 + number
+    } else if tally.failed > 0 {
         1
     } else {
         0
     }
 }
 
-/// Reads task lines from stdin and submits them until EOF or a stop request;
-/// each outcome goes to `done`. Returns the number of tasks submitted.
-async fn feed(
-    pool: Pool,
-    done: mpsc::UnboundedSender<Done>,
-    mut stop: watch::Receiver<bool>,
-    shard: Option<Shard>,
-) -> std::io::Result<u64> {
-    let mut lines = tokio::io::BufReader::with_capacity(1 << 16, tokio::io::stdin()).split(b'\n');
-    let mut n = 0u64;
-    let mut seq = 0u64;
-    loop {
-        let line = tokio::select! {
-            l = lines.next_segment() => l?,
-            _ = stop.wait_for(|s| *s) => break,
-        };
-        let Some(mut line) = line else { break };
-        if line.last() == Some(&b'\r') {
-            line.pop();
-        }
-        n += 1;
-        if shard.is_some_and(|s| !s.contains(n)) {
-            continue;
-        }
-        seq += 1;
-        let (number, position) = (n, seq);
-        let handle = tokio::select! {
-            h = pool.enqueue(line) => h,
-            _ = stop.wait_for(|s| *s) => break,
-        };
-        let done = done.clone();
-        match handle {
-            Ok(handle) => {
-                tokio::spawn(async move {
-                    let report = handle.report().await;
-                    let _ = done.send(Done {
-                        seq: position,
-                        line: number,
-                        report,
-                    });
-                });
-            }
-            Err(err) => {
-                let report = TaskReport {
-                    result: Err(err),
-                    info: conductor::pool::TaskInfo {
-                        runs: 0,
-                        worker: None,
-                        elapsed: Duration::ZERO,
-                    },
-                };
-                let _ = done.send(Done {
-                    seq: position,
-                    line: number,
-                    report,
-                });
-            }
-        }
+/// Kills every worker tree, then waits (at most 5 s) until the workers are gone.
+async fn kill_and_wait(pool: &Pool) {
+    let pids: Vec<u32> = pool.stats().workers.iter().filter_map(|w| w.pid).collect();
+    pool.kill().await;
+    let gone = |pid: &u32| {
+        // Gone, or dead and waiting to be reaped.
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !pids.iter().all(gone) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    Ok(n)
 }
 
-/// Writes one task's outcome: the result line on stdout, or the failure on stderr.
-fn emit(
-    out: &mut impl Write,
-    line: u64,
-    report: &TaskReport,
-    json: bool,
-    host: Option<&str>,
-) -> std::io::Result<()> {
-    let info = &report.info;
-    if json {
-        let mut s = format!("{{\"line\":{line},\"ok\":{}", report.result.is_ok());
-        match &report.result {
-            Ok(r) => {
-                s.push_str(",\"result\":");
-                crate::json::string(&mut s, &String::from_utf8_lossy(r));
-            }
-            Err(e) => {
-                s.push_str(",\"error\":");
-                crate::json::string(&mut s, &e.to_string());
-            }
-        }
-        let worker = info.worker.map_or("null".to_string(), |w| w.to_string());
-        if let Some(h) = host {
-            s.push_str(",\"host\":");
-            crate::json::string(&mut s, h);
-        }
-        s.push_str(&format!(
-            ",\"attempts\":{},\"worker\":{worker},\"duration_ms\":{:.3}}}\n",
-            info.runs,
-            info.elapsed.as_secs_f64() * 1000.0
-        ));
-        out.write_all(s.as_bytes())?;
-    } else if let Ok(r) = &report.result {
-        out.write_all(r)?;
-        out.write_all(b"\n")?;
-    }
-    if let Err(e) = &report.result {
-        match host {
-            Some(h) => eprintln!("conductor: task at line {line} failed on {h}: {e}"),
-            None => eprintln!("conductor: task at line {line} failed: {e}"),
-        }
-    }
-    Ok(())
+/// Whether `program` is found on PATH.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 /// When stdin is a regular file, its number of lines (for the bar's total and ETA).
@@ -429,28 +443,4 @@ fn count_lines_if_regular() -> Option<u64> {
         last = buf[n - 1];
     }
     Some(lines + u64::from(last != b'\n'))
-}
-
-/// A progress bar on stderr when it is a terminal.
-fn progress_bar(total: Option<u64>) -> Option<ProgressBar> {
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = match total {
-        Some(t) => ProgressBar::new(t).with_style(
-            ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:30}] {pos}/{len} done, {msg} {per_sec} ETA {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        ),
-        None => ProgressBar::new_spinner().with_style(
-            ProgressStyle::with_template("{elapsed_precise} {spinner} {pos} done, {msg} {per_sec}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        ),
-    };
-    bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
-    bar.set_message("0 failed");
-    bar.enable_steady_tick(Duration::from_millis(100));
-    Some(bar)
 }

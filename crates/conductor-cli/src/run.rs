@@ -34,7 +34,7 @@ pub struct RunArgs {
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
-enum ContainmentArg {
+pub enum ContainmentArg {
     /// A cgroup when usable, else a process group.
     Best,
     /// A cgroup v2 (fails if none is writable).

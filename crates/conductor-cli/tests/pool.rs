@@ -499,3 +499,81 @@ fn launcher_prefixes_every_worker() {
         "launcher a\nlauncher b\n"
     );
 }
+
+/// A shard's reorder window counts the shard's own tasks, not the input
+/// lines it skips (a window over line numbers would wait forever for a line
+/// another shard runs), and its results keep their input line numbers in
+/// input order.
+#[test]
+fn a_shard_with_a_small_reorder_window_keeps_going() {
+    let input: String = (1..=30).map(|i| format!("{i}\n")).collect();
+    let out = run_with_input(
+        &[
+            "pool",
+            "-j",
+            "3",
+            "--shard",
+            "3/3",
+            "--reorder-window",
+            "2",
+            "--json",
+            "--",
+            "cat",
+        ],
+        input.as_bytes(),
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l[..l.find(",\"result\"").unwrap()].to_string())
+        .collect();
+    let want: Vec<String> = (1..=10)
+        .map(|k| format!("{{\"line\":{},\"ok\":true", 3 * k))
+        .collect();
+    assert_eq!(lines, want);
+}
+
+/// `--launcher` runs its launcher outside the worker's process group, so
+/// that a stopped worker's launcher lives on to cancel its job step: a
+/// cgroup would kill it with the worker, so `--containment cgroup` with a
+/// launcher is a usage error naming the option.
+#[test]
+fn launcher_with_cgroup_containment_is_a_usage_error() {
+    let out = run_with_input(
+        &[
+            "pool",
+            "-j",
+            "1",
+            "--launcher",
+            "env",
+            "--containment",
+            "cgroup",
+            "--",
+            "cat",
+        ],
+        b"a\n",
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(125));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--containment cgroup"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // The default (best) takes a process group there, and runs.
+    let out = run_with_input(
+        &["pool", "-j", "1", "--launcher", "env", "--", "cat"],
+        b"a\n",
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"a\n");
+}

@@ -552,3 +552,61 @@ fn whole_ssh_command_logins_from_a_file() {
         "{stderr}"
     );
 }
+
+/// `--line-buffered` over ssh: stdbuf wraps the remote program (not the
+/// local ssh client), so a block-buffering filter (`tr`) on the host
+/// answers each line; PYTHONUNBUFFERED reaches the remote side; the
+/// worker's stderr comes back prefixed with its slot and host; and
+/// `--containment cgroup` (for workers on this machine) does not stop a
+/// remote slot, whose ssh client gets a process group.
+#[test]
+fn line_buffered_workers_over_ssh() {
+    let Some(c) = cluster(1) else { return };
+    let ssh = c.ssh();
+    let input: String = (0..50).map(|i| format!("task-{i}\n")).collect();
+    let out = run(
+        &[
+            "pool",
+            "--ssh",
+            &ssh,
+            "-S",
+            "2/h0",
+            "--line-buffered",
+            "--containment",
+            "cgroup",
+            "--task-timeout",
+            "30s",
+            "--retries",
+            "0",
+            "--",
+            "tr",
+            "a-z",
+            "A-Z",
+        ],
+        input.as_bytes(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), input.to_uppercase());
+    assert!(text(&out.stderr).contains("tasks per host: h0 50"));
+    let out = run(
+        &[
+            "pool",
+            "--ssh",
+            &ssh,
+            "-S",
+            "1/h0",
+            "--line-buffered",
+            "--json",
+            "--",
+            "sh",
+            "-c",
+            r#"while IFS= read -r l; do echo "$l=$PYTHONUNBUFFERED"; echo "err $l" >&2; done"#,
+        ],
+        b"x\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains(r#""result":"x=1","host":"h0""#), "{stdout}");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("[worker 0 on h0] err x\n"), "{stderr}");
+}

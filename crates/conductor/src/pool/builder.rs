@@ -7,6 +7,7 @@ use tokio::sync::oneshot;
 
 use super::config::{Mode, PoolConfig};
 use super::error::BuildError;
+use super::events::{EventHook, PoolEvent};
 use super::state::Shared;
 use super::supervisor::{spawn_worker, supervise};
 use super::Pool;
@@ -42,6 +43,7 @@ use crate::Command;
 pub struct PoolBuilder {
     config: PoolConfig,
     factory: Box<dyn Fn(usize) -> Command + Send + Sync>,
+    events: Option<EventHook>,
 }
 
 impl std::fmt::Debug for PoolBuilder {
@@ -60,6 +62,7 @@ impl PoolBuilder {
         PoolBuilder {
             config: PoolConfig::default(),
             factory: Box::new(factory),
+            events: None,
         }
     }
 
@@ -194,6 +197,26 @@ impl PoolBuilder {
         self
     }
 
+    /// Calls `hook` for every [`PoolEvent`]: each line a worker writes on
+    /// its stderr, each worker replaced. The hook runs on the pool's tasks:
+    /// it must be quick and must not block.
+    ///
+    /// ```
+    /// use conductor::pool::{Pool, PoolEvent};
+    /// let _ = Pool::builder(|| conductor::Command::new("w")).on_event(|event| {
+    ///     if let PoolEvent::WorkerStderr { worker, line, .. } = event {
+    ///         eprintln!("[worker {worker}] {}", String::from_utf8_lossy(&line));
+    ///     }
+    /// });
+    /// ```
+    pub fn on_event<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(PoolEvent) + Send + Sync + 'static,
+    {
+        self.events = Some(std::sync::Arc::new(hook));
+        self
+    }
+
     /// Starts the pool: spawns every worker, then waits until each has
     /// passed its health check or failed it (failed workers are replaced in
     /// the background, so the pool may start degraded).
@@ -215,7 +238,9 @@ impl PoolBuilder {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(BuildError::NoRuntime);
         }
-        let shared = Arc::new(Shared::new(self.config, self.factory));
+        let mut shared = Shared::new(self.config, self.factory);
+        shared.events = self.events;
+        let shared = Arc::new(shared);
         let mut children = Vec::with_capacity(shared.config.workers);
         for slot in 0..shared.config.workers {
             // On error the workers already spawned are killed on drop.

@@ -70,6 +70,13 @@ pub enum TaskError {
         last_failure: String,
     },
 
+    /// The task was never started: dispatch was stopped with
+    /// [`Pool::stop_dispatch`](super::Pool::stop_dispatch) while it waited
+    /// in the queue (or after its worker was lost before it ran to its end
+    /// without using up an attempt).
+    #[error("not run: dispatch was stopped")]
+    NotRun,
+
     /// The task cannot be sent in the pool's mode: too large for a frame,
     /// or a newline inside a line-mode task.
     #[error("task cannot be sent to a worker: {0}")]

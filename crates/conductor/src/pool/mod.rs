@@ -34,7 +34,10 @@
 //!   then fail fast with [`TaskError::Degraded`] while the pool keeps
 //!   trying (with capped exponential backoff) and recovers by itself.
 //! * Worker stderr goes to `tracing` (target `conductor::pool::worker`), one
-//!   event per line, never into results.
+//!   event per line, and to the hook set with [`PoolBuilder::on_event`]
+//!   ([`PoolEvent::WorkerStderr`]), never into results.
+//! * [`Pool::stop_dispatch`] starts nothing more: queued tasks resolve as
+//!   [`TaskError::NotRun`], tasks already on a worker run to their end.
 //! * [`Pool::shutdown`] finishes every accepted task, then stops the
 //!   workers (Shutdown frame or closed stdin, then SIGTERM, then SIGKILL)
 //!   and reaps them. Dropping the last [`Pool`] handle without shutting
@@ -57,6 +60,7 @@
 //! | `stop.rs` | ending workers: `stop_worker`, graceful shutdown |
 //! | `stderr.rs` | stderr to `tracing` |
 //! | `stats.rs` | [`PoolStats`] |
+//! | `events.rs` | [`PoolEvent`], [`RespawnCause`], [`RespawnCounts`] |
 //! | `map.rs` | [`Results`]: many tasks, ordered results |
 
 mod breaker;
@@ -65,6 +69,7 @@ mod codec;
 mod config;
 mod conn;
 mod error;
+mod events;
 mod inflight;
 mod map;
 mod state;
@@ -81,6 +86,7 @@ use tokio::task::{AbortHandle, JoinHandle};
 pub use builder::PoolBuilder;
 pub use config::{Mode, PoolConfig};
 pub use error::{BuildError, TaskError};
+pub use events::{PoolEvent, RespawnCause, RespawnCounts};
 pub use map::Results;
 pub use stats::{PoolStats, WorkerStats};
 pub use task::{TaskHandle, TaskInfo, TaskReport};
@@ -347,6 +353,28 @@ impl Pool {
                 tracing::error!("worker supervisor failed: {err}");
             }
         }
+    }
+
+    /// Stops starting tasks, without stopping the pool: tasks still queued
+    /// (or assigned to a worker but not yet sent to it) resolve at once as
+    /// [`TaskError::NotRun`] and new ones are refused with it, while tasks
+    /// already on a worker run to their end (a task whose worker is lost is
+    /// not retried). Follow with [`shutdown`](Pool::shutdown) to wait for
+    /// them and stop the workers. This is what a first Ctrl-C does in
+    /// `conductor pool`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use conductor::{pool::{Mode, Pool, TaskError}, Command};
+    /// let pool = Pool::builder(|| Command::new("cat")).mode(Mode::Lines).workers(1).build().await?;
+    /// pool.stop_dispatch();
+    /// assert_eq!(pool.submit("late").await, Err(TaskError::NotRun));
+    /// pool.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub fn stop_dispatch(&self) {
+        self.shared().stop_dispatch();
     }
 
     /// Stops the pool at once: new submissions are refused, every worker's

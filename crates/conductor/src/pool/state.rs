@@ -28,6 +28,7 @@ use super::breaker::Breaker;
 use super::codec::Codec;
 use super::config::PoolConfig;
 use super::error::TaskError;
+use super::events::{EventHook, PoolEvent, RespawnCause};
 use super::stats::{Counters, PoolStats, WorkerStats};
 use super::task::{Outcome, Task, TaskHandle};
 use crate::{Command, ExitStatus};
@@ -64,6 +65,8 @@ pub(super) struct Slot {
     pub busy_total: Duration,
     pub busy_since: Option<Instant>,
     pub spawns: u64,
+    /// Why the slot's last worker ended, for counting its replacement.
+    pub last_loss: Option<RespawnCause>,
 }
 
 /// Everything behind the lock.
@@ -76,6 +79,8 @@ pub(super) struct State {
     pub counters: Counters,
     /// Sum of the slots' loads.
     pub assigned: usize,
+    /// [`Shared::stop_dispatch`] was called: nothing more is started.
+    pub dispatch_stopped: bool,
 }
 
 /// What a connection reports when it syncs with the pool.
@@ -119,6 +124,8 @@ pub(super) struct Shared {
     pub phase: watch::Sender<Phase>,
     /// Per slot: the connection should look at its slot (inbox or phase changed).
     kicks: Box<[AtomicBool]>,
+    /// The owner's event hook, if any.
+    pub events: Option<EventHook>,
 }
 
 impl Shared {
@@ -135,10 +142,12 @@ impl Shared {
                 breaker: Breaker::new(config.circuit_threshold),
                 counters: Counters::default(),
                 assigned: 0,
+                dispatch_stopped: false,
             }),
             queue_space: Semaphore::new(config.queue_capacity),
             phase: watch::Sender::new(Phase::Open),
             kicks,
+            events: None,
             factory,
             config,
         }
@@ -186,6 +195,9 @@ impl Shared {
         let mut st = self.lock();
         if st.phase != Phase::Open {
             return Offer::Refused(TaskError::ShutDown);
+        }
+        if st.dispatch_stopped {
+            return Offer::Refused(TaskError::NotRun);
         }
         if st.degraded() {
             return Offer::Refused(st.degraded_error());
@@ -282,13 +294,71 @@ impl Shared {
     /// A new worker in `slot` has started (it is not healthy yet).
     pub fn worker_started(&self, slot: usize, pid: u32, respawn: bool) {
         let mut st = self.lock();
-        if respawn {
-            st.counters.respawns += 1;
-        }
+        let mut cause = None;
         if let Some(s) = st.slots.get_mut(slot) {
             s.pid = Some(pid);
             s.spawns += 1;
+            cause = s.last_loss.take();
         }
+        if respawn {
+            // A slot is only respawned after a loss or a failed start.
+            let cause = cause.unwrap_or(RespawnCause::StartFailed);
+            st.counters.respawns += 1;
+            st.counters.respawn_causes.count(cause);
+            drop(st);
+            self.emit(PoolEvent::WorkerRespawned {
+                worker: slot,
+                cause,
+            });
+        }
+    }
+
+    /// Passes `event` to the owner's hook, if any.
+    pub fn emit(&self, event: PoolEvent) {
+        if let Some(hook) = &self.events {
+            hook(event);
+        }
+    }
+
+    /// Starts nothing more: queued tasks, and tasks assigned to a worker
+    /// but not yet sent, resolve as [`TaskError::NotRun`]; new tasks are
+    /// refused with it. Tasks already sent to a worker run to their end.
+    pub fn stop_dispatch(&self) {
+        let mut resolve = Vec::new();
+        {
+            let mut guard = self.lock();
+            let st = &mut *guard;
+            st.dispatch_stopped = true;
+            for s in &mut st.slots {
+                let unsent = std::mem::take(&mut s.inbox);
+                s.load -= unsent.len().min(s.load);
+                st.assigned -= unsent.len().min(st.assigned);
+                for task in unsent {
+                    st.queue.push_back(task);
+                }
+            }
+            self.fail_queue_if_stopped(st, &mut resolve);
+            // Submitters waiting for queue space are refused.
+            self.queue_space.close();
+        }
+        resolve_all(resolve);
+    }
+
+    /// With dispatch stopped, queued tasks resolve as not run.
+    fn fail_queue_if_stopped(&self, st: &mut State, resolve: &mut Vec<(Task, Outcome)>) {
+        if !st.dispatch_stopped || st.queue.is_empty() {
+            return;
+        }
+        let mut freed = 0;
+        while let Some(task) = st.queue.pop_front() {
+            freed += usize::from(task.holds_permit);
+            st.counters.not_run += 1;
+            resolve.push((task, Err(TaskError::NotRun)));
+        }
+        if freed > 0 {
+            self.queue_space.add_permits(freed);
+        }
+        self.check_drained(st);
     }
 
     /// The worker in `slot` passed its health check: it takes tasks now.
@@ -321,6 +391,7 @@ impl Shared {
             if let Some(s) = st.slots.get_mut(slot) {
                 s.failures = s.failures.saturating_add(1);
                 s.pid = None;
+                s.last_loss = Some(RespawnCause::StartFailed);
             }
             if st.breaker.start_failed(reason) {
                 tracing::error!(
@@ -353,6 +424,7 @@ impl Shared {
             }
             self.dispatch(st);
             self.fail_queue_if_degraded(st, &mut resolve);
+            self.fail_queue_if_stopped(st, &mut resolve);
         }
         resolve_all(resolve);
     }
@@ -380,6 +452,13 @@ impl Shared {
                 Loss::TimedOut(_) | Loss::Stopped => {}
             }
             if let Some(s) = st.slots.get_mut(slot) {
+                s.last_loss = match (&start_failure, loss) {
+                    (Some(_), _) => Some(RespawnCause::StartFailed),
+                    (None, Loss::Died(_)) => Some(RespawnCause::Crashed),
+                    (None, Loss::Violation(_)) => Some(RespawnCause::ProtocolViolation),
+                    (None, Loss::TimedOut(_)) => Some(RespawnCause::TimedOut),
+                    (None, Loss::Stopped) => None,
+                };
                 s.healthy = false;
                 s.waker = None;
                 s.pid = None;
@@ -399,7 +478,8 @@ impl Shared {
             }
             for mut task in charged.into_iter().rev() {
                 task.attempts += 1;
-                if task.attempts >= max_attempts {
+                // With dispatch stopped there is no next attempt.
+                if task.attempts >= max_attempts || st.dispatch_stopped {
                     let err = loss_error(loss, task.attempts);
                     st.counters.failed += 1;
                     resolve.push((task, Err(err)));
@@ -422,6 +502,7 @@ impl Shared {
             }
             self.dispatch(st);
             self.fail_queue_if_degraded(st, &mut resolve);
+            self.fail_queue_if_stopped(st, &mut resolve);
             self.check_drained(st);
         }
         resolve_all(resolve);
@@ -468,6 +549,8 @@ impl Shared {
             worker_crashes: c.crashes,
             protocol_violations: c.violations,
             respawns: c.respawns,
+            respawn_causes: c.respawn_causes,
+            not_run: c.not_run,
             timeouts: c.timeouts,
             queue_depth: st.queue.len(),
             in_flight: st.assigned,
@@ -492,6 +575,9 @@ impl Shared {
 
     /// Moves queued tasks to healthy workers with room, least loaded first.
     fn dispatch(&self, st: &mut State) {
+        if st.dispatch_stopped {
+            return;
+        }
         let limit = self.config.in_flight_limit();
         let mut freed = 0;
         while !st.queue.is_empty() {
@@ -747,5 +833,51 @@ mod tests {
         take(&shared, 0, 1);
         assert_eq!(*shared.phase.borrow(), Phase::Stopping);
         assert!(shared.stopping());
+    }
+
+    #[tokio::test]
+    async fn stop_dispatch_resolves_queued_tasks_as_not_run() {
+        let shared = shared(1, 1, 10);
+        shared.worker_healthy(0);
+        let running = placed(shared.offer(b"a".to_vec(), None));
+        let mut on0 = take(&shared, 0, 0);
+        let assigned = placed(shared.offer(b"b".to_vec(), None));
+        let queued = placed(shared.offer(b"c".to_vec(), None));
+        shared.stop_dispatch();
+        assert_eq!(assigned.await, Err(TaskError::NotRun));
+        assert_eq!(queued.await, Err(TaskError::NotRun));
+        assert!(matches!(
+            shared.offer(b"d".to_vec(), None),
+            Offer::Refused(TaskError::NotRun)
+        ));
+        // The task on the worker is not retried when its worker dies.
+        shared.worker_down(0);
+        let status = ExitStatus::from_raw(9);
+        shared.worker_lost(0, vec![on0.remove(0)], vec![], &Loss::Died(status), None);
+        assert!(matches!(running.await, Err(TaskError::WorkerDied { .. })));
+        let stats = shared.stats();
+        assert_eq!(
+            (stats.not_run, stats.queue_depth, stats.in_flight),
+            (2, 0, 0)
+        );
+        assert_eq!(shared.queue_space.available_permits(), 10);
+    }
+
+    #[test]
+    fn respawns_are_counted_by_cause() {
+        let shared = shared(1, 1, 10);
+        shared.worker_started(0, 1, false);
+        shared.worker_healthy(0);
+        shared.worker_down(0);
+        let status = ExitStatus::from_raw(9);
+        shared.worker_lost(0, vec![], vec![], &Loss::Died(status), None);
+        shared.worker_started(0, 2, true);
+        shared.start_failed(0, "exited during start-up".into());
+        shared.worker_started(0, 3, true);
+        let stats = shared.stats();
+        assert_eq!(stats.respawns, 2);
+        assert_eq!(stats.respawn_causes.get(RespawnCause::Crashed), 1);
+        assert_eq!(stats.respawn_causes.get(RespawnCause::StartFailed), 1);
+        assert_eq!(stats.respawn_causes.total(), stats.respawns);
     }
 }

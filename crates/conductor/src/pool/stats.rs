@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use super::events::RespawnCounts;
+
 /// Running totals, updated under the pool lock in batches.
 #[derive(Debug, Default, Clone, Copy)]
 pub(super) struct Counters {
@@ -13,6 +15,8 @@ pub(super) struct Counters {
     pub respawns: u64,
     pub timeouts: u64,
     pub violations: u64,
+    pub not_run: u64,
+    pub respawn_causes: RespawnCounts,
 }
 
 /// A snapshot of a pool's activity, from [`Pool::stats`](super::Pool::stats).
@@ -45,6 +49,12 @@ pub struct PoolStats {
     pub protocol_violations: u64,
     /// Workers started after the first generation.
     pub respawns: u64,
+    /// [`respawns`](Self::respawns) by cause; they add up to `respawns`.
+    pub respawn_causes: RespawnCounts,
+    /// Tasks resolved as [`TaskError::NotRun`](super::TaskError::NotRun)
+    /// (queued when dispatch was stopped); counted in neither
+    /// `succeeded` nor `failed`.
+    pub not_run: u64,
     /// Task attempts that ran past the task timeout.
     pub timeouts: u64,
     /// Tasks waiting for a worker.

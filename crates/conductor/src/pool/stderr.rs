@@ -1,5 +1,6 @@
-//! Forwarding a worker's stderr to `tracing`, one event per line, so that
-//! worker logs are kept apart from results.
+//! Forwarding a worker's stderr to `tracing`, one event per line, and to
+//! the owner's event hook ([`PoolEvent::WorkerStderr`]), so that worker logs
+//! are kept apart from results.
 
 use std::time::Duration;
 
@@ -7,6 +8,7 @@ use tokio::io::AsyncReadExt;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
+use super::events::{EventHook, PoolEvent};
 use crate::ChildStderr;
 
 /// Longer lines are split into pieces of this size.
@@ -19,8 +21,13 @@ pub(super) struct StderrForwarder(JoinHandle<()>);
 
 impl StderrForwarder {
     /// Starts forwarding `stderr` of the worker in slot `worker`.
-    pub fn spawn(stderr: ChildStderr, worker: usize, pid: u32) -> StderrForwarder {
-        StderrForwarder(tokio::spawn(forward_stderr(stderr, worker, pid)))
+    pub fn spawn(
+        stderr: ChildStderr,
+        worker: usize,
+        pid: u32,
+        hook: Option<EventHook>,
+    ) -> StderrForwarder {
+        StderrForwarder(tokio::spawn(forward_stderr(stderr, worker, pid, hook)))
     }
 
     /// Once the worker is reaped: lets the forwarder reach the end of the
@@ -38,7 +45,8 @@ impl Drop for StderrForwarder {
 
 /// Reads `stderr` to its end, emitting each line as an `info` event with
 /// target `conductor::pool::worker` and fields `worker` (slot index) and `pid`.
-async fn forward_stderr(mut stderr: ChildStderr, worker: usize, pid: u32) {
+async fn forward_stderr(mut stderr: ChildStderr, worker: usize, pid: u32, hook: Option<EventHook>) {
+    let emit = |line: &[u8]| emit(worker, pid, line, hook.as_ref());
     let mut buf = vec![0u8; 8 * 1024];
     let mut line = Vec::new();
     loop {
@@ -49,22 +57,30 @@ async fn forward_stderr(mut stderr: ChildStderr, worker: usize, pid: u32) {
         let mut rest = buf.get(..n).unwrap_or_default();
         while let Some(end) = rest.iter().position(|&b| b == b'\n') {
             line.extend_from_slice(rest.get(..end).unwrap_or_default());
-            emit(worker, pid, &line);
+            emit(&line);
             line.clear();
             rest = rest.get(end + 1..).unwrap_or_default();
         }
         line.extend_from_slice(rest);
         if line.len() >= MAX_LINE {
-            emit(worker, pid, &line);
+            emit(&line);
             line.clear();
         }
     }
     if !line.is_empty() {
-        emit(worker, pid, &line);
+        emit(&line);
     }
 }
 
-fn emit(worker: usize, pid: u32, line: &[u8]) {
+fn emit(worker: usize, pid: u32, line: &[u8], hook: Option<&EventHook>) {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if let Some(hook) = hook {
+        hook(PoolEvent::WorkerStderr {
+            worker,
+            pid,
+            line: line.to_vec(),
+        });
+    }
     let text = String::from_utf8_lossy(line);
     let text = text.strip_suffix('\r').unwrap_or(&text);
     tracing::info!(target: "conductor::pool::worker", worker, pid, "{text}");

@@ -109,7 +109,7 @@ async fn run_worker(
     let stderr = child
         .stderr
         .take()
-        .map(|stderr| StderrForwarder::spawn(stderr, slot, pid));
+        .map(|stderr| StderrForwarder::spawn(stderr, slot, pid, shared.events.clone()));
     let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
         stop_worker(&mut child).await;
         shared.start_failed(slot, "the worker's pipes are missing".into());

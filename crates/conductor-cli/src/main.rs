@@ -2,13 +2,17 @@
 //! tree kill; `pool` to push tasks through persistent workers; `each` to run
 //! a command once per input.
 
+mod cluster;
 mod duration;
 mod each;
 mod exit;
 mod json;
+mod launcher;
 mod pool;
 mod program;
+mod remote;
 mod run;
+mod shard;
 mod usage;
 
 use clap::{CommandFactory, Parser, Subcommand};

@@ -12,22 +12,27 @@
 //! | `pool/stderr.rs` | worker stderr, prefixed |
 //! | `pool/progress.rs` | the progress bar, rate and ETA |
 //! | `pool/summary.rs` | the summary line |
+//! | `pool/slots.rs` | worker slots, their hosts (`-S`) and commands, containment |
 
 mod feed;
 mod output;
 pub(crate) mod progress;
 pub(crate) mod signals;
 mod silence;
+mod slots;
 mod stderr;
 mod summary;
 
 use crate::exit;
+use crate::launcher;
+use crate::remote::{self, Remote};
 use crate::run::ContainmentArg;
+use crate::shard::Shard;
 use clap::Args;
 use conductor::pool::{Mode, Pool};
-use conductor::Command;
 use std::ffi::OsString;
 use std::io::Write;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
@@ -47,8 +52,9 @@ Workers must flush each result line: programs that block-buffer a pipe (tr, sed 
 grep, awk, C filters) never answer; --line-buffered runs them under stdbuf -oL (and sets\n\
 PYTHONUNBUFFERED=1), and a worker silent for --warn-silent with a task gets a warning.\n\
 --json: one object per task: line, ok, result (valid UTF-8) or result_base64 (other bytes,\n\
-standard base64) or error, attempts, worker, duration_ms.\n\
-Worker stderr is copied to stderr, each line prefixed with [worker N]. RUST_LOG sets the\n\
+standard base64) or error, host (with -S), attempts, worker, duration_ms.\n\
+Worker stderr is copied to stderr, each line prefixed with [worker N] ([worker N on HOST]\n\
+for a worker on an ssh host). RUST_LOG sets the\n\
 level of conductor's own log (default: error), e.g. RUST_LOG=conductor=debug.\n\n\
 Signals: the first SIGINT (Ctrl-C), SIGTERM or SIGHUP stops reading and starts nothing more\n\
 (queued tasks are counted as not run); tasks already on a worker finish and are printed;\n\
@@ -86,7 +92,9 @@ pub struct PoolArgs {
     /// Extra attempts for a task whose worker crashed or timed out.
     #[arg(long, default_value_t = 2)]
     retries: u32,
-    /// How each worker's process tree is held together (and stopped as a whole).
+    /// How each worker's process tree on this machine is held together (and
+    /// stopped as a whole); a remote slot's ssh client always gets a process
+    /// group, and with --launcher `best` means a process group.
     #[arg(long, value_enum, default_value_t = ContainmentArg::Best)]
     containment: ContainmentArg,
     /// Run the worker under `stdbuf -oL` (and with PYTHONUNBUFFERED=1) so that
@@ -97,63 +105,129 @@ pub struct PoolArgs {
     #[arg(long, default_value = "10s", value_parser = crate::duration::parse, value_name = "DURATION")]
     warn_silent: Duration,
     #[command(flatten)]
+    cluster: crate::cluster::ClusterArgs,
+    #[command(flatten)]
     command: crate::program::Program,
 }
 
 /// Runs the pool job; returns conductor's exit code.
 pub async fn run(args: PoolArgs) -> i32 {
-    let _ = conductor::unix::raise_fd_limit();
-    if matches!(args.containment, ContainmentArg::None) {
-        eprintln!("conductor: --containment none: pool workers are always contained; use --containment group");
-        return exit::FAILED;
-    }
+    let logins = match remote::collect(&args.cluster.sshlogin, &args.cluster.sshloginfile) {
+        Ok(l) => l,
+        Err(e) => return usage_error(&e),
+    };
+    let containment =
+        match slots::local_containment(args.containment, args.cluster.launcher.is_some()) {
+            Ok(c) => c,
+            Err(e) => return usage_error(&e),
+        };
     if args.reorder_window == 0 {
-        eprintln!("conductor: --reorder-window must be at least 1");
-        return exit::FAILED;
+        return usage_error("--reorder-window must be at least 1");
     }
     let (program, rest) = args.command.split();
     let mut argv: Vec<OsString> = std::iter::once(program.to_owned())
         .chain(rest.iter().cloned())
         .collect();
     if args.line_buffered {
-        // Under stdbuf, a missing program would look like a worker failing to start.
-        let bare = !program.as_encoded_bytes().contains(&b'/');
-        if bare && !program.to_str().is_some_and(on_path) {
-            eprintln!(
-                "conductor: cannot run `{}`: not found on PATH",
-                program.to_string_lossy()
-            );
-            return exit::NOT_FOUND;
-        }
-        if !on_path("stdbuf") {
-            eprintln!("conductor: --line-buffered needs stdbuf (GNU coreutils) on PATH");
-            return exit::FAILED;
-        }
+        // stdbuf wraps the program itself: on the remote side for an ssh
+        // host, inside the launcher's prefix.
         argv.splice(0..0, ["stdbuf".into(), "-oL".into()]);
+        // Checked where they run: on this machine, when a worker runs here
+        // (an ssh host's shell reports its own "not found").
+        let local = logins.is_empty() || logins.iter().any(|l| l.target == remote::Target::Local);
+        if local {
+            // Under stdbuf, a missing program would look like a worker failing to start.
+            let bare = !program.as_encoded_bytes().contains(&b'/');
+            if bare && !program.to_str().is_some_and(on_path) {
+                eprintln!(
+                    "conductor: cannot run `{}`: not found on PATH",
+                    program.to_string_lossy()
+                );
+                return exit::NOT_FOUND;
+            }
+            if !on_path("stdbuf") {
+                eprintln!("conductor: --line-buffered needs stdbuf (GNU coreutils) on PATH");
+                return exit::FAILED;
+            }
+        }
     }
-    let workers = args
-        .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let shard = match &args.cluster.shard {
+        None => None,
+        Some(v) => match Shard::parse(v, |k| std::env::var(k).ok()) {
+            Ok(s) => Some(s),
+            Err(e) => return usage_error(&e.to_string()),
+        },
+    };
+    let remote = if logins.is_empty() {
+        None
+    } else {
+        match Remote::start(logins, args.cluster.ssh.as_deref(), true).await {
+            Ok((r, down)) => {
+                for (host, why) in down {
+                    eprintln!("conductor: host {host} is down ({why}); its workers will be retried with backoff");
+                }
+                Some(Arc::new(r))
+            }
+            Err(e) => {
+                eprintln!(
+                    "conductor: cannot make a private directory for ssh control sockets: {e}"
+                );
+                return exit::FAILED;
+            }
+        }
+    };
+    let code = run_pool(args, remote.clone(), shard, argv, containment).await;
+    if let Some(r) = remote {
+        r.close();
+    }
+    code
+}
+
+fn usage_error(msg: &str) -> i32 {
+    eprintln!("conductor pool: {msg}");
+    exit::FAILED
+}
+
+async fn run_pool(
+    args: PoolArgs,
+    remote: Option<Arc<Remote>>,
+    shard: Option<Shard>,
+    argv: Vec<OsString>,
+    containment: conductor::Containment,
+) -> i32 {
+    let _ = conductor::unix::raise_fd_limit();
+    let default_jobs = || {
+        launcher::slurm_jobs(|k| std::env::var(k).ok(), args.cluster.launcher.is_some())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    };
+    let slots = Arc::new(slots::Slots::plan(remote, args.workers, default_jobs).await);
     let mode = if args.framed {
         Mode::Framed
     } else {
         Mode::Lines
     };
-    let containment = args.containment.into();
-    let line_buffered = args.line_buffered;
-    let bar = progress::bar(count_lines_if_regular());
-    let mut builder = Pool::builder(move || {
-        let mut c = Command::new(&argv[0]);
-        c.args(&argv[1..]).containment(containment);
-        if line_buffered {
-            c.env("PYTHONUNBUFFERED", "1");
-        }
-        c
-    })
-    .workers(workers)
-    .mode(mode)
-    .attempts(args.retries.saturating_add(1))
-    .on_event(stderr::forwarder(bar.clone()));
+    // A shard runs a share of the lines: no total to show.
+    let bar = progress::bar(if shard.is_some() {
+        None
+    } else {
+        count_lines_if_regular()
+    });
+    let worker = slots::Worker {
+        argv,
+        launcher: args.cluster.launcher.clone(),
+        line_buffered: args.line_buffered,
+        containment,
+    };
+    let factory_slots = slots.clone();
+    let mut builder = Pool::builder_per_slot(move |slot| factory_slots.command(slot, &worker))
+        .workers(slots.len())
+        .mode(mode)
+        .attempts(args.retries.saturating_add(1))
+        .on_event(stderr::forwarder(bar.clone(), slots.ssh_hosts()));
+    if slots.is_remote() {
+        // A host that is down is tried again with backoff, not hammered.
+        builder = builder.backoff(Duration::from_millis(200), Duration::from_secs(30));
+    }
     if args.framed {
         builder = builder.tasks_per_worker(args.in_flight);
     }
@@ -196,6 +270,7 @@ pub async fn run(args: PoolArgs) -> i32 {
         } else {
             args.reorder_window
         },
+        shard,
     }));
 
     let format = output::Format {
@@ -205,6 +280,7 @@ pub async fn run(args: PoolArgs) -> i32 {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let mut reorder = output::Reorder::new();
     let mut tally = summary::Tally::default();
+    let mut per_host = slots::HostTally::default();
     let mut stopped_by: Option<i32> = None;
     let mut silence = silence::SilenceWatch::new(args.warn_silent);
     let mut tick = tokio::time::interval(
@@ -217,14 +293,17 @@ pub async fn run(args: PoolArgs) -> i32 {
                 let Some(done) = done else { break };
                 tally.count(&done.report.result);
                 finished = Instant::now();
+                let host = slots.host(done.report.info.worker);
+                per_host.count(host);
                 let res = if args.unordered {
-                    output::write(&mut out, format, done.line, &done.report)
+                    output::write(&mut out, format, done.line, &done.report, host)
                 } else {
                     let mut res = Ok(());
-                    for (line, report) in reorder.insert(done.line, done.report) {
-                        res = res.and_then(|()| output::write(&mut out, format, line, &report));
+                    for (line, report) in reorder.insert(done.seq, (done.line, done.report)) {
+                        let host = slots.host(report.info.worker);
+                        res = res.and_then(|()| output::write(&mut out, format, line, &report, host));
                     }
-                    released_tx.send_replace(reorder.next_line());
+                    released_tx.send_replace(reorder.next_seq());
                     res
                 };
                 if let Some(bar) = &bar {
@@ -300,6 +379,9 @@ pub async fn run(args: PoolArgs) -> i32 {
         "conductor: {}",
         summary::line(&tally, &stats, finished - started, start_up)
     );
+    if let Some(hosts) = per_host.line() {
+        eprintln!("conductor: tasks per host: {hosts}");
+    }
     if let Some(e) = read_error {
         eprintln!("conductor: reading tasks from stdin failed: {e}");
         return exit::FAILED;

@@ -391,3 +391,189 @@ fn second_ctrl_c_stops_every_worker_tree_at_once() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `--shard I/N`: N runs over the same input each take their share, keep the
+/// input's line numbers, and together produce every line exactly once.
+#[test]
+fn shards_combine_into_one_complete_set() {
+    let input: String = (1..=23).map(|i| format!("task-{i}\n")).collect();
+    let mut seen = std::collections::BTreeMap::new();
+    for i in 1..=3 {
+        let shard = format!("{i}/3");
+        let out = run_with_input(
+            &["pool", "-j", "2", "--shard", &shard, "--json", "--", "cat"],
+            input.as_bytes(),
+            Duration::from_secs(60),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for l in String::from_utf8(out.stdout).unwrap().lines() {
+            let line: u64 = l["{\"line\":".len()..l.find(',').unwrap()].parse().unwrap();
+            assert_eq!((line - 1) % 3, i - 1, "line {line} in shard {i}");
+            assert!(l.contains(&format!("\"result\":\"task-{line}\"")), "{l}");
+            assert!(seen.insert(line, i).is_none(), "line {line} ran twice");
+        }
+    }
+    assert_eq!(
+        seen.keys().copied().collect::<Vec<_>>(),
+        (1..=23).collect::<Vec<_>>()
+    );
+}
+
+/// `--shard auto` reads Slurm's array or Kubernetes' completion index; a bad
+/// shard is a usage error (125) naming the option.
+#[test]
+fn shard_auto_from_the_environment() {
+    let run_env = |vars: &[(&str, &str)], shard: &str| {
+        let mut c = conductor();
+        c.args(["pool", "-j", "1", "--shard", shard, "--", "cat"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .timeout(Duration::from_secs(60));
+        for v in [
+            "SLURM_ARRAY_TASK_ID",
+            "SLURM_ARRAY_TASK_COUNT",
+            "SLURM_ARRAY_TASK_MIN",
+            "SLURM_ARRAY_TASK_MAX",
+            "JOB_COMPLETION_INDEX",
+            "JOB_COMPLETIONS",
+        ] {
+            c.env_remove(v);
+        }
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        c.spawn().unwrap().communicate(b"a\nb\nc\nd\ne\n").unwrap()
+    };
+    let out = run_env(
+        &[
+            ("SLURM_ARRAY_TASK_ID", "1"),
+            ("SLURM_ARRAY_TASK_MIN", "0"),
+            ("SLURM_ARRAY_TASK_MAX", "1"),
+        ],
+        "auto",
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "b\nd\n");
+    let out = run_env(
+        &[("JOB_COMPLETION_INDEX", "0"), ("JOB_COMPLETIONS", "2")],
+        "auto",
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a\nc\ne\n");
+    let out = run_env(&[], "auto");
+    assert_eq!(out.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--shard auto"));
+    let out = run_env(&[], "4/3");
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+}
+
+/// `--launcher PREFIX` runs every worker through the prefix command.
+#[test]
+fn launcher_prefixes_every_worker() {
+    let out = run_with_input(
+        &[
+            "pool",
+            "-j",
+            "2",
+            "--launcher",
+            "env CONDUCTOR_VIA=launcher",
+            "--",
+            "sh",
+            "-c",
+            "while read l; do echo \"$CONDUCTOR_VIA $l\"; done",
+        ],
+        b"a\nb\n",
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "launcher a\nlauncher b\n"
+    );
+}
+
+/// A shard's reorder window counts the shard's own tasks, not the input
+/// lines it skips (a window over line numbers would wait forever for a line
+/// another shard runs), and its results keep their input line numbers in
+/// input order.
+#[test]
+fn a_shard_with_a_small_reorder_window_keeps_going() {
+    let input: String = (1..=30).map(|i| format!("{i}\n")).collect();
+    let out = run_with_input(
+        &[
+            "pool",
+            "-j",
+            "3",
+            "--shard",
+            "3/3",
+            "--reorder-window",
+            "2",
+            "--json",
+            "--",
+            "cat",
+        ],
+        input.as_bytes(),
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l[..l.find(",\"result\"").unwrap()].to_string())
+        .collect();
+    let want: Vec<String> = (1..=10)
+        .map(|k| format!("{{\"line\":{},\"ok\":true", 3 * k))
+        .collect();
+    assert_eq!(lines, want);
+}
+
+/// `--launcher` runs its launcher outside the worker's process group, so
+/// that a stopped worker's launcher lives on to cancel its job step: a
+/// cgroup would kill it with the worker, so `--containment cgroup` with a
+/// launcher is a usage error naming the option.
+#[test]
+fn launcher_with_cgroup_containment_is_a_usage_error() {
+    let out = run_with_input(
+        &[
+            "pool",
+            "-j",
+            "1",
+            "--launcher",
+            "env",
+            "--containment",
+            "cgroup",
+            "--",
+            "cat",
+        ],
+        b"a\n",
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(125));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--containment cgroup"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // The default (best) takes a process group there, and runs.
+    let out = run_with_input(
+        &["pool", "-j", "1", "--launcher", "env", "--", "cat"],
+        b"a\n",
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"a\n");
+}

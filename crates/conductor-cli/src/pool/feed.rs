@@ -2,8 +2,11 @@
 //! dropped), submitted to the pool. Reading pauses while the reorder window
 //! is full (the line `window` lines past the first unreleased result waits),
 //! so one hung task cannot make conductor buffer results without bound, and
-//! stops for good on a stop request.
+//! stops for good on a stop request. With `--shard`, only this shard's
+//! lines are submitted: they keep their input line numbers, and their
+//! positions among the submitted tasks order the output.
 
+use crate::shard::Shard;
 use conductor::pool::{Pool, TaskInfo, TaskReport};
 use std::time::Duration;
 use tokio::io::AsyncBufReadExt;
@@ -11,7 +14,9 @@ use tokio::sync::{mpsc, watch};
 
 /// One finished task.
 pub struct Done {
-    /// Its input line number, from 1.
+    /// Its position among the tasks submitted, from 1: the output order.
+    pub seq: u64,
+    /// Its input line number, from 1 (kept across shards).
     pub line: u64,
     /// How it went.
     pub report: TaskReport,
@@ -25,22 +30,25 @@ pub struct Feed {
     pub done: mpsc::UnboundedSender<Done>,
     /// Becomes true to stop reading.
     pub stop: watch::Receiver<bool>,
-    /// The first line whose result is not yet written (ordered output).
+    /// The first task (by `Done::seq`) whose result is not yet written
+    /// (ordered output).
     pub released: watch::Receiver<u64>,
-    /// Lines allowed past `released` (`u64::MAX`: unbounded).
+    /// Tasks allowed past `released` (`u64::MAX`: unbounded).
     pub window: u64,
+    /// Only this shard's lines (`--shard`).
+    pub shard: Option<Shard>,
 }
 
 /// Reads task lines from stdin and submits them until EOF or a stop
 /// request. Returns the number of lines read.
 pub async fn feed(mut f: Feed) -> std::io::Result<u64> {
     let mut lines = tokio::io::BufReader::with_capacity(1 << 16, tokio::io::stdin()).split(b'\n');
-    let mut n = 0u64;
+    let (mut n, mut seq) = (0u64, 0u64);
     loop {
-        // Room in the reorder window for line n + 1?
+        // Room in the reorder window for task seq + 1?
         let window = f.window;
         tokio::select! {
-            r = f.released.wait_for(|&first| n < first.saturating_add(window).saturating_sub(1)) => {
+            r = f.released.wait_for(|&first| seq < first.saturating_add(window).saturating_sub(1)) => {
                 if r.is_err() { break }
             }
             _ = f.stop.wait_for(|s| *s) => break,
@@ -54,7 +62,11 @@ pub async fn feed(mut f: Feed) -> std::io::Result<u64> {
             line.pop();
         }
         n += 1;
-        let number = n;
+        if f.shard.is_some_and(|s| !s.contains(n)) {
+            continue;
+        }
+        seq += 1;
+        let (number, position) = (n, seq);
         let handle = tokio::select! {
             h = f.pool.enqueue(line) => h,
             _ = f.stop.wait_for(|s| *s) => break,
@@ -68,6 +80,7 @@ pub async fn feed(mut f: Feed) -> std::io::Result<u64> {
                 tokio::spawn(async move {
                     let report = handle.report().await;
                     let _ = done.send(Done {
+                        seq: position,
                         line: number,
                         report,
                     });
@@ -83,6 +96,7 @@ pub async fn feed(mut f: Feed) -> std::io::Result<u64> {
                     },
                 };
                 let _ = done.send(Done {
+                    seq: position,
                     line: number,
                     report,
                 });

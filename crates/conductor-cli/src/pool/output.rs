@@ -8,40 +8,41 @@
 //!
 //! JSON (`--json`), one object per task: `line`, `ok`, then `result` when
 //! the result is valid UTF-8, else `result_base64` (standard base64 of its
-//! exact bytes, so no byte is lost), or `error`; then `attempts`, `worker`
-//! and `duration_ms`. Tasks that were never run (after a signal) have no
+//! exact bytes, so no byte is lost), or `error`; then `host` (with
+//! `-S/--sshlogin`), `attempts`, `worker` and `duration_ms`. Tasks that were never run (after a signal) have no
 //! output at all.
 
 use conductor::pool::{TaskError, TaskReport};
 use std::collections::BTreeMap;
 use std::io::Write;
 
-/// Results waiting for the ones before them. Logic only, no I/O.
-pub struct Reorder {
+/// Results waiting for the ones before them, by their position among the
+/// tasks submitted (1, 2, ...). Logic only, no I/O.
+pub struct Reorder<T> {
     next: u64,
-    pending: BTreeMap<u64, TaskReport>,
+    pending: BTreeMap<u64, T>,
 }
 
-impl Reorder {
-    /// Empty, waiting for line 1.
-    pub fn new() -> Reorder {
+impl<T> Reorder<T> {
+    /// Empty, waiting for position 1.
+    pub fn new() -> Reorder<T> {
         Reorder {
             next: 1,
             pending: BTreeMap::new(),
         }
     }
 
-    /// The first line not yet released.
-    pub fn next_line(&self) -> u64 {
+    /// The first position not yet released.
+    pub fn next_seq(&self) -> u64 {
         self.next
     }
 
-    /// Adds the outcome of `line`; returns the outcomes now in order.
-    pub fn insert(&mut self, line: u64, report: TaskReport) -> Vec<(u64, TaskReport)> {
-        self.pending.insert(line, report);
+    /// Adds the outcome at position `seq`; returns the outcomes now in order.
+    pub fn insert(&mut self, seq: u64, outcome: T) -> Vec<T> {
+        self.pending.insert(seq, outcome);
         let mut ready = Vec::new();
-        while let Some(report) = self.pending.remove(&self.next) {
-            ready.push((self.next, report));
+        while let Some(outcome) = self.pending.remove(&self.next) {
+            ready.push(outcome);
             self.next += 1;
         }
         ready
@@ -57,13 +58,14 @@ pub struct Format {
     pub strip_cr: bool,
 }
 
-/// Writes one task's outcome: the result on `out`, a failure on stderr.
-/// Tasks never run write nothing.
+/// Writes one task's outcome: the result on `out`, a failure on stderr
+/// (naming the `host` of its worker, with `-S`). Tasks never run write nothing.
 pub fn write(
     out: &mut impl Write,
     format: Format,
     line: u64,
     report: &TaskReport,
+    host: Option<&str>,
 ) -> std::io::Result<()> {
     if matches!(report.result, Err(TaskError::NotRun)) {
         return Ok(());
@@ -73,19 +75,27 @@ pub fn write(
         _ => &r[..],
     });
     if format.json {
-        out.write_all(json_line(line, report, result).as_bytes())?;
+        out.write_all(json_line(line, report, result, host).as_bytes())?;
     } else if let Ok(r) = result {
         out.write_all(r)?;
         out.write_all(b"\n")?;
     }
     if let Err(e) = &report.result {
-        eprintln!("conductor: task at line {line} failed: {e}");
+        match host {
+            Some(h) => eprintln!("conductor: task at line {line} failed on {h}: {e}"),
+            None => eprintln!("conductor: task at line {line} failed: {e}"),
+        }
     }
     Ok(())
 }
 
 /// The JSON object for one task, with its newline.
-fn json_line(line: u64, report: &TaskReport, result: Result<&[u8], &TaskError>) -> String {
+fn json_line(
+    line: u64,
+    report: &TaskReport,
+    result: Result<&[u8], &TaskError>,
+    host: Option<&str>,
+) -> String {
     let info = &report.info;
     let mut s = format!("{{\"line\":{line},\"ok\":{}", result.is_ok());
     match result {
@@ -104,6 +114,10 @@ fn json_line(line: u64, report: &TaskReport, result: Result<&[u8], &TaskError>) 
             s.push_str(",\"error\":");
             crate::json::string(&mut s, &e.to_string());
         }
+    }
+    if let Some(h) = host {
+        s.push_str(",\"host\":");
+        crate::json::string(&mut s, h);
     }
     let worker = info.worker.map_or("null".to_string(), |w| w.to_string());
     s.push_str(&format!(
@@ -133,11 +147,12 @@ mod tests {
 
     #[test]
     fn reorder_releases_in_order() {
+        // Positions 1, 2 (input lines 4 and 7: a shard's).
         let mut r = Reorder::new();
-        assert!(r.insert(2, report(Ok(b"b".to_vec()))).is_empty());
-        let ready = r.insert(1, report(Ok(b"a".to_vec())));
-        assert_eq!(ready.iter().map(|(l, _)| *l).collect::<Vec<_>>(), [1, 2]);
-        assert_eq!(r.next_line(), 3);
+        assert!(r.insert(2, (7, report(Ok(b"b".to_vec())))).is_empty());
+        let ready = r.insert(1, (4, report(Ok(b"a".to_vec()))));
+        assert_eq!(ready.iter().map(|(l, _)| *l).collect::<Vec<_>>(), [4, 7]);
+        assert_eq!(r.next_seq(), 3);
     }
 
     #[test]
@@ -147,16 +162,29 @@ mod tests {
             json: true,
             strip_cr: true,
         };
-        write(&mut out, json, 1, &report(Ok(b"\xff\x00a\r".to_vec()))).unwrap();
+        write(
+            &mut out,
+            json,
+            1,
+            &report(Ok(b"\xff\x00a\r".to_vec())),
+            None,
+        )
+        .unwrap();
+        write(&mut out, json, 2, &report(Ok(b"b".to_vec())), Some("h0")).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains(r#""result_base64":"/wBh""#), "{text}");
+        assert!(!text.lines().next().unwrap().contains("host"), "{text}");
+        assert!(
+            text.contains(r#""result":"b","host":"h0","attempts""#),
+            "{text}"
+        );
         let mut out = Vec::new();
         let plain = Format {
             json: false,
             strip_cr: true,
         };
-        write(&mut out, plain, 1, &report(Ok(b"a\r".to_vec()))).unwrap();
-        write(&mut out, plain, 2, &report(Err(TaskError::NotRun))).unwrap();
+        write(&mut out, plain, 1, &report(Ok(b"a\r".to_vec())), None).unwrap();
+        write(&mut out, plain, 2, &report(Err(TaskError::NotRun)), None).unwrap();
         assert_eq!(out, b"a\n");
     }
 }

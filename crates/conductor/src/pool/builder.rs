@@ -42,7 +42,7 @@ use crate::Command;
 #[must_use = "a builder does nothing until build() is awaited"]
 pub struct PoolBuilder {
     config: PoolConfig,
-    factory: Box<dyn Fn() -> Command + Send + Sync>,
+    factory: Box<dyn Fn(usize) -> Command + Send + Sync>,
     events: Option<EventHook>,
 }
 
@@ -57,7 +57,7 @@ impl std::fmt::Debug for PoolBuilder {
 impl PoolBuilder {
     pub(super) fn new<F>(factory: F) -> PoolBuilder
     where
-        F: Fn() -> Command + Send + Sync + 'static,
+        F: Fn(usize) -> Command + Send + Sync + 'static,
     {
         PoolBuilder {
             config: PoolConfig::default(),
@@ -242,9 +242,9 @@ impl PoolBuilder {
         shared.events = self.events;
         let shared = Arc::new(shared);
         let mut children = Vec::with_capacity(shared.config.workers);
-        for _ in 0..shared.config.workers {
+        for slot in 0..shared.config.workers {
             // On error the workers already spawned are killed on drop.
-            children.push(spawn_worker(&shared)?);
+            children.push(spawn_worker(&shared, slot)?);
         }
         let mut supervisors = Vec::with_capacity(children.len());
         let mut started = Vec::with_capacity(children.len());

@@ -145,6 +145,32 @@ impl Pool {
     where
         F: Fn() -> crate::Command + Send + Sync + 'static,
     {
+        PoolBuilder::new(move |_slot| factory())
+    }
+
+    /// Like [`Pool::builder`], but the factory is told which worker slot
+    /// (0-based, below [`PoolConfig::workers`])
+    /// the process is for, so that slots can run different commands: e.g.
+    /// slot 0 on this machine and slots 1 and 2 through `ssh` on another.
+    /// A slot keeps its number across respawns.
+    ///
+    /// ```
+    /// use conductor::{pool::Pool, Command};
+    /// let builder = Pool::builder_per_slot(|slot| {
+    ///     let mut cmd = Command::new("cat");
+    ///     if slot > 0 {
+    ///         cmd = Command::new("ssh");
+    ///         cmd.args(["other-host", "cat"]);
+    ///     }
+    ///     cmd
+    /// })
+    /// .workers(3);
+    /// # let _ = builder;
+    /// ```
+    pub fn builder_per_slot<F>(factory: F) -> PoolBuilder
+    where
+        F: Fn(usize) -> crate::Command + Send + Sync + 'static,
+    {
         PoolBuilder::new(factory)
     }
 

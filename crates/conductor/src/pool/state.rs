@@ -34,7 +34,7 @@ use super::task::{Outcome, Task, TaskHandle};
 use crate::{Command, ExitStatus};
 
 /// Builds the command for each worker process.
-pub(super) type Factory = Box<dyn Fn() -> Command + Send + Sync>;
+pub(super) type Factory = Box<dyn Fn(usize) -> Command + Send + Sync>;
 
 /// Where the pool is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -710,7 +710,7 @@ mod tests {
             circuit_threshold: 2,
             ..PoolConfig::default()
         };
-        Shared::new(config, Box::new(|| Command::new("true")))
+        Shared::new(config, Box::new(|_| Command::new("true")))
     }
 
     fn placed(offer: Offer) -> TaskHandle {

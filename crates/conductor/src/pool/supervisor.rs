@@ -32,8 +32,8 @@ const OUTPUT_DRAIN: Duration = Duration::from_millis(100);
 const STDERR_LINGER: Duration = Duration::from_millis(100);
 
 /// Starts one worker process from the pool's command factory.
-pub(super) fn spawn_worker(shared: &Shared) -> crate::Result<Child> {
-    let mut command: Command = (shared.factory)();
+pub(super) fn spawn_worker(shared: &Shared, slot: usize) -> crate::Result<Child> {
+    let mut command: Command = (shared.factory)(slot);
     command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -74,7 +74,7 @@ pub(super) async fn supervise(
                         break;
                     }
                 }
-                match spawn_worker(&shared) {
+                match spawn_worker(&shared, slot) {
                     Ok(child) => (child, true),
                     Err(err) => {
                         shared.start_failed(slot, format!("cannot spawn: {err}"));

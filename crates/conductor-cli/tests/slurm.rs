@@ -1,0 +1,117 @@
+//! `conductor pool --launcher 'srun --exact -n1 -c1'` inside a Slurm
+//! allocation, against a real single-node Slurm (`.ci/slurm.sh start`):
+//! every worker is a job step, the default `-j` is the allocation's, and a
+//! task timeout ends its step and the step's processes. Skipped, with the
+//! reason, where Slurm cannot run.
+#![cfg(target_os = "linux")]
+
+#[path = "../../conductor/tests/common/skip.rs"]
+mod skip;
+
+use conductor::blocking::Command;
+use conductor::Stdio;
+use std::time::Duration;
+
+fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Starts Slurm (idempotent); `Err(reason)` when it cannot run here.
+fn slurm() -> Result<(), String> {
+    let out = Command::new("bash")
+        .arg(root().join(".ci/slurm.sh"))
+        .arg("start")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .timeout(Duration::from_secs(120))
+        .output()
+        .map_err(|e| format!("cannot run .ci/slurm.sh: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+/// `salloc -n TASKS -- sh -c SCRIPT` with `$C` set to the conductor binary.
+fn in_allocation(tasks: &str, script: &str, input: &[u8]) -> conductor::Output {
+    Command::new("salloc")
+        .args(["-n", tasks, "--", "sh", "-c", script])
+        .env("C", env!("CARGO_BIN_EXE_conductor"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .timeout(Duration::from_secs(300))
+        .spawn()
+        .unwrap()
+        .communicate(input)
+        .unwrap()
+}
+
+#[test]
+fn workers_are_job_steps_and_a_timeout_ends_the_step() {
+    if let Err(why) = slurm() {
+        skip::skipped(format!("no Slurm: {why}"));
+        return;
+    }
+    // Default -j: the allocation's 2 tasks, so 2 workers = 2 steps; each
+    // answers with its step and job ids.
+    let out = in_allocation(
+        "2",
+        r#"exec "$C" pool --json --launcher 'srun --exact -n1 -c1' -- sh -c 'while read l; do echo "$SLURM_JOB_ID.$SLURM_STEP_ID $l"; done'"#,
+        b"a\nb\nc\nd\n",
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stdout.lines().count(), 4, "{stdout}");
+    let workers: std::collections::BTreeSet<&str> = stdout
+        .lines()
+        .map(|l| {
+            assert!(l.contains("\"ok\":true"), "{l}");
+            let r = &l[l.find("\"result\":\"").unwrap() + 10..];
+            let step = r.split(' ').next().unwrap();
+            assert!(
+                step.split('.')
+                    .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())),
+                "not a job step: {l}"
+            );
+            let w = &l[l.find("\"worker\":").unwrap()..];
+            w.split(',').next().unwrap()
+        })
+        .collect();
+    assert!(!workers.is_empty());
+
+    // A task that hangs past --task-timeout: its step ends, with the
+    // grandchild, while the allocation still runs (both waited for up to
+    // 30 s: a cancelled step takes a moment to leave squeue).
+    let dir = std::env::temp_dir().join(format!("conductor-slurm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = format!(
+        r#""$C" pool -j 1 --retries 0 --task-timeout 2s --launcher 'srun --exact -n1 -c1' -- sh -c 'while read l; do sleep 1000 & echo $! > {d}/pid; wait; done'
+echo "conductor exit $?"
+pid=$(cat {d}/pid)
+i=0; while [ -d /proc/$pid ] && ! grep -q '^State:.*Z' /proc/$pid/status 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+if [ -d /proc/$pid ] && ! grep -q '^State:.*Z' /proc/$pid/status 2>/dev/null; then echo "pid $pid alive"; else echo "pid gone"; fi
+steps() {{ squeue -h --steps -j "$SLURM_JOB_ID" -o '%i %j' | grep -v -e extern -e interactive; }}
+i=0; while [ -n "$(steps)" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+steps"#,
+        d = dir.display()
+    );
+    let out = in_allocation("1", &script, b"hang\n");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(stdout.contains("conductor exit 1"), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("pid gone"),
+        "the step's process outlived the timeout: {stdout}\n{stderr}"
+    );
+    let steps: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("pid "))
+        .skip(1)
+        .filter(|l| !l.contains("extern") && !l.contains("interactive"))
+        .collect();
+    assert!(steps.is_empty(), "steps still running: {steps:?}");
+}

@@ -83,6 +83,8 @@ pub struct EachArgs {
     /// Print the commands that would run, shell-quoted, and run nothing.
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub cluster: crate::cluster::ClusterArgs,
     /// The command template, then optionally `::: ITEM...` as the inputs.
     #[command(flatten)]
     pub command: crate::program::Program,

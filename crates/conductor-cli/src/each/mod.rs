@@ -24,12 +24,12 @@ use crate::exit;
 use crate::launcher;
 use crate::remote::{self, Login, Remote, Target};
 use crate::shard::Shard;
-use std::sync::Arc;
 use conductor::jobs::{
     run_exit_code, shell_line, Event, HaltReason, Outcome, OutputMode, Runner, Template,
 };
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Bytes of each task's stdout and of its stderr kept in memory before
@@ -56,8 +56,7 @@ pub async fn run(args: EachArgs) -> i32 {
         .launcher
         .clone()
         .filter(|l| !l.trim().is_empty());
-    let containment = match hosts::local_containment(args.containment, launcher_prefix.is_some())
-    {
+    let containment = match hosts::local_containment(args.containment, launcher_prefix.is_some()) {
         Ok(c) => c,
         Err(e) => return usage(&e),
     };
@@ -150,7 +149,18 @@ pub async fn run(args: EachArgs) -> i32 {
         ));
     }
     let remote = placement.as_ref().map(|(r, _)| r.clone());
-    let code = run_tasks(args, template, source, delim, skip, shard, jobs, containment, placement).await;
+    let code = run_tasks(
+        args,
+        template,
+        source,
+        delim,
+        skip,
+        shard,
+        jobs,
+        containment,
+        placement,
+    )
+    .await;
     if let Some(r) = remote {
         r.close();
     }
@@ -253,7 +263,10 @@ async fn run_tasks(
         crate::pool::progress::start(bar);
     }
     let (tx, rx) = tokio::sync::mpsc::channel(jobs.max(16));
-    let skip_here = || skip.iter().filter(|&&s| shard.is_none_or(|h| h.contains(s)));
+    let skip_here = || {
+        skip.iter()
+            .filter(|&&s| shard.is_none_or(|h| h.contains(s)))
+    };
     let mut counts = summary::Counts {
         skipped: skip_here().count() as u64,
         ..Default::default()

@@ -43,7 +43,8 @@ pub enum OutputMode {
 type Prepare = Arc<dyn Fn(&mut Command) + Send + Sync>;
 
 /// A future returned by [`Placement::place`].
-pub type PlaceFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Option<Placed>> + Send + 'a>>;
+pub type PlaceFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Option<Placed>> + Send + 'a>>;
 
 /// Where one attempt of a task runs, chosen by a [`Placement`].
 #[derive(Debug)]
@@ -444,8 +445,15 @@ async fn run_task(
                 Ok(placed) => {
                     let h = placed.host;
                     host = placed.name;
-                    let a = attempt(&cfg, &argv, Some(placed.command), input.seq, &mut kill, &events)
-                        .await;
+                    let a = attempt(
+                        &cfg,
+                        &argv,
+                        Some(placed.command),
+                        input.seq,
+                        &mut kill,
+                        &events,
+                    )
+                    .await;
                     let host_failed = p.finished(h, &a.outcome);
                     if host_failed && host_failures < HOST_FAILURES_PER_TASK && !*kill.borrow() {
                         host_failures += 1;

@@ -357,3 +357,26 @@ fn shards_joblogs_and_results_combine_into_one_complete_set() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Per-task cost of `each` on this machine against over ssh (a channel of
+/// the ControlMaster; tasks run `true`, 2 at a time). Prints the figures for
+/// the README: `cargo test -p conductor-cli --test each_cluster
+/// per_task_cost -- --nocapture`.
+#[test]
+fn per_task_cost_local_vs_ssh() {
+    let Some(c) = cluster(1) else { return };
+    let ssh = c.ssh();
+    let time = |args: &[&str], n: usize| {
+        let input: String = (0..n).map(|i| format!("{i}\n")).collect();
+        let start = std::time::Instant::now();
+        let out = run(args, input.as_bytes());
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        start.elapsed() / n as u32
+    };
+    let local = time(&["each", "-j", "2", "--", "true"], 1000);
+    let remote = time(&["each", "--ssh", &ssh, "-S", "2/h0", "--", "true"], 200);
+    println!(
+        "each -j 2 true, per task: local {local:?}, over ssh (ControlMaster channel) {remote:?}"
+    );
+    assert!(remote > Duration::ZERO && local > Duration::ZERO);
+}

@@ -180,3 +180,33 @@ steps"#,
         .collect();
     assert!(steps.is_empty(), "steps still running: {steps:?}");
 }
+
+/// Per-task cost of `each` as srun steps (2 at a time, `true`) against
+/// local tasks in the same allocation; printed for the README: `cargo test
+/// -p conductor-cli --test slurm per_task_cost -- --nocapture`.
+#[test]
+fn per_task_cost_local_vs_srun_step() {
+    if let Err(why) = slurm() {
+        skip::skipped(format!("no Slurm: {why}"));
+        return;
+    }
+    let script = r#"t0=$(date +%s%N)
+seq 1000 | "$C" each -j 2 -- true || exit 1
+t1=$(date +%s%N)
+seq 100 | "$C" each --launcher 'srun --exact -n1 -c1' -- true || exit 1
+t2=$(date +%s%N)
+echo "local $(( (t1 - t0) / 1000 / 1000 )) srun $(( (t2 - t1) / 1000 / 100 ))""#;
+    let out = in_allocation("2", script, b"");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let f: Vec<&str> = stdout.split_whitespace().collect();
+    assert_eq!(f.len(), 4, "{stdout}");
+    println!(
+        "each -j 2 true inside salloc -n 2, per task: local {} us, srun --exact -n1 -c1 step {} us",
+        f[1], f[3]
+    );
+}

@@ -380,3 +380,59 @@ fn per_task_cost_local_vs_ssh() {
     );
     assert!(remote > Duration::ZERO && local > Duration::ZERO);
 }
+
+#[test]
+fn launcher_tasks_read_no_input_and_bad_cluster_options_are_usage_errors() {
+    // A task under a launcher gets /dev/null as stdin, as a plain task does.
+    let out = run(
+        &[
+            "each",
+            "--timeout",
+            "60s",
+            "--launcher",
+            "env",
+            "--",
+            "sh",
+            "-c",
+            "cat; echo \"$0\"",
+            "{}",
+            ":::",
+            "a",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "a\n");
+    for (args, what) in [
+        (
+            &["each", "--shard", "4/3", "--", "true", ":::", "a"][..],
+            "--shard",
+        ),
+        (
+            &[
+                "each",
+                "--launcher",
+                "env",
+                "--containment",
+                "cgroup",
+                "--",
+                "true",
+                ":::",
+                "a",
+            ][..],
+            "--containment cgroup",
+        ),
+        (
+            &["each", "-S", "0/h", "--", "true", ":::", "a"][..],
+            "--sshlogin",
+        ),
+    ] {
+        let out = run(args, b"");
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(what) && stderr.lines().count() == 1,
+            "{stderr}"
+        );
+    }
+}

@@ -64,9 +64,12 @@ impl Hosts {
         let argv = launcher::prefixed(self.launcher.as_deref(), argv);
         let mut cmd = self.remote.wrap(i, &argv, remote::Input::Null);
         if self.is_ssh(i) {
-            cmd.containment(Containment::ProcessGroup);
+            // The guard stops the remote tree when this pipe closes.
+            cmd.containment(Containment::ProcessGroup)
+                .stdin(conductor::Stdio::piped());
         } else {
-            cmd.containment(self.containment);
+            cmd.containment(self.containment)
+                .stdin(conductor::Stdio::null());
         }
         cmd
     }

@@ -50,10 +50,10 @@ pub type PlaceFuture<'a> =
 #[derive(Debug)]
 pub struct Placed {
     /// The command to run: the task's argv wrapped for its host (ssh, a
-    /// launcher prefix...). The runner sets its stdout and stderr, gives it
-    /// a stdin pipe that stays open while the attempt runs (so that a remote
-    /// side can watch for its end), and applies
-    /// [`Runner::prepare`]; containment is left as the placement set it.
+    /// launcher prefix...). The runner sets its stdout and stderr and
+    /// applies [`Runner::prepare`]; stdin and containment are left as the
+    /// placement set them. A piped stdin is never written, and held open
+    /// until the attempt ends (so that a remote side can watch for its end).
     pub command: Command,
     /// The host's index, given back to [`Placement::finished`].
     pub host: usize,
@@ -76,7 +76,7 @@ pub struct Placed {
 ///     fn place<'a>(&'a self, _slot: usize, argv: &'a [OsString]) -> PlaceFuture<'a> {
 ///         Box::pin(async move {
 ///             let mut command = conductor::Command::new("nice");
-///             command.args(argv);
+///             command.args(argv).stdin(conductor::Stdio::null());
 ///             Some(Placed { command, host: 0, name: "local".into() })
 ///         })
 ///     }
@@ -562,20 +562,16 @@ async fn attempt(
     kill: &mut watch::Receiver<bool>,
     events: &mpsc::UnboundedSender<Event>,
 ) -> Attempt {
-    let is_placed = placed.is_some();
     let mut cmd = match placed {
         Some(cmd) => cmd,
         None => {
             let mut cmd = Command::new(&argv[0]);
-            cmd.args(&argv[1..]).containment(cfg.containment);
+            cmd.args(&argv[1..])
+                .stdin(Stdio::null())
+                .containment(cfg.containment);
             cmd
         }
     };
-    cmd.stdin(if is_placed {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    });
     let (out, err) = match cfg.output {
         OutputMode::Capture { .. } | OutputMode::Lines => (Stdio::piped(), Stdio::piped()),
         OutputMode::Inherit => (Stdio::inherit(), Stdio::inherit()),
@@ -780,6 +776,50 @@ mod tests {
                 ..
             }
         )));
+    }
+
+    /// Host 0 "fails" (its command exits 255, like ssh that cannot
+    /// connect); host 1 runs the task.
+    struct TwoHosts(std::sync::Mutex<Vec<usize>>);
+
+    impl Placement for TwoHosts {
+        fn place<'a>(&'a self, _slot: usize, argv: &'a [OsString]) -> PlaceFuture<'a> {
+            Box::pin(async move {
+                let mut used = self.0.lock().unwrap();
+                let host = usize::from(!used.is_empty());
+                used.push(host);
+                let mut command = Command::new("sh");
+                match host {
+                    0 => command.args(["-c", "exit 255"]),
+                    _ => command.arg("-c").arg("echo \"$@\"").arg("sh").args(argv),
+                };
+                command.stdin(Stdio::null());
+                Some(Placed {
+                    command,
+                    host,
+                    name: format!("h{host}"),
+                })
+            })
+        }
+
+        fn finished(&self, host: usize, outcome: &Outcome) -> bool {
+            host == 0 && matches!(outcome, Outcome::Exited(s) if s.code() == Some(255))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_host_moves_the_task_without_using_a_retry() {
+        let (mut reports, _) = run_all(
+            Runner::new(Template::parse(["x", "{}"]))
+                .retries(0)
+                .placement(TwoHosts(Default::default())),
+            &["a"],
+        )
+        .await;
+        let r = &mut reports[0];
+        assert!(r.succeeded(), "{:?}", r.outcome);
+        assert_eq!((r.attempts, r.host.as_str()), (2, "h1"));
+        assert_eq!(r.stdout.to_vec().unwrap(), b"x a\n");
     }
 
     #[tokio::test]

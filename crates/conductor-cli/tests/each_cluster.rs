@@ -436,3 +436,24 @@ fn launcher_tasks_read_no_input_and_bad_cluster_options_are_usage_errors() {
         );
     }
 }
+
+#[test]
+fn no_reachable_host_fails_at_once() {
+    let Some(c) = cluster(1) else { return };
+    let ssh = c.ssh();
+    let start = std::time::Instant::now();
+    let out = run(
+        &[
+            "each", "--ssh", &ssh, "-S", "down", "--", "true", ":::", "a",
+        ],
+        b"",
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{stderr}");
+    assert!(
+        stderr.contains("host down is down") && stderr.contains("nothing ran"),
+        "{stderr}"
+    );
+    // Not a backoff loop (minutes): a bound that only catches that.
+    assert!(start.elapsed() < Duration::from_secs(60), "{stderr}");
+}

@@ -121,7 +121,7 @@ impl Placement for Hosts {
             if failed {
                 let delay = book.failed(host, Instant::now());
                 eprintln!(
-                    "conductor: host {} is down (ssh exit 255); its task runs again elsewhere, the host is tried again in {delay:?}",
+                    "conductor: host {} is down (ssh exit 255); its task runs again on the next free host; this one is tried again in {delay:?}",
                     self.remote.name(host)
                 );
             } else {

@@ -9,6 +9,10 @@
 //! exactly one complete result and one row per input, while plain stdout is
 //! at-least-once for those tasks (a task that had ended and been printed but
 //! not yet logged is printed again by the resumed run).
+//!
+//! Beyond one machine ([`crate::cluster::ClusterArgs`]): `-S` hosts and
+//! `--launcher` go through [`hosts::Hosts`], the runner's placement hook;
+//! `--shard` filters the inputs by sequence number, which every shard keeps.
 
 mod args;
 mod hosts;
@@ -35,6 +39,9 @@ use std::time::Instant;
 /// Bytes of each task's stdout and of its stderr kept in memory before
 /// spilling to a temporary file.
 const MEMORY_BOUND: usize = 256 * 1024;
+
+/// sshd's default `MaxSessions`: channels one connection (our ControlMaster) may carry.
+const SSH_MAX_SESSIONS: usize = 10;
 
 /// Runs `conductor each`; returns its exit code.
 pub async fn run(args: EachArgs) -> i32 {
@@ -119,8 +126,21 @@ pub async fn run(args: EachArgs) -> i32 {
                 return exit::FAILED;
             }
         };
+        let reachable = r
+            .logins()
+            .iter()
+            .any(|l| l.target == Target::Local || !down.iter().any(|(h, _)| h == l.name()));
+        let then = if reachable {
+            "it is tried again with backoff"
+        } else {
+            "no host can be reached, nothing ran"
+        };
         for (host, why) in &down {
-            eprintln!("conductor: host {host} is down ({why}); it is tried again with backoff");
+            eprintln!("conductor: host {host} is down ({why}); {then}");
+        }
+        if !reachable {
+            r.close();
+            return exit::FAILED;
         }
         let cpus = if args.jobs.is_none() && r.logins().iter().any(|l| l.slots.is_none()) {
             r.remote_cpus().await
@@ -140,6 +160,14 @@ pub async fn run(args: EachArgs) -> i32 {
                     })
             })
             .collect();
+        for (l, &n) in r.logins().iter().zip(&slots) {
+            if n > SSH_MAX_SESSIONS && matches!(l.target, Target::Ssh { .. }) {
+                eprintln!(
+                    "conductor: warning: {n} slots on {}: sshd refuses more than {SSH_MAX_SESSIONS} channels per connection unless its MaxSessions is raised (a refused channel marks the host down for a while)",
+                    l.name()
+                );
+            }
+        }
         jobs = slots.iter().sum::<usize>().max(1);
         let down: Vec<String> = down.into_iter().map(|(h, _)| h).collect();
         let r = Arc::new(r);

@@ -1,6 +1,6 @@
 //! `conductor each` beyond one machine: `-S/--sshlogin` against real
 //! OpenSSH servers on loopback (tests/sshd): hostile items arrive as data,
-//! a task timeout leaves no remote process, a host that refuses
+//! a task timeout or a SIGKILL of conductor leaves no remote process, a host that refuses
 //! connections is marked down while the others run every task (and the
 //! job log, `--json` and `--results` name the host), a host lost mid-run
 //! has its task retried elsewhere, and each host gets one connection
@@ -456,4 +456,41 @@ fn no_reachable_host_fails_at_once() {
     );
     // Not a backoff loop (minutes): a bound that only catches that.
     assert!(start.elapsed() < Duration::from_secs(60), "{stderr}");
+}
+
+#[test]
+fn sigkilled_conductor_leaves_no_remote_task() {
+    let Some(c) = cluster(1) else { return };
+    let ssh = c.ssh();
+    let script = format!(
+        "sleep 1000 & echo $! > {d}/pid.tmp; mv {d}/pid.tmp {d}/pid; wait",
+        d = c.dir.display()
+    );
+    // A SIGKILLed conductor cannot remove its control directory: keep it in ours.
+    let tmp = std::path::PathBuf::from(format!("/tmp/cek{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut child = conductor()
+        .args([
+            "each", "--ssh", &ssh, "-S", "1/h0", "--", "sh", "-c", &script, "sh", ":::", "hang",
+        ])
+        .env("TMPDIR", &tmp)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let f = c.dir.join("pid");
+    assert!(
+        wait_until(Duration::from_secs(60), || f.exists()),
+        "the remote task never started"
+    );
+    let pid: i32 = std::fs::read_to_string(f).unwrap().trim().parse().unwrap();
+    assert!(alive(pid));
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(
+        wait_until(Duration::from_secs(60), || !alive(pid)),
+        "remote task {pid} outlived a SIGKILLed conductor"
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -134,6 +134,16 @@ impl Shard {
         ))
     }
 
+    /// The position (from 1) of input `seq` among this shard's inputs, for
+    /// `seq` in the shard.
+    ///
+    /// ```ignore
+    /// assert_eq!(Shard::new(2, 3).unwrap().position(5), 2);
+    /// ```
+    pub fn position(&self, seq: u64) -> u64 {
+        (seq.saturating_sub(1)) / self.count + 1
+    }
+
     /// Whether input number `seq` (1-based) belongs to this shard.
     pub fn contains(&self, seq: u64) -> bool {
         seq >= 1 && (seq - 1) % self.count == self.index

@@ -115,3 +115,98 @@ steps"#,
         .collect();
     assert!(steps.is_empty(), "steps still running: {steps:?}");
 }
+
+/// `conductor each --launcher 'srun --exact -n1 -c1'` in an allocation:
+/// every task is a job step of its own, `-j` defaults to the allocation's
+/// tasks, and a task timeout ends its step and the step's processes.
+#[test]
+fn each_task_is_a_job_step_and_a_timeout_ends_the_step() {
+    if let Err(why) = slurm() {
+        skip::skipped(format!("no Slurm: {why}"));
+        return;
+    }
+    let out = in_allocation(
+        "2",
+        r#"exec "$C" each --launcher 'srun --exact -n1 -c1' -- sh -c 'echo "$SLURM_JOB_ID.$SLURM_STEP_ID $1 $2"' sh {%} {} ::: a b c d"#,
+        b"",
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{stdout}");
+    let mut steps = std::collections::BTreeSet::new();
+    for (l, item) in lines.iter().zip(["a", "b", "c", "d"]) {
+        let f: Vec<&str> = l.split(' ').collect();
+        assert!(
+            f[0].split('.')
+                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())),
+            "not a job step: {l}"
+        );
+        assert!(["1", "2"].contains(&f[1]), "default -j is 2: {l}");
+        assert_eq!(f[2], item);
+        steps.insert(f[0].to_string());
+    }
+    assert_eq!(steps.len(), 4, "one step per task: {stdout}");
+
+    let dir = std::env::temp_dir().join(format!("conductor-slurm-each-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = format!(
+        r#""$C" each --timeout 2s --grace 1s --launcher 'srun --exact -n1 -c1' -- sh -c 'sleep 1000 & echo $! > {d}/pid; wait' ::: hang
+echo "conductor exit $?"
+pid=$(cat {d}/pid)
+i=0; while [ -d /proc/$pid ] && ! grep -q '^State:.*Z' /proc/$pid/status 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+if [ -d /proc/$pid ] && ! grep -q '^State:.*Z' /proc/$pid/status 2>/dev/null; then echo "pid $pid alive"; else echo "pid gone"; fi
+steps() {{ squeue -h --steps -j "$SLURM_JOB_ID" -o '%i %j' | grep -v -e extern -e interactive; }}
+i=0; while [ -n "$(steps)" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+steps"#,
+        d = dir.display()
+    );
+    let out = in_allocation("1", &script, b"");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(stdout.contains("conductor exit 1"), "{stdout}\n{stderr}");
+    assert!(stderr.contains("timed out"), "{stderr}");
+    assert!(
+        stdout.contains("pid gone"),
+        "the step's process outlived the timeout: {stdout}\n{stderr}"
+    );
+    let steps: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("pid "))
+        .skip(1)
+        .filter(|l| !l.contains("extern") && !l.contains("interactive"))
+        .collect();
+    assert!(steps.is_empty(), "steps still running: {steps:?}");
+}
+
+/// Per-task cost of `each` as srun steps (2 at a time, `true`) against
+/// local tasks in the same allocation; printed for the README: `cargo test
+/// -p conductor-cli --test slurm per_task_cost -- --nocapture`.
+#[test]
+fn per_task_cost_local_vs_srun_step() {
+    if let Err(why) = slurm() {
+        skip::skipped(format!("no Slurm: {why}"));
+        return;
+    }
+    let script = r#"t0=$(date +%s%N)
+seq 1000 | "$C" each -j 2 -- true || exit 1
+t1=$(date +%s%N)
+seq 100 | "$C" each --launcher 'srun --exact -n1 -c1' -- true || exit 1
+t2=$(date +%s%N)
+echo "local $(( (t1 - t0) / 1000 / 1000 )) srun $(( (t2 - t1) / 1000 / 100 ))""#;
+    let out = in_allocation("2", script, b"");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let f: Vec<&str> = stdout.split_whitespace().collect();
+    assert_eq!(f.len(), 4, "{stdout}");
+    println!(
+        "each -j 2 true inside salloc -n 2, per task: local {} us, srun --exact -n1 -c1 step {} us",
+        f[1], f[3]
+    );
+}

@@ -12,7 +12,9 @@ use std::time::Duration;
 #[command(after_help = "Examples:\n  \
 ls *.jpg | conductor each -j 4 -- convert {} {.}.png\n  \
 conductor each --timeout 30s --retries 2 --joblog jobs.log -- curl -fsSO ::: URL1 URL2\n  \
-conductor each --resume --joblog jobs.log --results out/ -a urls.txt -- curl -fsS\n\n\
+conductor each --resume --joblog jobs.log --results out/ -a urls.txt -- curl -fsS\n  \
+conductor each -S 8/node1,8/node2 --joblog jobs.log -a files.txt -- gzip -9\n  \
+salloc -n 16 conductor each --launcher 'srun --exact -n1 -c1' -- ./simulate ::: params/*\n\n\
 Placeholders: {} item, {.} without extension, {/} basename, {//} directory, {/.} basename\n\
 without extension, {#} sequence number, {%} slot. Without one, the item is the last argument.\n\
 No shell runs: write sh -c '...' sh {} for one.\n\n\
@@ -83,6 +85,8 @@ pub struct EachArgs {
     /// Print the commands that would run, shell-quoted, and run nothing.
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub cluster: crate::cluster::ClusterArgs,
     /// The command template, then optionally `::: ITEM...` as the inputs.
     #[command(flatten)]
     pub command: crate::program::Program,

@@ -104,7 +104,7 @@ impl<R: Read> Iterator for Items<R> {
 const BATCH: usize = 512;
 
 /// Reads the items on a thread and sends those not in `skip` (numbered from
-/// 1 in input order) until the input ends or the run stops taking them.
+/// 1 in input order) and in `shard` (all without one) until the input ends or the run stops taking them.
 ///
 /// The thread sends batches: whatever it has read by the time its reader
 /// would block (or [`BATCH`] items), so a slow producer's items still start
@@ -113,6 +113,7 @@ pub fn feed(
     source: Source,
     delim: u8,
     skip: HashSet<u64>,
+    shard: Option<crate::shard::Shard>,
     tx: tokio::sync::mpsc::Sender<Input>,
 ) -> std::thread::JoinHandle<io::Result<u64>> {
     let (batch_tx, mut batch_rx) = tokio::sync::mpsc::channel::<Vec<Input>>(2);
@@ -135,7 +136,7 @@ pub fn feed(
             Source::Items(items) => {
                 for item in items {
                     seq += 1;
-                    if !skip.contains(&seq) {
+                    if !skip.contains(&seq) && shard.is_none_or(|s| s.contains(seq)) {
                         batch.push(Input { seq, item });
                     }
                     if batch.len() >= BATCH && !send(&mut batch) {
@@ -151,7 +152,7 @@ pub fn feed(
                 while let Some(item) = items.next() {
                     let item = item?;
                     seq += 1;
-                    if !skip.contains(&seq) {
+                    if !skip.contains(&seq) && shard.is_none_or(|s| s.contains(seq)) {
                         batch.push(Input { seq, item });
                     }
                     // Send before the next read could block (no complete item buffered).

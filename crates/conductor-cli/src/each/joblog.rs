@@ -44,6 +44,9 @@ pub fn skip_set(path: &Path, resume: Resume) -> Result<HashSet<u64>, String> {
 /// An open job log, appended to.
 pub struct Joblog {
     file: File,
+    /// Write each task's host in the Host column (`-S`, `--launcher`);
+    /// else `:`, GNU parallel's local machine.
+    pub hosts: bool,
 }
 
 impl Joblog {
@@ -60,13 +63,17 @@ impl Joblog {
             file.write_all(format!("{JOBLOG_HEADER}\n").as_bytes())
                 .map_err(err)?;
         }
-        Ok(Joblog { file })
+        Ok(Joblog { file, hosts: false })
     }
 
     /// Appends the task's row in one write (O_APPEND: a row is never torn by
     /// a crash of conductor).
     pub fn append(&mut self, r: &TaskReport) -> io::Result<()> {
-        self.file.write_all(&row(r).format())
+        let mut row = row(r);
+        if self.hosts {
+            row.host = r.host.clone();
+        }
+        self.file.write_all(&row.format())
     }
 }
 

@@ -9,8 +9,13 @@
 //! exactly one complete result and one row per input, while plain stdout is
 //! at-least-once for those tasks (a task that had ended and been printed but
 //! not yet logged is printed again by the resumed run).
+//!
+//! Beyond one machine ([`crate::cluster::ClusterArgs`]): `-S` hosts and
+//! `--launcher` go through [`hosts::Hosts`], the runner's placement hook;
+//! `--shard` filters the inputs by sequence number, which every shard keeps.
 
 mod args;
+mod hosts;
 mod input;
 mod joblog;
 mod output;
@@ -20,16 +25,23 @@ mod summary;
 pub use args::EachArgs;
 
 use crate::exit;
+use crate::launcher;
+use crate::remote::{self, Login, Remote, Target};
+use crate::shard::Shard;
 use conductor::jobs::{
     run_exit_code, shell_line, Event, HaltReason, Outcome, OutputMode, Runner, Template,
 };
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Bytes of each task's stdout and of its stderr kept in memory before
 /// spilling to a temporary file.
 const MEMORY_BOUND: usize = 256 * 1024;
+
+/// sshd's default `MaxSessions`: channels one connection (our ControlMaster) may carry.
+const SSH_MAX_SESSIONS: usize = 10;
 
 /// Runs `conductor each`; returns its exit code.
 pub async fn run(args: EachArgs) -> i32 {
@@ -42,6 +54,26 @@ pub async fn run(args: EachArgs) -> i32 {
         Err(e) => return usage(&e),
     };
     let template = Template::parse(&template_argv);
+    let logins = match remote::collect(&args.cluster.sshlogin, &args.cluster.sshloginfile) {
+        Ok(l) => l,
+        Err(e) => return usage(&e),
+    };
+    let launcher_prefix = args
+        .cluster
+        .launcher
+        .clone()
+        .filter(|l| !l.trim().is_empty());
+    let containment = match hosts::local_containment(args.containment, launcher_prefix.is_some()) {
+        Ok(c) => c,
+        Err(e) => return usage(&e),
+    };
+    let shard = match &args.cluster.shard {
+        None => None,
+        Some(v) => match Shard::parse(v, |k| std::env::var(k).ok()) {
+            Ok(s) => Some(s),
+            Err(e) => return usage(&e.to_string()),
+        },
+    };
     let delim = if args.null { 0 } else { b'\n' };
     let source = match input::Source::open(items, args.arg_file.as_deref()) {
         Ok(s) => s,
@@ -66,13 +98,117 @@ pub async fn run(args: EachArgs) -> i32 {
         },
         None => HashSet::new(),
     };
-    let jobs = args
-        .jobs
-        .map(|j| j as usize)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let default_jobs = || {
+        launcher::slurm_jobs(|k| std::env::var(k).ok(), launcher_prefix.is_some())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    };
+    let mut jobs = args.jobs.map(|j| j as usize).unwrap_or_else(default_jobs);
     if args.dry_run {
-        return dry_run(&template, source.items(delim), &skip, jobs);
+        return dry_run(&template, source.items(delim), &skip, shard, jobs);
     }
+    // Beyond a plain local spawn: ssh hosts and/or a launcher prefix.
+    let mut placement = None;
+    if !logins.is_empty() || launcher_prefix.is_some() {
+        let logins = if logins.is_empty() {
+            vec![Login {
+                slots: Some(jobs),
+                target: Target::Local,
+            }]
+        } else {
+            logins
+        };
+        let (r, down) = match Remote::start(logins, args.cluster.ssh.as_deref(), true).await {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!(
+                    "conductor: cannot make a private directory for ssh control sockets: {e}"
+                );
+                return exit::FAILED;
+            }
+        };
+        let reachable = r
+            .logins()
+            .iter()
+            .any(|l| l.target == Target::Local || !down.iter().any(|(h, _)| h == l.name()));
+        let then = if reachable {
+            "it is tried again with backoff"
+        } else {
+            "no host can be reached, nothing ran"
+        };
+        for (host, why) in &down {
+            eprintln!("conductor: host {host} is down ({why}); {then}");
+        }
+        if !reachable {
+            r.close();
+            return exit::FAILED;
+        }
+        let cpus = if args.jobs.is_none() && r.logins().iter().any(|l| l.slots.is_none()) {
+            r.remote_cpus().await
+        } else {
+            Vec::new()
+        };
+        let slots: Vec<usize> = r
+            .logins()
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                l.slots
+                    .or(args.jobs.map(|j| j as usize))
+                    .unwrap_or_else(|| match l.target {
+                        Target::Local => default_jobs(),
+                        Target::Ssh { .. } => cpus.get(i).copied().flatten().unwrap_or(1),
+                    })
+            })
+            .collect();
+        for (l, &n) in r.logins().iter().zip(&slots) {
+            if n > SSH_MAX_SESSIONS && matches!(l.target, Target::Ssh { .. }) {
+                eprintln!(
+                    "conductor: warning: {n} slots on {}: sshd refuses more than {SSH_MAX_SESSIONS} channels per connection unless its MaxSessions is raised (a refused channel marks the host down for a while)",
+                    l.name()
+                );
+            }
+        }
+        jobs = slots.iter().sum::<usize>().max(1);
+        let down: Vec<String> = down.into_iter().map(|(h, _)| h).collect();
+        let r = Arc::new(r);
+        placement = Some((
+            r.clone(),
+            hosts::Hosts::new(r, &slots, &down, launcher_prefix.clone(), containment),
+        ));
+    }
+    let remote = placement.as_ref().map(|(r, _)| r.clone());
+    let code = run_tasks(
+        args,
+        template,
+        source,
+        delim,
+        skip,
+        shard,
+        jobs,
+        containment,
+        placement,
+    )
+    .await;
+    if let Some(r) = remote {
+        r.close();
+    }
+    code
+}
+
+/// Runs the tasks once the options are checked and the hosts are set up.
+#[allow(clippy::too_many_arguments)]
+async fn run_tasks(
+    args: EachArgs,
+    template: Template,
+    source: input::Source,
+    delim: u8,
+    skip: HashSet<u64>,
+    shard: Option<Shard>,
+    jobs: usize,
+    containment: conductor::Containment,
+    placement: Option<(Arc<Remote>, hosts::Hosts)>,
+) -> i32 {
+    let named_hosts = placement.is_some();
     let _ = conductor::unix::raise_fd_limit();
     let results = match &args.results {
         Some(dir) => match results::Results::prepare(dir) {
@@ -100,13 +236,17 @@ pub async fn run(args: EachArgs) -> i32 {
         },
         None => None,
     };
+    if let Some(log) = &mut log {
+        log.hosts = named_hosts;
+    }
 
     let bar_wanted = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let percent_halt = matches!(
         args.halt.map(|h| h.threshold),
         Some(conductor::jobs::Threshold::Percent(_))
     );
-    let total = if bar_wanted || percent_halt {
+    // A shard runs a share of the inputs: no total to show.
+    let total = if shard.is_none() && (bar_wanted || percent_halt) {
         source.count(delim)
     } else {
         None
@@ -126,11 +266,14 @@ pub async fn run(args: EachArgs) -> i32 {
         .grace(args.grace)
         .retries(args.retries)
         .halt(args.halt)
-        .containment(args.containment.into())
+        .containment(containment)
         .output(output_mode)
         .total(total);
     if let Some(limit) = args.mem_limit {
         runner = runner.prepare(move |cmd| limit_memory(cmd, limit));
+    }
+    if let Some((_, hosts)) = placement {
+        runner = runner.placement(hosts);
     }
     if let Some(floor) = args.memfree {
         runner = runner.start_when(move || available_memory().is_none_or(|m| m >= floor));
@@ -148,21 +291,31 @@ pub async fn run(args: EachArgs) -> i32 {
         crate::pool::progress::start(bar);
     }
     let (tx, rx) = tokio::sync::mpsc::channel(jobs.max(16));
+    let skip_here = || {
+        skip.iter()
+            .filter(|&&s| shard.is_none_or(|h| h.contains(s)))
+    };
     let mut counts = summary::Counts {
-        skipped: skip.len() as u64,
+        skipped: skip_here().count() as u64,
         ..Default::default()
     };
-    let feeder = input::feed(source, delim, skip.clone(), tx);
+    let style = output::Style {
+        tag: args.tag,
+        json: args.json,
+        unordered: args.unordered,
+    };
+    let mut printer = match shard {
+        None => output::Printer::new(style, skip.clone()),
+        Some(sh) => output::Printer::with_order(
+            style,
+            skip_here().map(|&s| sh.position(s)).collect(),
+            move |seq| sh.position(seq),
+        ),
+    };
+    let feeder = input::feed(source, delim, skip, shard, tx);
     let mut run = runner.start(rx);
     let control = run.control();
-    let mut printer = output::Printer::new(
-        output::Style {
-            tag: args.tag,
-            json: args.json,
-            unordered: args.unordered,
-        },
-        skip,
-    );
+    let mut per_host: std::collections::BTreeMap<String, u64> = Default::default();
     let mut items: HashMap<u64, std::ffi::OsString> = HashMap::new();
     let mut reported_spawn_errors: HashSet<i32> = HashSet::new();
     let (mut interrupts, mut halt_cause, mut failure) = (0u32, None, None::<String>);
@@ -218,6 +371,9 @@ pub async fn run(args: EachArgs) -> i32 {
             Event::Finished(mut r) => {
                 items.remove(&r.seq);
                 counts.add(&r);
+                if named_hosts && !matches!(r.outcome, Outcome::Stopped(_)) {
+                    *per_host.entry(r.host.clone()).or_default() += 1;
+                }
                 if let Some(bar) = &bar {
                     bar.inc(1);
                     bar.set_message(crate::pool::progress::message(
@@ -269,6 +425,10 @@ pub async fn run(args: EachArgs) -> i32 {
         }
     }
     eprintln!("conductor: {}", counts.line(started.elapsed()));
+    if per_host.keys().any(|h| h != ":") {
+        let hosts: Vec<String> = per_host.iter().map(|(h, n)| format!("{h} {n}")).collect();
+        eprintln!("conductor: tasks per host: {}", hosts.join(", "));
+    }
     if let Some(f) = failure {
         if !broken_pipe {
             eprintln!("conductor: {f}");
@@ -336,6 +496,7 @@ fn dry_run(
     template: &Template,
     items: Box<dyn Iterator<Item = std::io::Result<std::ffi::OsString>> + Send>,
     skip: &HashSet<u64>,
+    shard: Option<Shard>,
     jobs: usize,
 ) -> i32 {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -348,7 +509,7 @@ fn dry_run(
                 return exit::FAILED;
             }
         };
-        if skip.contains(&seq) {
+        if skip.contains(&seq) || shard.is_some_and(|s| !s.contains(seq)) {
             continue;
         }
         let slot = ((seq - 1) % jobs as u64) as usize + 1;

@@ -25,6 +25,8 @@ pub struct Printer {
     out: io::BufWriter<io::Stdout>,
     style: Style,
     order: InOrder<Box<TaskReport>>,
+    /// A task's place in the output order (its seq; its position within a shard).
+    key: Box<dyn Fn(u64) -> u64 + Send>,
 }
 
 impl Printer {
@@ -34,6 +36,20 @@ impl Printer {
             out: io::BufWriter::with_capacity(1 << 16, io::stdout()),
             style,
             order: InOrder::new(skip),
+            key: Box::new(|seq| seq),
+        }
+    }
+
+    /// A printer whose input order is `key(seq)` (1, 2, 3...: a shard's
+    /// positions); `skip` are keys that will never be reported.
+    pub fn with_order(
+        style: Style,
+        skip: HashSet<u64>,
+        key: impl Fn(u64) -> u64 + Send + 'static,
+    ) -> Printer {
+        Printer {
+            key: Box::new(key),
+            ..Printer::new(style, skip)
         }
     }
 
@@ -43,7 +59,7 @@ impl Printer {
         let mut printed: Vec<TaskReport> = if self.style.unordered {
             vec![*r]
         } else {
-            let seq = r.seq;
+            let seq = (self.key)(r.seq);
             self.order.push(seq, r).into_iter().map(|r| *r).collect()
         };
         for r in printed.iter_mut() {

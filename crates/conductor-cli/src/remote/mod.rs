@@ -13,8 +13,6 @@
 //!   command per task) alike.
 
 pub mod guard;
-// Host bookkeeping and `Input::Null` are for `conductor each` (one command per task).
-#[allow(dead_code)]
 pub mod hosts;
 pub mod login;
 pub mod master;
@@ -29,7 +27,6 @@ pub use login::{Login, Target};
 
 /// ssh's exit status when it could not connect (or the connection broke);
 /// a remote command's own status otherwise.
-#[allow(dead_code)] // for `conductor each`
 pub const SSH_FAILED: i32 = 255;
 
 /// Whether a wrapped command's exit code says the host failed rather than
@@ -39,7 +36,6 @@ pub const SSH_FAILED: i32 = 255;
 /// assert!(is_host_failure(Some(255)));
 /// assert!(!is_host_failure(Some(1)));
 /// ```
-#[allow(dead_code)] // for `conductor each`
 pub fn is_host_failure(code: Option<i32>) -> bool {
     code == Some(SSH_FAILED)
 }

@@ -59,5 +59,5 @@ pub use joblog::{finished_seqs, parse_joblog, JoblogParseError, JoblogRow, JOBLO
 pub use order::InOrder;
 pub use quote::{shell_line, shell_quote};
 pub use report::{Event, HaltReason, Outcome, Stream, TaskReport};
-pub use runner::{Control, Input, OutputMode, Run, Runner};
+pub use runner::{Control, Input, OutputMode, PlaceFuture, Placed, Placement, Run, Runner};
 pub use template::{Placeholder, Template};

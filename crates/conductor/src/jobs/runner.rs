@@ -41,6 +41,65 @@ pub enum OutputMode {
 }
 
 type Prepare = Arc<dyn Fn(&mut Command) + Send + Sync>;
+
+/// A future returned by [`Placement::place`].
+pub type PlaceFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Option<Placed>> + Send + 'a>>;
+
+/// Where one attempt of a task runs, chosen by a [`Placement`].
+#[derive(Debug)]
+pub struct Placed {
+    /// The command to run: the task's argv wrapped for its host (ssh, a
+    /// launcher prefix...). The runner sets its stdout and stderr and
+    /// applies [`Runner::prepare`]; stdin and containment are left as the
+    /// placement set them. A piped stdin is never written, and held open
+    /// until the attempt ends (so that a remote side can watch for its end).
+    pub command: Command,
+    /// The host's index, given back to [`Placement::finished`].
+    pub host: usize,
+    /// The host's name, for [`TaskReport::host`].
+    pub name: String,
+}
+
+/// A hook that runs tasks elsewhere: for each attempt of a task the runner
+/// asks it for the command (it may wait for a free host), and tells it how
+/// the attempt ended. An attempt whose *host* failed (say ssh could not
+/// connect) is run again, elsewhere, without using up the task's
+/// [`Runner::retries`] (it still counts in [`TaskReport::attempts`]).
+///
+/// ```
+/// use conductor::jobs::{Outcome, PlaceFuture, Placed, Placement};
+/// use std::ffi::OsString;
+/// /// Runs every task under `nice`.
+/// struct Nice;
+/// impl Placement for Nice {
+///     fn place<'a>(&'a self, _slot: usize, argv: &'a [OsString]) -> PlaceFuture<'a> {
+///         Box::pin(async move {
+///             let mut command = conductor::Command::new("nice");
+///             command.args(argv).stdin(conductor::Stdio::null());
+///             Some(Placed { command, host: 0, name: "local".into() })
+///         })
+///     }
+///     fn finished(&self, _host: usize, _outcome: &Outcome) -> bool {
+///         false
+///     }
+/// }
+/// let runner = conductor::jobs::Runner::new(conductor::jobs::Template::parse(["true"]))
+///     .placement(Nice);
+/// ```
+pub trait Placement: Send + Sync + 'static {
+    /// The command for an attempt of the task in `slot` whose expanded
+    /// template is `argv`; `None` when no host can ever run it (the attempt
+    /// then fails to spawn).
+    fn place<'a>(&'a self, slot: usize, argv: &'a [OsString]) -> PlaceFuture<'a>;
+    /// The attempt placed on `host` ended with `outcome`; true when the host
+    /// failed rather than the task (the attempt is then run again).
+    fn finished(&self, host: usize, outcome: &Outcome) -> bool;
+}
+
+/// Attempts of one task whose host failed, at most, before it is reported
+/// as it ended (so a command that itself looks like a host failure cannot loop).
+const HOST_FAILURES_PER_TASK: u32 = 8;
 type Gate = Arc<dyn Fn() -> bool + Send + Sync>;
 
 /// Configures and starts a run.
@@ -79,6 +138,7 @@ pub struct Runner {
     prepare: Option<Prepare>,
     gate: Option<Gate>,
     total: Option<u64>,
+    placement: Option<Arc<dyn Placement>>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -111,6 +171,7 @@ impl Runner {
             prepare: None,
             gate: None,
             total: None,
+            placement: None,
         }
     }
 
@@ -167,6 +228,13 @@ impl Runner {
     /// directory, limits such as `unix::CommandExt::memory_limit`).
     pub fn prepare(mut self, f: impl Fn(&mut Command) + Send + Sync + 'static) -> Runner {
         self.prepare = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs every attempt through `p`: on another host, under a launcher
+    /// (see [`Placement`]).
+    pub fn placement(mut self, p: impl Placement) -> Runner {
+        self.placement = Some(Arc::new(p));
         self
     }
 
@@ -366,13 +434,39 @@ async fn run_task(
     let start = SystemTime::now();
     let t0 = Instant::now();
     let mut attempts = 0;
+    let mut host_failures = 0;
+    let mut host = host;
     loop {
         attempts += 1;
-        let a = attempt(&cfg, &argv, input.seq, &mut kill, &events).await;
+        let a = match &cfg.placement {
+            None => attempt(&cfg, &argv, None, input.seq, &mut kill, &events).await,
+            Some(p) => match place(p.as_ref(), slot, &argv, &mut kill).await {
+                Err(a) => a,
+                Ok(placed) => {
+                    let h = placed.host;
+                    host = placed.name;
+                    let a = attempt(
+                        &cfg,
+                        &argv,
+                        Some(placed.command),
+                        input.seq,
+                        &mut kill,
+                        &events,
+                    )
+                    .await;
+                    let host_failed = p.finished(h, &a.outcome);
+                    if host_failed && host_failures < HOST_FAILURES_PER_TASK && !*kill.borrow() {
+                        host_failures += 1;
+                        continue;
+                    }
+                    a
+                }
+            },
+        };
         let failed_run = matches!(&a.outcome, Outcome::Exited(s) if !s.success())
             || matches!(a.outcome, Outcome::TimedOut(_));
         let killed = *kill.borrow();
-        if failed_run && attempts <= cfg.retries && !killed {
+        if failed_run && attempts - host_failures <= cfg.retries && !killed {
             continue;
         }
         return TaskReport {
@@ -391,6 +485,33 @@ async fn run_task(
             usage: a.usage,
         };
     }
+}
+
+/// Asks the placement for an attempt's command, giving up when the run is
+/// stopped meanwhile; the error is the attempt's (failed) result.
+async fn place(
+    p: &dyn Placement,
+    slot: usize,
+    argv: &[OsString],
+    kill: &mut watch::Receiver<bool>,
+) -> Result<Placed, Attempt> {
+    let why = tokio::select! {
+        placed = p.place(slot, argv) => match placed {
+            Some(placed) => return Ok(placed),
+            None => "no host can run the task",
+        },
+        _ = kill.wait_for(|k| *k) => "the run was stopped before a host was free",
+    };
+    Err(Attempt {
+        outcome: Outcome::SpawnFailed(crate::Error::new(
+            crate::error::Operation::Spawn,
+            std::io::Error::other(why),
+        )),
+        stdout: Captured::default(),
+        stderr: Captured::default(),
+        bytes: 0,
+        usage: None,
+    })
 }
 
 struct Attempt {
@@ -436,14 +557,21 @@ async fn read_stream<R: tokio::io::AsyncRead + Unpin>(
 async fn attempt(
     cfg: &Runner,
     argv: &[OsString],
+    placed: Option<Command>,
     seq: u64,
     kill: &mut watch::Receiver<bool>,
     events: &mpsc::UnboundedSender<Event>,
 ) -> Attempt {
-    let mut cmd = Command::new(&argv[0]);
-    cmd.args(&argv[1..])
-        .stdin(Stdio::null())
-        .containment(cfg.containment);
+    let mut cmd = match placed {
+        Some(cmd) => cmd,
+        None => {
+            let mut cmd = Command::new(&argv[0]);
+            cmd.args(&argv[1..])
+                .stdin(Stdio::null())
+                .containment(cfg.containment);
+            cmd
+        }
+    };
     let (out, err) = match cfg.output {
         OutputMode::Capture { .. } | OutputMode::Lines => (Stdio::piped(), Stdio::piped()),
         OutputMode::Inherit => (Stdio::inherit(), Stdio::inherit()),
@@ -465,6 +593,8 @@ async fn attempt(
             }
         }
     };
+    // A placed command's stdin stays open until the attempt ends.
+    let _stdin = child.stdin.take();
     let out_fut = read_stream(child.stdout.take(), cfg.output, seq, Stream::Stdout, events);
     let err_fut = read_stream(child.stderr.take(), cfg.output, seq, Stream::Stderr, events);
     tokio::pin!(out_fut, err_fut);
@@ -646,6 +776,50 @@ mod tests {
                 ..
             }
         )));
+    }
+
+    /// Host 0 "fails" (its command exits 255, like ssh that cannot
+    /// connect); host 1 runs the task.
+    struct TwoHosts(std::sync::Mutex<Vec<usize>>);
+
+    impl Placement for TwoHosts {
+        fn place<'a>(&'a self, _slot: usize, argv: &'a [OsString]) -> PlaceFuture<'a> {
+            Box::pin(async move {
+                let mut used = self.0.lock().unwrap();
+                let host = usize::from(!used.is_empty());
+                used.push(host);
+                let mut command = Command::new("sh");
+                match host {
+                    0 => command.args(["-c", "exit 255"]),
+                    _ => command.arg("-c").arg("echo \"$@\"").arg("sh").args(argv),
+                };
+                command.stdin(Stdio::null());
+                Some(Placed {
+                    command,
+                    host,
+                    name: format!("h{host}"),
+                })
+            })
+        }
+
+        fn finished(&self, host: usize, outcome: &Outcome) -> bool {
+            host == 0 && matches!(outcome, Outcome::Exited(s) if s.code() == Some(255))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_host_moves_the_task_without_using_a_retry() {
+        let (mut reports, _) = run_all(
+            Runner::new(Template::parse(["x", "{}"]))
+                .retries(0)
+                .placement(TwoHosts(Default::default())),
+            &["a"],
+        )
+        .await;
+        let r = &mut reports[0];
+        assert!(r.succeeded(), "{:?}", r.outcome);
+        assert_eq!((r.attempts, r.host.as_str()), (2, "h1"));
+        assert_eq!(r.stdout.to_vec().unwrap(), b"x a\n");
     }
 
     #[tokio::test]

@@ -73,6 +73,7 @@ mod pidfd;
 mod pipes;
 pub mod pool;
 pub mod protocol;
+pub mod pty;
 mod spec;
 mod status;
 mod stdio;

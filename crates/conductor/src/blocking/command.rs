@@ -51,9 +51,20 @@ impl Command {
             grow_pipes: grow,
         };
         self.spec.check_program()?;
-        let spawned = sys::spawn(&self.spec, &opts)?;
+        let pty = crate::pty::prepare(&mut self.spec)?;
+        let spawned = sys::spawn(&self.spec, &opts);
+        if let Some(p) = &pty {
+            crate::pty::restore(&mut self.spec, p);
+        }
+        let spawned = spawned?;
         self.spec.spawned();
-        Ok(Child::from_spawned(spawned, &self.spec))
+        #[allow(unused_mut)]
+        let mut child = Child::from_spawned(spawned, &self.spec);
+        #[cfg(unix)]
+        if let Some(p) = pty {
+            child.attach_pty(p.master, defaults[1] == StdioDefault::Piped)?;
+        }
+        Ok(child)
     }
 
     /// Starts the child; its stdio defaults to the parent's. Errors from

@@ -134,7 +134,7 @@ impl Command {
         crate::unix::CommandExt::process_group(self, pgroup)
     }
 
-    fn spawn_with(&mut self, defaults: [StdioDefault; 3], grow: bool) -> Result<Child> {
+    pub(crate) fn spawn_with(&mut self, defaults: [StdioDefault; 3], grow: bool) -> Result<Child> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(Error::new(
                 Operation::Spawn,

@@ -70,6 +70,8 @@ mod error;
 pub mod jobs;
 #[cfg(target_os = "linux")]
 mod pidfd;
+#[cfg(unix)]
+pub mod pipeline;
 mod pipes;
 pub mod pool;
 pub mod protocol;

@@ -44,7 +44,7 @@ impl Command {
 
     builder_methods!();
 
-    fn spawn_with(&mut self, defaults: [StdioDefault; 3], grow: bool) -> Result<Child> {
+    pub(crate) fn spawn_with(&mut self, defaults: [StdioDefault; 3], grow: bool) -> Result<Child> {
         let opts = SpawnOptions {
             defaults,
             nonblocking: false,

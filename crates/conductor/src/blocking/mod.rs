@@ -14,6 +14,8 @@ mod command;
 mod pipes;
 
 #[cfg(unix)]
+pub use crate::pipeline::blocking_pipeline::{Pipeline, PipelineChild};
+#[cfg(unix)]
 pub use crate::pty::blocking_pty::Pty;
 pub use child::Child;
 pub use command::Command;

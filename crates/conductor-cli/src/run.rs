@@ -8,6 +8,8 @@ use conductor::{Command, Containment};
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{signal, SignalKind};
 
+mod pty;
+
 /// Options of `conductor run`.
 #[derive(Args, Debug)]
 #[command(
@@ -29,6 +31,10 @@ pub struct RunArgs {
     /// Print CPU times, peak RSS and wall time on stderr after exit.
     #[arg(long)]
     rusage: bool,
+    /// Run the program on a new pseudo-terminal and relay this terminal to it
+    /// (raw mode while it runs, window size followed).
+    #[arg(long)]
+    pty: bool,
     #[command(flatten)]
     command: crate::program::Program,
 }
@@ -65,6 +71,9 @@ pub async fn run(args: RunArgs) -> i32 {
     let (program, rest) = args.command.split();
     let mut cmd = Command::new(program);
     cmd.args(rest).containment(args.containment.into());
+    if args.pty {
+        cmd.pty(pty::initial_size());
+    }
     // Listen before spawning, so a signal that arrives as soon as the child
     // runs is forwarded rather than killing conductor.
     let signals = [
@@ -87,6 +96,8 @@ pub async fn run(args: RunArgs) -> i32 {
         Ok(c) => c,
         Err(e) => return exit::report_spawn_error(&e),
     };
+    // Raw mode lasts as long as `relay`: any return below restores it.
+    let relay = child.take_pty().map(pty::Relay::start);
     let deadline = crate::duration::limit(args.timeout).map(|t| tokio::time::Instant::now() + t);
     let mut timed_out = false;
     let status = loop {
@@ -120,6 +131,9 @@ pub async fn run(args: RunArgs) -> i32 {
             }
         }
     };
+    if let Some(relay) = relay {
+        relay.finish().await;
+    }
     let status = match status {
         Ok(s) => s,
         Err(e) => {

@@ -43,7 +43,12 @@ mod async_pty;
 pub(crate) mod blocking_pty;
 
 #[cfg(unix)]
+mod terminal;
+
+#[cfg(unix)]
 pub use async_pty::Pty;
+#[cfg(unix)]
+pub use terminal::{terminal_size, RawMode};
 
 use crate::error::{Error, Result};
 use crate::spec::CommandSpec;

@@ -93,3 +93,32 @@ pub(crate) fn try_clone(master: BorrowedFd<'_>) -> io::Result<OwnedFd> {
 pub(crate) fn set_nonblocking(master: BorrowedFd<'_>, on: bool) -> io::Result<()> {
     super::fd::set_nonblocking(master, on)
 }
+
+/// The window size of the terminal `fd` is on (None: not a terminal).
+pub(crate) fn terminal_size(fd: BorrowedFd<'_>) -> Option<PtySize> {
+    if !rustix::termios::isatty(fd) {
+        return None;
+    }
+    size(fd).ok()
+}
+
+/// A terminal's settings, saved to be put back.
+pub(crate) type Saved = rustix::termios::Termios;
+
+/// Puts the terminal `fd` is on in raw mode (no echo, no line editing, no
+/// signals from keys, bytes passed through); returns the settings before.
+pub(crate) fn make_raw(fd: BorrowedFd<'_>) -> io::Result<Saved> {
+    use rustix::termios::{tcgetattr, tcsetattr, OptionalActions};
+    let saved = tcgetattr(fd).map_err(errno_to_io)?;
+    let mut raw = saved.clone();
+    raw.make_raw();
+    tcsetattr(fd, OptionalActions::Flush, &raw).map_err(errno_to_io)?;
+    Ok(saved)
+}
+
+/// Puts back settings from [`make_raw`], at once (never waits for output
+/// to drain: a terminal nobody reads would block that forever).
+pub(crate) fn restore(fd: BorrowedFd<'_>, saved: &Saved) -> io::Result<()> {
+    rustix::termios::tcsetattr(fd, rustix::termios::OptionalActions::Now, saved)
+        .map_err(errno_to_io)
+}

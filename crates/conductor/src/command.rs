@@ -183,6 +183,8 @@ impl Command {
     }
 
     /// Runs the child to completion with inherited stdio and returns how it ended.
+    /// On a [`pty`](Self::pty), what the child writes to the terminal is
+    /// read and discarded (so it never blocks on a full terminal).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -192,6 +194,9 @@ impl Command {
     /// # Ok(()) }
     /// ```
     pub async fn status(&mut self) -> Result<ExitStatus> {
+        if self.spec.pty.is_some() {
+            return Ok(self.output().await?.status);
+        }
         let mut child = self.spawn()?;
         child.wait_limited().await
     }

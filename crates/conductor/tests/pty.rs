@@ -346,3 +346,43 @@ fn every_stream_set_explicitly_is_refused() {
         .unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
 }
+
+#[test]
+fn status_drains_the_terminal_so_a_chatty_child_finishes() {
+    // 1 MiB to the terminal: far more than it buffers.
+    let status = blocking::Command::new("sh")
+        .args(["-c", "head -c 1048576 /dev/zero | tr '\\0' x; exit 4"])
+        .pty(PtySize::default())
+        .timeout(HANG)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(4));
+}
+
+#[test]
+fn every_containment_works_on_a_terminal() {
+    use conductor::Containment;
+    for c in [
+        Containment::None,
+        Containment::ProcessGroup,
+        Containment::Session,
+        Containment::BestAvailable,
+    ] {
+        let out = blocking::Command::new("sh")
+            .args(["-c", "test -t 1 && : </dev/tty && echo ok"])
+            .pty(PtySize::default())
+            .containment(c)
+            .timeout(HANG)
+            .output()
+            .unwrap_or_else(|e| panic!("{c:?}: {e}"));
+        assert_eq!(out.stdout, b"ok\r\n", "{c:?}");
+    }
+    // Joining another process group is impossible for a session leader.
+    use conductor::unix::CommandExt;
+    let err = blocking::Command::new("true")
+        .pty(PtySize::default())
+        .process_group(1)
+        .spawn()
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
+}

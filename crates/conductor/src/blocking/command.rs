@@ -80,7 +80,9 @@ impl Command {
         self.spawn_with([StdioDefault::Inherit; 3], false)
     }
 
-    /// Runs the child to completion with inherited stdio.
+    /// Runs the child to completion with inherited stdio. On a
+    /// [`pty`](Self::pty), what the child writes to the terminal is read
+    /// and discarded (so it never blocks on a full terminal).
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -88,6 +90,9 @@ impl Command {
     /// # Ok(()) }
     /// ```
     pub fn status(&mut self) -> Result<ExitStatus> {
+        if self.spec.pty.is_some() {
+            return Ok(self.output()?.status);
+        }
         self.spawn()?.wait_limited()
     }
 

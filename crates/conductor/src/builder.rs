@@ -150,6 +150,31 @@ macro_rules! builder_methods {
             self.spec.kill_on_drop
         }
 
+        /// Runs the child on a new pseudo-terminal of `size` (see
+        /// [`pty`](crate::pty)): the child leads a new session with the
+        /// terminal as its controlling terminal, and each of stdin, stdout
+        /// and stderr not set explicitly is the terminal. After `spawn`,
+        /// `take_pty()` on the child gives the parent's end; `output()`
+        /// captures what the child writes to the terminal as stdout (with
+        /// the terminal's `\r\n` line ends). Unix; on Windows the spawn
+        /// fails with an `Unsupported` error.
+        ///
+        /// ```
+        /// # #[cfg(unix)]
+        /// # fn main() -> Result<(), conductor::Error> {
+        /// use conductor::pty::PtySize;
+        /// let out = conductor::blocking::Command::new("stty").arg("size")
+        ///     .pty(PtySize::new(33, 77))
+        ///     .output()?;
+        /// assert_eq!(out.stdout, b"33 77\r\n");
+        /// # Ok(()) }
+        /// # #[cfg(windows)] fn main() {}
+        /// ```
+        pub fn pty(&mut self, size: $crate::pty::PtySize) -> &mut Self {
+            self.spec.pty = Some(size);
+            self
+        }
+
         /// How the child's process tree is contained (default: none). Tree
         /// operations (`signal_tree`, `terminate`, `wait_tree`, timeouts) reach
         /// what the containment holds.

@@ -39,6 +39,9 @@ pub struct Child {
     pub stdout: Option<ChildStdout>,
     /// The parent's end of the child's stderr, when piped.
     pub stderr: Option<ChildStderr>,
+    /// The parent's end of the child's pseudo-terminal, until taken.
+    #[cfg(unix)]
+    pty: Option<crate::pty::Pty>,
 }
 
 #[cfg(windows)]
@@ -51,6 +54,8 @@ impl Child {
             stdin: None,
             stdout: None,
             stderr: None,
+            #[cfg(unix)]
+            pty: None,
         };
         let reg =
             |fd, write| AsyncPipe::new(fd, write).map_err(|e| child.core.err(Operation::Stdio, e));
@@ -61,6 +66,46 @@ impl Child {
         child.stdout = stdout.map(|pipe| ChildStdout { pipe });
         child.stderr = stderr.map(|pipe| ChildStderr { pipe });
         Ok(child)
+    }
+
+    /// Gives the child its pseudo-terminal's master: read as its stdout
+    /// when `capture` (`output()`) and stdout is on the terminal,
+    /// otherwise kept for [`take_pty`](Self::take_pty).
+    #[cfg(unix)]
+    pub(crate) fn attach_pty(&mut self, master: std::os::fd::OwnedFd, capture: bool) -> Result<()> {
+        if capture && self.stdout.is_none() {
+            crate::sys::unix::pty::set_nonblocking(std::os::fd::AsFd::as_fd(&master), true)
+                .map_err(|e| self.core.err(Operation::Stdio, e))?;
+            let pipe =
+                AsyncPipe::new(master, false).map_err(|e| self.core.err(Operation::Stdio, e))?;
+            self.stdout = Some(ChildStdout { pipe });
+        } else {
+            let pty =
+                crate::pty::Pty::new(master).map_err(|e| self.core.err(Operation::Stdio, e))?;
+            self.pty = Some(pty);
+        }
+        Ok(())
+    }
+
+    /// The parent's end of the child's pseudo-terminal, when it was spawned
+    /// with [`pty`](crate::Command::pty) (once; `None` after).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use conductor::{pty::PtySize, Command};
+    /// use tokio::io::AsyncReadExt;
+    /// let mut child = Command::new("tty").pty(PtySize::default()).spawn()?;
+    /// let mut name = String::new();
+    /// child.take_pty().expect("on a pty").read_to_string(&mut name).await?;
+    /// assert!(name.starts_with("/dev/"));
+    /// assert!(child.take_pty().is_none());
+    /// child.wait().await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(unix)]
+    pub fn take_pty(&mut self) -> Option<crate::pty::Pty> {
+        self.pty.take()
     }
 
     /// The cgroup holding the child's tree, under [`Containment::Cgroup`](crate::Containment::Cgroup) (Linux).

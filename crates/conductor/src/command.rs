@@ -134,7 +134,7 @@ impl Command {
         crate::unix::CommandExt::process_group(self, pgroup)
     }
 
-    fn spawn_with(&mut self, defaults: [StdioDefault; 3], grow: bool) -> Result<Child> {
+    pub(crate) fn spawn_with(&mut self, defaults: [StdioDefault; 3], grow: bool) -> Result<Child> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(Error::new(
                 Operation::Spawn,
@@ -150,9 +150,20 @@ impl Command {
             grow_pipes: grow,
         };
         self.spec.check_program()?;
-        let spawned = sys::spawn(&self.spec, &opts)?;
+        let pty = crate::pty::prepare(&mut self.spec)?;
+        let spawned = sys::spawn(&self.spec, &opts);
+        if let Some(p) = &pty {
+            crate::pty::restore(&mut self.spec, p);
+        }
+        let spawned = spawned?;
         self.spec.spawned();
-        Child::from_spawned(spawned, &self.spec)
+        #[allow(unused_mut)] // only Unix attaches a pty
+        let mut child = Child::from_spawned(spawned, &self.spec)?;
+        #[cfg(unix)]
+        if let Some(p) = pty {
+            child.attach_pty(p.master, defaults[1] == StdioDefault::Piped)?;
+        }
+        Ok(child)
     }
 
     /// Starts the child; its stdio defaults to the parent's.
@@ -172,6 +183,8 @@ impl Command {
     }
 
     /// Runs the child to completion with inherited stdio and returns how it ended.
+    /// On a [`pty`](Self::pty), what the child writes to the terminal is
+    /// read and discarded (so it never blocks on a full terminal).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -181,6 +194,9 @@ impl Command {
     /// # Ok(()) }
     /// ```
     pub async fn status(&mut self) -> Result<ExitStatus> {
+        if self.spec.pty.is_some() {
+            return Ok(self.output().await?.status);
+        }
         let mut child = self.spawn()?;
         child.wait_limited().await
     }

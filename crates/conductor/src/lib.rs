@@ -164,9 +164,12 @@ mod error;
 pub mod jobs;
 #[cfg(target_os = "linux")]
 mod pidfd;
+#[cfg(unix)]
+pub mod pipeline;
 mod pipes;
 pub mod pool;
 pub mod protocol;
+pub mod pty;
 #[cfg(unix)]
 mod signal_listener;
 mod spec;

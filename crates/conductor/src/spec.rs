@@ -19,6 +19,8 @@ pub(crate) struct CommandSpec {
     pub stdout: Option<Stdio>,
     pub stderr: Option<Stdio>,
     pub kill_on_drop: bool,
+    /// Run the child on a new pseudo-terminal of this size.
+    pub pty: Option<crate::pty::PtySize>,
     /// `status()`/`output()` turn an unsuccessful exit into an error.
     pub checked: bool,
     pub containment: crate::tree::Containment,
@@ -41,6 +43,7 @@ impl CommandSpec {
             stdout: None,
             stderr: None,
             kill_on_drop: false,
+            pty: None,
             checked: false,
             containment: Default::default(),
             limits: Default::default(),

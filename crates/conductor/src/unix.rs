@@ -19,6 +19,10 @@ pub(crate) struct UnixOptions {
     pub arg0: Option<OsString>,
     pub process_group: Option<i32>,
     pub setsid: bool,
+    /// The child's descriptor (0-2) that becomes its controlling terminal
+    /// (`TIOCSCTTY`) after `setsid` and the descriptor moves: set only
+    /// while a [`pty`](crate::Command::pty) spawn is under way.
+    pub ctty: Option<RawFd>,
     pub uid: Option<u32>,
     pub gid: Option<u32>,
     pub groups: Option<Vec<u32>>,

@@ -1177,3 +1177,23 @@ fn exit_status_display_matches_std_on_windows() {
         assert_eq!(ours.code(), std.code());
     }
 }
+
+/// Pseudo-terminals are Unix-only for now: a clear Unsupported error from
+/// spawn, on both APIs, before anything is started.
+#[test]
+fn a_pty_is_refused_as_unsupported() {
+    use conductor::pty::PtySize;
+    let err = conductor::blocking::Command::new(helper())
+        .pty(PtySize::default())
+        .spawn()
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::Unsupported, "{err}");
+    rt().block_on(async {
+        let err = conductor::Command::new(helper())
+            .pty(PtySize::default())
+            .status()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::Unsupported, "{err}");
+    });
+}

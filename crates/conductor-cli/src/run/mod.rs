@@ -14,6 +14,8 @@ use conductor::Command;
 pub use containment::ContainmentArg;
 use std::time::{Duration, Instant};
 
+mod pty;
+
 /// Options of `conductor run`.
 #[derive(Args, Debug)]
 #[command(
@@ -44,6 +46,10 @@ pub struct RunArgs {
     /// Print CPU times, peak RSS and wall time on stderr after exit.
     #[arg(long)]
     rusage: bool,
+    /// Run the program on a new pseudo-terminal and relay this terminal to it
+    /// (raw mode while it runs, window size followed).
+    #[arg(long)]
+    pty: bool,
     #[command(flatten)]
     command: crate::program::Program,
 }
@@ -53,6 +59,9 @@ pub async fn run(args: RunArgs) -> i32 {
     let (program, rest) = args.command.split();
     let mut cmd = Command::new(program);
     cmd.args(rest).containment(args.containment.into());
+    if args.pty {
+        cmd.pty(pty::initial_size());
+    }
     // Listen before spawning, so a signal that arrives as soon as the child
     // runs is forwarded rather than killing conductor.
     let mut signals = match SignalListener::new(&signals::LISTENED) {
@@ -77,6 +86,8 @@ pub async fn run(args: RunArgs) -> i32 {
         .as_mut()
         .filter(|_| !in_our_group && same_session(child.id()))
         .is_some_and(|t| t.give(child.id() as i32).is_ok());
+    // Raw mode lasts as long as `relay`: any return below restores it.
+    let relay = child.take_pty().map(pty::Relay::start);
     let deadline = crate::duration::limit(args.timeout).map(|t| tokio::time::Instant::now() + t);
     let mut timed_out = false;
     let mut listening = true;
@@ -126,6 +137,9 @@ pub async fn run(args: RunArgs) -> i32 {
             }
         }
     };
+    if let Some(relay) = relay {
+        relay.finish().await;
+    }
     drop(tty);
     let usage = status.as_ref().ok().and_then(|_| child.resource_usage());
     containment::finish(child).await;

@@ -35,6 +35,9 @@ pub struct Child {
     pub stdout: Option<ChildStdout>,
     /// The parent's end of the child's stderr, when piped.
     pub stderr: Option<ChildStderr>,
+    /// The parent's end of the child's pseudo-terminal, until taken.
+    #[cfg(unix)]
+    pty: Option<crate::blocking::Pty>,
 }
 
 #[cfg(windows)]
@@ -53,7 +56,46 @@ impl Child {
             stderr: s.stderr.map(|h| ChildStderr {
                 pipe: crate::sys::blocking_pipe(h),
             }),
+            #[cfg(unix)]
+            pty: None,
         }
+    }
+
+    /// Gives the child its pseudo-terminal's master: read as its stdout
+    /// when `capture` (`output()`) and stdout is on the terminal,
+    /// otherwise kept for [`take_pty`](Self::take_pty).
+    #[cfg(unix)]
+    pub(crate) fn attach_pty(&mut self, master: std::os::fd::OwnedFd, capture: bool) -> Result<()> {
+        let pty =
+            crate::blocking::Pty::new(master).map_err(|e| self.core.err(Operation::Stdio, e))?;
+        if capture && self.stdout.is_none() {
+            self.stdout = Some(ChildStdout {
+                pipe: crate::sys::blocking_pipe(pty.into()),
+            });
+        } else {
+            self.pty = Some(pty);
+        }
+        Ok(())
+    }
+
+    /// The parent's end of the child's pseudo-terminal, when it was spawned
+    /// with [`pty`](crate::blocking::Command::pty) (once; `None` after).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use conductor::{blocking::Command, pty::PtySize};
+    /// use std::io::Read;
+    /// let mut child = Command::new("tty").pty(PtySize::default()).spawn()?;
+    /// let mut name = String::new();
+    /// child.take_pty().expect("on a pty").read_to_string(&mut name)?;
+    /// assert!(name.starts_with("/dev/"));
+    /// assert!(child.take_pty().is_none());
+    /// child.wait()?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(unix)]
+    pub fn take_pty(&mut self) -> Option<crate::blocking::Pty> {
+        self.pty.take()
     }
 
     /// The cgroup holding the child's tree, under [`Containment::Cgroup`](crate::Containment::Cgroup) (Linux).

@@ -44,16 +44,27 @@ impl Command {
 
     builder_methods!();
 
-    fn spawn_with(&mut self, defaults: [StdioDefault; 3], grow: bool) -> Result<Child> {
+    pub(crate) fn spawn_with(&mut self, defaults: [StdioDefault; 3], grow: bool) -> Result<Child> {
         let opts = SpawnOptions {
             defaults,
             nonblocking: false,
             grow_pipes: grow,
         };
         self.spec.check_program()?;
-        let spawned = sys::spawn(&self.spec, &opts)?;
+        let pty = crate::pty::prepare(&mut self.spec)?;
+        let spawned = sys::spawn(&self.spec, &opts);
+        if let Some(p) = &pty {
+            crate::pty::restore(&mut self.spec, p);
+        }
+        let spawned = spawned?;
         self.spec.spawned();
-        Ok(Child::from_spawned(spawned, &self.spec))
+        #[allow(unused_mut)]
+        let mut child = Child::from_spawned(spawned, &self.spec);
+        #[cfg(unix)]
+        if let Some(p) = pty {
+            child.attach_pty(p.master, defaults[1] == StdioDefault::Piped)?;
+        }
+        Ok(child)
     }
 
     /// Starts the child; its stdio defaults to the parent's. Errors from
@@ -69,7 +80,9 @@ impl Command {
         self.spawn_with([StdioDefault::Inherit; 3], false)
     }
 
-    /// Runs the child to completion with inherited stdio.
+    /// Runs the child to completion with inherited stdio. On a
+    /// [`pty`](Self::pty), what the child writes to the terminal is read
+    /// and discarded (so it never blocks on a full terminal).
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -77,6 +90,9 @@ impl Command {
     /// # Ok(()) }
     /// ```
     pub fn status(&mut self) -> Result<ExitStatus> {
+        if self.spec.pty.is_some() {
+            return Ok(self.output()?.status);
+        }
         self.spawn()?.wait_limited()
     }
 

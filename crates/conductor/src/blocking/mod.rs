@@ -13,6 +13,10 @@ mod child;
 mod command;
 mod pipes;
 
+#[cfg(unix)]
+pub use crate::pipeline::blocking_pipeline::{Pipeline, PipelineChild};
+#[cfg(unix)]
+pub use crate::pty::blocking_pty::Pty;
 pub use child::Child;
 pub use command::Command;
 pub use pipes::{ChildStderr, ChildStdin, ChildStdout};

@@ -32,6 +32,9 @@ pub(crate) struct ForkRequest<'a> {
     /// Every descriptor from here up is closed or marked close-on-exec.
     pub close_from: RawFd,
     pub setsid: bool,
+    /// After the moves, make this descriptor the controlling terminal
+    /// (`TIOCSCTTY`; -1: none). Needs `setsid`.
+    pub ctty: RawFd,
     /// -1: unchanged; 0: a new group led by the child; n: join group n.
     pub pgroup: libc::pid_t,
     pub uid: Option<libc::uid_t>,
@@ -244,6 +247,9 @@ pub(crate) unsafe fn steps(req: &ForkRequest<'_>, err_fd: &mut RawFd) -> (Step, 
             if libc::dup2(src, dst) < 0 {
                 return (Step::Fds, errno());
             }
+        }
+        if req.ctty >= 0 && libc::ioctl(req.ctty, libc::TIOCSCTTY as _, 0) != 0 {
+            return (Step::Session, errno());
         }
         if *err_fd < 0 {
             // In place (`exec`): nothing to report through; what must not

@@ -69,6 +69,13 @@ fn grouping(spec: &CommandSpec) -> Grouping {
         // Refused in `spawn`; cgroups are Linux-only.
         Containment::Cgroup | Containment::None => {}
     }
+    if spec.unix.ctty.is_some() {
+        // A pseudo-terminal: a new session, which is also a new group.
+        g.setsid = true;
+        if g.pgroup == Some(0) {
+            g.pgroup = None;
+        }
+    }
     g
 }
 
@@ -78,6 +85,9 @@ fn fork_reason(spec: &CommandSpec, caps: &Caps) -> Option<&'static str> {
     let g = grouping(spec);
     if u.pre_exec.0.lock().map_or(true, |h| !h.is_empty()) {
         return Some("pre_exec closures run in a forked child");
+    }
+    if u.ctty.is_some() {
+        return Some("posix_spawn cannot set a controlling terminal (TIOCSCTTY)");
     }
     if !u.rlimits.is_empty() {
         return Some("posix_spawn cannot set resource limits");
@@ -147,6 +157,7 @@ fn exec_inner(spec: &CommandSpec) -> Result<std::convert::Infallible> {
         gaps: &plan.gaps,
         close_from: plan.close_from,
         setsid: g.setsid,
+        ctty: u.ctty.unwrap_or(-1),
         pgroup: g.pgroup.unwrap_or(-1),
         rlimits: &rlimits,
         uid: u.uid,
@@ -233,6 +244,7 @@ fn spawn_fork(spec: &CommandSpec, strings: &ExecStrings, plan: &FdPlan) -> Resul
         gaps: &plan.gaps,
         close_from: plan.close_from,
         setsid: g.setsid,
+        ctty: u.ctty.unwrap_or(-1),
         pgroup: g.pgroup.unwrap_or(-1),
         rlimits: &rlimits,
         uid: u.uid,

@@ -27,6 +27,9 @@ pub(crate) struct ChildCtx<'a> {
     /// Every descriptor from here up is marked close-on-exec.
     pub close_from: i32,
     pub setsid: bool,
+    /// After the moves, make this descriptor the controlling terminal
+    /// (`TIOCSCTTY`; -1: none). Needs `setsid`.
+    pub ctty: i32,
     /// -1: unchanged; 0: new group; n: join group n.
     pub pgroup: i32,
     pub uid: Option<u32>,
@@ -205,6 +208,9 @@ pub(crate) unsafe fn steps(ctx: &ChildCtx<'_>) -> (Step, i32) {
             if libc::dup2(src, dst) < 0 {
                 return (Step::Fds, errno());
             }
+        }
+        if ctx.ctty >= 0 && libc::ioctl(ctx.ctty, libc::TIOCSCTTY, 0) != 0 {
+            return (Step::Session, errno());
         }
         close_other_fds(ctx);
 

@@ -103,6 +103,7 @@ fn exec_inner(spec: &CommandSpec) -> Result<std::convert::Infallible> {
         gaps: &plan.gaps,
         close_from: plan.close_from,
         setsid,
+        ctty: -1,
         pgroup,
         uid: spec.unix.uid,
         gid: spec.unix.gid,
@@ -184,6 +185,20 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
             }
         },
     }
+    // A pseudo-terminal: the child leads a new session (which is also a new
+    // process group) and takes the terminal as its controlling terminal.
+    let ctty = spec.unix.ctty.unwrap_or(-1);
+    if ctty >= 0 {
+        setsid = true;
+        match pgroup {
+            0 => pgroup = -1,
+            n if n > 0 => return Err(Error::invalid_input(
+                prog,
+                "a child on a pseudo-terminal leads its own session; it cannot join process group",
+            )),
+            _ => {}
+        }
+    }
     // The memory cgroup: required for a memory limit, best effort otherwise.
     let limit = spec.unix.memory_limit;
     if limit == Some(0) {
@@ -248,6 +263,7 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
             gaps: &plan.gaps,
             close_from: plan.close_from,
             setsid,
+            ctty,
             pgroup,
             uid: spec.unix.uid,
             gid: spec.unix.gid,

@@ -101,6 +101,8 @@ impl AsyncPipe {
                     match rustix::io::read(fd.get_ref(), &mut *unfilled) {
                         Ok((init, _)) => break Ok(init.len()),
                         Err(Errno::INTR) => continue,
+                        // A pseudo-terminal's master after the hang-up.
+                        Err(Errno::IO) => break Ok(0),
                         Err(e) => break Err(errno_to_io(e)),
                     }
                 }

@@ -25,6 +25,8 @@ pub(crate) fn read_append(fd: BorrowedFd<'_>, buf: &mut Vec<u8>) -> io::Result<u
         match rustix::io::read(fd, rustix::buffer::spare_capacity(buf)) {
             Ok(n) => return Ok(n),
             Err(Errno::INTR) => continue,
+            // A pseudo-terminal's master after the hang-up: end of stream.
+            Err(Errno::IO) => return Ok(0),
             Err(e) => return Err(errno_to_io(e)),
         }
     }
@@ -63,6 +65,8 @@ pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
         match rustix::io::read(fd, &mut *buf) {
             Ok(n) => return Ok(n),
             Err(Errno::INTR) => continue,
+            // A pseudo-terminal's master after the hang-up: end of stream.
+            Err(Errno::IO) => return Ok(0),
             Err(e) => return Err(errno_to_io(e)),
         }
     }

@@ -7,6 +7,7 @@ pub(crate) mod io;
 #[cfg_attr(target_os = "linux", allow(dead_code))]
 pub(crate) mod plan;
 pub(crate) mod prep;
+pub(crate) mod pty;
 pub(crate) mod sigmask;
 pub(crate) mod signal_names;
 pub(crate) mod signals;

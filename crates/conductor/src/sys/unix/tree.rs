@@ -21,3 +21,18 @@ pub(crate) fn wait_tree_event(events: &TreeEvents, wait: Duration) {
     };
     let _ = rustix::event::poll(&mut fds, Some(&ts));
 }
+
+/// Sends `sig` to every process of group `pgid`; a group that no longer
+/// exists is not an error (everything in it has exited).
+pub(crate) fn signal_group(pgid: u32, sig: i32) -> std::io::Result<()> {
+    let (Some(pid), Some(sig)) = (
+        rustix::process::Pid::from_raw(pgid as i32),
+        rustix::process::Signal::from_named_raw(sig),
+    ) else {
+        return Err(std::io::Error::from(std::io::ErrorKind::InvalidInput));
+    };
+    match rustix::process::kill_process_group(pid, sig) {
+        Ok(()) | Err(rustix::io::Errno::SRCH) => Ok(()),
+        Err(e) => Err(super::fd::errno_to_io(e)),
+    }
+}

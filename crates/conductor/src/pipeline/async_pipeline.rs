@@ -1,0 +1,493 @@
+//! The async shell around the shared pipeline logic: [`Pipeline`] and
+//! [`PipelineChild`].
+
+use super::{PipelineOutput, PipelineStatus, Settings};
+use crate::child::Child;
+use crate::command::Command;
+use crate::error::{Error, Result};
+use crate::pipes::{ChildStdin, ChildStdout};
+use crate::stdio::Stdio;
+use crate::sys::StdioDefault;
+use std::ffi::OsString;
+use std::time::Duration;
+
+/// `a | b | c` (async API): see the [module documentation](crate::pipeline).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), conductor::Error> {
+/// use conductor::{pipeline::Pipeline, Command};
+/// let mut sort = Command::new("sort");
+/// sort.arg("-r");
+/// let out = Pipeline::new([Command::new("printf").arg("a\\nb\\nc\\n").to_owned_command(), sort])
+///     .output()
+///     .await?;
+/// assert_eq!(out.stdout, b"c\nb\na\n");
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Pipeline {
+    stages: Vec<Command>,
+    settings: Settings,
+}
+
+impl Command {
+    /// A pipeline of this command into `next` (`self | next`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// use conductor::Command;
+    /// let mut wc = Command::new("wc");
+    /// wc.arg("-l");
+    /// let out = Command::new("printf").arg("1\\n2\\n").to_owned_command().pipe(wc).output().await?;
+    /// assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
+    /// # Ok(()) }
+    /// ```
+    pub fn pipe(self, next: Command) -> Pipeline {
+        Pipeline::new([self, next])
+    }
+
+    /// Moves a configured command out of a builder chain (which yields
+    /// `&mut Command`), leaving a command that runs the same program with
+    /// no other settings behind: `Command::new("a").arg("x").to_owned_command()`.
+    ///
+    /// ```
+    /// let cmd: conductor::Command = conductor::Command::new("ls").arg("-l").to_owned_command();
+    /// assert_eq!(cmd.get_args().count(), 1);
+    /// ```
+    pub fn to_owned_command(&mut self) -> Command {
+        let fresh = Command::new(self.get_program());
+        std::mem::replace(self, fresh)
+    }
+}
+
+impl Pipeline {
+    /// A pipeline of `stages`, in order (at least one; spawning an empty
+    /// pipeline fails with `InvalidInput`).
+    ///
+    /// ```
+    /// use conductor::{pipeline::Pipeline, Command};
+    /// let p = Pipeline::new([Command::new("yes"), Command::new("head")]);
+    /// assert_eq!(p.len(), 2);
+    /// ```
+    pub fn new<I: IntoIterator<Item = Command>>(stages: I) -> Pipeline {
+        Pipeline {
+            stages: stages.into_iter().collect(),
+            settings: Settings::default(),
+        }
+    }
+
+    /// Appends a stage: `self | next`.
+    ///
+    /// ```
+    /// use conductor::Command;
+    /// let p = Command::new("cat").pipe(Command::new("sort")).pipe(Command::new("uniq"));
+    /// assert_eq!(p.len(), 3);
+    /// ```
+    pub fn pipe(mut self, next: Command) -> Pipeline {
+        self.stages.push(next);
+        self
+    }
+
+    /// The number of stages.
+    ///
+    /// ```
+    /// assert_eq!(conductor::pipeline::Pipeline::new([]).len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.stages.len()
+    }
+
+    /// True for a pipeline without stages.
+    ///
+    /// ```
+    /// assert!(conductor::pipeline::Pipeline::new([]).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.stages.is_empty()
+    }
+
+    /// The first stage's stdin (unless that stage set its own).
+    ///
+    /// ```
+    /// use conductor::{Command, Stdio};
+    /// Command::new("cat").pipe(Command::new("wc")).stdin(Stdio::null());
+    /// ```
+    pub fn stdin<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Pipeline {
+        self.settings.stdin = Some(cfg.into());
+        self
+    }
+
+    /// The last stage's stdout (unless that stage set its own).
+    ///
+    /// ```
+    /// use conductor::{Command, Stdio};
+    /// Command::new("cat").pipe(Command::new("wc")).stdout(Stdio::null());
+    /// ```
+    pub fn stdout<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Pipeline {
+        self.settings.stdout = Some(cfg.into());
+        self
+    }
+
+    /// Every stage's stderr (except a stage that set its own).
+    ///
+    /// ```
+    /// use conductor::{Command, Stdio};
+    /// Command::new("cat").pipe(Command::new("wc")).stderr(Stdio::null());
+    /// ```
+    pub fn stderr<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Pipeline {
+        self.settings.stderr = Some(cfg.into());
+        self
+    }
+
+    /// A time limit for `status()` and `output()`: when it expires the
+    /// pipeline's process group gets SIGTERM, then SIGKILL after the
+    /// [`grace`](Self::grace), and the call fails with a `TimedOut` error.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// conductor::Command::new("yes").pipe(conductor::Command::new("wc")).timeout(Duration::from_secs(9));
+    /// ```
+    pub fn timeout(&mut self, limit: Duration) -> &mut Pipeline {
+        self.settings.timeout = Some(limit);
+        self
+    }
+
+    /// Time between SIGTERM and SIGKILL when the timeout expires (default 5 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// conductor::Command::new("yes").pipe(conductor::Command::new("wc")).grace(Duration::from_secs(1));
+    /// ```
+    pub fn grace(&mut self, grace: Duration) -> &mut Pipeline {
+        self.settings.grace = grace;
+        self
+    }
+
+    /// Whether a stage other than the last killed by SIGPIPE fails the
+    /// pipeline (default: no, as in `yes | head -1`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// let mut head = conductor::Command::new("head");
+    /// head.args(["-n", "1"]);
+    /// let status = conductor::Command::new("yes").pipe(head).sigpipe_is_failure(true)
+    ///     .stdout(conductor::Stdio::null()).status().await?;
+    /// assert_eq!(status.failed_stage(), Some(0));
+    /// # Ok(()) }
+    /// ```
+    pub fn sigpipe_is_failure(&mut self, on: bool) -> &mut Pipeline {
+        self.settings.sigpipe_is_failure = on;
+        self
+    }
+
+    fn spawn_with(&mut self, defaults: [StdioDefault; 3]) -> Result<PipelineChild> {
+        super::check_stages(self.stages.len())?;
+        let count = self.stages.len();
+        let mut pipes = super::pipes(count)?.into_iter();
+        let mut input = None;
+        let mut children: Vec<Child> = Vec::with_capacity(count);
+        let mut pgid = None;
+        let programs: Vec<OsString> = self
+            .stages
+            .iter()
+            .map(|c| c.get_program().to_owned())
+            .collect();
+        for (i, stage) in self.stages.iter_mut().enumerate() {
+            let (next_input, output) = match pipes.next() {
+                Some((r, w)) => (Some(r), Some(w)),
+                None => (None, None),
+            };
+            let saved = super::wire(
+                &mut stage.spec,
+                &self.settings,
+                i,
+                count,
+                input.take(),
+                output,
+                pgid,
+            );
+            let spawned = stage.spawn_with(defaults, true);
+            super::unwire(&mut stage.spec, saved);
+            input = next_input;
+            match spawned {
+                Ok(child) => {
+                    pgid.get_or_insert(child.id());
+                    children.push(child);
+                }
+                Err(e) => {
+                    if let Some(g) = pgid {
+                        let _ = super::signal_group(g, libc::SIGKILL);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        let stdin = children.first_mut().and_then(|c| c.stdin.take());
+        let stdout = children.last_mut().and_then(|c| c.stdout.take());
+        Ok(PipelineChild {
+            stdin,
+            stdout,
+            pgid: pgid.unwrap_or(0),
+            children,
+            programs,
+            settings: Settings {
+                timeout: self.settings.timeout,
+                grace: self.settings.grace,
+                sigpipe_is_failure: self.settings.sigpipe_is_failure,
+                ..Settings::default()
+            },
+        })
+    }
+
+    /// Starts every stage; the ends' streams default to the parent's.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// use conductor::{Command, Stdio};
+    /// use tokio::io::AsyncReadExt;
+    /// let mut p = Command::new("echo").arg("hi").to_owned_command().pipe(Command::new("cat"))
+    ///     .stdout(Stdio::piped()).spawn()?;
+    /// let mut got = String::new();
+    /// p.stdout.take().unwrap().read_to_string(&mut got).await?;
+    /// assert_eq!(got, "hi\n");
+    /// assert!(p.wait().await?.success());
+    /// # Ok(()) }
+    /// ```
+    pub fn spawn(&mut self) -> Result<PipelineChild> {
+        self.spawn_with([StdioDefault::Inherit; 3])
+    }
+
+    /// Runs the pipeline to completion with inherited ends.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// use conductor::Command;
+    /// let status = Command::new("true").pipe(Command::new("false")).status().await?;
+    /// assert_eq!(status.failed_stage(), Some(1));
+    /// # Ok(()) }
+    /// ```
+    pub async fn status(&mut self) -> Result<PipelineStatus> {
+        let child = self.spawn()?;
+        Ok(child.wait_with_output().await?.status)
+    }
+
+    /// Runs the pipeline to completion, capturing the last stage's stdout
+    /// and every stage's stderr (the first stage's stdin is the null
+    /// device unless set).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// use conductor::Command;
+    /// let mut rev = Command::new("rev");
+    /// let out = Command::new("echo").arg("abc").to_owned_command().pipe(rev.to_owned_command()).output().await?;
+    /// assert_eq!(out.stdout, b"cba\n");
+    /// # Ok(()) }
+    /// ```
+    pub async fn output(&mut self) -> Result<PipelineOutput> {
+        let child =
+            self.spawn_with([StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped])?;
+        child.wait_with_output().await
+    }
+}
+
+/// A running pipeline (async API), from [`Pipeline::spawn`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), conductor::Error> {
+/// use conductor::Command;
+/// use std::time::Duration;
+/// let mut p = Command::new("sleep").arg("300").to_owned_command().pipe(Command::new("cat")).spawn()?;
+/// let status = p.terminate(Duration::from_secs(5)).await?;
+/// assert!(!status.success());
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct PipelineChild {
+    /// The first stage's stdin, when piped.
+    pub stdin: Option<ChildStdin>,
+    /// The last stage's stdout, when piped.
+    pub stdout: Option<ChildStdout>,
+    pgid: u32,
+    children: Vec<Child>,
+    programs: Vec<OsString>,
+    settings: Settings,
+}
+
+impl PipelineChild {
+    /// The stages' process ids, in order.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// let mut p = conductor::Command::new("true").pipe(conductor::Command::new("true")).spawn()?;
+    /// assert_eq!(p.ids().len(), 2);
+    /// p.wait().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn ids(&self) -> Vec<u32> {
+        self.children.iter().map(Child::id).collect()
+    }
+
+    /// The process group every stage is in (the first stage's id).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// let mut p = conductor::Command::new("true").pipe(conductor::Command::new("true")).spawn()?;
+    /// assert_eq!(p.process_group(), p.ids()[0]);
+    /// p.wait().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn process_group(&self) -> u32 {
+        self.pgid
+    }
+
+    /// Sends `sig` to every process in the pipeline's group.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// let mut p = conductor::Command::new("sleep").arg("300").to_owned_command()
+    ///     .pipe(conductor::Command::new("cat")).spawn()?;
+    /// p.signal(libc::SIGKILL)?;
+    /// assert!(!p.wait().await?.success());
+    /// # Ok(()) }
+    /// ```
+    pub fn signal(&self, sig: i32) -> Result<()> {
+        super::signal_group(self.pgid, sig)
+    }
+
+    /// Waits for every stage (closing the pipeline's stdin first).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// let mut p = conductor::Command::new("true").pipe(conductor::Command::new("true")).spawn()?;
+    /// assert!(p.wait().await?.success());
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait(&mut self) -> Result<PipelineStatus> {
+        drop(self.stdin.take());
+        let mut statuses = Vec::with_capacity(self.children.len());
+        for c in &mut self.children {
+            statuses.push(c.wait().await?);
+        }
+        Ok(super::status(
+            statuses,
+            self.programs.clone(),
+            &self.settings,
+        ))
+    }
+
+    /// Stops the whole pipeline: SIGTERM to its process group, SIGKILL
+    /// after `grace` if a stage is still running, then waits for every stage.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// let mut p = conductor::Command::new("sleep").arg("300").to_owned_command()
+    ///     .pipe(conductor::Command::new("cat")).spawn()?;
+    /// let status = p.terminate(std::time::Duration::from_secs(5)).await?;
+    /// assert_eq!(status.statuses()[0].signal(), Some(libc::SIGTERM));
+    /// # Ok(()) }
+    /// ```
+    pub async fn terminate(&mut self, grace: Duration) -> Result<PipelineStatus> {
+        self.signal(libc::SIGTERM)?;
+        match tokio::time::timeout(grace, self.wait()).await {
+            Ok(res) => res,
+            Err(_) => {
+                self.signal(libc::SIGKILL)?;
+                self.wait().await
+            }
+        }
+    }
+
+    /// Waits for every stage while collecting the last stage's stdout and
+    /// every stage's stderr (those that are piped), under the pipeline's
+    /// timeout.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// use conductor::{Command, Stdio};
+    /// let p = Command::new("echo").arg("x").to_owned_command().pipe(Command::new("cat"))
+    ///     .stdout(Stdio::piped()).spawn()?;
+    /// assert_eq!(p.wait_with_output().await?.stdout, b"x\n");
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_with_output(mut self) -> Result<PipelineOutput> {
+        drop(self.stdin.take());
+        let last = self.children.len() - 1;
+        // The last stage collects the pipeline's stdout.
+        self.children[last].stdout = self.stdout.take();
+        let mut tasks: Vec<_> = std::mem::take(&mut self.children)
+            .into_iter()
+            .map(|c| tokio::spawn(c.wait_with_output()))
+            .collect();
+        let deadline = self
+            .settings
+            .timeout
+            .map(|t| tokio::time::Instant::now() + t);
+        let mut timed_out = false;
+        let mut killer = None;
+        let mut outputs = Vec::with_capacity(tasks.len());
+        for task in &mut tasks {
+            let joined = match deadline {
+                Some(at) if !timed_out => match tokio::time::timeout_at(at, &mut *task).await {
+                    Ok(j) => j,
+                    Err(_) => {
+                        timed_out = true;
+                        let _ = self.signal(libc::SIGTERM);
+                        let (pgid, grace) = (self.pgid, self.settings.grace);
+                        killer = Some(tokio::spawn(async move {
+                            tokio::time::sleep(grace).await;
+                            let _ = super::signal_group(pgid, libc::SIGKILL);
+                        }));
+                        task.await
+                    }
+                },
+                _ => task.await,
+            };
+            let out = joined.map_err(|e| {
+                Error::new(crate::Operation::Wait, std::io::Error::other(e))
+                    .with_detail("pipeline stage")
+            })?;
+            outputs.push(out?);
+        }
+        if let Some(k) = killer {
+            k.abort();
+        }
+        let mut stderr = Vec::new();
+        let mut statuses = Vec::with_capacity(outputs.len());
+        let mut stdout = Vec::new();
+        for (i, o) in outputs.into_iter().enumerate() {
+            statuses.push(o.status);
+            stderr.extend_from_slice(&o.stderr);
+            if i == last {
+                stdout = o.stdout;
+            }
+        }
+        let status = super::status(statuses, self.programs.clone(), &self.settings);
+        if timed_out {
+            return Err(super::timed_out(
+                &self.programs,
+                self.settings.timeout.unwrap_or_default(),
+                &status,
+                stdout,
+                stderr,
+            ));
+        }
+        Ok(PipelineOutput {
+            status,
+            stdout,
+            stderr,
+        })
+    }
+}

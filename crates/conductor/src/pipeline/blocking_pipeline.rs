@@ -1,0 +1,492 @@
+//! The blocking shell around the shared pipeline logic: [`Pipeline`] and
+//! [`PipelineChild`] for code without a runtime.
+
+use super::{PipelineOutput, PipelineStatus, Settings};
+use crate::blocking::{Child, Command};
+use crate::blocking::{ChildStdin, ChildStdout};
+use crate::error::{Error, Result};
+use crate::stdio::Stdio;
+use crate::sys::StdioDefault;
+use std::ffi::OsString;
+use std::time::Duration;
+
+/// `a | b | c` (blocking API): see the [module documentation](crate::pipeline).
+///
+/// ```
+/// # fn main() -> Result<(), conductor::Error> {
+/// use conductor::blocking::{Command, Pipeline};
+/// let mut sort = Command::new("sort");
+/// sort.arg("-r");
+/// let out = Pipeline::new([Command::new("printf").arg("a\\nb\\nc\\n").to_owned_command(), sort])
+///     .output()
+///     ?;
+/// assert_eq!(out.stdout, b"c\nb\na\n");
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Pipeline {
+    stages: Vec<Command>,
+    settings: Settings,
+}
+
+impl Command {
+    /// A pipeline of this command into `next` (`self | next`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// use conductor::blocking::Command;
+    /// let mut wc = Command::new("wc");
+    /// wc.arg("-l");
+    /// let out = Command::new("printf").arg("1\\n2\\n").to_owned_command().pipe(wc).output()?;
+    /// assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
+    /// # Ok(()) }
+    /// ```
+    pub fn pipe(self, next: Command) -> Pipeline {
+        Pipeline::new([self, next])
+    }
+
+    /// Moves a configured command out of a builder chain (which yields
+    /// `&mut Command`), leaving a command that runs the same program with
+    /// no other settings behind: `Command::new("a").arg("x").to_owned_command()`.
+    ///
+    /// ```
+    /// let cmd: conductor::blocking::Command = conductor::blocking::Command::new("ls").arg("-l").to_owned_command();
+    /// assert_eq!(cmd.get_args().count(), 1);
+    /// ```
+    pub fn to_owned_command(&mut self) -> Command {
+        let fresh = Command::new(self.get_program());
+        std::mem::replace(self, fresh)
+    }
+}
+
+impl Pipeline {
+    /// A pipeline of `stages`, in order (at least one; spawning an empty
+    /// pipeline fails with `InvalidInput`).
+    ///
+    /// ```
+    /// use conductor::blocking::{Command, Pipeline};
+    /// let p = Pipeline::new([Command::new("yes"), Command::new("head")]);
+    /// assert_eq!(p.len(), 2);
+    /// ```
+    pub fn new<I: IntoIterator<Item = Command>>(stages: I) -> Pipeline {
+        Pipeline {
+            stages: stages.into_iter().collect(),
+            settings: Settings::default(),
+        }
+    }
+
+    /// Appends a stage: `self | next`.
+    ///
+    /// ```
+    /// use conductor::blocking::Command;
+    /// let p = Command::new("cat").pipe(Command::new("sort")).pipe(Command::new("uniq"));
+    /// assert_eq!(p.len(), 3);
+    /// ```
+    pub fn pipe(mut self, next: Command) -> Pipeline {
+        self.stages.push(next);
+        self
+    }
+
+    /// The number of stages.
+    ///
+    /// ```
+    /// assert_eq!(conductor::blocking::Pipeline::new([]).len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.stages.len()
+    }
+
+    /// True for a pipeline without stages.
+    ///
+    /// ```
+    /// assert!(conductor::blocking::Pipeline::new([]).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.stages.is_empty()
+    }
+
+    /// The first stage's stdin (unless that stage set its own).
+    ///
+    /// ```
+    /// use conductor::{blocking::Command, Stdio};
+    /// Command::new("cat").pipe(Command::new("wc")).stdin(Stdio::null());
+    /// ```
+    pub fn stdin<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Pipeline {
+        self.settings.stdin = Some(cfg.into());
+        self
+    }
+
+    /// The last stage's stdout (unless that stage set its own).
+    ///
+    /// ```
+    /// use conductor::{blocking::Command, Stdio};
+    /// Command::new("cat").pipe(Command::new("wc")).stdout(Stdio::null());
+    /// ```
+    pub fn stdout<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Pipeline {
+        self.settings.stdout = Some(cfg.into());
+        self
+    }
+
+    /// Every stage's stderr (except a stage that set its own).
+    ///
+    /// ```
+    /// use conductor::{blocking::Command, Stdio};
+    /// Command::new("cat").pipe(Command::new("wc")).stderr(Stdio::null());
+    /// ```
+    pub fn stderr<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Pipeline {
+        self.settings.stderr = Some(cfg.into());
+        self
+    }
+
+    /// A time limit for `status()` and `output()`: when it expires the
+    /// pipeline's process group gets SIGTERM, then SIGKILL after the
+    /// [`grace`](Self::grace), and the call fails with a `TimedOut` error.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// conductor::blocking::Command::new("yes").pipe(conductor::blocking::Command::new("wc")).timeout(Duration::from_secs(9));
+    /// ```
+    pub fn timeout(&mut self, limit: Duration) -> &mut Pipeline {
+        self.settings.timeout = Some(limit);
+        self
+    }
+
+    /// Time between SIGTERM and SIGKILL when the timeout expires (default 5 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// conductor::blocking::Command::new("yes").pipe(conductor::blocking::Command::new("wc")).grace(Duration::from_secs(1));
+    /// ```
+    pub fn grace(&mut self, grace: Duration) -> &mut Pipeline {
+        self.settings.grace = grace;
+        self
+    }
+
+    /// Whether a stage other than the last killed by SIGPIPE fails the
+    /// pipeline (default: no, as in `yes | head -1`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// let mut head = conductor::blocking::Command::new("head");
+    /// head.args(["-n", "1"]);
+    /// let status = conductor::blocking::Command::new("yes").pipe(head).sigpipe_is_failure(true)
+    ///     .stdout(conductor::Stdio::null()).status()?;
+    /// assert_eq!(status.failed_stage(), Some(0));
+    /// # Ok(()) }
+    /// ```
+    pub fn sigpipe_is_failure(&mut self, on: bool) -> &mut Pipeline {
+        self.settings.sigpipe_is_failure = on;
+        self
+    }
+
+    fn spawn_with(&mut self, defaults: [StdioDefault; 3]) -> Result<PipelineChild> {
+        super::check_stages(self.stages.len())?;
+        let count = self.stages.len();
+        let mut pipes = super::pipes(count)?.into_iter();
+        let mut input = None;
+        let mut children: Vec<Child> = Vec::with_capacity(count);
+        let mut pgid = None;
+        let programs: Vec<OsString> = self
+            .stages
+            .iter()
+            .map(|c| c.get_program().to_owned())
+            .collect();
+        for (i, stage) in self.stages.iter_mut().enumerate() {
+            let (next_input, output) = match pipes.next() {
+                Some((r, w)) => (Some(r), Some(w)),
+                None => (None, None),
+            };
+            let saved = super::wire(
+                &mut stage.spec,
+                &self.settings,
+                i,
+                count,
+                input.take(),
+                output,
+                pgid,
+            );
+            let spawned = stage.spawn_with(defaults, true);
+            super::unwire(&mut stage.spec, saved);
+            input = next_input;
+            match spawned {
+                Ok(child) => {
+                    pgid.get_or_insert(child.id());
+                    children.push(child);
+                }
+                Err(e) => {
+                    if let Some(g) = pgid {
+                        let _ = super::signal_group(g, libc::SIGKILL);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        let stdin = children.first_mut().and_then(|c| c.stdin.take());
+        let stdout = children.last_mut().and_then(|c| c.stdout.take());
+        Ok(PipelineChild {
+            stdin,
+            stdout,
+            pgid: pgid.unwrap_or(0),
+            children,
+            programs,
+            settings: Settings {
+                timeout: self.settings.timeout,
+                grace: self.settings.grace,
+                sigpipe_is_failure: self.settings.sigpipe_is_failure,
+                ..Settings::default()
+            },
+        })
+    }
+
+    /// Starts every stage; the ends' streams default to the parent's.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// use conductor::{blocking::Command, Stdio};
+    /// use std::io::Read;
+    /// let mut p = Command::new("echo").arg("hi").to_owned_command().pipe(Command::new("cat"))
+    ///     .stdout(Stdio::piped()).spawn()?;
+    /// let mut got = String::new();
+    /// p.stdout.take().unwrap().read_to_string(&mut got).map_err(conductor::Error::from)?;
+    /// assert_eq!(got, "hi\n");
+    /// assert!(p.wait()?.success());
+    /// # Ok(()) }
+    /// ```
+    pub fn spawn(&mut self) -> Result<PipelineChild> {
+        self.spawn_with([StdioDefault::Inherit; 3])
+    }
+
+    /// Runs the pipeline to completion with inherited ends.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// use conductor::blocking::Command;
+    /// let status = Command::new("true").pipe(Command::new("false")).status()?;
+    /// assert_eq!(status.failed_stage(), Some(1));
+    /// # Ok(()) }
+    /// ```
+    pub fn status(&mut self) -> Result<PipelineStatus> {
+        let child = self.spawn()?;
+        Ok(child.wait_with_output()?.status)
+    }
+
+    /// Runs the pipeline to completion, capturing the last stage's stdout
+    /// and every stage's stderr (the first stage's stdin is the null
+    /// device unless set).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// use conductor::blocking::Command;
+    /// let mut rev = Command::new("rev");
+    /// let out = Command::new("echo").arg("abc").to_owned_command().pipe(rev.to_owned_command()).output()?;
+    /// assert_eq!(out.stdout, b"cba\n");
+    /// # Ok(()) }
+    /// ```
+    pub fn output(&mut self) -> Result<PipelineOutput> {
+        let child =
+            self.spawn_with([StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped])?;
+        child.wait_with_output()
+    }
+}
+
+/// A running pipeline (blocking API), from [`Pipeline::spawn`].
+///
+/// ```
+/// # fn main() -> Result<(), conductor::Error> {
+/// use conductor::blocking::Command;
+/// use std::time::Duration;
+/// let mut p = Command::new("sleep").arg("300").to_owned_command().pipe(Command::new("cat")).spawn()?;
+/// let status = p.terminate(Duration::from_secs(5))?;
+/// assert!(!status.success());
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct PipelineChild {
+    /// The first stage's stdin, when piped.
+    pub stdin: Option<ChildStdin>,
+    /// The last stage's stdout, when piped.
+    pub stdout: Option<ChildStdout>,
+    pgid: u32,
+    children: Vec<Child>,
+    programs: Vec<OsString>,
+    settings: Settings,
+}
+
+impl PipelineChild {
+    /// The stages' process ids, in order.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// let mut p = conductor::blocking::Command::new("true").pipe(conductor::blocking::Command::new("true")).spawn()?;
+    /// assert_eq!(p.ids().len(), 2);
+    /// p.wait()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn ids(&self) -> Vec<u32> {
+        self.children.iter().map(Child::id).collect()
+    }
+
+    /// The process group every stage is in (the first stage's id).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// let mut p = conductor::blocking::Command::new("true").pipe(conductor::blocking::Command::new("true")).spawn()?;
+    /// assert_eq!(p.process_group(), p.ids()[0]);
+    /// p.wait()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn process_group(&self) -> u32 {
+        self.pgid
+    }
+
+    /// Sends `sig` to every process in the pipeline's group.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// let mut p = conductor::blocking::Command::new("sleep").arg("300").to_owned_command()
+    ///     .pipe(conductor::blocking::Command::new("cat")).spawn()?;
+    /// p.signal(libc::SIGKILL)?;
+    /// assert!(!p.wait()?.success());
+    /// # Ok(()) }
+    /// ```
+    pub fn signal(&self, sig: i32) -> Result<()> {
+        super::signal_group(self.pgid, sig)
+    }
+
+    /// Waits for every stage (closing the pipeline's stdin first).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// let mut p = conductor::blocking::Command::new("true").pipe(conductor::blocking::Command::new("true")).spawn()?;
+    /// assert!(p.wait()?.success());
+    /// # Ok(()) }
+    /// ```
+    pub fn wait(&mut self) -> Result<PipelineStatus> {
+        drop(self.stdin.take());
+        let mut statuses = Vec::with_capacity(self.children.len());
+        for c in &mut self.children {
+            statuses.push(c.wait()?);
+        }
+        Ok(super::status(
+            statuses,
+            self.programs.clone(),
+            &self.settings,
+        ))
+    }
+
+    /// Stops the whole pipeline: SIGTERM to its process group, SIGKILL
+    /// after `grace` if a stage is still running, then waits for every stage.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// let mut p = conductor::blocking::Command::new("sleep").arg("300").to_owned_command()
+    ///     .pipe(conductor::blocking::Command::new("cat")).spawn()?;
+    /// let status = p.terminate(std::time::Duration::from_secs(5))?;
+    /// assert_eq!(status.statuses()[0].signal(), Some(libc::SIGTERM));
+    /// # Ok(()) }
+    /// ```
+    pub fn terminate(&mut self, grace: Duration) -> Result<PipelineStatus> {
+        drop(self.stdin.take());
+        self.signal(libc::SIGTERM)?;
+        let deadline = std::time::Instant::now() + grace;
+        for c in &mut self.children {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if c.wait_timeout(left)?.is_none() {
+                self.signal(libc::SIGKILL)?;
+                break;
+            }
+        }
+        self.wait()
+    }
+
+    /// Waits for every stage while collecting the last stage's stdout and
+    /// every stage's stderr (those that are piped), under the pipeline's
+    /// timeout. One thread per stage collects.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// use conductor::{blocking::Command, Stdio};
+    /// let p = Command::new("echo").arg("x").to_owned_command().pipe(Command::new("cat"))
+    ///     .stdout(Stdio::piped()).spawn()?;
+    /// assert_eq!(p.wait_with_output()?.stdout, b"x\n");
+    /// # Ok(()) }
+    /// ```
+    pub fn wait_with_output(mut self) -> Result<PipelineOutput> {
+        use std::sync::mpsc::RecvTimeoutError;
+        use std::time::Instant;
+        drop(self.stdin.take());
+        let count = self.children.len();
+        let last = count - 1;
+        self.children[last].stdout = self.stdout.take();
+        let children = std::mem::take(&mut self.children);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut outputs: Vec<Option<Result<crate::Output>>> = (0..count).map(|_| None).collect();
+        let mut timed_out = false;
+        std::thread::scope(|scope| {
+            for (i, c) in children.into_iter().enumerate() {
+                let tx = tx.clone();
+                scope.spawn(move || {
+                    let _ = tx.send((i, c.wait_with_output()));
+                });
+            }
+            drop(tx);
+            let mut deadline = self.settings.timeout.map(|t| Instant::now() + t);
+            let mut killed = false;
+            let mut received = 0;
+            while received < count {
+                let got = match deadline {
+                    Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
+                    None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                };
+                match got {
+                    Ok((i, out)) => {
+                        outputs[i] = Some(out);
+                        received += 1;
+                    }
+                    Err(RecvTimeoutError::Timeout) if !timed_out => {
+                        timed_out = true;
+                        let _ = self.signal(libc::SIGTERM);
+                        deadline = Some(Instant::now() + self.settings.grace);
+                    }
+                    Err(RecvTimeoutError::Timeout) if !killed => {
+                        killed = true;
+                        let _ = self.signal(libc::SIGKILL);
+                        deadline = None;
+                    }
+                    Err(_) => break,
+                }
+            }
+        });
+        let mut statuses = Vec::with_capacity(count);
+        let mut stdout = Vec::new();
+        let mut stderr = Vec::new();
+        for (i, out) in outputs.into_iter().enumerate() {
+            let out = out.unwrap_or_else(|| {
+                Err(Error::new(
+                    crate::Operation::Wait,
+                    std::io::Error::other("a pipeline stage's collector ended without a result"),
+                ))
+            })?;
+            statuses.push(out.status);
+            stderr.extend_from_slice(&out.stderr);
+            if i == last {
+                stdout = out.stdout;
+            }
+        }
+        let status = super::status(statuses, self.programs.clone(), &self.settings);
+        if timed_out {
+            return Err(super::timed_out(
+                &self.programs,
+                self.settings.timeout.unwrap_or_default(),
+                &status,
+                stdout,
+                stderr,
+            ));
+        }
+        Ok(PipelineOutput {
+            status,
+            stdout,
+            stderr,
+        })
+    }
+}

@@ -33,6 +33,31 @@
 //! * Workers that keep failing at start-up open a circuit breaker: tasks
 //!   then fail fast with [`TaskError::Degraded`] while the pool keeps
 //!   trying (with capped exponential backoff) and recovers by itself.
+//! * Workers never outlive the pool's process: on Linux each worker gets a
+//!   parent-death signal (SIGKILL; see
+//!   [`CommandExt::parent_death_signal`](crate::unix::CommandExt::parent_death_signal)),
+//!   so they die with conductor however it dies, SIGKILL included. That
+//!   signal reaches the worker only, not the processes the worker started;
+//!   what happens to those depends on the worker's containment:
+//!   - process group (the default): stopping a worker (replacement, timeout,
+//!     [`Pool::kill`], shutdown, dropping the pool) kills the whole group.
+//!     If conductor itself is killed with SIGKILL nobody kills the group:
+//!     the worker dies of its death signal, but its children survive
+//!     (re-parented) unless they exit on their own, e.g. on the end of
+//!     their input or on SIGPIPE once conductor's pipes are gone. A child
+//!     that calls `setsid` or changes its group leaves the group and is
+//!     not stopped with it.
+//!   - cgroup ([`Containment::Cgroup`](crate::Containment::Cgroup), chosen
+//!     by the command factory): stopping a worker kills every process in its
+//!     cgroup, `setsid` or not, and conductor removes the cgroup. After a
+//!     SIGKILL of conductor, that clean-up does not run: the worker dies of
+//!     its death signal, its children survive in the cgroup as above.
+//!   - session ([`Containment::Session`](crate::Containment::Session)):
+//!     as a process group.
+//!
+//!   For a tree that must die with conductor even on SIGKILL, have the
+//!   worker set a death signal on its own children too (e.g. `prctl` in
+//!   the worker, or a wrapper that does).
 //! * Worker stderr goes to `tracing` (target `conductor::pool::worker`), one
 //!   event per line, never into results.
 //! * [`Pool::shutdown`] finishes every accepted task, then stops the

@@ -44,6 +44,12 @@ pub(super) fn spawn_worker(shared: &Shared) -> crate::Result<Child> {
     if command.get_containment() == Containment::None {
         command.containment(Containment::ProcessGroup);
     }
+    // A worker never outlives the pool's process, however that dies.
+    #[cfg(target_os = "linux")]
+    {
+        use crate::unix::CommandExt;
+        command.parent_death_signal(libc::SIGKILL);
+    }
     command.spawn()
 }
 

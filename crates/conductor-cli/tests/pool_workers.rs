@@ -66,6 +66,59 @@ fn workers_die_when_conductor_is_sigkilled() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+fn run_with_input(args: &[&str], input: &[u8], limit: Duration) -> conductor::Output {
+    let child = conductor()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .timeout(limit)
+        .spawn()
+        .unwrap();
+    child.communicate(input).unwrap()
+}
+
+#[test]
+fn two_lines_per_input_fail_as_violations_never_as_results() {
+    let out = run_with_input(
+        &["pool", "-j1", "--json", "--", "sed", "-u", "p"],
+        b"1\n2\n3\n4\n5\n6\n",
+        Duration::from_secs(60),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert_eq!(stdout.lines().count(), 6, "{stdout}");
+    for line in stdout.lines() {
+        assert!(line.contains("\"ok\":false"), "{line}");
+        assert!(line.contains("one output line per input line"), "{line}");
+    }
+}
+
+#[test]
+fn partial_line_then_exit_is_a_crash() {
+    let out = run_with_input(
+        &[
+            "pool",
+            "-j1",
+            "--json",
+            "--",
+            "sh",
+            "-c",
+            "read x; printf partial; exit 3",
+        ],
+        b"a\nb\n",
+        Duration::from_secs(60),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        !stdout.contains("partial"),
+        "a truncated line is no result: {stdout}"
+    );
+    assert!(stdout.contains("worker died (exit status: 3)"), "{stdout}");
+}
+
 fn tempdir() -> std::path::PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);

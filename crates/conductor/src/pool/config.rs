@@ -24,6 +24,33 @@ pub enum Mode {
     /// flushes each line. Task bodies must not contain `\n`. The program
     /// must flush each result line: programs whose stdio is fully buffered
     /// when writing to a pipe (`tr`, most C filters) need `stdbuf -oL`.
+    ///
+    /// The contract is one line in, one line out, in order: the pool writes
+    /// a task's line and the worker's next complete line (ending with `\n`)
+    /// is its result. Since lines carry no task ids, the pool enforces what
+    /// it can observe:
+    ///
+    /// * A line arriving while no task is in flight on that worker is a
+    ///   protocol violation: the worker is killed and replaced, and the task
+    ///   it last answered, if that answer was not handed out yet, is retried
+    ///   ([`TaskError::ProtocolViolation`](super::TaskError::ProtocolViolation)
+    ///   once its attempts are used up).
+    /// * A worker's answer is handed out, and its next task written, only
+    ///   once no further output is waiting; a new worker's first answer must
+    ///   also be followed by 50 ms of silence. So a program that writes two
+    ///   lines (or more) per input line is caught on its first task, before
+    ///   any of its answers is handed out.
+    /// * A line without its newline at the end of the worker's output is not
+    ///   a result: the worker crashed mid-answer, and its task is retried as
+    ///   for any crash.
+    ///
+    /// The limit: a worker that answers correctly for a while and then, on
+    /// some input, writes an extra line *after* the pool found it quiet and
+    /// sent the next task, cannot be told from a worker answering that next
+    /// task. The shift is caught when a line arrives with no task in flight
+    /// (at the latest when the worker runs out of tasks), but answers handed
+    /// out before then stand. Use [`Mode::Framed`], whose replies carry task
+    /// ids, when a worker's output cannot be trusted to be one line per task.
     Lines,
 }
 

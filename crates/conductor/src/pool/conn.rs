@@ -38,6 +38,13 @@ const READ_CHUNK: usize = 64 * 1024;
 /// A write buffer grown past this (by large tasks) is shrunk once empty.
 const WRITE_KEEP: usize = 1 << 20;
 
+/// Line mode: how long a new worker's first answer must be followed by
+/// silence before it is trusted (and the worker gets its next task). A
+/// program that writes two lines per input line is caught here, before any
+/// of its answers is handed out, even if it writes them with a pause
+/// between them.
+const LINE_SETTLE: Duration = Duration::from_millis(50);
+
 /// Why a connection stopped running.
 #[derive(Debug)]
 pub(super) enum End {
@@ -85,6 +92,15 @@ pub(super) struct Conn {
     eof: bool,
     violation: Option<String>,
     stopping: bool,
+    /// Line mode: the worker wrote at least one complete line.
+    heard: bool,
+    /// Line mode: the worker's first answer was followed by a quiet settle
+    /// period (see [`LINE_SETTLE`]).
+    trusted: bool,
+    settle: Option<Pin<Box<Sleep>>>,
+    /// Line mode: tasks answered by a worker that then broke the contract
+    /// before the answers were trusted; retried as if still in flight.
+    suspects: Vec<Task>,
 }
 
 impl Conn {
@@ -111,12 +127,27 @@ impl Conn {
             eof: false,
             violation: None,
             stopping: false,
+            heard: false,
+            trusted: false,
+            settle: None,
+            suspects: Vec::new(),
         }
     }
 
-    /// Whether the worker has answered at least one task.
-    pub fn answered(&self) -> bool {
-        self.answered
+    /// Line mode: the worker's first answers are held until it has been
+    /// quiet for [`LINE_SETTLE`].
+    fn settling(&self) -> bool {
+        !self.trusted
+            && self.codec.is_lines()
+            && self.reported < self.done.len()
+            && self.violation.is_none()
+            && !self.eof
+    }
+
+    /// Whether the worker showed it started: it answered a task or (line
+    /// mode) wrote a line.
+    pub fn started(&self) -> bool {
+        self.answered || self.heard
     }
 
     /// Frame mode's health check: sends a ping and waits for the matching
@@ -169,8 +200,19 @@ impl Conn {
                         progress = true;
                     }
                     Poll::Ready(Ok(n)) => {
+                        let answered = self.done.len();
                         self.codec.feed(self.rbuf.get(..n).unwrap_or_default());
                         self.decode();
+                        if self.codec.is_lines()
+                            && self.done.len() > answered
+                            && self.violation.is_none()
+                        {
+                            // Line mode: a line is trusted as the answer only
+                            // once the worker has nothing more to say (read
+                            // again before reporting it or sending more): a
+                            // second line would mean it is out of step.
+                            continue;
+                        }
                         progress = true;
                     }
                     Poll::Ready(Err(e)) => {
@@ -180,6 +222,20 @@ impl Conn {
                     }
                     Poll::Pending => {}
                 }
+            }
+            if self.settling() {
+                let settle = self
+                    .settle
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(LINE_SETTLE)));
+                if settle.as_mut().poll(cx).is_pending() {
+                    if progress {
+                        continue;
+                    }
+                    return Poll::Pending;
+                }
+                // Quiet for the whole settle period: in step.
+                self.settle = None;
+                self.trusted = true;
             }
             if sync || self.reported < self.done.len() {
                 let refill = self.violation.is_none() && !self.eof;
@@ -301,6 +357,7 @@ impl Conn {
         } else {
             self.in_flight.drain_into(&mut charged);
         }
+        charged.append(&mut self.suspects);
         uncharged.append(&mut self.incoming);
         (charged, uncharged)
     }
@@ -343,15 +400,25 @@ impl Conn {
 
     /// Decodes every complete reply in the codec's buffer.
     fn decode(&mut self) {
+        let lines = self.codec.is_lines();
         while self.violation.is_none() {
             let reply = match self.codec.next_reply() {
                 Ok(Some(reply)) => reply,
                 Ok(None) => break,
                 Err(detail) => {
+                    if lines {
+                        // The answers not yet trusted are as suspect as the
+                        // line that broke the contract.
+                        let held = self.done.drain(self.reported..).map(|(task, _)| task);
+                        self.suspects.extend(held);
+                    }
                     self.violation = Some(detail);
                     break;
                 }
             };
+            if lines {
+                self.heard = true;
+            }
             let (id, outcome) = match reply {
                 Reply::Result { id, body } => (id, Ok(body.to_vec())),
                 Reply::Failed { id, message } => (id, Err(TaskError::Failed(message.to_owned()))),
@@ -371,15 +438,20 @@ impl Conn {
         }
     }
 
-    /// At end of output: a line-mode worker's unterminated last line.
+    /// At end of output: a line-mode worker's unterminated last line is not
+    /// an answer (a result line ends with its newline; a worker that wrote
+    /// part of a line and stopped crashed mid-answer), so its task stays in
+    /// flight and is dealt with as the worker's end says.
     fn decode_final(&mut self) {
         if self.violation.is_some() {
             return;
         }
-        if let Some(Reply::Result { id, body }) = self.codec.finish() {
-            if let Some(task) = self.in_flight.remove(id) {
-                self.done.push((task, Ok(body.to_vec())));
-            }
+        if let Some(partial) = self.codec.finish() {
+            tracing::warn!(
+                worker = self.slot,
+                "worker output ended in a line without its newline ({} bytes): not a result",
+                partial.len()
+            );
         }
     }
 

@@ -167,7 +167,7 @@ async fn run_worker(
             tracing::warn!(worker = slot, pid, "worker killed: task ran past {t:?}")
         }
     }
-    let start_failure = if proven || conn.answered() {
+    let start_failure = if proven || conn.started() {
         None
     } else {
         let age = spawned_at.elapsed();

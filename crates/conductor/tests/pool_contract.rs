@@ -106,3 +106,44 @@ async fn one_line_per_task_still_flows() {
     }
     within(20, "shutdown", pool.shutdown()).await;
 }
+
+#[tokio::test]
+async fn kill_resolves_queued_tasks_and_leaves_consistent_stats() {
+    // One worker that takes a task and never answers: one task in flight,
+    // the others queued.
+    let pool = within(
+        20,
+        "build",
+        Pool::builder(sh("read x; exec sleep 300"))
+            .mode(Mode::Lines)
+            .workers(1)
+            .build(),
+    )
+    .await
+    .unwrap();
+    let mut handles = Vec::new();
+    for body in ["a", "b", "c"] {
+        handles.push(within(10, "enqueue", pool.enqueue(body)).await.unwrap());
+    }
+    let stats = pool.stats();
+    assert_eq!((stats.in_flight, stats.queue_depth), (1, 2), "{stats:?}");
+    within(20, "kill", pool.kill()).await;
+    for handle in handles {
+        assert_eq!(
+            within(10, "a killed pool's task", handle).await,
+            Err(TaskError::ShutDown)
+        );
+    }
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.queue_depth, stats.in_flight, stats.healthy_workers),
+        (0, 0, 0),
+        "{stats:?}"
+    );
+    assert!(stats
+        .workers
+        .iter()
+        .all(|w| w.pid.is_none() && !w.healthy && w.in_flight == 0));
+    // The pool handle is still alive here: nothing waits on it.
+    drop(pool);
+}

@@ -350,7 +350,9 @@ impl Pool {
 
     /// Stops the pool at once: new submissions are refused, every worker's
     /// process tree is killed (SIGKILL) and reaped in the background, and
-    /// every task not yet resolved resolves as [`TaskError::ShutDown`].
+    /// every task not yet resolved, in flight or queued, resolves as
+    /// [`TaskError::ShutDown`]. Afterwards [`stats`](Pool::stats) shows no
+    /// healthy worker and nothing queued or in flight.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -372,5 +374,6 @@ impl Pool {
             // dropped, which kills the worker's tree (kill_on_drop).
             let _ = supervisor.await;
         }
+        self.shared().kill_all();
     }
 }

@@ -455,6 +455,38 @@ impl Shared {
         }
     }
 
+    /// After [`Pool::kill`](super::Pool::kill) stopped every supervisor:
+    /// every task still queued or assigned resolves as `ShutDown`, and the
+    /// slots are left empty (no healthy worker, nothing queued or in flight).
+    pub fn kill_all(&self) {
+        let mut resolve = Vec::new();
+        {
+            let mut guard = self.lock();
+            let st = &mut *guard;
+            if st.phase != Phase::Stopping {
+                st.phase = Phase::Stopping;
+                self.phase.send_replace(Phase::Stopping);
+            }
+            self.queue_space.close();
+            let now = Instant::now();
+            for s in &mut st.slots {
+                resolve.append(&mut s.inbox);
+                s.healthy = false;
+                s.waker = None;
+                s.pid = None;
+                s.load = 0;
+                if let Some(since) = s.busy_since.take() {
+                    s.busy_total += now - since;
+                }
+            }
+            resolve.extend(st.queue.drain(..));
+            st.assigned = 0;
+        }
+        for task in resolve {
+            task.resolve(Err(TaskError::ShutDown));
+        }
+    }
+
     /// A snapshot of the counters and slots.
     pub fn stats(&self) -> PoolStats {
         let st = self.lock();

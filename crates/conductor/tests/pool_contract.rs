@@ -6,6 +6,7 @@
 //! Every wait is bounded (hang catchers, generous on a loaded machine).
 #![cfg(unix)]
 
+mod common;
 mod pool_support;
 
 use std::time::Duration;
@@ -146,4 +147,57 @@ async fn kill_resolves_queued_tasks_and_leaves_consistent_stats() {
         .all(|w| w.pid.is_none() && !w.healthy && w.in_flight == 0));
     // The pool handle is still alive here: nothing waits on it.
     drop(pool);
+}
+
+#[tokio::test]
+async fn poison_task_alone_exhausts_its_attempts() {
+    if !python3_available() {
+        return;
+    }
+    // One worker, 4 tasks in flight: the poison is always in flight beside
+    // innocent tasks when it kills the worker.
+    let pool = within(
+        20,
+        "build",
+        python_pool(&[])
+            .workers(1)
+            .tasks_per_worker(4)
+            .attempts(3)
+            .build(),
+    )
+    .await
+    .unwrap();
+    let poison = within(10, "enqueue", pool.enqueue("crash")).await.unwrap();
+    let mut innocents = Vec::new();
+    for i in 0..7 {
+        innocents.push(
+            within(10, "enqueue", pool.enqueue(format!("t{i}")))
+                .await
+                .unwrap(),
+        );
+    }
+    match within(60, "poison", poison).await {
+        Err(TaskError::WorkerDied { status, attempts }) => {
+            assert_eq!((status.code(), attempts), (Some(3), 3));
+        }
+        other => panic!("{other:?}"),
+    }
+    for (i, handle) in innocents.into_iter().enumerate() {
+        let result = within(60, "innocent", handle).await;
+        assert_eq!(result, Ok(format!("T{i}").into_bytes()), "task t{i}");
+    }
+    let stats = pool.stats();
+    assert_eq!((stats.failed, stats.succeeded), (1, 7), "{stats:?}");
+    within(20, "shutdown", pool.shutdown()).await;
+}
+
+fn python3_available() -> bool {
+    let found = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        common::skipped("no python3");
+    }
+    found
 }

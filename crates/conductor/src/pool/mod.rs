@@ -28,8 +28,13 @@
 //!   unknown id. A worker that breaks the protocol is killed and replaced.
 //! * A crashed worker is noticed as soon as the kernel reports its exit
 //!   (each worker's supervisor awaits its exit alongside its output) and is
-//!   replaced; its in-flight tasks are retried on other workers up to the
-//!   attempt limit ([`PoolConfig::attempts`]).
+//!   replaced; its in-flight tasks are retried on another worker process
+//!   (its replacement or another slot) up to the attempt limit
+//!   ([`PoolConfig::attempts`]). A death with one task in flight uses up one
+//!   of that task's attempts. A death with several in flight charges none
+//!   of them, since any could be the cause: each is retried alone on a
+//!   worker (nothing else in flight beside it), so a poison task alone
+//!   exhausts its attempts and the innocent tasks beside it succeed.
 //! * Workers that keep failing at start-up open a circuit breaker: tasks
 //!   then fail fast with [`TaskError::Degraded`] while the pool keeps
 //!   trying (with capped exponential backoff) and recovers by itself.

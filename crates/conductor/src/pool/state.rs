@@ -14,6 +14,11 @@
 //!   is lost are dispatched at once.
 //! * Tasks assigned to a worker wait in its slot's inbox until its
 //!   connection picks them up; the connection owns them while in flight.
+//! * Poison: when a worker dies (or breaks the protocol) with several tasks
+//!   in flight, none is charged an attempt, since any of them could be the
+//!   cause: each becomes a suspect ([`Task::isolate`]) and is retried alone
+//!   on a worker, so that a later death is charged to the task that caused
+//!   it and the innocent ones simply succeed.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,6 +58,9 @@ pub(super) struct Slot {
     pub healthy: bool,
     /// Tasks in the inbox plus tasks in flight on the connection.
     pub load: usize,
+    /// Holds a suspect task (see [`Task::isolate`]): takes nothing else
+    /// until its load is back to 0.
+    pub isolating: bool,
     /// Assigned, not yet picked up by the connection.
     pub inbox: Vec<Task>,
     /// Wakes the slot's connection.
@@ -246,17 +254,27 @@ impl Shared {
         s.completed += answered as u64;
         s.load -= answered.min(s.load);
         st.assigned -= answered.min(st.assigned);
+        if s.load == 0 {
+            s.isolating = false;
+        }
         if !s.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
             s.waker = Some(waker.clone());
         }
         if refill {
             incoming.append(&mut s.inbox);
             let mut freed = 0;
-            while s.load < limit {
+            while s.load < limit && !s.isolating {
+                let Some(front) = st.queue.front() else {
+                    break;
+                };
+                if front.isolate && s.load > 0 {
+                    break;
+                }
                 let Some(mut task) = st.queue.pop_front() else {
                     break;
                 };
                 freed += usize::from(std::mem::take(&mut task.holds_permit));
+                s.isolating = task.isolate;
                 incoming.push(task);
                 s.load += 1;
                 st.assigned += 1;
@@ -348,6 +366,9 @@ impl Shared {
             let unsent = std::mem::take(&mut s.inbox);
             s.load -= unsent.len().min(s.load);
             st.assigned -= unsent.len().min(st.assigned);
+            if s.load == 0 {
+                s.isolating = false;
+            }
             for task in unsent.into_iter().rev() {
                 st.queue.push_front(task);
             }
@@ -385,6 +406,7 @@ impl Shared {
                 s.pid = None;
                 st.assigned -= s.load.min(st.assigned);
                 s.load = 0;
+                s.isolating = false;
                 if let Some(since) = s.busy_since.take() {
                     s.busy_total += since.elapsed();
                 }
@@ -396,6 +418,17 @@ impl Shared {
             }
             if let Loss::TimedOut(_) = loss {
                 st.counters.timeouts += charged.len() as u64;
+            }
+            let (charged, suspects) = if charged.len() > 1 && !matches!(loss, Loss::TimedOut(_)) {
+                (Vec::new(), charged)
+            } else {
+                (charged, Vec::new())
+            };
+            // Several in flight: any could be the cause. Retry each alone.
+            for mut task in suspects.into_iter().rev() {
+                task.isolate = true;
+                st.counters.retried += 1;
+                st.queue.push_front(task);
             }
             for mut task in charged.into_iter().rev() {
                 task.attempts += 1;
@@ -526,8 +559,13 @@ impl Shared {
     fn dispatch(&self, st: &mut State) {
         let limit = self.config.in_flight_limit();
         let mut freed = 0;
-        while !st.queue.is_empty() {
-            let Some(i) = st.least_loaded(limit) else {
+        while let Some(front) = st.queue.front() {
+            let found = if front.isolate {
+                st.idle_slot()
+            } else {
+                st.least_loaded(limit)
+            };
+            let Some(i) = found else {
                 break;
             };
             let Some(mut task) = st.queue.pop_front() else {
@@ -589,7 +627,7 @@ impl State {
     fn least_loaded(&self, limit: usize) -> Option<usize> {
         let mut best: Option<(usize, usize)> = None;
         for (i, s) in self.slots.iter().enumerate() {
-            if !s.healthy || s.load >= limit {
+            if !s.healthy || s.load >= limit || s.isolating {
                 continue;
             }
             match best {
@@ -600,8 +638,14 @@ impl State {
         best.map(|(i, _)| i)
     }
 
+    /// A healthy slot with nothing assigned, for a suspect task.
+    fn idle_slot(&self) -> Option<usize> {
+        self.slots.iter().position(|s| s.healthy && s.load == 0)
+    }
+
     fn assign(&mut self, i: usize, task: Task) {
         if let Some(s) = self.slots.get_mut(i) {
+            s.isolating |= task.isolate;
             s.inbox.push(task);
             s.load += 1;
             self.assigned += 1;
@@ -729,18 +773,35 @@ mod tests {
         assert_eq!(loads(&shared), [0, 2]);
         let mut on1 = take(&shared, 1, 0);
         assert_eq!(on1.len(), 2);
-        // Attempt 2 of 2 for both: they fail with how the worker died.
+        // Lost together: either could be the cause, so neither is charged;
+        // both are suspects, back in the queue.
         shared.worker_down(1);
         let (t1, t2) = (on1.remove(0), on1.remove(0));
         shared.worker_lost(1, vec![t1, t2], vec![], &Loss::Died(status), None);
-        let want = TaskError::WorkerDied {
-            status,
-            attempts: 2,
-        };
-        assert_eq!(a.await, Err(want.clone()));
-        // b was charged only once (its first attempt): it is back in the queue.
         let stats = shared.stats();
-        assert_eq!((stats.failed, stats.retried, stats.queue_depth), (1, 2, 1));
+        assert_eq!((stats.failed, stats.retried, stats.queue_depth), (0, 3, 2));
+        // A suspect runs alone: a healthy slot takes one task and no more.
+        shared.worker_healthy(0);
+        let mut alone = take(&shared, 0, 0);
+        assert_eq!(alone.len(), 1);
+        let _c = placed(shared.offer(b"c".to_vec(), None));
+        assert_eq!(loads(&shared), [1, 0], "c waits: slot 0 isolates a suspect");
+        // Lost alone: now it is charged; `a` (already charged once) fails.
+        let suspect = alone.remove(0);
+        let was_a = suspect.payload == b"a";
+        shared.worker_down(0);
+        shared.worker_lost(0, vec![suspect], vec![], &Loss::Died(status), None);
+        if was_a {
+            let want = TaskError::WorkerDied {
+                status,
+                attempts: 2,
+            };
+            assert_eq!(a.await, Err(want));
+            assert_eq!(shared.stats().failed, 1);
+        } else {
+            assert_eq!(shared.stats().failed, 0);
+            drop(a);
+        }
         drop(b);
     }
 

@@ -4,7 +4,7 @@
 
 use crate::exit;
 use clap::Args;
-use conductor::pool::{Mode, Pool, TaskReport};
+use conductor::pool::{Mode, OpenCircuit, Pool, TaskReport};
 use conductor::Command;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
@@ -44,6 +44,15 @@ pub struct PoolArgs {
     /// Stop a task's worker (its whole tree) after this long (500ms, 2s, 1m30s).
     #[arg(long, value_parser = crate::duration::parse)]
     task_timeout: Option<Duration>,
+    /// How long a new worker has to become able to work (answer the ping with
+    /// --framed; read its first task in line mode). Task timeouts start after.
+    #[arg(long, value_parser = crate::duration::parse, default_value = "5s")]
+    start_timeout: Duration,
+    /// When workers keep failing to start, tasks wait (dispatch pauses and
+    /// workers are retried with backoff); after this long with no healthy
+    /// worker, every remaining task is reported failed.
+    #[arg(long, value_parser = crate::duration::parse, default_value = "1m")]
+    give_up_after: Duration,
     /// Extra attempts for a task whose worker crashed or timed out.
     #[arg(long, default_value_t = 2)]
     retries: u32,
@@ -77,6 +86,10 @@ pub async fn run(args: PoolArgs) -> i32 {
     })
     .workers(workers)
     .mode(mode)
+    .start_timeout(args.start_timeout)
+    .open_circuit(OpenCircuit::Hold {
+        give_up_after: args.give_up_after,
+    })
     .attempts(args.retries.saturating_add(1));
     if args.framed {
         builder = builder.tasks_per_worker(args.in_flight);

@@ -11,7 +11,7 @@ mod pool_support;
 
 use std::time::Duration;
 
-use conductor::pool::{Mode, Pool, TaskError};
+use conductor::pool::{Mode, OpenCircuit, Pool, TaskError};
 use conductor::Command;
 use pool_support::*;
 
@@ -200,4 +200,188 @@ fn python3_available() -> bool {
         common::skipped("no python3");
     }
     found
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "conductor-pool-contract-{}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn task_timeout_clock_starts_when_a_line_worker_can_work() {
+    // 1 s of start-up, 50 ms tasks, a 500 ms task timeout: start-up is not
+    // the tasks' time.
+    let pool = within(
+        20,
+        "build",
+        Pool::builder(sh(
+            "sleep 1; while read l; do sleep 0.05; echo \"$l\"; done",
+        ))
+        .mode(Mode::Lines)
+        .workers(2)
+        .attempts(1)
+        .task_timeout(Duration::from_millis(500))
+        .build(),
+    )
+    .await
+    .unwrap();
+    let inputs: Vec<String> = (0..10).map(|i| format!("t{i}")).collect();
+    let results = within(60, "run_all", pool.run_all(inputs.clone())).await;
+    for (input, result) in inputs.iter().zip(results) {
+        assert_eq!(result, Ok(input.clone().into_bytes()));
+    }
+    assert_eq!(pool.stats().timeouts, 0);
+    within(20, "shutdown", pool.shutdown()).await;
+}
+
+#[tokio::test]
+async fn first_task_is_not_charged_for_a_line_worker_that_never_started() {
+    let dir = temp_dir("never-started");
+    let mark = dir.join("mark");
+    // The first worker dies at once without reading; later ones work.
+    let script = format!(
+        "if mkdir {} 2>/dev/null; then exit 1; fi; exec cat",
+        mark.display()
+    );
+    let pool = within(
+        20,
+        "build",
+        Pool::builder(move || {
+            let mut cmd = Command::new("sh");
+            cmd.args(["-c", &script]);
+            cmd
+        })
+        .mode(Mode::Lines)
+        .workers(1)
+        .attempts(1)
+        .build(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        within(30, "submit", pool.submit("x")).await,
+        Ok(b"x".to_vec())
+    );
+    let stats = pool.stats();
+    assert!(stats.start_failures >= 1, "{stats:?}");
+    within(20, "shutdown", pool.shutdown()).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn line_worker_that_never_reads_fails_to_start_without_charging() {
+    // Never reads: it fails its start (start timeout), every time; the task
+    // is never charged, so it ends Degraded, not TimedOut.
+    let pool = within(
+        20,
+        "build",
+        Pool::builder(sh("exec sleep 300"))
+            .mode(Mode::Lines)
+            .workers(1)
+            .attempts(1)
+            .start_timeout(Duration::from_millis(200))
+            .backoff(Duration::from_millis(1), Duration::from_millis(10))
+            .circuit_breaker(2, Duration::from_secs(1))
+            .build(),
+    )
+    .await
+    .unwrap();
+    let err = within(60, "submit", pool.submit("x")).await.unwrap_err();
+    assert!(
+        matches!(err, TaskError::Degraded { ref last_failure }
+        if last_failure.contains("did not read its first task")),
+        "{err:?}"
+    );
+    within(20, "kill", pool.kill()).await;
+}
+
+#[tokio::test]
+async fn hold_keeps_tasks_queued_through_a_start_up_episode() {
+    let dir = temp_dir("hold");
+    let (flag, starts) = (dir.join("broken"), dir.join("starts"));
+    std::fs::write(&flag, b"").unwrap();
+    let script = format!(
+        "echo x >> {}; if [ -e {} ]; then exit 1; fi; exec cat",
+        starts.display(),
+        flag.display()
+    );
+    let pool = within(
+        20,
+        "build",
+        Pool::builder(move || {
+            let mut cmd = Command::new("sh");
+            cmd.args(["-c", &script]);
+            cmd
+        })
+        .mode(Mode::Lines)
+        .workers(2)
+        .queue_capacity(10_000)
+        .circuit_breaker(3, Duration::from_secs(1))
+        .open_circuit(OpenCircuit::Hold {
+            give_up_after: Duration::from_secs(600),
+        })
+        .build(),
+    )
+    .await
+    .unwrap();
+    let mut handles = Vec::new();
+    for i in 0..2000 {
+        handles.push(pool.enqueue(format!("t{i}")).await.unwrap());
+    }
+    wait_until(Duration::from_secs(6) * SLACK, "circuit open", || {
+        pool.stats().circuit_open
+    })
+    .await;
+    let stats = pool.stats();
+    assert!(!stats.degraded && stats.failed == 0, "{stats:?}");
+    // The episode ends: workers start again, and every task gets its result.
+    std::fs::remove_file(&flag).unwrap();
+    for (i, handle) in handles.into_iter().enumerate() {
+        assert_eq!(
+            within(60, "task", handle).await,
+            Ok(format!("t{i}").into_bytes())
+        );
+    }
+    within(20, "shutdown", pool.shutdown()).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn hold_gives_up_after_the_bound() {
+    let pool = within(
+        20,
+        "build",
+        Pool::builder(sh("exit 1"))
+            .mode(Mode::Lines)
+            .workers(2)
+            .circuit_breaker(2, Duration::from_secs(1))
+            .backoff(Duration::from_millis(5), Duration::from_millis(50))
+            .open_circuit(OpenCircuit::Hold {
+                give_up_after: Duration::from_millis(500),
+            })
+            .build(),
+    )
+    .await
+    .unwrap();
+    let start = std::time::Instant::now();
+    let results = within(
+        60,
+        "run_all",
+        pool.run_all((0..50).map(|i| format!("t{i}"))),
+    )
+    .await;
+    assert!(start.elapsed() >= Duration::from_millis(500), "held first");
+    for result in results {
+        assert!(
+            matches!(result, Err(TaskError::Degraded { .. })),
+            "{result:?}"
+        );
+    }
+    assert!(pool.stats().degraded);
+    within(20, "kill", pool.kill()).await;
 }

@@ -299,7 +299,7 @@ async fn queued_tasks_fail_when_the_circuit_opens() {
         "build",
         rogue(&["--no-pong"])
             .workers(1)
-            .health_timeout(Duration::from_millis(100))
+            .start_timeout(Duration::from_millis(100))
             .backoff(Duration::from_millis(1), Duration::from_millis(10))
             .circuit_breaker(3, Duration::from_secs(1))
             .build(),
@@ -373,7 +373,13 @@ async fn violation(bad: &str, attempts: u32) -> TaskError {
     })
     .await;
     let stats = pool.stats();
-    assert_eq!(stats.protocol_violations, u64::from(attempts), "{stats:?}");
+    // One per attempt of the bad task, plus one if the bad task first broke
+    // its worker beside good ones (then nobody is charged: see poison tasks).
+    let violations = stats.protocol_violations;
+    assert!(
+        (u64::from(attempts)..=u64::from(attempts) + 1).contains(&violations),
+        "{stats:?}"
+    );
     within(10, "shutdown", pool.shutdown()).await;
     match err {
         Ok(v) => panic!("expected an error, got {v:?}"),

@@ -45,6 +45,11 @@ const WRITE_KEEP: usize = 1 << 20;
 /// between them.
 const LINE_SETTLE: Duration = Duration::from_millis(50);
 
+/// Line mode: first and longest interval between checks of whether a new
+/// worker has read its first task.
+const READY_CHECK_FIRST: Duration = Duration::from_millis(1);
+const READY_CHECK_MAX: Duration = Duration::from_millis(20);
+
 /// Why a connection stopped running.
 #[derive(Debug)]
 pub(super) enum End {
@@ -58,6 +63,9 @@ pub(super) enum End {
     Violation(String),
     /// Tasks ran past their deadline.
     TimedOut,
+    /// Line mode: the worker did not read its first task within the start
+    /// timeout.
+    NotReady,
 }
 
 /// What the deadline timer found.
@@ -94,6 +102,15 @@ pub(super) struct Conn {
     stopping: bool,
     /// Line mode: the worker wrote at least one complete line.
     heard: bool,
+    /// The worker can work: it passed its health check (frame mode), or read
+    /// a task or wrote a line (line mode). Task deadlines start then.
+    ready: bool,
+    start_timeout: Duration,
+    /// Line mode: when the worker must have read its first task.
+    start_deadline: Option<Instant>,
+    /// Line mode: polls whether the worker has read its first task.
+    ready_check: Option<Pin<Box<Sleep>>>,
+    ready_every: Duration,
     /// Line mode: the worker's first answer was followed by a quiet settle
     /// period (see [`LINE_SETTLE`]).
     trusted: bool,
@@ -128,6 +145,11 @@ impl Conn {
             violation: None,
             stopping: false,
             heard: false,
+            ready: config.mode == super::config::Mode::Framed,
+            start_timeout: config.start_timeout,
+            start_deadline: None,
+            ready_check: None,
+            ready_every: READY_CHECK_FIRST,
             trusted: false,
             settle: None,
             suspects: Vec::new(),
@@ -144,10 +166,78 @@ impl Conn {
             && !self.eof
     }
 
-    /// Whether the worker showed it started: it answered a task or (line
+    /// Whether the worker showed it works: it answered a task or (line
     /// mode) wrote a line.
-    pub fn started(&self) -> bool {
+    pub fn spoke(&self) -> bool {
         self.answered || self.heard
+    }
+
+    /// Line mode: a task was written to the worker and it has not read it
+    /// (it never became ready). Checks the pipe once more first.
+    pub fn unready(&mut self) -> bool {
+        !self.in_flight.is_empty() && !self.check_ready()
+    }
+
+    /// Whether the worker is ready; in line mode, finds out whether it has
+    /// read everything written to it (the input pipe is empty), which makes
+    /// it ready.
+    fn check_ready(&mut self) -> bool {
+        if !self.ready && !self.in_flight.is_empty() && self.input_consumed() {
+            self.become_ready();
+        }
+        self.ready
+    }
+
+    /// Everything written was read by the worker.
+    fn input_consumed(&self) -> bool {
+        self.wpos == self.wbuf.len()
+            && self
+                .stdin
+                .as_ref()
+                .is_some_and(|stdin| super::unread::unread_bytes(stdin) == Some(0))
+    }
+
+    /// The worker can work: the deadlines of its tasks start now.
+    fn become_ready(&mut self) {
+        if self.ready {
+            return;
+        }
+        self.ready = true;
+        self.start_deadline = None;
+        self.ready_check = None;
+        if let Some(deadline) = self.timeout.and_then(|t| Instant::now().checked_add(t)) {
+            if self.in_flight.set_deadlines(deadline) {
+                self.arm(deadline);
+            }
+        }
+    }
+
+    /// Line mode, before the worker is ready: polls whether it has read its
+    /// first task; `Some` when the start timeout has passed.
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Option<End> {
+        if self.ready || self.in_flight.is_empty() {
+            return None;
+        }
+        loop {
+            if self.check_ready() {
+                return None;
+            }
+            let now = Instant::now();
+            if self.start_deadline.is_some_and(|d| now >= d) {
+                return Some(End::NotReady);
+            }
+            let every = self.ready_every;
+            let timer = self
+                .ready_check
+                .get_or_insert_with(|| Box::pin(sleep_until(now + every)));
+            if timer.as_mut().poll(cx).is_pending() {
+                return None;
+            }
+            self.ready_every = (every * 2).min(READY_CHECK_MAX);
+            let next = now + self.ready_every;
+            let next = self.start_deadline.map_or(next, |d| next.min(d));
+            timer.as_mut().reset(next);
+        }
     }
 
     /// Frame mode's health check: sends a ping and waits for the matching
@@ -262,6 +352,9 @@ impl Conn {
             if self.eof {
                 return Poll::Ready(End::Closed);
             }
+            if let Some(end) = self.poll_ready(cx) {
+                return Poll::Ready(end);
+            }
             match self.poll_timer(cx) {
                 TimerEvent::Expired => return Poll::Ready(End::TimedOut),
                 TimerEvent::Rearmed => progress = true,
@@ -351,7 +444,11 @@ impl Conn {
     pub fn take_tasks(&mut self, timed_out: bool) -> (Vec<Task>, Vec<Task>) {
         let mut charged = Vec::new();
         let mut uncharged = Vec::new();
-        if timed_out {
+        if !self.ready {
+            // Never read its first task: the task is not to blame.
+            self.in_flight.drain_into(&mut uncharged);
+            uncharged.append(&mut self.suspects);
+        } else if timed_out {
             charged.extend(self.expired.take().and_then(|id| self.in_flight.remove(id)));
             self.in_flight.drain_into(&mut uncharged);
         } else {
@@ -427,6 +524,9 @@ impl Conn {
                     break;
                 }
             };
+            if lines {
+                self.become_ready();
+            }
             match self.in_flight.remove(id) {
                 Some(task) => self.done.push((task, outcome)),
                 None => {
@@ -475,8 +575,17 @@ impl Conn {
 
     /// Encodes the tasks taken from the pool and puts them in flight.
     fn send_incoming(&mut self) {
-        // A timeout too large to represent means no deadline.
-        let deadline = self.timeout.and_then(|t| Instant::now().checked_add(t));
+        // A timeout too large to represent means no deadline; a worker not
+        // ready yet gets its tasks' deadlines when it is.
+        let now = Instant::now();
+        let deadline = self
+            .timeout
+            .filter(|_| self.ready)
+            .and_then(|t| now.checked_add(t));
+        if !self.ready && self.start_deadline.is_none() && !self.incoming.is_empty() {
+            // Too large to represent: no limit.
+            self.start_deadline = now.checked_add(self.start_timeout);
+        }
         for mut task in self.incoming.drain(..) {
             task.runs += 1;
             task.worker = Some(self.slot);

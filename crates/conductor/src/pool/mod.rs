@@ -36,8 +36,13 @@
 //!   worker (nothing else in flight beside it), so a poison task alone
 //!   exhausts its attempts and the innocent tasks beside it succeed.
 //! * Workers that keep failing at start-up open a circuit breaker: tasks
-//!   then fail fast with [`TaskError::Degraded`] while the pool keeps
-//!   trying (with capped exponential backoff) and recovers by itself.
+//!   then fail fast with [`TaskError::Degraded`], or wait in the queue for
+//!   a bounded time ([`OpenCircuit::Hold`]), while the pool keeps trying
+//!   (with capped exponential backoff) and recovers by itself.
+//! * Start-up is not work: a worker has
+//!   [`start_timeout`](PoolConfig::start_timeout) to become ready, a task's
+//!   timeout clock starts once its worker is ready, and a task held by a
+//!   worker that never became ready is retried without being charged.
 //! * Workers never outlive the pool's process: on Linux each worker gets a
 //!   parent-death signal (SIGKILL; see
 //!   [`CommandExt::parent_death_signal`](crate::unix::CommandExt::parent_death_signal)),
@@ -83,6 +88,7 @@
 //! | `inflight.rs` | one connection's in-flight table (wire ids, deadlines) |
 //! | `codec.rs` | frame and line encoding/decoding for the pool side |
 //! | `conn.rs` | one worker connection's I/O loop |
+//! | `unread.rs` | how much of a worker's input it has not read yet |
 //! | `supervisor.rs` | one slot's worker life cycle: spawn, health, run, replace |
 //! | `stop.rs` | ending workers: `stop_worker`, graceful shutdown |
 //! | `stderr.rs` | stderr to `tracing` |
@@ -103,13 +109,14 @@ mod stderr;
 mod stop;
 mod supervisor;
 mod task;
+mod unread;
 
 use std::sync::Arc;
 
 use tokio::task::{AbortHandle, JoinHandle};
 
 pub use builder::PoolBuilder;
-pub use config::{Mode, PoolConfig};
+pub use config::{Mode, OpenCircuit, PoolConfig};
 pub use error::{BuildError, TaskError};
 pub use map::Results;
 pub use stats::{PoolStats, WorkerStats};

@@ -31,7 +31,7 @@ use tokio::time::Instant;
 
 use super::breaker::Breaker;
 use super::codec::Codec;
-use super::config::PoolConfig;
+use super::config::{OpenCircuit, PoolConfig};
 use super::error::TaskError;
 use super::stats::{Counters, PoolStats, WorkerStats};
 use super::task::{Outcome, Task, TaskHandle};
@@ -84,6 +84,9 @@ pub(super) struct State {
     pub counters: Counters,
     /// Sum of the slots' loads.
     pub assigned: usize,
+    /// [`OpenCircuit::Hold`] gave up waiting for a healthy worker (until one is).
+    pub gave_up: bool,
+    pub open_circuit: OpenCircuit,
 }
 
 /// What a connection reports when it syncs with the pool.
@@ -106,6 +109,9 @@ pub(super) enum Loss {
     TimedOut(Duration),
     /// Shutdown: it had nothing in flight.
     Stopped,
+    /// We killed it because it did not become ready within the start
+    /// timeout (line mode: it never read its first task).
+    NotReady(Duration),
 }
 
 /// The result of offering a task to the pool.
@@ -143,6 +149,8 @@ impl Shared {
                 breaker: Breaker::new(config.circuit_threshold),
                 counters: Counters::default(),
                 assigned: 0,
+                gave_up: false,
+                open_circuit: config.open_circuit,
             }),
             queue_space: Semaphore::new(config.queue_capacity),
             phase: watch::Sender::new(Phase::Open),
@@ -311,13 +319,17 @@ impl Shared {
 
     /// The worker in `slot` passed its health check: it takes tasks now.
     pub fn worker_healthy(&self, slot: usize) {
-        let mut st = self.lock();
+        let mut guard = self.lock();
+        let st = &mut *guard;
         st.breaker.worker_healthy();
+        st.gave_up = false;
         if let Some(s) = st.slots.get_mut(slot) {
             s.healthy = true;
         }
+        // Tasks held while the circuit was open go to it.
+        self.dispatch(st);
         // Its connection pulls queued tasks when it first syncs.
-        self.kick(&st, slot);
+        self.kick(st, slot);
     }
 
     /// The worker in `slot` outlived the start-up window.
@@ -335,7 +347,9 @@ impl Shared {
         tracing::warn!(worker = slot, "worker failed to start: {reason}");
         let mut resolve = Vec::new();
         {
-            let mut st = self.lock();
+            let mut guard = self.lock();
+            let st = &mut *guard;
+            st.counters.start_failures += 1;
             if let Some(s) = st.slots.get_mut(slot) {
                 s.failures = s.failures.saturating_add(1);
                 s.pid = None;
@@ -346,7 +360,7 @@ impl Shared {
                     st.breaker.last_failure()
                 );
             }
-            self.fail_queue_if_degraded(&mut st, &mut resolve);
+            self.fail_queue_if_degraded(st, &mut resolve);
         }
         resolve_all(resolve);
     }
@@ -398,7 +412,7 @@ impl Shared {
             match loss {
                 Loss::Died(_) => st.counters.crashes += 1,
                 Loss::Violation(_) => st.counters.violations += 1,
-                Loss::TimedOut(_) | Loss::Stopped => {}
+                Loss::TimedOut(_) | Loss::Stopped | Loss::NotReady(_) => {}
             }
             if let Some(s) = st.slots.get_mut(slot) {
                 s.healthy = false;
@@ -442,6 +456,7 @@ impl Shared {
                 }
             }
             if let Some(reason) = start_failure {
+                st.counters.start_failures += 1;
                 if let Some(s) = st.slots.get_mut(slot) {
                     s.failures = s.failures.saturating_add(1);
                 }
@@ -538,6 +553,8 @@ impl Shared {
             in_flight: st.assigned,
             healthy_workers: st.healthy_count(),
             degraded: st.degraded(),
+            circuit_open: st.breaker.is_open(),
+            start_failures: c.start_failures,
             workers: st
                 .slots
                 .iter()
@@ -580,8 +597,22 @@ impl Shared {
         }
     }
 
-    /// With the circuit open and no healthy worker, queued tasks fail now.
+    /// With the circuit open and no healthy worker, queued tasks fail now
+    /// (with [`OpenCircuit::Hold`], once it has given up waiting).
     fn fail_queue_if_degraded(&self, st: &mut State, resolve: &mut Vec<(Task, Outcome)>) {
+        if let OpenCircuit::Hold { give_up_after } = st.open_circuit {
+            if !st.gave_up
+                && st.breaker.is_open()
+                && st.healthy_count() == 0
+                && st.breaker.open_for() >= give_up_after
+            {
+                st.gave_up = true;
+                tracing::error!(
+                    "worker pool giving up: no healthy worker for {give_up_after:?} \
+                     with the circuit breaker open"
+                );
+            }
+        }
         if st.queue.is_empty() || !st.degraded() {
             return;
         }
@@ -612,9 +643,14 @@ impl State {
         self.slots.iter().filter(|s| s.healthy).count()
     }
 
-    /// Circuit open and nobody healthy: tasks fail fast.
+    /// Circuit open and nobody healthy: tasks fail fast (held, with
+    /// [`OpenCircuit::Hold`], until it gives up).
     fn degraded(&self) -> bool {
-        self.breaker.is_open() && self.healthy_count() == 0
+        let failing = match self.open_circuit {
+            OpenCircuit::FailFast => true,
+            OpenCircuit::Hold { .. } => self.gave_up,
+        };
+        failing && self.breaker.is_open() && self.healthy_count() == 0
     }
 
     fn degraded_error(&self) -> TaskError {
@@ -664,7 +700,7 @@ fn loss_error(loss: &Loss, attempts: u32) -> TaskError {
             detail: detail.clone(),
             attempts,
         },
-        Loss::TimedOut(timeout) => TaskError::TimedOut {
+        Loss::TimedOut(timeout) | Loss::NotReady(timeout) => TaskError::TimedOut {
             timeout: *timeout,
             attempts,
         },

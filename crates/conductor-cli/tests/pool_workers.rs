@@ -9,6 +9,9 @@ use conductor::Stdio;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+#[path = "../../conductor/tests/common/skip.rs"]
+mod skip;
+
 fn conductor() -> Command {
     Command::new(env!("CARGO_BIN_EXE_conductor"))
 }
@@ -117,6 +120,153 @@ fn partial_line_then_exit_is_a_crash() {
         "a truncated line is no result: {stdout}"
     );
     assert!(stdout.contains("worker died (exit status: 3)"), "{stdout}");
+}
+
+#[test]
+fn task_timeout_does_not_count_worker_start_up() {
+    // 1.5 s of start-up, 0.1 s tasks, --task-timeout 1s.
+    let input: String = (1..=10).map(|i| format!("{i}\n")).collect();
+    let out = run_with_input(
+        &[
+            "pool",
+            "-j2",
+            "--task-timeout",
+            "1s",
+            "--",
+            "sh",
+            "-c",
+            "sleep 1.5; while read l; do sleep 0.1; echo \"$l\"; done",
+        ],
+        input.as_bytes(),
+        Duration::from_secs(120),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(out.stdout, input.as_bytes(), "{stderr}");
+}
+
+#[test]
+fn slow_starting_worker_works_with_start_timeout() {
+    let out = run_with_input(
+        &[
+            "pool",
+            "-j1",
+            "--start-timeout",
+            "10s",
+            "--",
+            "sh",
+            "-c",
+            "sleep 6; exec cat",
+        ],
+        b"a\nb\n",
+        Duration::from_secs(120),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(out.stdout, b"a\nb\n");
+}
+
+#[test]
+fn slow_starting_framed_worker_works_with_start_timeout() {
+    let python_ok = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !python_ok {
+        skip::skipped("no python3");
+        return;
+    }
+    let worker =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/python/conductor_worker.py");
+    let script = format!("sleep 6; exec python3 {}", worker.display());
+    let out = run_with_input(
+        &[
+            "pool",
+            "-j1",
+            "--framed",
+            "--start-timeout",
+            "10s",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ],
+        b"a\nb\n",
+        Duration::from_secs(120),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(out.stdout, b"A\nB\n");
+}
+
+#[test]
+fn start_up_episode_holds_tasks_instead_of_failing_them() {
+    let dir = tempdir();
+    let (flag, starts) = (dir.join("broken"), dir.join("starts"));
+    std::fs::write(&flag, b"").unwrap();
+    let script = format!(
+        "echo x >> {}; if [ -e {} ]; then exit 1; fi; exec cat",
+        starts.display(),
+        flag.display()
+    );
+    let input: String = (1..=2000).map(|i| format!("{i}\n")).collect();
+    let mut child = conductor()
+        .args(["pool", "-j2", "--", "sh", "-c", &script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .timeout(Duration::from_secs(180))
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        use std::io::Write;
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    // Well past the circuit breaker's threshold (5 failed starts in a row).
+    wait_until(Duration::from_secs(60), "8 failed starts", || {
+        std::fs::read_to_string(&starts).is_ok_and(|s| s.lines().count() >= 8)
+    });
+    std::fs::remove_file(&flag).unwrap();
+    feeder.join().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let expected: String = (1..=2000).map(|i| format!("{i}\n")).collect();
+    assert!(
+        out.stdout == expected.as_bytes(),
+        "every task ran: {stderr}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn gives_up_after_the_bound_and_reports_every_task() {
+    let input: String = (1..=50).map(|i| format!("{i}\n")).collect();
+    let out = run_with_input(
+        &[
+            "pool",
+            "-j2",
+            "--json",
+            "--give-up-after",
+            "1s",
+            "--",
+            "sh",
+            "-c",
+            "exit 1",
+        ],
+        input.as_bytes(),
+        Duration::from_secs(120),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(stdout.lines().count(), 50, "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .all(|l| l.contains("\"ok\":false") && l.contains("pool degraded")),
+        "{stdout}"
+    );
 }
 
 fn tempdir() -> std::path::PathBuf {

@@ -269,6 +269,44 @@ fn gives_up_after_the_bound_and_reports_every_task() {
     );
 }
 
+#[test]
+fn poison_task_does_not_take_innocent_tasks_in_flight_down() {
+    let python_ok = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !python_ok {
+        skip::skipped("no python3");
+        return;
+    }
+    let worker =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/python/conductor_worker.py");
+    let worker = worker.to_str().unwrap();
+    let input = "crash\na\nb\nc\nd\ne\nf\ng\n";
+    let out = run_with_input(
+        &[
+            "pool",
+            "-j1",
+            "--framed",
+            "--in-flight",
+            "4",
+            "--",
+            "python3",
+            worker,
+        ],
+        input.as_bytes(),
+        Duration::from_secs(120),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert_eq!(stdout, "A\nB\nC\nD\nE\nF\nG\n", "{stderr}");
+    assert!(
+        stderr.contains("line 1 failed: worker died (exit status: 3) after 3 attempts"),
+        "{stderr}"
+    );
+}
+
 fn tempdir() -> std::path::PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);

@@ -145,7 +145,9 @@ impl Conn {
             violation: None,
             stopping: false,
             heard: false,
-            ready: config.mode == super::config::Mode::Framed,
+            // Where unread input cannot be measured, a line worker counts
+            // as ready at once (its tasks' clocks start when written).
+            ready: config.mode == super::config::Mode::Framed || !super::unread::SUPPORTED,
             start_timeout: config.start_timeout,
             start_deadline: None,
             ready_check: None,

@@ -3,8 +3,11 @@
 
 use crate::ChildStdin;
 
+/// Whether [`unread_bytes`] can tell on this platform.
+pub(super) const SUPPORTED: bool = cfg!(unix);
+
 /// Bytes waiting in the worker's input pipe; `None` where that cannot be
-/// known (then the worker counts as ready once it writes a line).
+/// known.
 #[cfg(unix)]
 pub(super) fn unread_bytes(stdin: &ChildStdin) -> Option<u64> {
     // FIONREAD works on either end of a Linux or BSD pipe.

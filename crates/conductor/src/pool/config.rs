@@ -145,7 +145,7 @@ pub enum OpenCircuit {
     /// Dispatch pauses: tasks stay queued (new ones are accepted while the
     /// queue has room) until a worker is healthy again. Only after
     /// `give_up_after` with the circuit open and no healthy worker do the
-    /// queued tasks fail with [`TaskError::Degraded`], and new ones too
+    /// queued tasks fail with [`TaskError::Degraded`](super::TaskError::Degraded), and new ones too
     /// until a worker is healthy. The pool checks at each failed start, so
     /// it gives up at most one start attempt (start timeout plus backoff)
     /// later than `give_up_after`.

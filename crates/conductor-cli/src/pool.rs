@@ -29,7 +29,7 @@ use crate::remote::{self, Remote};
 use crate::run::ContainmentArg;
 use crate::shard::Shard;
 use clap::Args;
-use conductor::pool::{Mode, Pool};
+use conductor::pool::{Mode, OpenCircuit, Pool};
 use std::ffi::OsString;
 use std::io::Write;
 use std::sync::Arc;
@@ -89,6 +89,15 @@ pub struct PoolArgs {
     /// Stop a task's worker (its whole tree) after this long (500ms, 2s, 1m30s).
     #[arg(long, value_parser = crate::duration::parse)]
     task_timeout: Option<Duration>,
+    /// How long a new worker has to become able to work (answer the ping with
+    /// --framed; read its first task in line mode). Task timeouts start after.
+    #[arg(long, value_parser = crate::duration::parse, default_value = "5s")]
+    start_timeout: Duration,
+    /// When workers keep failing to start, tasks wait (dispatch pauses and
+    /// workers are retried with backoff); after this long with no healthy
+    /// worker, every remaining task is reported failed.
+    #[arg(long, value_parser = crate::duration::parse, default_value = "1m")]
+    give_up_after: Duration,
     /// Extra attempts for a task whose worker crashed or timed out.
     #[arg(long, default_value_t = 2)]
     retries: u32,
@@ -222,6 +231,10 @@ async fn run_pool(
     let mut builder = Pool::builder_per_slot(move |slot| factory_slots.command(slot, &worker))
         .workers(slots.len())
         .mode(mode)
+        .start_timeout(args.start_timeout)
+        .open_circuit(OpenCircuit::Hold {
+            give_up_after: args.give_up_after,
+        })
         .attempts(args.retries.saturating_add(1))
         .on_event(stderr::forwarder(bar.clone(), slots.ssh_hosts()));
     if slots.is_remote() {

@@ -10,11 +10,16 @@
 //!   worker, on a current-thread and on a 2-thread tokio runtime.
 //! * Python (benches/py/pool_bench.py): multiprocessing.Pool.map and
 //!   concurrent.futures.ProcessPoolExecutor.map, 2 workers, chunksize=1.
+//! * Crash latency: a healthy worker of a 2-worker pool is SIGKILLed; how
+//!   long until the pool counts the crash (target: 100 ms) and until its
+//!   replacement is healthy (target: 1 s), medians and worst over rounds.
+//!   The tests only catch hangs; these targets are checked here.
+//!   `--latency` runs only this part.
 
 use std::convert::Infallible;
 use std::path::PathBuf;
 use std::process::Command as StdCommand;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use conductor::pool::Pool;
 use conductor::Command;
@@ -87,6 +92,68 @@ fn conductor_rates(threads: usize, in_flight: usize, n: usize, rounds: usize) ->
     .unwrap()
 }
 
+/// Per round: (crash noticed, replacement healthy) after SIGKILLing a worker.
+fn crash_latencies(rounds: usize) -> Vec<(Duration, Duration)> {
+    let rt = runtime(1);
+    let exe = std::env::current_exe().unwrap();
+    rt.block_on(async move {
+        let pool = Pool::builder(move || {
+            let mut cmd = Command::new(&exe);
+            cmd.arg("--worker");
+            cmd
+        })
+        .workers(2)
+        .build()
+        .await
+        .unwrap();
+        let mut out = Vec::new();
+        for round in 0..rounds {
+            let slot = round % 2;
+            let victim = pool.stats().workers[slot].pid.unwrap();
+            let crashes = pool.stats().worker_crashes;
+            let start = Instant::now();
+            let pid = rustix::process::Pid::from_raw(victim as i32).unwrap();
+            rustix::process::kill_process(pid, rustix::process::Signal::KILL).unwrap();
+            while pool.stats().worker_crashes == crashes {
+                tokio::time::sleep(Duration::from_micros(200)).await;
+            }
+            let noticed = start.elapsed();
+            loop {
+                let stats = pool.stats();
+                let w = &stats.workers[slot];
+                if w.healthy && w.pid.is_some_and(|p| p != victim) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_micros(200)).await;
+            }
+            out.push((noticed, start.elapsed()));
+            // Let the new worker outlive its start-up window, so that the
+            // kills do not add up to a circuit-breaker trip.
+            tokio::time::sleep(Duration::from_millis(1100)).await;
+        }
+        pool.shutdown().await;
+        out
+    })
+}
+
+fn report_latency(rounds: usize) {
+    let runs = crash_latencies(rounds);
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let noticed: Vec<f64> = runs.iter().map(|r| ms(r.0)).collect();
+    let healthy: Vec<f64> = runs.iter().map(|r| ms(r.1)).collect();
+    let worst = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+    let (n_med, n_max) = (median(noticed.clone()), worst(&noticed));
+    let (h_med, h_max) = (median(healthy.clone()), worst(&healthy));
+    println!("pool crash latency: SIGKILL of a healthy worker, {rounds} rounds (ms)");
+    println!("  crash noticed         median {n_med:>8.2}  worst {n_max:>8.2}");
+    println!("  replacement healthy   median {h_med:>8.2}  worst {h_max:>8.2}");
+    println!(
+        "  targets: noticed <= 100 ms: {}; replacement healthy <= 1000 ms: {}",
+        if n_med <= 100.0 { "met" } else { "MISSED" },
+        if h_med <= 1000.0 { "met" } else { "MISSED" }
+    );
+}
+
 fn python_rates(n: usize, rounds: usize) -> Vec<(String, f64)> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/py/pool_bench.py");
     let out = match StdCommand::new("python3")
@@ -131,6 +198,11 @@ fn main() {
     let args = Args {
         quick: std::env::args().any(|a| a == "--quick"),
     };
+    let latency_rounds = if args.quick { 5 } else { 15 };
+    if std::env::args().any(|a| a == "--latency") {
+        report_latency(latency_rounds);
+        return;
+    }
     // The same task count for every row; Python is slow, so it gets fewer rounds.
     let (n, rounds, py_rounds) = if args.quick {
         (50_000, 5, 3)
@@ -179,4 +251,5 @@ fn main() {
             sixteen / rate
         );
     }
+    report_latency(latency_rounds);
 }

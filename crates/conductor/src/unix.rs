@@ -250,9 +250,37 @@ pub trait CommandExt: sealed::Sealed {
     /// # Ok(()) }
     /// ```
     fn rlimit(&mut self, resource: Resource, soft: u64, hard: u64) -> &mut Self;
-    /// Linux: the child gets `sig` when the thread that spawned it exits
-    /// (`PR_SET_PDEATHSIG`; checked against a parent that died before it took effect).
-    /// Note that the kernel ties this to the spawning *thread*.
+    /// Linux: the child gets `sig` when conductor's process dies, however it
+    /// dies (SIGKILL included), so it cannot outlive its parent
+    /// (`PR_SET_PDEATHSIG`; checked against a parent that died before it took
+    /// effect).
+    ///
+    /// The kernel ties this signal to the *thread* that cloned the child, and
+    /// threads come and go (tokio retires idle blocking threads, a runtime's
+    /// workers end with it). So conductor clones such children from one
+    /// thread of its own that lives as long as the process: the signal fires
+    /// when the process dies, not when the thread that called `spawn` exits.
+    ///
+    /// Only the child itself gets the signal: its own children are not
+    /// signalled (contain the tree with
+    /// [`containment`](crate::Command::containment) to stop them too).
+    /// The signal is cleared by the kernel when the child runs a set-user-ID
+    /// or set-group-ID program.
+    ///
+    /// ```
+    /// use conductor::unix::CommandExt;
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// // Dies with the calling process, even from a thread that exits.
+    /// let mut child = std::thread::spawn(|| {
+    ///     conductor::blocking::Command::new("sleep").arg("10")
+    ///         .parent_death_signal(libc::SIGKILL)
+    ///         .spawn()
+    /// }).join().unwrap()?;
+    /// assert!(child.try_wait()?.is_none(), "the spawning thread's exit did not kill it");
+    /// child.kill()?;
+    /// # child.wait()?;
+    /// # Ok(()) }
+    /// ```
     #[cfg(target_os = "linux")]
     fn parent_death_signal(&mut self, sig: i32) -> &mut Self;
     /// Linux: caps the memory of the child's whole tree at `bytes`, enforced

@@ -473,7 +473,7 @@ async fn huge_durations_do_not_overflow() {
         "build",
         cat_pool(1)
             .task_timeout(Duration::MAX)
-            .health_timeout(Duration::MAX)
+            .start_timeout(Duration::MAX)
             .circuit_breaker(5, Duration::MAX)
             .backoff(Duration::MAX, Duration::MAX)
             .build(),

@@ -37,20 +37,25 @@ async fn crashed_worker_is_noticed_and_replaced_quickly() {
     let victim = pool.stats().workers[0].pid.unwrap();
     let start = Instant::now();
     assert!(kill(victim));
-    let noticed = wait_until(Duration::from_secs(2), "crash noticed", || {
+    let noticed = wait_until(Duration::from_secs(2) * SLACK, "crash noticed", || {
         pool.stats().worker_crashes == 1
     })
     .await;
-    let healthy = wait_until(Duration::from_secs(2), "replacement healthy", || {
-        let stats = pool.stats();
-        stats.healthy_workers == 2 && stats.workers[0].pid.is_some_and(|p| p != victim)
-    })
+    let healthy = wait_until(
+        Duration::from_secs(2) * SLACK,
+        "replacement healthy",
+        || {
+            let stats = pool.stats();
+            stats.healthy_workers == 2 && stats.workers[0].pid.is_some_and(|p| p != victim)
+        },
+    )
     .await;
     let total = start.elapsed();
     eprintln!("crash noticed after {noticed:?}, replacement healthy after {total:?}");
-    // Targets: 100 ms and 1 s; generous bounds for a loaded machine.
-    assert!(noticed < Duration::from_millis(500), "{noticed:?}");
-    assert!(total < Duration::from_secs(2), "{healthy:?}");
+    // Hang catchers only: the targets (crash noticed within 100 ms,
+    // replacement healthy within 1 s) are measured by the pool benchmark.
+    assert!(noticed < Duration::from_millis(100) * SLACK, "{noticed:?}");
+    assert!(total < Duration::from_secs(1) * SLACK, "{healthy:?}");
     let stats = pool.stats();
     assert_eq!((stats.respawns, stats.workers[0].spawns), (1, 2));
     assert!(!is_our_child(victim), "the dead worker was reaped");
@@ -123,7 +128,12 @@ async fn ten_thousand_tasks_while_workers_are_sigkilled() {
         }
         killed
     });
-    let results = within(40, "run_all", pool.run_all(inputs.clone())).await;
+    let results = within(
+        40 * u64::from(SLACK),
+        "run_all",
+        pool.run_all(inputs.clone()),
+    )
+    .await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let killed = within(10, "killer", killer).await.unwrap();
     assert!(killed >= 5, "only {killed} kills during the run");
@@ -131,7 +141,7 @@ async fn ten_thousand_tasks_while_workers_are_sigkilled() {
     for (input, result) in inputs.iter().zip(results) {
         assert_eq!(result.unwrap(), input.to_ascii_uppercase());
     }
-    wait_until(Duration::from_secs(5), "back to full size", || {
+    wait_until(Duration::from_secs(5) * SLACK, "back to full size", || {
         pool.stats().healthy_workers == 4
     })
     .await;
@@ -163,7 +173,7 @@ async fn hanging_task_times_out_and_its_worker_is_replaced() {
     let pids = worker_pids(&pool);
     let start = Instant::now();
     let hang = pool.enqueue("sleep:60").await.unwrap();
-    let err = within(10, "timeout", hang).await.unwrap_err();
+    let err = within(60, "timeout", hang).await.unwrap_err();
     let took = start.elapsed();
     assert_eq!(
         err,
@@ -174,15 +184,17 @@ async fn hanging_task_times_out_and_its_worker_is_replaced() {
     );
     assert_eq!(err.to_string(), "task timed out after 300ms (2 attempts)");
     assert!(
-        took >= Duration::from_millis(600) && took < Duration::from_secs(5),
+        took >= Duration::from_millis(600) && took < Duration::from_secs(5) * SLACK,
         "{took:?}"
     );
     assert_eq!(pool.submit("still works").await.unwrap(), b"STILL WORKS");
     let stats = pool.stats();
     assert_eq!((stats.timeouts, stats.worker_crashes), (2, 0));
-    wait_until(Duration::from_secs(3), "replacements healthy", || {
-        pool.stats().healthy_workers == 2
-    })
+    wait_until(
+        Duration::from_secs(3) * SLACK,
+        "replacements healthy",
+        || pool.stats().healthy_workers == 2,
+    )
     .await;
     for pid in pids {
         assert!(!is_our_child(pid), "hung worker {pid} was reaped");
@@ -241,11 +253,15 @@ async fn circuit_breaker_opens_fails_fast_and_recovers() {
     )
     .await
     .expect("the pool builds even though its workers cannot start");
-    wait_until(Duration::from_secs(5), "degraded", || pool.stats().degraded).await;
+    wait_until(Duration::from_secs(5) * SLACK, "degraded", || {
+        pool.stats().degraded
+    })
+    .await;
     let start = Instant::now();
     let err = within(5, "fail fast", pool.submit("x")).await.unwrap_err();
+    // Fail fast: no waiting for a worker (the bound only catches that).
     assert!(
-        start.elapsed() < Duration::from_millis(50),
+        start.elapsed() < Duration::from_millis(50) * SLACK,
         "{:?}",
         start.elapsed()
     );
@@ -260,7 +276,7 @@ async fn circuit_breaker_opens_fails_fast_and_recovers() {
         .starts_with("pool degraded: workers keep failing at start-up"));
     // The pool keeps trying with capped backoff: fix the program.
     std::fs::write(&dir, b"").unwrap();
-    let recovered = wait_until(Duration::from_secs(3), "recovered", || {
+    let recovered = wait_until(Duration::from_secs(3) * SLACK, "recovered", || {
         pool.stats().healthy_workers >= 1
     })
     .await;
@@ -283,7 +299,7 @@ async fn queued_tasks_fail_when_the_circuit_opens() {
         "build",
         rogue(&["--no-pong"])
             .workers(1)
-            .health_timeout(Duration::from_millis(100))
+            .start_timeout(Duration::from_millis(100))
             .backoff(Duration::from_millis(1), Duration::from_millis(10))
             .circuit_breaker(3, Duration::from_secs(1))
             .build(),
@@ -319,7 +335,10 @@ async fn bad_pong_fails_the_health_check() {
     )
     .await
     .unwrap();
-    wait_until(Duration::from_secs(5), "degraded", || pool.stats().degraded).await;
+    wait_until(Duration::from_secs(5) * SLACK, "degraded", || {
+        pool.stats().degraded
+    })
+    .await;
     let err = pool.submit("x").await.unwrap_err();
     assert!(err.to_string().contains("reserved header bytes"), "{err}");
 }
@@ -349,12 +368,18 @@ async fn violation(bad: &str, attempts: u32) -> TaskError {
     {
         assert_eq!(within(10, want, handle).await.unwrap(), want.as_bytes());
     }
-    wait_until(Duration::from_secs(3), "full size", || {
+    wait_until(Duration::from_secs(3) * SLACK, "full size", || {
         pool.stats().healthy_workers == 2
     })
     .await;
     let stats = pool.stats();
-    assert_eq!(stats.protocol_violations, u64::from(attempts), "{stats:?}");
+    // One per attempt of the bad task, plus one if the bad task first broke
+    // its worker beside good ones (then nobody is charged: see poison tasks).
+    let violations = stats.protocol_violations;
+    assert!(
+        (u64::from(attempts)..=u64::from(attempts) + 1).contains(&violations),
+        "{stats:?}"
+    );
     within(10, "shutdown", pool.shutdown()).await;
     match err {
         Ok(v) => panic!("expected an error, got {v:?}"),
@@ -408,11 +433,11 @@ async fn reply_twice_delivers_the_first_and_kills_the_worker() {
         .unwrap();
     let first = pool.submit("twice").await;
     assert_eq!(first.unwrap(), b"TWICE", "the first reply counts");
-    wait_until(Duration::from_secs(3), "violation noticed", || {
+    wait_until(Duration::from_secs(3) * SLACK, "violation noticed", || {
         pool.stats().protocol_violations == 1
     })
     .await;
-    wait_until(Duration::from_secs(3), "replaced", || {
+    wait_until(Duration::from_secs(3) * SLACK, "replaced", || {
         pool.stats().healthy_workers == 1
     })
     .await;
@@ -488,10 +513,10 @@ async fn stubborn_worker_gets_sigterm_then_sigkill_at_shutdown() {
     assert_eq!(pool.submit("x").await.unwrap(), b"X");
     let pids = worker_pids(&pool);
     let start = Instant::now();
-    within(10, "shutdown", pool.shutdown()).await;
+    within(60, "shutdown", pool.shutdown()).await;
     let took = start.elapsed();
     assert!(
-        took >= Duration::from_millis(400) && took < Duration::from_secs(3),
+        took >= Duration::from_millis(400) && took < Duration::from_secs(3) * SLACK,
         "{took:?}"
     );
     for pid in pids {

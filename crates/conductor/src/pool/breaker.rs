@@ -17,6 +17,8 @@ pub(super) struct Breaker {
     threshold: u32,
     consecutive: u32,
     open: bool,
+    /// When the circuit last opened.
+    opened_at: Option<tokio::time::Instant>,
     last_failure: Option<String>,
 }
 
@@ -26,6 +28,7 @@ impl Breaker {
             threshold,
             consecutive: 0,
             open: false,
+            opened_at: None,
             last_failure: None,
         }
     }
@@ -37,6 +40,9 @@ impl Breaker {
         let opens = !self.open && self.consecutive >= self.threshold;
         if opens {
             self.open = true;
+            // Re-opening with no worker proven in between continues the
+            // same episode (a line worker counts as healthy until it fails).
+            self.opened_at.get_or_insert_with(tokio::time::Instant::now);
         }
         opens
     }
@@ -49,10 +55,20 @@ impl Breaker {
     /// A worker answered a task or outlived the start-up window.
     pub fn worker_proven(&mut self) {
         self.consecutive = 0;
+        self.opened_at = None;
     }
 
     pub fn is_open(&self) -> bool {
         self.open
+    }
+
+    /// How long the circuit has been open (zero if it is closed), counted
+    /// from when it first opened since a worker was last proven.
+    pub fn open_for(&self) -> std::time::Duration {
+        match (self.open, self.opened_at) {
+            (true, Some(at)) => at.elapsed(),
+            _ => std::time::Duration::ZERO,
+        }
     }
 
     /// Why the last start failed.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::config::{Mode, PoolConfig};
+use super::config::{Mode, OpenCircuit, PoolConfig};
 use super::error::BuildError;
 use super::events::{EventHook, PoolEvent};
 use super::state::Shared;
@@ -129,14 +129,39 @@ impl PoolBuilder {
         self
     }
 
-    /// See [`PoolConfig::health_timeout`].
+    /// See [`PoolConfig::start_timeout`].
     ///
     /// ```
     /// # use std::time::Duration;
+    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).start_timeout(Duration::from_secs(30));
+    /// ```
+    pub fn start_timeout(mut self, timeout: Duration) -> Self {
+        self.config.start_timeout = timeout;
+        self
+    }
+
+    /// The former name of [`start_timeout`](Self::start_timeout).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # #[allow(deprecated)]
     /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).health_timeout(Duration::from_secs(2));
     /// ```
-    pub fn health_timeout(mut self, timeout: Duration) -> Self {
-        self.config.health_timeout = timeout;
+    #[deprecated(note = "use start_timeout, which also covers line mode")]
+    pub fn health_timeout(self, timeout: Duration) -> Self {
+        self.start_timeout(timeout)
+    }
+
+    /// See [`PoolConfig::open_circuit`] and [`OpenCircuit`].
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// use conductor::pool::{OpenCircuit, Pool};
+    /// let _ = Pool::builder(|| conductor::Command::new("w"))
+    ///     .open_circuit(OpenCircuit::Hold { give_up_after: Duration::from_secs(30) });
+    /// ```
+    pub fn open_circuit(mut self, open_circuit: OpenCircuit) -> Self {
+        self.config.open_circuit = open_circuit;
         self
     }
 

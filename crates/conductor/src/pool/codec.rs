@@ -135,22 +135,26 @@ impl Codec {
                 Ok(None) => Ok(None),
                 Ok(Some(line)) => match order.pop_front() {
                     Some(id) => Ok(Some(Reply::Result { id, body: line })),
-                    None => Err("worker wrote a line while no task was in flight".into()),
+                    None => Err("wrote a line while no task was in flight: \
+                         line mode needs exactly one output line per input line"
+                        .into()),
                 },
                 Err(err) => Err(err.to_string()),
             },
         }
     }
 
-    /// At end of the worker's output: a line-mode worker's unterminated
-    /// last line still answers the oldest task.
-    pub fn finish(&mut self) -> Option<Reply<'_>> {
+    /// Whether this is line mode.
+    pub fn is_lines(&self) -> bool {
+        matches!(self, Codec::Lines { .. })
+    }
+
+    /// At end of the worker's output: a line-mode worker's unterminated last
+    /// line, if any. It answers nothing: a result line ends with its newline.
+    pub fn finish(&mut self) -> Option<&[u8]> {
         match self {
             Codec::Framed(_) => None,
-            Codec::Lines { decoder, order } => match decoder.finish() {
-                Ok(Some(line)) => order.pop_front().map(|id| Reply::Result { id, body: line }),
-                _ => None,
-            },
+            Codec::Lines { decoder, .. } => decoder.finish().ok().flatten(),
         }
     }
 }

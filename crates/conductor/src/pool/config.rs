@@ -24,6 +24,33 @@ pub enum Mode {
     /// flushes each line. Task bodies must not contain `\n`. The program
     /// must flush each result line: programs whose stdio is fully buffered
     /// when writing to a pipe (`tr`, most C filters) need `stdbuf -oL`.
+    ///
+    /// The contract is one line in, one line out, in order: the pool writes
+    /// a task's line and the worker's next complete line (ending with `\n`)
+    /// is its result. Since lines carry no task ids, the pool enforces what
+    /// it can observe:
+    ///
+    /// * A line arriving while no task is in flight on that worker is a
+    ///   protocol violation: the worker is killed and replaced, and the task
+    ///   it last answered, if that answer was not handed out yet, is retried
+    ///   ([`TaskError::ProtocolViolation`](super::TaskError::ProtocolViolation)
+    ///   once its attempts are used up).
+    /// * A worker's answer is handed out, and its next task written, only
+    ///   once no further output is waiting; a new worker's first answer must
+    ///   also be followed by 50 ms of silence. So a program that writes two
+    ///   lines (or more) per input line is caught on its first task, before
+    ///   any of its answers is handed out.
+    /// * A line without its newline at the end of the worker's output is not
+    ///   a result: the worker crashed mid-answer, and its task is retried as
+    ///   for any crash.
+    ///
+    /// The limit: a worker that answers correctly for a while and then, on
+    /// some input, writes an extra line *after* the pool found it quiet and
+    /// sent the next task, cannot be told from a worker answering that next
+    /// task. The shift is caught when a line arrives with no task in flight
+    /// (at the latest when the worker runs out of tasks), but answers handed
+    /// out before then stand. Use [`Mode::Framed`], whose replies carry task
+    /// ids, when a worker's output cannot be trusted to be one line per task.
     Lines,
 }
 
@@ -51,8 +78,9 @@ pub struct PoolConfig {
     /// (backpressure). At least 1. Default: 1024.
     pub queue_capacity: usize,
     /// Longest a task may be in flight on a worker, counted from when it is
-    /// written to the worker (so with several tasks in flight it includes
-    /// time waiting inside the worker). On expiry the worker is stopped and
+    /// written to a worker that is ready to work (so with several tasks in
+    /// flight it includes time waiting inside the worker, but never the
+    /// worker's start-up; see [`start_timeout`](Self::start_timeout)). On expiry the worker is stopped and
     /// replaced; the oldest expired task is charged an attempt (for a worker
     /// that runs tasks one at a time, the one it was stuck on) and the
     /// worker's other tasks are retried without charge. Default: none.
@@ -60,9 +88,15 @@ pub struct PoolConfig {
     /// Attempts per task (at least 1) when workers die, break the protocol
     /// or time out under it. Default: 3.
     pub attempts: u32,
-    /// How long a new worker has to answer the health-check ping
-    /// ([`Mode::Framed`]). Default: 5 s.
-    pub health_timeout: Duration,
+    /// How long a new worker has to become able to work: to answer the
+    /// health-check ping ([`Mode::Framed`]), or to read its first task
+    /// ([`Mode::Lines`], which has no ping: a line worker is ready once it
+    /// has read from its stdin or written a line). A worker that is not
+    /// ready in time failed to start: it is replaced, and the tasks it held
+    /// are retried without being charged an attempt. A task's
+    /// [`task_timeout`](Self::task_timeout) clock starts only once its
+    /// worker is ready. Default: 5 s.
+    pub start_timeout: Duration,
     /// At shutdown, how long a worker gets to acknowledge and exit, and then
     /// again after SIGTERM, before SIGKILL. Default: 5 s.
     pub shutdown_grace: Duration,
@@ -85,6 +119,40 @@ pub struct PoolConfig {
     pub backoff_base: Duration,
     /// Cap on the respawn delay. Default: 1 s.
     pub backoff_max: Duration,
+    /// What tasks do while the circuit breaker is open and no worker is
+    /// healthy. Default: [`OpenCircuit::FailFast`].
+    pub open_circuit: OpenCircuit,
+}
+
+/// What the pool does with tasks while its circuit breaker is open (workers
+/// keep failing at start-up) and no worker is healthy. Either way the pool
+/// keeps starting workers (with capped exponential backoff) and recovers by
+/// itself once one is healthy.
+///
+/// ```
+/// use std::time::Duration;
+/// use conductor::pool::{OpenCircuit, Pool};
+/// let _ = Pool::builder(|| conductor::Command::new("w"))
+///     .open_circuit(OpenCircuit::Hold { give_up_after: Duration::from_secs(60) });
+/// assert_eq!(OpenCircuit::default(), OpenCircuit::FailFast);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OpenCircuit {
+    /// Queued and new tasks fail at once with
+    /// [`TaskError::Degraded`](super::TaskError::Degraded).
+    #[default]
+    FailFast,
+    /// Dispatch pauses: tasks stay queued (new ones are accepted while the
+    /// queue has room) until a worker is healthy again. Only after
+    /// `give_up_after` with the circuit open and no healthy worker do the
+    /// queued tasks fail with [`TaskError::Degraded`](super::TaskError::Degraded), and new ones too
+    /// until a worker is healthy. The pool checks at each failed start, so
+    /// it gives up at most one start attempt (start timeout plus backoff)
+    /// later than `give_up_after`.
+    Hold {
+        /// How long the pool waits for a healthy worker before failing tasks.
+        give_up_after: Duration,
+    },
 }
 
 impl Default for PoolConfig {
@@ -95,7 +163,7 @@ impl Default for PoolConfig {
             queue_capacity: 1024,
             task_timeout: None,
             attempts: 3,
-            health_timeout: Duration::from_secs(5),
+            start_timeout: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(5),
             mode: Mode::Framed,
             max_message_len: DEFAULT_MAX_FRAME_LEN,
@@ -103,6 +171,7 @@ impl Default for PoolConfig {
             startup_window: Duration::from_secs(1),
             backoff_base: Duration::from_millis(10),
             backoff_max: Duration::from_secs(1),
+            open_circuit: OpenCircuit::FailFast,
         }
     }
 }

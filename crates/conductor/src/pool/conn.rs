@@ -38,6 +38,18 @@ const READ_CHUNK: usize = 64 * 1024;
 /// A write buffer grown past this (by large tasks) is shrunk once empty.
 const WRITE_KEEP: usize = 1 << 20;
 
+/// Line mode: how long a new worker's first answer must be followed by
+/// silence before it is trusted (and the worker gets its next task). A
+/// program that writes two lines per input line is caught here, before any
+/// of its answers is handed out, even if it writes them with a pause
+/// between them.
+const LINE_SETTLE: Duration = Duration::from_millis(50);
+
+/// Line mode: first and longest interval between checks of whether a new
+/// worker has read its first task.
+const READY_CHECK_FIRST: Duration = Duration::from_millis(1);
+const READY_CHECK_MAX: Duration = Duration::from_millis(20);
+
 /// Why a connection stopped running.
 #[derive(Debug)]
 pub(super) enum End {
@@ -51,6 +63,9 @@ pub(super) enum End {
     Violation(String),
     /// Tasks ran past their deadline.
     TimedOut,
+    /// Line mode: the worker did not read its first task within the start
+    /// timeout.
+    NotReady,
 }
 
 /// What the deadline timer found.
@@ -85,6 +100,24 @@ pub(super) struct Conn {
     eof: bool,
     violation: Option<String>,
     stopping: bool,
+    /// Line mode: the worker wrote at least one complete line.
+    heard: bool,
+    /// The worker can work: it passed its health check (frame mode), or read
+    /// a task or wrote a line (line mode). Task deadlines start then.
+    ready: bool,
+    start_timeout: Duration,
+    /// Line mode: when the worker must have read its first task.
+    start_deadline: Option<Instant>,
+    /// Line mode: polls whether the worker has read its first task.
+    ready_check: Option<Pin<Box<Sleep>>>,
+    ready_every: Duration,
+    /// Line mode: the worker's first answer was followed by a quiet settle
+    /// period (see [`LINE_SETTLE`]).
+    trusted: bool,
+    settle: Option<Pin<Box<Sleep>>>,
+    /// Line mode: tasks answered by a worker that then broke the contract
+    /// before the answers were trusted; retried as if still in flight.
+    suspects: Vec<Task>,
 }
 
 impl Conn {
@@ -111,12 +144,102 @@ impl Conn {
             eof: false,
             violation: None,
             stopping: false,
+            heard: false,
+            // Where unread input cannot be measured, a line worker counts
+            // as ready at once (its tasks' clocks start when written).
+            ready: config.mode == super::config::Mode::Framed || !super::unread::SUPPORTED,
+            start_timeout: config.start_timeout,
+            start_deadline: None,
+            ready_check: None,
+            ready_every: READY_CHECK_FIRST,
+            trusted: false,
+            settle: None,
+            suspects: Vec::new(),
         }
     }
 
-    /// Whether the worker has answered at least one task.
-    pub fn answered(&self) -> bool {
-        self.answered
+    /// Line mode: the worker's first answers are held until it has been
+    /// quiet for [`LINE_SETTLE`].
+    fn settling(&self) -> bool {
+        !self.trusted
+            && self.codec.is_lines()
+            && self.reported < self.done.len()
+            && self.violation.is_none()
+            && !self.eof
+    }
+
+    /// Whether the worker showed it works: it answered a task or (line
+    /// mode) wrote a line.
+    pub fn spoke(&self) -> bool {
+        self.answered || self.heard
+    }
+
+    /// Line mode: a task was written to the worker and it has not read it
+    /// (it never became ready). Checks the pipe once more first.
+    pub fn unready(&mut self) -> bool {
+        !self.in_flight.is_empty() && !self.check_ready()
+    }
+
+    /// Whether the worker is ready; in line mode, finds out whether it has
+    /// read everything written to it (the input pipe is empty), which makes
+    /// it ready.
+    fn check_ready(&mut self) -> bool {
+        if !self.ready && !self.in_flight.is_empty() && self.input_consumed() {
+            self.become_ready();
+        }
+        self.ready
+    }
+
+    /// Everything written was read by the worker.
+    fn input_consumed(&self) -> bool {
+        self.wpos == self.wbuf.len()
+            && self
+                .stdin
+                .as_ref()
+                .is_some_and(|stdin| super::unread::unread_bytes(stdin) == Some(0))
+    }
+
+    /// The worker can work: the deadlines of its tasks start now.
+    fn become_ready(&mut self) {
+        if self.ready {
+            return;
+        }
+        self.ready = true;
+        self.start_deadline = None;
+        self.ready_check = None;
+        if let Some(deadline) = self.timeout.and_then(|t| Instant::now().checked_add(t)) {
+            if self.in_flight.set_deadlines(deadline) {
+                self.arm(deadline);
+            }
+        }
+    }
+
+    /// Line mode, before the worker is ready: polls whether it has read its
+    /// first task; `Some` when the start timeout has passed.
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Option<End> {
+        if self.ready || self.in_flight.is_empty() {
+            return None;
+        }
+        loop {
+            if self.check_ready() {
+                return None;
+            }
+            let now = Instant::now();
+            if self.start_deadline.is_some_and(|d| now >= d) {
+                return Some(End::NotReady);
+            }
+            let every = self.ready_every;
+            let timer = self
+                .ready_check
+                .get_or_insert_with(|| Box::pin(sleep_until(now + every)));
+            if timer.as_mut().poll(cx).is_pending() {
+                return None;
+            }
+            self.ready_every = (every * 2).min(READY_CHECK_MAX);
+            let next = now + self.ready_every;
+            let next = self.start_deadline.map_or(next, |d| next.min(d));
+            timer.as_mut().reset(next);
+        }
     }
 
     /// Frame mode's health check: sends a ping and waits for the matching
@@ -169,8 +292,19 @@ impl Conn {
                         progress = true;
                     }
                     Poll::Ready(Ok(n)) => {
+                        let answered = self.done.len();
                         self.codec.feed(self.rbuf.get(..n).unwrap_or_default());
                         self.decode();
+                        if self.codec.is_lines()
+                            && self.done.len() > answered
+                            && self.violation.is_none()
+                        {
+                            // Line mode: a line is trusted as the answer only
+                            // once the worker has nothing more to say (read
+                            // again before reporting it or sending more): a
+                            // second line would mean it is out of step.
+                            continue;
+                        }
                         progress = true;
                     }
                     Poll::Ready(Err(e)) => {
@@ -180,6 +314,20 @@ impl Conn {
                     }
                     Poll::Pending => {}
                 }
+            }
+            if self.settling() {
+                let settle = self
+                    .settle
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(LINE_SETTLE)));
+                if settle.as_mut().poll(cx).is_pending() {
+                    if progress {
+                        continue;
+                    }
+                    return Poll::Pending;
+                }
+                // Quiet for the whole settle period: in step.
+                self.settle = None;
+                self.trusted = true;
             }
             if sync || self.reported < self.done.len() {
                 let refill = self.violation.is_none() && !self.eof;
@@ -205,6 +353,9 @@ impl Conn {
             }
             if self.eof {
                 return Poll::Ready(End::Closed);
+            }
+            if let Some(end) = self.poll_ready(cx) {
+                return Poll::Ready(end);
             }
             match self.poll_timer(cx) {
                 TimerEvent::Expired => return Poll::Ready(End::TimedOut),
@@ -295,12 +446,17 @@ impl Conn {
     pub fn take_tasks(&mut self, timed_out: bool) -> (Vec<Task>, Vec<Task>) {
         let mut charged = Vec::new();
         let mut uncharged = Vec::new();
-        if timed_out {
+        if !self.ready {
+            // Never read its first task: the task is not to blame.
+            self.in_flight.drain_into(&mut uncharged);
+            uncharged.append(&mut self.suspects);
+        } else if timed_out {
             charged.extend(self.expired.take().and_then(|id| self.in_flight.remove(id)));
             self.in_flight.drain_into(&mut uncharged);
         } else {
             self.in_flight.drain_into(&mut charged);
         }
+        charged.append(&mut self.suspects);
         uncharged.append(&mut self.incoming);
         (charged, uncharged)
     }
@@ -343,15 +499,25 @@ impl Conn {
 
     /// Decodes every complete reply in the codec's buffer.
     fn decode(&mut self) {
+        let lines = self.codec.is_lines();
         while self.violation.is_none() {
             let reply = match self.codec.next_reply() {
                 Ok(Some(reply)) => reply,
                 Ok(None) => break,
                 Err(detail) => {
+                    if lines {
+                        // The answers not yet trusted are as suspect as the
+                        // line that broke the contract.
+                        let held = self.done.drain(self.reported..).map(|(task, _)| task);
+                        self.suspects.extend(held);
+                    }
                     self.violation = Some(detail);
                     break;
                 }
             };
+            if lines {
+                self.heard = true;
+            }
             let (id, outcome) = match reply {
                 Reply::Result { id, body } => (id, Ok(body.to_vec())),
                 Reply::Failed { id, message } => (id, Err(TaskError::Failed(message.to_owned()))),
@@ -360,6 +526,9 @@ impl Conn {
                     break;
                 }
             };
+            if lines {
+                self.become_ready();
+            }
             match self.in_flight.remove(id) {
                 Some(task) => self.done.push((task, outcome)),
                 None => {
@@ -371,15 +540,20 @@ impl Conn {
         }
     }
 
-    /// At end of output: a line-mode worker's unterminated last line.
+    /// At end of output: a line-mode worker's unterminated last line is not
+    /// an answer (a result line ends with its newline; a worker that wrote
+    /// part of a line and stopped crashed mid-answer), so its task stays in
+    /// flight and is dealt with as the worker's end says.
     fn decode_final(&mut self) {
         if self.violation.is_some() {
             return;
         }
-        if let Some(Reply::Result { id, body }) = self.codec.finish() {
-            if let Some(task) = self.in_flight.remove(id) {
-                self.done.push((task, Ok(body.to_vec())));
-            }
+        if let Some(partial) = self.codec.finish() {
+            tracing::warn!(
+                worker = self.slot,
+                "worker output ended in a line without its newline ({} bytes): not a result",
+                partial.len()
+            );
         }
     }
 
@@ -403,8 +577,17 @@ impl Conn {
 
     /// Encodes the tasks taken from the pool and puts them in flight.
     fn send_incoming(&mut self) {
-        // A timeout too large to represent means no deadline.
-        let deadline = self.timeout.and_then(|t| Instant::now().checked_add(t));
+        // A timeout too large to represent means no deadline; a worker not
+        // ready yet gets its tasks' deadlines when it is.
+        let now = Instant::now();
+        let deadline = self
+            .timeout
+            .filter(|_| self.ready)
+            .and_then(|t| now.checked_add(t));
+        if !self.ready && self.start_deadline.is_none() && !self.incoming.is_empty() {
+            // Too large to represent: no limit.
+            self.start_deadline = now.checked_add(self.start_timeout);
+        }
         for mut task in self.incoming.drain(..) {
             task.runs += 1;
             task.worker = Some(self.slot);

@@ -74,6 +74,18 @@ impl InFlight {
         }
     }
 
+    /// Gives every task without a deadline `deadline`; whether any got it.
+    pub fn set_deadlines(&mut self, deadline: Instant) -> bool {
+        let mut any = false;
+        for entry in self.entries.iter_mut().flatten() {
+            if entry.deadline.is_none() {
+                entry.deadline = Some(deadline);
+                any = true;
+            }
+        }
+        any
+    }
+
     /// Moves every task into `out`, leaving the table empty.
     pub fn drain_into(&mut self, out: &mut Vec<Task>) {
         out.extend(

@@ -28,11 +28,46 @@
 //!   unknown id. A worker that breaks the protocol is killed and replaced.
 //! * A crashed worker is noticed as soon as the kernel reports its exit
 //!   (each worker's supervisor awaits its exit alongside its output) and is
-//!   replaced; its in-flight tasks are retried on other workers up to the
-//!   attempt limit ([`PoolConfig::attempts`]).
+//!   replaced; its in-flight tasks are retried on another worker process
+//!   (its replacement or another slot) up to the attempt limit
+//!   ([`PoolConfig::attempts`]). A death with one task in flight uses up one
+//!   of that task's attempts. A death with several in flight charges none
+//!   of them, since any could be the cause: each is retried alone on a
+//!   worker (nothing else in flight beside it), so a poison task alone
+//!   exhausts its attempts and the innocent tasks beside it succeed.
 //! * Workers that keep failing at start-up open a circuit breaker: tasks
-//!   then fail fast with [`TaskError::Degraded`] while the pool keeps
-//!   trying (with capped exponential backoff) and recovers by itself.
+//!   then fail fast with [`TaskError::Degraded`], or wait in the queue for
+//!   a bounded time ([`OpenCircuit::Hold`]), while the pool keeps trying
+//!   (with capped exponential backoff) and recovers by itself.
+//! * Start-up is not work: a worker has
+//!   [`start_timeout`](PoolConfig::start_timeout) to become ready, a task's
+//!   timeout clock starts once its worker is ready, and a task held by a
+//!   worker that never became ready is retried without being charged.
+//! * Workers never outlive the pool's process: on Linux each worker gets a
+//!   parent-death signal (SIGKILL; see
+//!   [`CommandExt::parent_death_signal`](crate::unix::CommandExt::parent_death_signal)),
+//!   so they die with conductor however it dies, SIGKILL included. That
+//!   signal reaches the worker only, not the processes the worker started;
+//!   what happens to those depends on the worker's containment:
+//!   - process group (the default): stopping a worker (replacement, timeout,
+//!     [`Pool::kill`], shutdown, dropping the pool) kills the whole group.
+//!     If conductor itself is killed with SIGKILL nobody kills the group:
+//!     the worker dies of its death signal, but its children survive
+//!     (re-parented) unless they exit on their own, e.g. on the end of
+//!     their input or on SIGPIPE once conductor's pipes are gone. A child
+//!     that calls `setsid` or changes its group leaves the group and is
+//!     not stopped with it.
+//!   - cgroup ([`Containment::Cgroup`](crate::Containment::Cgroup), chosen
+//!     by the command factory): stopping a worker kills every process in its
+//!     cgroup, `setsid` or not, and conductor removes the cgroup. After a
+//!     SIGKILL of conductor, that clean-up does not run: the worker dies of
+//!     its death signal, its children survive in the cgroup as above.
+//!   - session ([`Containment::Session`](crate::Containment::Session)):
+//!     as a process group.
+//!
+//!   For a tree that must die with conductor even on SIGKILL, have the
+//!   worker set a death signal on its own children too (e.g. `prctl` in
+//!   the worker, or a wrapper that does).
 //! * Worker stderr goes to `tracing` (target `conductor::pool::worker`), one
 //!   event per line, and to the hook set with [`PoolBuilder::on_event`]
 //!   ([`PoolEvent::WorkerStderr`]), never into results.
@@ -56,6 +91,7 @@
 //! | `inflight.rs` | one connection's in-flight table (wire ids, deadlines) |
 //! | `codec.rs` | frame and line encoding/decoding for the pool side |
 //! | `conn.rs` | one worker connection's I/O loop |
+//! | `unread.rs` | how much of a worker's input it has not read yet |
 //! | `supervisor.rs` | one slot's worker life cycle: spawn, health, run, replace |
 //! | `stop.rs` | ending workers: `stop_worker`, graceful shutdown |
 //! | `stderr.rs` | stderr to `tracing` |
@@ -78,13 +114,14 @@ mod stderr;
 mod stop;
 mod supervisor;
 mod task;
+mod unread;
 
 use std::sync::Arc;
 
 use tokio::task::{AbortHandle, JoinHandle};
 
 pub use builder::PoolBuilder;
-pub use config::{Mode, PoolConfig};
+pub use config::{Mode, OpenCircuit, PoolConfig};
 pub use error::{BuildError, TaskError};
 pub use events::{PoolEvent, RespawnCause, RespawnCounts};
 pub use map::Results;
@@ -379,7 +416,9 @@ impl Pool {
 
     /// Stops the pool at once: new submissions are refused, every worker's
     /// process tree is killed (SIGKILL) and reaped in the background, and
-    /// every task not yet resolved resolves as [`TaskError::ShutDown`].
+    /// every task not yet resolved, in flight or queued, resolves as
+    /// [`TaskError::ShutDown`]. Afterwards [`stats`](Pool::stats) shows no
+    /// healthy worker and nothing queued or in flight.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -401,5 +440,6 @@ impl Pool {
             // dropped, which kills the worker's tree (kill_on_drop).
             let _ = supervisor.await;
         }
+        self.shared().kill_all();
     }
 }

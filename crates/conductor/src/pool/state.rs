@@ -14,6 +14,11 @@
 //!   is lost are dispatched at once.
 //! * Tasks assigned to a worker wait in its slot's inbox until its
 //!   connection picks them up; the connection owns them while in flight.
+//! * Poison: when a worker dies (or breaks the protocol) with several tasks
+//!   in flight, none is charged an attempt, since any of them could be the
+//!   cause: each becomes a suspect ([`Task::isolate`]) and is retried alone
+//!   on a worker, so that a later death is charged to the task that caused
+//!   it and the innocent ones simply succeed.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,7 +31,7 @@ use tokio::time::Instant;
 
 use super::breaker::Breaker;
 use super::codec::Codec;
-use super::config::PoolConfig;
+use super::config::{OpenCircuit, PoolConfig};
 use super::error::TaskError;
 use super::events::{EventHook, PoolEvent, RespawnCause};
 use super::stats::{Counters, PoolStats, WorkerStats};
@@ -54,6 +59,9 @@ pub(super) struct Slot {
     pub healthy: bool,
     /// Tasks in the inbox plus tasks in flight on the connection.
     pub load: usize,
+    /// Holds a suspect task (see [`Task::isolate`]): takes nothing else
+    /// until its load is back to 0.
+    pub isolating: bool,
     /// Assigned, not yet picked up by the connection.
     pub inbox: Vec<Task>,
     /// Wakes the slot's connection.
@@ -81,6 +89,9 @@ pub(super) struct State {
     pub assigned: usize,
     /// [`Shared::stop_dispatch`] was called: nothing more is started.
     pub dispatch_stopped: bool,
+    /// [`OpenCircuit::Hold`] gave up waiting for a healthy worker (until one is).
+    pub gave_up: bool,
+    pub open_circuit: OpenCircuit,
 }
 
 /// What a connection reports when it syncs with the pool.
@@ -103,6 +114,9 @@ pub(super) enum Loss {
     TimedOut(Duration),
     /// Shutdown: it had nothing in flight.
     Stopped,
+    /// We killed it because it did not become ready within the start
+    /// timeout (line mode: it never read its first task).
+    NotReady(Duration),
 }
 
 /// The result of offering a task to the pool.
@@ -143,6 +157,8 @@ impl Shared {
                 counters: Counters::default(),
                 assigned: 0,
                 dispatch_stopped: false,
+                gave_up: false,
+                open_circuit: config.open_circuit,
             }),
             queue_space: Semaphore::new(config.queue_capacity),
             phase: watch::Sender::new(Phase::Open),
@@ -258,17 +274,27 @@ impl Shared {
         s.completed += answered as u64;
         s.load -= answered.min(s.load);
         st.assigned -= answered.min(st.assigned);
+        if s.load == 0 {
+            s.isolating = false;
+        }
         if !s.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
             s.waker = Some(waker.clone());
         }
         if refill {
             incoming.append(&mut s.inbox);
             let mut freed = 0;
-            while s.load < limit {
+            while s.load < limit && !s.isolating {
+                let Some(front) = st.queue.front() else {
+                    break;
+                };
+                if front.isolate && s.load > 0 {
+                    break;
+                }
                 let Some(mut task) = st.queue.pop_front() else {
                     break;
                 };
                 freed += usize::from(std::mem::take(&mut task.holds_permit));
+                s.isolating = task.isolate;
                 incoming.push(task);
                 s.load += 1;
                 st.assigned += 1;
@@ -363,13 +389,17 @@ impl Shared {
 
     /// The worker in `slot` passed its health check: it takes tasks now.
     pub fn worker_healthy(&self, slot: usize) {
-        let mut st = self.lock();
+        let mut guard = self.lock();
+        let st = &mut *guard;
         st.breaker.worker_healthy();
+        st.gave_up = false;
         if let Some(s) = st.slots.get_mut(slot) {
             s.healthy = true;
         }
+        // Tasks held while the circuit was open go to it.
+        self.dispatch(st);
         // Its connection pulls queued tasks when it first syncs.
-        self.kick(&st, slot);
+        self.kick(st, slot);
     }
 
     /// The worker in `slot` outlived the start-up window.
@@ -387,7 +417,9 @@ impl Shared {
         tracing::warn!(worker = slot, "worker failed to start: {reason}");
         let mut resolve = Vec::new();
         {
-            let mut st = self.lock();
+            let mut guard = self.lock();
+            let st = &mut *guard;
+            st.counters.start_failures += 1;
             if let Some(s) = st.slots.get_mut(slot) {
                 s.failures = s.failures.saturating_add(1);
                 s.pid = None;
@@ -399,7 +431,7 @@ impl Shared {
                     st.breaker.last_failure()
                 );
             }
-            self.fail_queue_if_degraded(&mut st, &mut resolve);
+            self.fail_queue_if_degraded(st, &mut resolve);
         }
         resolve_all(resolve);
     }
@@ -419,6 +451,9 @@ impl Shared {
             let unsent = std::mem::take(&mut s.inbox);
             s.load -= unsent.len().min(s.load);
             st.assigned -= unsent.len().min(st.assigned);
+            if s.load == 0 {
+                s.isolating = false;
+            }
             for task in unsent.into_iter().rev() {
                 st.queue.push_front(task);
             }
@@ -449,7 +484,7 @@ impl Shared {
             match loss {
                 Loss::Died(_) => st.counters.crashes += 1,
                 Loss::Violation(_) => st.counters.violations += 1,
-                Loss::TimedOut(_) | Loss::Stopped => {}
+                Loss::TimedOut(_) | Loss::Stopped | Loss::NotReady(_) => {}
             }
             if let Some(s) = st.slots.get_mut(slot) {
                 s.last_loss = match (&start_failure, loss) {
@@ -457,6 +492,7 @@ impl Shared {
                     (None, Loss::Died(_)) => Some(RespawnCause::Crashed),
                     (None, Loss::Violation(_)) => Some(RespawnCause::ProtocolViolation),
                     (None, Loss::TimedOut(_)) => Some(RespawnCause::TimedOut),
+                    (None, Loss::NotReady(_)) => Some(RespawnCause::StartFailed),
                     (None, Loss::Stopped) => None,
                 };
                 s.healthy = false;
@@ -464,6 +500,7 @@ impl Shared {
                 s.pid = None;
                 st.assigned -= s.load.min(st.assigned);
                 s.load = 0;
+                s.isolating = false;
                 if let Some(since) = s.busy_since.take() {
                     s.busy_total += since.elapsed();
                 }
@@ -475,6 +512,17 @@ impl Shared {
             }
             if let Loss::TimedOut(_) = loss {
                 st.counters.timeouts += charged.len() as u64;
+            }
+            let (charged, suspects) = if charged.len() > 1 && !matches!(loss, Loss::TimedOut(_)) {
+                (Vec::new(), charged)
+            } else {
+                (charged, Vec::new())
+            };
+            // Several in flight: any could be the cause. Retry each alone.
+            for mut task in suspects.into_iter().rev() {
+                task.isolate = true;
+                st.counters.retried += 1;
+                st.queue.push_front(task);
             }
             for mut task in charged.into_iter().rev() {
                 task.attempts += 1;
@@ -489,6 +537,7 @@ impl Shared {
                 }
             }
             if let Some(reason) = start_failure {
+                st.counters.start_failures += 1;
                 if let Some(s) = st.slots.get_mut(slot) {
                     s.failures = s.failures.saturating_add(1);
                 }
@@ -536,6 +585,38 @@ impl Shared {
         }
     }
 
+    /// After [`Pool::kill`](super::Pool::kill) stopped every supervisor:
+    /// every task still queued or assigned resolves as `ShutDown`, and the
+    /// slots are left empty (no healthy worker, nothing queued or in flight).
+    pub fn kill_all(&self) {
+        let mut resolve = Vec::new();
+        {
+            let mut guard = self.lock();
+            let st = &mut *guard;
+            if st.phase != Phase::Stopping {
+                st.phase = Phase::Stopping;
+                self.phase.send_replace(Phase::Stopping);
+            }
+            self.queue_space.close();
+            let now = Instant::now();
+            for s in &mut st.slots {
+                resolve.append(&mut s.inbox);
+                s.healthy = false;
+                s.waker = None;
+                s.pid = None;
+                s.load = 0;
+                if let Some(since) = s.busy_since.take() {
+                    s.busy_total += now - since;
+                }
+            }
+            resolve.extend(st.queue.drain(..));
+            st.assigned = 0;
+        }
+        for task in resolve {
+            task.resolve(Err(TaskError::ShutDown));
+        }
+    }
+
     /// A snapshot of the counters and slots.
     pub fn stats(&self) -> PoolStats {
         let st = self.lock();
@@ -556,6 +637,8 @@ impl Shared {
             in_flight: st.assigned,
             healthy_workers: st.healthy_count(),
             degraded: st.degraded(),
+            circuit_open: st.breaker.is_open(),
+            start_failures: c.start_failures,
             workers: st
                 .slots
                 .iter()
@@ -580,8 +663,13 @@ impl Shared {
         }
         let limit = self.config.in_flight_limit();
         let mut freed = 0;
-        while !st.queue.is_empty() {
-            let Some(i) = st.least_loaded(limit) else {
+        while let Some(front) = st.queue.front() {
+            let found = if front.isolate {
+                st.idle_slot()
+            } else {
+                st.least_loaded(limit)
+            };
+            let Some(i) = found else {
                 break;
             };
             let Some(mut task) = st.queue.pop_front() else {
@@ -596,8 +684,22 @@ impl Shared {
         }
     }
 
-    /// With the circuit open and no healthy worker, queued tasks fail now.
+    /// With the circuit open and no healthy worker, queued tasks fail now
+    /// (with [`OpenCircuit::Hold`], once it has given up waiting).
     fn fail_queue_if_degraded(&self, st: &mut State, resolve: &mut Vec<(Task, Outcome)>) {
+        if let OpenCircuit::Hold { give_up_after } = st.open_circuit {
+            if !st.gave_up
+                && st.breaker.is_open()
+                && st.healthy_count() == 0
+                && st.breaker.open_for() >= give_up_after
+            {
+                st.gave_up = true;
+                tracing::error!(
+                    "worker pool giving up: no healthy worker for {give_up_after:?} \
+                     with the circuit breaker open"
+                );
+            }
+        }
         if st.queue.is_empty() || !st.degraded() {
             return;
         }
@@ -628,9 +730,14 @@ impl State {
         self.slots.iter().filter(|s| s.healthy).count()
     }
 
-    /// Circuit open and nobody healthy: tasks fail fast.
+    /// Circuit open and nobody healthy: tasks fail fast (held, with
+    /// [`OpenCircuit::Hold`], until it gives up).
     fn degraded(&self) -> bool {
-        self.breaker.is_open() && self.healthy_count() == 0
+        let failing = match self.open_circuit {
+            OpenCircuit::FailFast => true,
+            OpenCircuit::Hold { .. } => self.gave_up,
+        };
+        failing && self.breaker.is_open() && self.healthy_count() == 0
     }
 
     fn degraded_error(&self) -> TaskError {
@@ -643,7 +750,7 @@ impl State {
     fn least_loaded(&self, limit: usize) -> Option<usize> {
         let mut best: Option<(usize, usize)> = None;
         for (i, s) in self.slots.iter().enumerate() {
-            if !s.healthy || s.load >= limit {
+            if !s.healthy || s.load >= limit || s.isolating {
                 continue;
             }
             match best {
@@ -654,8 +761,14 @@ impl State {
         best.map(|(i, _)| i)
     }
 
+    /// A healthy slot with nothing assigned, for a suspect task.
+    fn idle_slot(&self) -> Option<usize> {
+        self.slots.iter().position(|s| s.healthy && s.load == 0)
+    }
+
     fn assign(&mut self, i: usize, task: Task) {
         if let Some(s) = self.slots.get_mut(i) {
+            s.isolating |= task.isolate;
             s.inbox.push(task);
             s.load += 1;
             self.assigned += 1;
@@ -674,7 +787,7 @@ fn loss_error(loss: &Loss, attempts: u32) -> TaskError {
             detail: detail.clone(),
             attempts,
         },
-        Loss::TimedOut(timeout) => TaskError::TimedOut {
+        Loss::TimedOut(timeout) | Loss::NotReady(timeout) => TaskError::TimedOut {
             timeout: *timeout,
             attempts,
         },
@@ -783,18 +896,35 @@ mod tests {
         assert_eq!(loads(&shared), [0, 2]);
         let mut on1 = take(&shared, 1, 0);
         assert_eq!(on1.len(), 2);
-        // Attempt 2 of 2 for both: they fail with how the worker died.
+        // Lost together: either could be the cause, so neither is charged;
+        // both are suspects, back in the queue.
         shared.worker_down(1);
         let (t1, t2) = (on1.remove(0), on1.remove(0));
         shared.worker_lost(1, vec![t1, t2], vec![], &Loss::Died(status), None);
-        let want = TaskError::WorkerDied {
-            status,
-            attempts: 2,
-        };
-        assert_eq!(a.await, Err(want.clone()));
-        // b was charged only once (its first attempt): it is back in the queue.
         let stats = shared.stats();
-        assert_eq!((stats.failed, stats.retried, stats.queue_depth), (1, 2, 1));
+        assert_eq!((stats.failed, stats.retried, stats.queue_depth), (0, 3, 2));
+        // A suspect runs alone: a healthy slot takes one task and no more.
+        shared.worker_healthy(0);
+        let mut alone = take(&shared, 0, 0);
+        assert_eq!(alone.len(), 1);
+        let _c = placed(shared.offer(b"c".to_vec(), None));
+        assert_eq!(loads(&shared), [1, 0], "c waits: slot 0 isolates a suspect");
+        // Lost alone: now it is charged; `a` (already charged once) fails.
+        let suspect = alone.remove(0);
+        let was_a = suspect.payload == b"a";
+        shared.worker_down(0);
+        shared.worker_lost(0, vec![suspect], vec![], &Loss::Died(status), None);
+        if was_a {
+            let want = TaskError::WorkerDied {
+                status,
+                attempts: 2,
+            };
+            assert_eq!(a.await, Err(want));
+            assert_eq!(shared.stats().failed, 1);
+        } else {
+            assert_eq!(shared.stats().failed, 0);
+            drop(a);
+        }
         drop(b);
     }
 

@@ -17,6 +17,7 @@ pub(super) struct Counters {
     pub violations: u64,
     pub not_run: u64,
     pub respawn_causes: RespawnCounts,
+    pub start_failures: u64,
 }
 
 /// A snapshot of a pool's activity, from [`Pool::stats`](super::Pool::stats).
@@ -64,8 +65,16 @@ pub struct PoolStats {
     /// Workers up and accepting tasks.
     pub healthy_workers: usize,
     /// Whether the circuit breaker is open with no healthy worker, so that
-    /// tasks fail fast with [`TaskError::Degraded`](super::TaskError::Degraded).
+    /// tasks fail fast with [`TaskError::Degraded`](super::TaskError::Degraded)
+    /// (with [`OpenCircuit::Hold`](super::OpenCircuit::Hold): once it gave up).
     pub degraded: bool,
+    /// Whether the circuit breaker is open (workers keep failing at
+    /// start-up; with [`OpenCircuit::Hold`](super::OpenCircuit::Hold),
+    /// dispatch is paused and tasks wait).
+    pub circuit_open: bool,
+    /// Worker starts that failed: not spawned, not ready within the start
+    /// timeout, or dead before proving themselves.
+    pub start_failures: u64,
     /// One entry per worker slot.
     pub workers: Vec<WorkerStats>,
 }

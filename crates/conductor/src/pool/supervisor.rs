@@ -44,6 +44,12 @@ pub(super) fn spawn_worker(shared: &Shared, slot: usize) -> crate::Result<Child>
     if command.get_containment() == Containment::None {
         command.containment(Containment::ProcessGroup);
     }
+    // A worker never outlives the pool's process, however that dies.
+    #[cfg(target_os = "linux")]
+    {
+        use crate::unix::CommandExt;
+        command.parent_death_signal(libc::SIGKILL);
+    }
     command.spawn()
 }
 
@@ -139,8 +145,14 @@ async fn run_worker(
             end = poll_fn(|cx| conn.poll_run(cx, shared)) => break Ending::Conn(end),
             status = child.wait() => break Ending::Exited(status),
             () = &mut probation, if !proven => {
-                proven = true;
-                shared.worker_proven(slot);
+                if conn.unready() {
+                    // A line worker still starting (its first task unread)
+                    // proves nothing yet: look again shortly.
+                    probation.as_mut().reset(Instant::now() + Duration::from_millis(10));
+                } else {
+                    proven = true;
+                    shared.worker_proven(slot);
+                }
             }
         }
     };
@@ -160,17 +172,34 @@ async fn run_worker(
         Loss::TimedOut(t) => {
             tracing::warn!(worker = slot, pid, "worker killed: task ran past {t:?}")
         }
+        Loss::NotReady(t) => {
+            tracing::warn!(
+                worker = slot,
+                pid,
+                "worker killed: did not read its first task within {t:?}"
+            )
+        }
     }
-    let start_failure = if proven || conn.answered() {
+    let age = spawned_at.elapsed();
+    let start_failure = if conn.unready() {
+        // A line worker that never read its first task never started.
+        match &loss {
+            Loss::Died(status) => Some(format!(
+                "worker died {age:.0?} after starting, before reading its first task ({status})"
+            )),
+            Loss::Violation(detail) => Some(format!("protocol violation at start: {detail}")),
+            Loss::NotReady(t) => Some(format!("did not read its first task within {t:?}")),
+            Loss::TimedOut(_) | Loss::Stopped => None,
+        }
+    } else if proven || conn.spoke() {
         None
     } else {
-        let age = spawned_at.elapsed();
         match &loss {
             Loss::Died(status) => Some(format!("worker died {age:.0?} after starting ({status})")),
             Loss::Violation(detail) => {
                 Some(format!("protocol violation right after start: {detail}"))
             }
-            Loss::TimedOut(_) | Loss::Stopped => None,
+            Loss::TimedOut(_) | Loss::Stopped | Loss::NotReady(_) => None,
         }
     };
     let (charged, uncharged) = conn.take_tasks(matches!(loss, Loss::TimedOut(_)));
@@ -187,7 +216,7 @@ async fn check_health(
     conn: &mut Conn,
     slot: usize,
 ) -> Result<(), String> {
-    let limit = shared.config.health_timeout;
+    let limit = shared.config.start_timeout;
     match shared.config.mode {
         Mode::Lines => match child.try_wait() {
             Ok(None) => Ok(()),
@@ -281,6 +310,10 @@ async fn settle(shared: &Shared, child: &mut Child, conn: &mut Conn, ending: End
         Ending::Conn(End::TimedOut) => {
             stop_worker(child).await;
             Loss::TimedOut(shared.config.task_timeout.unwrap_or_default())
+        }
+        Ending::Conn(End::NotReady) => {
+            stop_worker(child).await;
+            Loss::NotReady(shared.config.start_timeout)
         }
     }
 }

@@ -34,6 +34,9 @@ pub(super) struct Task {
     pub runs: u32,
     /// The worker slot it was last sent to.
     pub worker: Option<usize>,
+    /// A suspect: it was in flight beside others on a worker that died, so
+    /// it runs alone on a worker until it resolves (a death is then its own).
+    pub isolate: bool,
     submitted: Instant,
     reply: oneshot::Sender<(Outcome, TaskInfo)>,
 }
@@ -69,6 +72,7 @@ impl Task {
             holds_permit: false,
             runs: 0,
             worker: None,
+            isolate: false,
             submitted: Instant::now(),
             reply,
         };

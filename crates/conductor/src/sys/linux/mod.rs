@@ -9,6 +9,7 @@ mod memory;
 mod process;
 mod reaper;
 mod spawn;
+mod spawner;
 mod subreaper;
 mod wait;
 

@@ -284,6 +284,16 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
         };
         let cloned = if fork {
             fork_child(ctx, plan.close_from, req.pidfd)
+        } else if pdeathsig != 0 {
+            // The death signal is tied to the cloning thread: clone from one
+            // that lives as long as the process (see spawner.rs).
+            let job = AssertSend((&mut req, ctx));
+            super::spawner::run(move || {
+                // Moves the whole wrapper in (not its fields one by one).
+                let AssertSend((req, ctx)) = { job };
+                AssertSend(clone_child(req, ctx))
+            })
+            .0
         } else {
             clone_child(&mut req, ctx)
         };
@@ -408,6 +418,15 @@ fn fork_child(
     };
     Ok((pid, pidfd, ctx))
 }
+/// A clone request, its context and the clone's outcome, handed between the
+/// spawning thread and the spawner thread.
+struct AssertSend<T>(T);
+
+// SAFETY: what crosses threads is the child's context, whose raw pointers point
+// into data owned by `spawn`'s frame, and the context given back. `spawn` waits
+// for the spawner thread to finish the clone before it goes on (spawner::run
+// blocks), so the data is used by one thread at a time and outlives the use.
+unsafe impl<T> Send for AssertSend<T> {}
 
 /// Runs the clone (`clone3`, or the legacy `clone()` with every signal blocked,
 /// whose child resets handlers by hand) and returns the pid, the pidfd and the

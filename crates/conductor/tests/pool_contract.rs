@@ -1,0 +1,387 @@
+//! The pool's contract where it was broken: line mode's one line in, one
+//! line out (extra lines and partial lines are never results), poison tasks
+//! in framed mode, `Pool::kill` resolving queued tasks, start-up that is
+//! not charged to tasks, and slow start-up that is not failure.
+//!
+//! Every wait is bounded (hang catchers, generous on a loaded machine).
+#![cfg(unix)]
+
+mod common;
+mod pool_support;
+
+use std::time::Duration;
+
+use conductor::pool::{Mode, OpenCircuit, Pool, TaskError};
+use conductor::Command;
+use pool_support::*;
+
+fn sh(script: &'static str) -> impl Fn() -> Command + Send + Sync + 'static {
+    move || {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", script]);
+        cmd
+    }
+}
+
+#[tokio::test]
+async fn line_worker_writing_two_lines_per_task_is_a_violation_not_a_result() {
+    let pool = within(
+        20,
+        "build",
+        Pool::builder(|| {
+            let mut cmd = Command::new("sed");
+            cmd.args(["-u", "p"]);
+            cmd
+        })
+        .mode(Mode::Lines)
+        .workers(1)
+        .build(),
+    )
+    .await
+    .unwrap();
+    let inputs: Vec<String> = (1..=6).map(|i| i.to_string()).collect();
+    let results = within(60, "run_all", pool.run_all(inputs.clone())).await;
+    for (input, result) in inputs.iter().zip(results) {
+        match result {
+            Err(TaskError::ProtocolViolation { detail, attempts }) => {
+                assert_eq!(attempts, 3);
+                assert!(
+                    detail.contains("one output line per input line"),
+                    "{detail}"
+                );
+            }
+            other => panic!("task {input}: {other:?}"),
+        }
+    }
+    assert!(pool.stats().protocol_violations >= 6);
+    within(20, "shutdown", pool.shutdown()).await;
+}
+
+#[tokio::test]
+async fn partial_line_then_exit_is_a_crash_not_a_result() {
+    for code in ["3", "0"] {
+        let script: &'static str = if code == "3" {
+            "read x; printf partial; exit 3"
+        } else {
+            "read x; printf partial; exit 0"
+        };
+        let pool = within(
+            20,
+            "build",
+            Pool::builder(sh(script))
+                .mode(Mode::Lines)
+                .workers(1)
+                .attempts(2)
+                .build(),
+        )
+        .await
+        .unwrap();
+        let result = within(30, "submit", pool.submit("a")).await;
+        match result {
+            Err(TaskError::WorkerDied { status, attempts }) => {
+                assert_eq!(attempts, 2);
+                assert_eq!(status.code(), Some(code.parse().unwrap()));
+            }
+            other => panic!("exit {code}: {other:?}"),
+        }
+        within(20, "shutdown", pool.shutdown()).await;
+    }
+}
+
+#[tokio::test]
+async fn one_line_per_task_still_flows() {
+    let pool = within(
+        20,
+        "build",
+        Pool::builder(sh("exec cat"))
+            .mode(Mode::Lines)
+            .workers(2)
+            .build(),
+    )
+    .await
+    .unwrap();
+    let inputs: Vec<String> = (0..500).map(|i| format!("line {i}")).collect();
+    let results = within(60, "run_all", pool.run_all(inputs.clone())).await;
+    for (input, result) in inputs.iter().zip(results) {
+        assert_eq!(result.unwrap(), input.as_bytes());
+    }
+    within(20, "shutdown", pool.shutdown()).await;
+}
+
+#[tokio::test]
+async fn kill_resolves_queued_tasks_and_leaves_consistent_stats() {
+    // One worker that takes a task and never answers: one task in flight,
+    // the others queued.
+    let pool = within(
+        20,
+        "build",
+        Pool::builder(sh("read x; exec sleep 300"))
+            .mode(Mode::Lines)
+            .workers(1)
+            .build(),
+    )
+    .await
+    .unwrap();
+    let mut handles = Vec::new();
+    for body in ["a", "b", "c"] {
+        handles.push(within(10, "enqueue", pool.enqueue(body)).await.unwrap());
+    }
+    let stats = pool.stats();
+    assert_eq!((stats.in_flight, stats.queue_depth), (1, 2), "{stats:?}");
+    within(20, "kill", pool.kill()).await;
+    for handle in handles {
+        assert_eq!(
+            within(10, "a killed pool's task", handle).await,
+            Err(TaskError::ShutDown)
+        );
+    }
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.queue_depth, stats.in_flight, stats.healthy_workers),
+        (0, 0, 0),
+        "{stats:?}"
+    );
+    assert!(stats
+        .workers
+        .iter()
+        .all(|w| w.pid.is_none() && !w.healthy && w.in_flight == 0));
+    // The pool handle is still alive here: nothing waits on it.
+    drop(pool);
+}
+
+#[tokio::test]
+async fn poison_task_alone_exhausts_its_attempts() {
+    if !python3_available() {
+        return;
+    }
+    // One worker, 4 tasks in flight: the poison is always in flight beside
+    // innocent tasks when it kills the worker.
+    let pool = within(
+        20,
+        "build",
+        python_pool(&[])
+            .workers(1)
+            .tasks_per_worker(4)
+            .attempts(3)
+            .build(),
+    )
+    .await
+    .unwrap();
+    let poison = within(10, "enqueue", pool.enqueue("crash")).await.unwrap();
+    let mut innocents = Vec::new();
+    for i in 0..7 {
+        innocents.push(
+            within(10, "enqueue", pool.enqueue(format!("t{i}")))
+                .await
+                .unwrap(),
+        );
+    }
+    match within(60, "poison", poison).await {
+        Err(TaskError::WorkerDied { status, attempts }) => {
+            assert_eq!((status.code(), attempts), (Some(3), 3));
+        }
+        other => panic!("{other:?}"),
+    }
+    for (i, handle) in innocents.into_iter().enumerate() {
+        let result = within(60, "innocent", handle).await;
+        assert_eq!(result, Ok(format!("T{i}").into_bytes()), "task t{i}");
+    }
+    let stats = pool.stats();
+    assert_eq!((stats.failed, stats.succeeded), (1, 7), "{stats:?}");
+    within(20, "shutdown", pool.shutdown()).await;
+}
+
+fn python3_available() -> bool {
+    let found = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        common::skipped("no python3");
+    }
+    found
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "conductor-pool-contract-{}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn task_timeout_clock_starts_when_a_line_worker_can_work() {
+    // 1 s of start-up, 50 ms tasks, a 500 ms task timeout: start-up is not
+    // the tasks' time.
+    let pool = within(
+        20,
+        "build",
+        Pool::builder(sh(
+            "sleep 1; while read l; do sleep 0.05; echo \"$l\"; done",
+        ))
+        .mode(Mode::Lines)
+        .workers(2)
+        .attempts(1)
+        .task_timeout(Duration::from_millis(500))
+        .build(),
+    )
+    .await
+    .unwrap();
+    let inputs: Vec<String> = (0..10).map(|i| format!("t{i}")).collect();
+    let results = within(60, "run_all", pool.run_all(inputs.clone())).await;
+    for (input, result) in inputs.iter().zip(results) {
+        assert_eq!(result, Ok(input.clone().into_bytes()));
+    }
+    assert_eq!(pool.stats().timeouts, 0);
+    within(20, "shutdown", pool.shutdown()).await;
+}
+
+#[tokio::test]
+async fn first_task_is_not_charged_for_a_line_worker_that_never_started() {
+    let dir = temp_dir("never-started");
+    let mark = dir.join("mark");
+    // The first worker dies at once without reading; later ones work.
+    let script = format!(
+        "if mkdir {} 2>/dev/null; then exit 1; fi; exec cat",
+        mark.display()
+    );
+    let pool = within(
+        20,
+        "build",
+        Pool::builder(move || {
+            let mut cmd = Command::new("sh");
+            cmd.args(["-c", &script]);
+            cmd
+        })
+        .mode(Mode::Lines)
+        .workers(1)
+        .attempts(1)
+        .build(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        within(30, "submit", pool.submit("x")).await,
+        Ok(b"x".to_vec())
+    );
+    let stats = pool.stats();
+    assert!(stats.start_failures >= 1, "{stats:?}");
+    within(20, "shutdown", pool.shutdown()).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn line_worker_that_never_reads_fails_to_start_without_charging() {
+    // Never reads: it fails its start (start timeout), every time; the task
+    // is never charged, so it ends Degraded, not TimedOut.
+    let pool = within(
+        20,
+        "build",
+        Pool::builder(sh("exec sleep 300"))
+            .mode(Mode::Lines)
+            .workers(1)
+            .attempts(1)
+            .start_timeout(Duration::from_millis(200))
+            .backoff(Duration::from_millis(1), Duration::from_millis(10))
+            .circuit_breaker(2, Duration::from_secs(1))
+            .build(),
+    )
+    .await
+    .unwrap();
+    let err = within(60, "submit", pool.submit("x")).await.unwrap_err();
+    assert!(
+        matches!(err, TaskError::Degraded { ref last_failure }
+        if last_failure.contains("did not read its first task")),
+        "{err:?}"
+    );
+    within(20, "kill", pool.kill()).await;
+}
+
+#[tokio::test]
+async fn hold_keeps_tasks_queued_through_a_start_up_episode() {
+    let dir = temp_dir("hold");
+    let (flag, starts) = (dir.join("broken"), dir.join("starts"));
+    std::fs::write(&flag, b"").unwrap();
+    let script = format!(
+        "echo x >> {}; if [ -e {} ]; then exit 1; fi; exec cat",
+        starts.display(),
+        flag.display()
+    );
+    let pool = within(
+        20,
+        "build",
+        Pool::builder(move || {
+            let mut cmd = Command::new("sh");
+            cmd.args(["-c", &script]);
+            cmd
+        })
+        .mode(Mode::Lines)
+        .workers(2)
+        .queue_capacity(10_000)
+        .circuit_breaker(3, Duration::from_secs(1))
+        .open_circuit(OpenCircuit::Hold {
+            give_up_after: Duration::from_secs(600),
+        })
+        .build(),
+    )
+    .await
+    .unwrap();
+    let mut handles = Vec::new();
+    for i in 0..2000 {
+        handles.push(pool.enqueue(format!("t{i}")).await.unwrap());
+    }
+    wait_until(Duration::from_secs(6) * SLACK, "circuit open", || {
+        pool.stats().circuit_open
+    })
+    .await;
+    let stats = pool.stats();
+    assert!(!stats.degraded && stats.failed == 0, "{stats:?}");
+    // The episode ends: workers start again, and every task gets its result.
+    std::fs::remove_file(&flag).unwrap();
+    for (i, handle) in handles.into_iter().enumerate() {
+        assert_eq!(
+            within(60, "task", handle).await,
+            Ok(format!("t{i}").into_bytes())
+        );
+    }
+    within(20, "shutdown", pool.shutdown()).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn hold_gives_up_after_the_bound() {
+    let pool = within(
+        20,
+        "build",
+        Pool::builder(sh("exit 1"))
+            .mode(Mode::Lines)
+            .workers(2)
+            .circuit_breaker(2, Duration::from_secs(1))
+            .backoff(Duration::from_millis(5), Duration::from_millis(50))
+            .open_circuit(OpenCircuit::Hold {
+                give_up_after: Duration::from_millis(500),
+            })
+            .build(),
+    )
+    .await
+    .unwrap();
+    let start = std::time::Instant::now();
+    let results = within(
+        60,
+        "run_all",
+        pool.run_all((0..50).map(|i| format!("t{i}"))),
+    )
+    .await;
+    assert!(start.elapsed() >= Duration::from_millis(500), "held first");
+    for result in results {
+        assert!(
+            matches!(result, Err(TaskError::Degraded { .. })),
+            "{result:?}"
+        );
+    }
+    assert!(pool.stats().degraded);
+    within(20, "kill", pool.kill()).await;
+}

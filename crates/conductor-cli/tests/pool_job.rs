@@ -272,6 +272,9 @@ fn worker_stderr_is_forwarded_and_rust_log_is_honoured() {
             "1",
             "--retries",
             "0",
+            // The worker never starts: give up on it soon.
+            "--give-up-after",
+            "1s",
             "--",
             "python3",
             "-c",

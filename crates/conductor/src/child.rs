@@ -1,10 +1,10 @@
 //! The async [`Child`]: a running (or finished) child process with its pipes.
 
-use crate::child_core::{empty_output, ChildCore};
+use crate::child_core::{ChildCore, Ended};
 use crate::error::{Operation, Result};
 use crate::pipes::{read_to_end, write_all, ChildStderr, ChildStdin, ChildStdout};
 use crate::spec::CommandSpec;
-use crate::status::{Captured, ExitStatus, Output, ResourceUsage};
+use crate::status::{Captured, ExitStatus, Output};
 use crate::sys::{AsyncPipe, Spawned};
 use std::io;
 use std::time::{Duration, Instant};
@@ -48,6 +48,8 @@ pub struct Child {
 crate::child_core::child_handle_impls!(Child);
 
 impl Child {
+    crate::child_core::child_passthrough!();
+
     pub(crate) fn from_spawned(s: Spawned, spec: &CommandSpec) -> Result<Child> {
         let mut child = Child {
             core: ChildCore::new(s.process, spec),
@@ -108,57 +110,6 @@ impl Child {
         self.pty.take()
     }
 
-    /// The cgroup holding the child's tree, under [`Containment::Cgroup`](crate::Containment::Cgroup) (Linux).
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::Command::new("true").spawn()?;
-    /// assert!(child.cgroup_path().is_none());
-    /// child.wait().await?;
-    /// # Ok(()) }
-    /// ```
-    #[cfg(target_os = "linux")]
-    pub fn cgroup_path(&self) -> Option<&std::path::Path> {
-        self.core.cgroup_path()
-    }
-
-    /// The child's process id.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::Command::new("true").spawn()?;
-    /// assert!(child.id() > 0);
-    /// child.wait().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn id(&self) -> u32 {
-        self.core.id()
-    }
-
-    /// The child's pidfd (Linux), which names it even after its pid is reused;
-    /// [`PidFd`](crate::unix::PidFd) implements `AsFd`. Mirrors std's
-    /// `ChildExt::pidfd`: an error ([`Operation::Pidfd`](crate::Operation::Pidfd))
-    /// for a child spawned on the SIGCHLD fallback, which has no pidfd.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), conductor::Error> {
-    /// use std::os::fd::AsFd;
-    /// let mut child = conductor::Command::new("true").spawn()?;
-    /// # conductor::unix::force_sigchld_fallback(false);
-    /// let fd = child.pidfd()?.as_fd();
-    /// let mut poll = [rustix::event::PollFd::new(&fd, rustix::event::PollFlags::IN)];
-    /// rustix::event::poll(&mut poll, None).expect("poll"); // readable once it exits
-    /// child.wait().await?;
-    /// # Ok(()) }
-    /// ```
-    #[cfg(target_os = "linux")]
-    pub fn pidfd(&self) -> Result<&crate::unix::PidFd> {
-        self.core.pidfd()
-    }
-
     /// Waits for the child to exit. Cancel-safe: dropping the future loses
     /// nothing, and a later call picks up where it left off. The child's stdin
     /// is closed first, so a child reading it to EOF cannot deadlock the wait.
@@ -174,19 +125,6 @@ impl Child {
         drop(self.stdin.take());
         let res = std::future::poll_fn(|cx| self.core.process().poll_wait(cx)).await;
         self.core.wait_result(res)
-    }
-
-    /// Returns the status if the child has exited, without waiting.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::Command::new("sleep").arg("5").kill_on_drop(true).spawn()?;
-    /// assert_eq!(child.try_wait()?, None);
-    /// # Ok(()) }
-    /// ```
-    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
-        self.core.try_wait()
     }
 
     /// Sends SIGKILL without waiting (see [`kill`](Self::kill) to also wait).
@@ -215,39 +153,6 @@ impl Child {
     pub async fn kill(&mut self) -> Result<()> {
         self.start_kill()?;
         self.wait().await.map(drop)
-    }
-
-    /// Sends signal `sig` to the child. On Linux it goes through the pidfd, so
-    /// it can never reach an unrelated process that reused the pid. A child
-    /// already reaped is not an error. On Windows only SIGKILL, SIGTERM,
-    /// SIGBREAK and 0 have a meaning; the others give an `Unsupported` error
-    /// (see the `conductor::windows` module).
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::Command::new("sleep").arg("5").spawn()?;
-    /// child.signal(libc::SIGTERM)?;
-    /// assert_eq!(child.wait().await?.signal(), Some(libc::SIGTERM));
-    /// # Ok(()) }
-    /// ```
-    pub fn signal(&mut self, sig: i32) -> Result<()> {
-        self.core.signal(sig)
-    }
-
-    /// CPU times and peak memory of the child, once it has been waited for.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::Command::new("true").spawn()?;
-    /// assert!(child.resource_usage().is_none());
-    /// child.wait().await?;
-    /// assert!(child.resource_usage().is_some());
-    /// # Ok(()) }
-    /// ```
-    pub fn resource_usage(&self) -> Option<ResourceUsage> {
-        self.core.resource_usage()
     }
 
     /// Waits for exit while collecting all of stdout and stderr (those that are piped).
@@ -395,40 +300,27 @@ impl Child {
                 None => Some(self.wait().await?),
             }
         };
-        let mut output = Output {
-            status: ExitStatus::default(),
-            stdout: out,
-            stderr: err,
+        let ended = match status {
+            Some(s) => Ended::Exited(s),
+            None => Ended::Stopped(self.terminate(limits.grace).await?),
         };
-        match status {
-            Some(s) => {
-                output.status = s;
-                Ok(Captured {
-                    output: self.core.check(output)?,
-                    stdout_truncated: out_trunc,
-                    stderr_truncated: err_trunc,
-                })
-            }
-            None => {
-                output.status = self.terminate(limits.grace).await?;
-                Err(self.core.timed_out(output))
-            }
-        }
+        self.core.finish(ended, out, err, (out_trunc, err_trunc))
     }
 
     /// Runs to completion under the command's timeout (used by `status()`).
     pub(crate) async fn wait_limited(&mut self) -> Result<ExitStatus> {
-        let Some(limit) = self.core.limits.timeout else {
-            let status = self.wait().await?;
-            return self.core.check_status(status);
+        let status = match self.core.limits.timeout {
+            Some(limit) => tokio::time::timeout(limit, self.wait())
+                .await
+                .ok()
+                .transpose()?,
+            None => Some(self.wait().await?),
         };
-        match tokio::time::timeout(limit, self.wait()).await {
-            Ok(r) => self.core.check_status(r?),
-            Err(_) => {
-                let status = self.terminate(self.core.limits.grace).await?;
-                Err(self.core.timed_out(empty_output(status)))
-            }
-        }
+        let ended = match status {
+            Some(s) => Ended::Exited(s),
+            None => Ended::Stopped(self.terminate(self.core.limits.grace).await?),
+        };
+        self.core.finish_status(ended)
     }
 
     /// Waits at most `timeout`; `Ok(None)` if the child still runs then (it is not killed).
@@ -446,23 +338,6 @@ impl Child {
             Ok(r) => r.map(Some),
             Err(_) => Ok(None),
         }
-    }
-
-    /// Sends `sig` to the child's whole tree, as its
-    /// [`Containment`](crate::Containment) holds it (just the child without one).
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), conductor::Error> {
-    /// use conductor::{Command, Containment};
-    /// let mut child = Command::new("sh").args(["-c", "sleep 300 & wait"])
-    ///     .containment(Containment::ProcessGroup).spawn()?;
-    /// child.signal_tree(libc::SIGKILL)?;
-    /// assert_eq!(child.wait().await?.signal(), Some(libc::SIGKILL));
-    /// # Ok(()) }
-    /// ```
-    pub fn signal_tree(&mut self, sig: i32) -> Result<()> {
-        self.core.signal_tree(sig)
     }
 
     /// Stops the whole tree gracefully: SIGTERM (and SIGCONT) to every member,

@@ -1,12 +1,12 @@
 //! The async [`Command`] builder: spawns children whose pipes and exit are
 //! driven by tokio's reactor.
 
-use crate::builder::{builder_methods, command_impls};
+use crate::builder::{builder_methods, command_impls, CAPTURE};
 use crate::child::Child;
 use crate::error::{Error, Operation, Result};
 use crate::spec::{CommandSpec, HasSpec};
 use crate::status::{Captured, ExitStatus, Output};
-use crate::sys::{self, SpawnOptions, StdioDefault};
+use crate::sys::{SpawnOptions, StdioDefault};
 use std::ffi::OsStr;
 
 /// A process builder for the async API, mirroring [`std::process::Command`]
@@ -149,19 +149,16 @@ impl Command {
             nonblocking: true,
             grow_pipes: grow,
         };
-        self.spec.check_program()?;
-        let pty = crate::pty::prepare(&mut self.spec)?;
-        let spawned = sys::spawn(&self.spec, &opts);
-        if let Some(p) = &pty {
-            crate::pty::restore(&mut self.spec, p);
-        }
-        let spawned = spawned?;
-        self.spec.spawned();
+        let (spawned, master) = crate::builder::spawn_parts(&mut self.spec, &opts)?;
         #[allow(unused_mut)] // only Unix attaches a pty
         let mut child = Child::from_spawned(spawned, &self.spec)?;
         #[cfg(unix)]
-        if let Some(p) = pty {
-            child.attach_pty(p.master, defaults[1] == StdioDefault::Piped)?;
+        if let Some(m) = master {
+            child.attach_pty(m, defaults[1] == StdioDefault::Piped)?;
+        }
+        #[cfg(windows)]
+        if let Some(m) = master {
+            match m {}
         }
         Ok(child)
     }
@@ -213,10 +210,7 @@ impl Command {
     /// # Ok(()) }
     /// ```
     pub async fn output(&mut self) -> Result<Output> {
-        let child = self.spawn_with(
-            [StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped],
-            true,
-        )?;
+        let child = self.spawn_with(CAPTURE, true)?;
         child.wait_with_output().await
     }
 
@@ -233,10 +227,7 @@ impl Command {
     /// # Ok(()) }
     /// ```
     pub async fn capture(&mut self) -> Result<Captured> {
-        let child = self.spawn_with(
-            [StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped],
-            true,
-        )?;
+        let child = self.spawn_with(CAPTURE, true)?;
         child.wait_with_capture().await
     }
 
@@ -257,10 +248,7 @@ impl Command {
     /// ```
     pub async fn combined_output(&mut self) -> Result<Output> {
         let saved = self.spec.stderr.replace(crate::Stdio::merged_with_stdout());
-        let child = self.spawn_with(
-            [StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped],
-            true,
-        );
+        let child = self.spawn_with(CAPTURE, true);
         self.spec.stderr = saved;
         child?.wait_with_output().await
     }

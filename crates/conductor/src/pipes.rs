@@ -7,7 +7,7 @@ use crate::stdio::{Stdio, StdioKind};
 use crate::sys::AsyncPipe;
 use std::io;
 #[cfg(unix)]
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
 #[cfg(windows)]
 use std::os::windows::io::{
     AsHandle, AsRawHandle, BorrowedHandle, IntoRawHandle, OwnedHandle, RawHandle,
@@ -16,6 +16,34 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+/// The borrowing descriptor/handle traits both flavours of pipe share
+/// (`AsFd`, `AsRawFd`; `AsRawHandle`), on a type with a `pipe` field.
+macro_rules! pipe_borrow_impls {
+    ($name:ident) => {
+        #[cfg(unix)]
+        impl std::os::fd::AsFd for $name {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                std::os::fd::AsFd::as_fd(&self.pipe)
+            }
+        }
+
+        #[cfg(unix)]
+        impl std::os::fd::AsRawFd for $name {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                std::os::fd::AsRawFd::as_raw_fd(&self.pipe)
+            }
+        }
+
+        #[cfg(windows)]
+        impl std::os::windows::io::AsRawHandle for $name {
+            fn as_raw_handle(&self) -> std::os::windows::io::RawHandle {
+                std::os::windows::io::AsRawHandle::as_raw_handle(&self.pipe)
+            }
+        }
+    };
+}
+pub(crate) use pipe_borrow_impls;
+
 macro_rules! pipe_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -23,6 +51,8 @@ macro_rules! pipe_type {
         pub struct $name {
             pub(crate) pipe: AsyncPipe,
         }
+
+        $crate::pipes::pipe_borrow_impls!($name);
 
         #[cfg(unix)]
         impl $name {
@@ -36,20 +66,6 @@ macro_rules! pipe_type {
             /// ```
             pub fn into_owned_fd(self) -> io::Result<OwnedFd> {
                 self.pipe.into_owned()
-            }
-        }
-
-        #[cfg(unix)]
-        impl AsFd for $name {
-            fn as_fd(&self) -> BorrowedFd<'_> {
-                self.pipe.as_fd()
-            }
-        }
-
-        #[cfg(unix)]
-        impl AsRawFd for $name {
-            fn as_raw_fd(&self) -> RawFd {
-                self.pipe.as_raw_fd()
             }
         }
 
@@ -81,13 +97,6 @@ macro_rules! pipe_type {
                     .into_owned()
                     .expect("a pipe descriptor can be made blocking")
                     .into_raw_fd()
-            }
-        }
-
-        #[cfg(windows)]
-        impl AsRawHandle for $name {
-            fn as_raw_handle(&self) -> RawHandle {
-                self.pipe.as_raw_handle()
             }
         }
 

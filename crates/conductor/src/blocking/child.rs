@@ -1,10 +1,10 @@
 //! The blocking [`Child`].
 
 use super::pipes::{ChildStderr, ChildStdin, ChildStdout};
-use crate::child_core::{empty_output, ChildCore};
+use crate::child_core::{ChildCore, Ended};
 use crate::error::{Operation, Result};
 use crate::spec::CommandSpec;
-use crate::status::{Captured, ExitStatus, Output, ResourceUsage};
+use crate::status::{Captured, ExitStatus, Output};
 use crate::sys::{communicate, CollectOpts, Pipes, Spawned};
 
 use std::time::{Duration, Instant};
@@ -44,6 +44,8 @@ pub struct Child {
 crate::child_core::child_handle_impls!(Child);
 
 impl Child {
+    crate::child_core::child_passthrough!();
+
     pub(crate) fn from_spawned(s: Spawned, spec: &CommandSpec) -> Child {
         Child {
             core: ChildCore::new(s.process, spec),
@@ -98,52 +100,6 @@ impl Child {
         self.pty.take()
     }
 
-    /// The cgroup holding the child's tree, under [`Containment::Cgroup`](crate::Containment::Cgroup) (Linux).
-    ///
-    /// ```
-    /// # fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::blocking::Command::new("true").spawn()?;
-    /// assert!(child.cgroup_path().is_none());
-    /// child.wait()?;
-    /// # Ok(()) }
-    /// ```
-    #[cfg(target_os = "linux")]
-    pub fn cgroup_path(&self) -> Option<&std::path::Path> {
-        self.core.cgroup_path()
-    }
-
-    /// The child's process id.
-    ///
-    /// ```
-    /// # fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::blocking::Command::new("true").spawn()?;
-    /// assert!(child.id() > 0);
-    /// child.wait()?;
-    /// # Ok(()) }
-    /// ```
-    pub fn id(&self) -> u32 {
-        self.core.id()
-    }
-
-    /// The child's pidfd (Linux); [`PidFd`](crate::unix::PidFd) implements
-    /// `AsFd`. An error ([`Operation::Pidfd`](crate::Operation::Pidfd)) on the
-    /// SIGCHLD fallback, which has no pidfd.
-    ///
-    /// ```
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use std::os::fd::AsFd;
-    /// let mut child = conductor::blocking::Command::new("true").spawn()?;
-    /// # conductor::unix::force_sigchld_fallback(false);
-    /// let kept = child.pidfd()?.as_fd().try_clone_to_owned()?;
-    /// child.wait()?;
-    /// drop(kept);
-    /// # Ok(()) }
-    /// ```
-    #[cfg(target_os = "linux")]
-    pub fn pidfd(&self) -> Result<&crate::unix::PidFd> {
-        self.core.pidfd()
-    }
-
     /// Waits for the child to exit (closing its stdin first, as std does).
     ///
     /// ```
@@ -173,18 +129,6 @@ impl Child {
         self.core.wait_opt_result(res)
     }
 
-    /// Returns the status if the child has exited, without waiting.
-    ///
-    /// ```
-    /// # fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::blocking::Command::new("sleep").arg("5").kill_on_drop(true).spawn()?;
-    /// assert_eq!(child.try_wait()?, None);
-    /// # Ok(()) }
-    /// ```
-    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
-        self.core.try_wait()
-    }
-
     /// Sends SIGKILL (does not wait; call [`wait`](Self::wait) to reap).
     ///
     /// ```
@@ -196,34 +140,6 @@ impl Child {
     /// ```
     pub fn kill(&mut self) -> Result<()> {
         self.signal(crate::sys::SIGKILL)
-    }
-
-    /// Sends signal `sig` (through the pidfd on Linux: never to a recycled pid).
-    /// On Windows only SIGKILL, SIGTERM, SIGBREAK and 0 have a meaning (see
-    /// the `conductor::windows` module).
-    ///
-    /// ```
-    /// # fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::blocking::Command::new("sleep").arg("5").spawn()?;
-    /// child.signal(libc::SIGTERM)?;
-    /// assert_eq!(child.wait()?.signal(), Some(libc::SIGTERM));
-    /// # Ok(()) }
-    /// ```
-    pub fn signal(&mut self, sig: i32) -> Result<()> {
-        self.core.signal(sig)
-    }
-
-    /// CPU times and peak memory of the child, once it has been waited for.
-    ///
-    /// ```
-    /// # fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::blocking::Command::new("true").spawn()?;
-    /// child.wait()?;
-    /// assert!(child.resource_usage().is_some());
-    /// # Ok(()) }
-    /// ```
-    pub fn resource_usage(&self) -> Option<ResourceUsage> {
-        self.core.resource_usage()
     }
 
     /// Waits for exit while collecting stdout and stderr (those that are piped).
@@ -328,56 +244,29 @@ impl Child {
                 None => Some(self.wait()?),
             }
         };
-        let mut output = Output {
-            status: ExitStatus::default(),
-            stdout: out,
-            stderr: err,
+        let ended = match status {
+            Some(s) => Ended::Exited(s),
+            None => Ended::Stopped(self.terminate(limits.grace)?),
         };
-        match status {
-            Some(s) => {
-                output.status = s;
-                Ok(Captured {
-                    output: self.core.check(output)?,
-                    stdout_truncated: collected.out_truncated,
-                    stderr_truncated: collected.err_truncated,
-                })
-            }
-            None => {
-                output.status = self.terminate(limits.grace)?;
-                Err(self.core.timed_out(output))
-            }
-        }
+        self.core.finish(
+            ended,
+            out,
+            err,
+            (collected.out_truncated, collected.err_truncated),
+        )
     }
 
     /// Runs to completion under the command's timeout (used by `status()`).
     pub(crate) fn wait_limited(&mut self) -> Result<ExitStatus> {
-        let Some(limit) = self.core.limits.timeout else {
-            let status = self.wait()?;
-            return self.core.check_status(status);
+        let status = match self.core.limits.timeout {
+            Some(limit) => self.wait_timeout(limit)?,
+            None => Some(self.wait()?),
         };
-        match self.wait_timeout(limit)? {
-            Some(s) => self.core.check_status(s),
-            None => {
-                let status = self.terminate(self.core.limits.grace)?;
-                Err(self.core.timed_out(empty_output(status)))
-            }
-        }
-    }
-
-    /// Sends `sig` to the child's whole tree, as its
-    /// [`Containment`](crate::Containment) holds it (just the child without one).
-    ///
-    /// ```
-    /// # fn main() -> Result<(), conductor::Error> {
-    /// use conductor::{blocking::Command, Containment};
-    /// let mut child = Command::new("sh").args(["-c", "sleep 300 & wait"])
-    ///     .containment(Containment::ProcessGroup).spawn()?;
-    /// child.signal_tree(libc::SIGKILL)?;
-    /// assert_eq!(child.wait()?.signal(), Some(libc::SIGKILL));
-    /// # Ok(()) }
-    /// ```
-    pub fn signal_tree(&mut self, sig: i32) -> Result<()> {
-        self.core.signal_tree(sig)
+        let ended = match status {
+            Some(s) => Ended::Exited(s),
+            None => Ended::Stopped(self.terminate(self.core.limits.grace)?),
+        };
+        self.core.finish_status(ended)
     }
 
     /// Stops the whole tree gracefully: SIGTERM (and SIGCONT) to every member,

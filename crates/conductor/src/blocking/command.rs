@@ -1,11 +1,11 @@
 //! The blocking [`Command`] builder.
 
 use super::child::Child;
-use crate::builder::{builder_methods, command_impls};
+use crate::builder::{builder_methods, command_impls, CAPTURE};
 use crate::error::Result;
 use crate::spec::{CommandSpec, HasSpec};
 use crate::status::{Captured, ExitStatus, Output};
-use crate::sys::{self, SpawnOptions, StdioDefault};
+use crate::sys::{SpawnOptions, StdioDefault};
 use std::ffi::OsStr;
 
 /// A process builder for blocking code, mirroring [`std::process::Command`].
@@ -50,19 +50,16 @@ impl Command {
             nonblocking: false,
             grow_pipes: grow,
         };
-        self.spec.check_program()?;
-        let pty = crate::pty::prepare(&mut self.spec)?;
-        let spawned = sys::spawn(&self.spec, &opts);
-        if let Some(p) = &pty {
-            crate::pty::restore(&mut self.spec, p);
-        }
-        let spawned = spawned?;
-        self.spec.spawned();
-        #[allow(unused_mut)]
+        let (spawned, master) = crate::builder::spawn_parts(&mut self.spec, &opts)?;
+        #[allow(unused_mut)] // only Unix attaches a pty
         let mut child = Child::from_spawned(spawned, &self.spec);
         #[cfg(unix)]
-        if let Some(p) = pty {
-            child.attach_pty(p.master, defaults[1] == StdioDefault::Piped)?;
+        if let Some(m) = master {
+            child.attach_pty(m, defaults[1] == StdioDefault::Piped)?;
+        }
+        #[cfg(windows)]
+        if let Some(m) = master {
+            match m {}
         }
         Ok(child)
     }
@@ -106,11 +103,7 @@ impl Command {
     /// # Ok(()) }
     /// ```
     pub fn output(&mut self) -> Result<Output> {
-        self.spawn_with(
-            [StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped],
-            true,
-        )?
-        .wait_with_output()
+        self.spawn_with(CAPTURE, true)?.wait_with_output()
     }
 
     /// [`output`](Self::output), also saying whether each stream was cut
@@ -125,10 +118,7 @@ impl Command {
     /// # Ok(()) }
     /// ```
     pub fn capture(&mut self) -> Result<Captured> {
-        let child = self.spawn_with(
-            [StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped],
-            true,
-        )?;
+        let child = self.spawn_with(CAPTURE, true)?;
         child.wait_with_capture()
     }
 
@@ -148,10 +138,7 @@ impl Command {
     /// ```
     pub fn combined_output(&mut self) -> Result<Output> {
         let saved = self.spec.stderr.replace(crate::Stdio::merged_with_stdout());
-        let child = self.spawn_with(
-            [StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped],
-            true,
-        );
+        let child = self.spawn_with(CAPTURE, true);
         self.spec.stderr = saved;
         child?.wait_with_output()
     }

@@ -76,7 +76,7 @@ impl Child {
     #[cfg(unix)]
     pub(crate) fn attach_pty(&mut self, master: std::os::fd::OwnedFd, capture: bool) -> Result<()> {
         if capture && self.stdout.is_none() {
-            crate::sys::unix::pty::set_nonblocking(std::os::fd::AsFd::as_fd(&master), true)
+            crate::sys::pty::set_nonblocking(std::os::fd::AsFd::as_fd(&master), true)
                 .map_err(|e| self.core.err(Operation::Stdio, e))?;
             let pipe =
                 AsyncPipe::new(master, false).map_err(|e| self.core.err(Operation::Stdio, e))?;

@@ -16,8 +16,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// The borrowing descriptor/handle traits both flavours of pipe share
-/// (`AsFd`, `AsRawFd`; `AsRawHandle`), on a type with a `pipe` field.
+/// The borrowing descriptor traits both flavours of pipe share (`AsFd`,
+/// `AsRawFd`), on a type with a `pipe` field.
 macro_rules! pipe_borrow_impls {
     ($name:ident) => {
         #[cfg(unix)]
@@ -31,13 +31,6 @@ macro_rules! pipe_borrow_impls {
         impl std::os::fd::AsRawFd for $name {
             fn as_raw_fd(&self) -> std::os::fd::RawFd {
                 std::os::fd::AsRawFd::as_raw_fd(&self.pipe)
-            }
-        }
-
-        #[cfg(windows)]
-        impl std::os::windows::io::AsRawHandle for $name {
-            fn as_raw_handle(&self) -> std::os::windows::io::RawHandle {
-                std::os::windows::io::AsRawHandle::as_raw_handle(&self.pipe)
             }
         }
     };
@@ -97,6 +90,13 @@ macro_rules! pipe_type {
                     .into_owned()
                     .expect("a pipe descriptor can be made blocking")
                     .into_raw_fd()
+            }
+        }
+
+        #[cfg(windows)]
+        impl AsRawHandle for $name {
+            fn as_raw_handle(&self) -> RawHandle {
+                self.pipe.as_raw_handle()
             }
         }
 

@@ -2,7 +2,7 @@
 //! supervisors that forward signals to their children (re-exported from
 //! [`crate::unix`]).
 
-use crate::sys::unix::signals::{self, Raw, Registration, RECORD};
+use crate::sys::signals::{self, Raw, Registration, RECORD};
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use tokio::io::unix::AsyncFd;
@@ -121,7 +121,7 @@ impl SignalListener {
     pub fn new(signals: &[i32]) -> io::Result<SignalListener> {
         let (rd, registration) = signals::listen(signals)?;
         Ok(SignalListener {
-            pipe: crate::sys::unix::async_pipe::register(rd, tokio::io::Interest::READABLE)?,
+            pipe: crate::sys::register_async_fd(rd, tokio::io::Interest::READABLE)?,
             _registration: registration,
         })
     }
@@ -133,8 +133,7 @@ impl SignalListener {
             let mut guard = self.pipe.readable().await?;
             let mut rec = [0u8; RECORD];
             match guard.try_io(|fd| {
-                rustix::io::read(fd.get_ref().as_fd(), &mut rec)
-                    .map_err(crate::sys::unix::fd::errno_to_io)
+                rustix::io::read(fd.get_ref().as_fd(), &mut rec).map_err(crate::sys::errno_to_io)
             }) {
                 Ok(Ok(n)) if n == RECORD => {
                     return Ok(ReceivedSignal::from_raw(Raw::decode(&rec)));
@@ -160,7 +159,7 @@ impl SignalListener {
                 "signal pipe gave {n} bytes, not a whole record"
             ))),
             Err(rustix::io::Errno::AGAIN) => Ok(None),
-            Err(e) => Err(crate::sys::unix::fd::errno_to_io(e)),
+            Err(e) => Err(crate::sys::errno_to_io(e)),
         }
     }
 }

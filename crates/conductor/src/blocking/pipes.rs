@@ -42,6 +42,13 @@ macro_rules! pipe_type {
         }
 
         #[cfg(windows)]
+        impl AsRawHandle for $name {
+            fn as_raw_handle(&self) -> RawHandle {
+                self.pipe.as_raw_handle()
+            }
+        }
+
+        #[cfg(windows)]
         impl AsHandle for $name {
             fn as_handle(&self) -> BorrowedHandle<'_> {
                 self.pipe.as_handle()

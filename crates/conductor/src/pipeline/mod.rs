@@ -360,7 +360,7 @@ pub(crate) fn describe(programs: &[OsString]) -> OsString {
 
 /// Sends `sig` to the pipeline's process group.
 pub(crate) fn signal_group(pgid: u32, sig: i32) -> Result<()> {
-    crate::sys::unix::tree::signal_group(pgid, sig).map_err(|e| {
+    crate::sys::signal_group(pgid, sig).map_err(|e| {
         Error::new(crate::Operation::Signal, e).with_detail("pipeline's process group")
     })
 }

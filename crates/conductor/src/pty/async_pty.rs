@@ -3,7 +3,7 @@
 
 use super::{pty_err, PtySize};
 use crate::error::Result;
-use crate::sys::unix::pty;
+use crate::sys::pty;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::pin::Pin;
@@ -45,10 +45,7 @@ impl Pty {
     pub(crate) fn new(master: OwnedFd) -> io::Result<Pty> {
         pty::set_nonblocking(master.as_fd(), true)?;
         Ok(Pty {
-            fd: crate::sys::unix::async_pipe::register(
-                master,
-                Interest::READABLE | Interest::WRITABLE,
-            )?,
+            fd: crate::sys::register_async_fd(master, Interest::READABLE | Interest::WRITABLE)?,
         })
     }
 

@@ -3,7 +3,7 @@
 
 use super::{pty_err, PtySize};
 use crate::error::Result;
-use crate::sys::unix::pty;
+use crate::sys::pty;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 

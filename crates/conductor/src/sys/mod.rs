@@ -62,7 +62,15 @@ pub(crate) use unix::io::{communicate, CollectOpts, Pipes};
 #[cfg(unix)]
 pub(crate) use unix::signal_names;
 #[cfg(unix)]
-pub(crate) use unix::tree::wait_tree_event;
+pub(crate) use unix::tree::{signal_group, wait_tree_event};
+// The Unix pieces the platform-neutral modules use, named here so that no
+// module outside `sys` reaches into `sys::unix`.
+#[cfg(unix)]
+pub(crate) use unix::async_pipe::register as register_async_fd;
+#[cfg(unix)]
+pub(crate) use unix::fd::errno_to_io;
+#[cfg(unix)]
+pub(crate) use unix::{pty, signals};
 
 /// The parent's end of a blocking child's pipe.
 #[cfg(unix)]

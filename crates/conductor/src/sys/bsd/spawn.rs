@@ -23,11 +23,12 @@
 //! Exec errors come back from `posix_spawn` itself and become the same
 //! [`Error`] values as on Linux.
 
-use super::fork::{fork_exec, ForkRequest, Forked};
+use super::fork::{fork_exec, Forked};
 use super::process::Process;
 use super::sym::{caps, Caps};
 use crate::error::{Error, Operation, Result};
 use crate::spec::CommandSpec;
+use crate::sys::unix::exec_request::ExecRequest;
 use crate::sys::unix::plan::FdPlan;
 use crate::sys::unix::prep::ExecStrings;
 use crate::sys::unix::spawn_error::{
@@ -145,7 +146,7 @@ fn exec_inner(spec: &CommandSpec) -> Result<std::convert::Infallible> {
         .0
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let req = ForkRequest {
+    let req = ExecRequest {
         argv: strings.argv(),
         envp: strings.envp(),
         candidates: strings.candidates(),
@@ -232,7 +233,7 @@ fn spawn_fork(spec: &CommandSpec, strings: &ExecStrings, plan: &FdPlan) -> Resul
         .0
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let req = ForkRequest {
+    let req = ExecRequest {
         argv: strings.argv(),
         envp: strings.envp(),
         candidates: strings.candidates(),

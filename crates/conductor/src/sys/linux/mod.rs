@@ -2,8 +2,8 @@
 
 mod cgroup;
 mod cgroup_base;
-mod child;
 mod clone;
+mod in_child;
 mod memcg_v1;
 mod memory;
 mod process;

@@ -154,50 +154,83 @@
 //!   changes and directory: std exposes no getter for the rest (stdio,
 //!   `env_clear`, Unix options).
 
+// The process engine (feature `engine`, on by default).
+#[cfg(feature = "engine")]
 pub mod blocking;
+#[cfg(feature = "engine")]
 mod builder;
+#[cfg(feature = "engine")]
 mod child;
+#[cfg(feature = "engine")]
 mod child_core;
+#[cfg(feature = "engine")]
 mod command;
+#[cfg(feature = "engine")]
 mod error;
-#[cfg(unix)]
+#[cfg(all(unix, feature = "engine"))]
 pub mod jobs;
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", feature = "engine"))]
 mod pidfd;
-#[cfg(unix)]
+#[cfg(all(unix, feature = "engine"))]
 pub mod pipeline;
+#[cfg(feature = "engine")]
 mod pipes;
-pub mod pool;
-pub mod protocol;
+#[cfg(feature = "engine")]
 pub mod pty;
-#[cfg(unix)]
+#[cfg(all(unix, feature = "engine"))]
 mod signal_listener;
+#[cfg(feature = "engine")]
 mod spec;
+#[cfg(feature = "engine")]
 mod status;
+#[cfg(feature = "engine")]
 mod stdio;
+#[cfg(feature = "engine")]
 mod stop;
+#[cfg(feature = "engine")]
 mod sys;
+#[cfg(feature = "engine")]
 mod tree;
-#[cfg(unix)]
+#[cfg(all(unix, feature = "engine"))]
 pub mod unix;
-pub mod winargs;
-#[cfg(windows)]
+#[cfg(all(windows, feature = "engine"))]
 pub mod windows;
+
+// Pools of workers (feature `pool`, on by default).
+#[cfg(feature = "pool")]
+pub mod pool;
+
+// The protocol and the worker side, without the engine (features
+// `protocol` and `worker`, on by default).
+#[cfg(feature = "protocol")]
+pub mod protocol;
+#[cfg(feature = "worker")]
 pub mod worker;
+
+// Windows command-line quoting (pure functions, always built).
+pub mod winargs;
 
 // The README's Rust examples compile (its shell examples are run by the
 // CLI's tests/readme.rs).
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "engine", feature = "pool"))]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
 
+#[cfg(feature = "engine")]
 pub use child::Child;
+#[cfg(feature = "engine")]
 pub use command::Command;
+#[cfg(feature = "engine")]
 pub use error::{Error, Operation, Reason, Result};
+#[cfg(feature = "engine")]
 pub use pipes::{ChildStderr, ChildStdin, ChildStdout};
+#[cfg(feature = "engine")]
 pub use spec::{CommandArgs, CommandEnvs};
+#[cfg(feature = "engine")]
 pub use status::{
     signal_name, Captured, ExitStatus, ExitStatusError, Output, ResourceUsage, UsageSource,
 };
+#[cfg(feature = "engine")]
 pub use stdio::Stdio;
+#[cfg(feature = "engine")]
 pub use tree::Containment;

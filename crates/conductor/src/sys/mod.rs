@@ -104,7 +104,7 @@ pub(crate) fn pipe_write(pipe: &BlockingPipe, buf: &[u8]) -> std::io::Result<usi
 #[cfg(unix)]
 pub(crate) const SIGKILL: i32 = libc::SIGKILL;
 /// The signal that asks to stop (SIGTERM).
-#[cfg(unix)]
+#[cfg(all(unix, feature = "pool"))] // only the pool uses it
 pub(crate) const SIGTERM: i32 = libc::SIGTERM;
 
 /// What a standard stream is when the builder did not say.

@@ -114,6 +114,11 @@ impl Child {
     /// nothing, and a later call picks up where it left off. The child's stdin
     /// is closed first, so a child reading it to EOF cannot deadlock the wait.
     ///
+    /// # Errors
+    ///
+    /// [`Operation::Wait`](crate::Operation::Wait) when the system refuses the wait (for
+    /// example the status was discarded by other code reaping it).
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), conductor::Error> {
@@ -129,6 +134,10 @@ impl Child {
 
     /// Sends SIGKILL without waiting (see [`kill`](Self::kill) to also wait).
     ///
+    /// # Errors
+    ///
+    /// [`Operation::Signal`](crate::Operation::Signal) when the signal cannot be sent.
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), conductor::Error> {
@@ -142,6 +151,12 @@ impl Child {
     }
 
     /// Kills the child with SIGKILL and waits for it to exit.
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Signal`](crate::Operation::Signal) when the signal cannot be sent.
+    /// [`Operation::Wait`](crate::Operation::Wait) when the system refuses the wait (for
+    /// example the status was discarded by other code reaping it).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -157,6 +172,15 @@ impl Child {
 
     /// Waits for exit while collecting all of stdout and stderr (those that are piped).
     ///
+    /// # Errors
+    ///
+    /// [`Operation::Io`](crate::Operation::Io) when a pipe fails (a child that stops reading
+    /// stdin is not an error), [`Operation::Wait`](crate::Operation::Wait) when the wait fails,
+    /// [`Operation::Timeout`](crate::Operation::Timeout) (carrying the partial output) when the
+    /// command's timeout stopped the tree,
+    /// [`Operation::ExitStatus`](crate::Operation::ExitStatus) for a checked run that exited
+    /// unsuccessfully.
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), conductor::Error> {
@@ -171,6 +195,15 @@ impl Child {
 
     /// Like [`wait_with_output`](Self::wait_with_output), also saying
     /// whether each stream was cut at the capture limit or the I/O grace.
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Io`](crate::Operation::Io) when a pipe fails (a child that stops reading
+    /// stdin is not an error), [`Operation::Wait`](crate::Operation::Wait) when the wait fails,
+    /// [`Operation::Timeout`](crate::Operation::Timeout) (carrying the partial output) when the
+    /// command's timeout stopped the tree,
+    /// [`Operation::ExitStatus`](crate::Operation::ExitStatus) for a checked run that exited
+    /// unsuccessfully.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -192,6 +225,15 @@ impl Child {
     /// command that spawned the child apply ([`timeout`](crate::Command::timeout),
     /// [`io_grace`](crate::Command::io_grace), [`capture_limit`](crate::Command::capture_limit)).
     ///
+    /// # Errors
+    ///
+    /// [`Operation::Io`](crate::Operation::Io) when a pipe fails (a child that stops reading
+    /// stdin is not an error), [`Operation::Wait`](crate::Operation::Wait) when the wait fails,
+    /// [`Operation::Timeout`](crate::Operation::Timeout) (carrying the partial output) when the
+    /// command's timeout stopped the tree,
+    /// [`Operation::ExitStatus`](crate::Operation::ExitStatus) for a checked run that exited
+    /// unsuccessfully.
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), conductor::Error> {
@@ -207,6 +249,15 @@ impl Child {
 
     /// [`communicate`](Self::communicate), also saying whether each stream
     /// was cut (see [`Captured`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Io`](crate::Operation::Io) when a pipe fails (a child that stops reading
+    /// stdin is not an error), [`Operation::Wait`](crate::Operation::Wait) when the wait fails,
+    /// [`Operation::Timeout`](crate::Operation::Timeout) (carrying the partial output) when the
+    /// command's timeout stopped the tree,
+    /// [`Operation::ExitStatus`](crate::Operation::ExitStatus) for a checked run that exited
+    /// unsuccessfully.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -325,6 +376,11 @@ impl Child {
 
     /// Waits at most `timeout`; `Ok(None)` if the child still runs then (it is not killed).
     ///
+    /// # Errors
+    ///
+    /// [`Operation::Wait`](crate::Operation::Wait) when the system refuses the wait (for
+    /// example the status was discarded by other code reaping it).
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), conductor::Error> {
@@ -345,6 +401,11 @@ impl Child {
     /// cgroup); reaps the direct child and returns its status. A zero grace
     /// kills at once.
     ///
+    /// # Errors
+    ///
+    /// [`Operation::Signal`](crate::Operation::Signal) when the tree cannot be signalled or
+    /// reaped.
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), conductor::Error> {
@@ -361,6 +422,12 @@ impl Child {
     }
 
     /// Waits for the direct child, then until every member of its tree is gone.
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Wait`](crate::Operation::Wait) when the system refuses the wait (for
+    /// example the status was discarded by other code reaping it), or when the tree's
+    /// membership cannot be read.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

@@ -168,6 +168,14 @@ impl Command {
     /// Errors from `exec` (program not found, permission denied, not an
     /// executable) are returned here, never as an exit code.
     ///
+    /// # Errors
+    ///
+    /// The spawn's failure, naming the program and the step ([`Operation`](crate::Operation)):
+    /// invalid input (`Validate`), stdio, containment, credentials, working directory,
+    /// descriptors, resource limits, `pre_exec`, or `exec` itself (program not found,
+    /// permission denied, not an executable). Outside a tokio runtime, `Spawn` with a message
+    /// saying so.
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), conductor::Error> {
@@ -182,6 +190,17 @@ impl Command {
     /// Runs the child to completion with inherited stdio and returns how it ended.
     /// On a [`pty`](Self::pty), what the child writes to the terminal is
     /// read and discarded (so it never blocks on a full terminal).
+    ///
+    /// # Errors
+    ///
+    /// The spawn's failure, naming the program and the step ([`Operation`](crate::Operation)):
+    /// invalid input (`Validate`), stdio, containment, credentials, working directory,
+    /// descriptors, resource limits, `pre_exec`, or `exec` itself (program not found,
+    /// permission denied, not an executable); then the run's: `Wait` or `Io` when the system
+    /// refuses a wait or the pipes fail, `Timeout` (carrying the output so far) when the
+    /// command's [`timeout`](crate::Command::timeout) stopped the tree, `ExitStatus` for a
+    /// [`checked`](crate::Command::checked) run that exited unsuccessfully. The async `Command`
+    /// also fails (`Spawn`) outside a tokio runtime.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -202,6 +221,17 @@ impl Command {
     /// null device unless set). Both pipes are drained while waiting, so any
     /// amount of output is safe.
     ///
+    /// # Errors
+    ///
+    /// The spawn's failure, naming the program and the step ([`Operation`](crate::Operation)):
+    /// invalid input (`Validate`), stdio, containment, credentials, working directory,
+    /// descriptors, resource limits, `pre_exec`, or `exec` itself (program not found,
+    /// permission denied, not an executable); then the run's: `Wait` or `Io` when the system
+    /// refuses a wait or the pipes fail, `Timeout` (carrying the output so far) when the
+    /// command's [`timeout`](crate::Command::timeout) stopped the tree, `ExitStatus` for a
+    /// [`checked`](crate::Command::checked) run that exited unsuccessfully. The async `Command`
+    /// also fails (`Spawn`) outside a tokio runtime.
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), conductor::Error> {
@@ -217,6 +247,17 @@ impl Command {
     /// [`output`](Self::output), also saying whether each stream was cut
     /// at the [`capture_limit`](Self::capture_limit) or the
     /// [`io_grace`](Self::io_grace) (see [`Captured`](crate::Captured)).
+    ///
+    /// # Errors
+    ///
+    /// The spawn's failure, naming the program and the step ([`Operation`](crate::Operation)):
+    /// invalid input (`Validate`), stdio, containment, credentials, working directory,
+    /// descriptors, resource limits, `pre_exec`, or `exec` itself (program not found,
+    /// permission denied, not an executable); then the run's: `Wait` or `Io` when the system
+    /// refuses a wait or the pipes fail, `Timeout` (carrying the output so far) when the
+    /// command's [`timeout`](crate::Command::timeout) stopped the tree, `ExitStatus` for a
+    /// [`checked`](crate::Command::checked) run that exited unsuccessfully. The async `Command`
+    /// also fails (`Spawn`) outside a tokio runtime.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -237,6 +278,17 @@ impl Command {
     /// [`Stdio::merged_with_stdout`](crate::Stdio::merged_with_stdout) for
     /// this run whatever was set, and `stderr` comes back empty. Stdin is the
     /// null device unless set.
+    ///
+    /// # Errors
+    ///
+    /// The spawn's failure, naming the program and the step ([`Operation`](crate::Operation)):
+    /// invalid input (`Validate`), stdio, containment, credentials, working directory,
+    /// descriptors, resource limits, `pre_exec`, or `exec` itself (program not found,
+    /// permission denied, not an executable); then the run's: `Wait` or `Io` when the system
+    /// refuses a wait or the pipes fail, `Timeout` (carrying the output so far) when the
+    /// command's [`timeout`](crate::Command::timeout) stopped the tree, `ExitStatus` for a
+    /// [`checked`](crate::Command::checked) run that exited unsuccessfully. The async `Command`
+    /// also fails (`Spawn`) outside a tokio runtime.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

@@ -120,6 +120,14 @@
 //! `unix::CommandExt` and `windows::CommandExt` add each platform's options,
 //! and `unix::SignalListener` serves supervisors that forward signals.
 //!
+//! # Features
+//!
+//! All on by default: `engine` (the process API: [`Command`], [`Child`],
+//! [`blocking`], pipelines, ptys, jobs; tokio), `pool` (worker pools),
+//! `protocol` and `worker` (the frame protocol and [`worker::serve`], std and
+//! thiserror only). A worker program written in Rust needs only the last:
+//! `conductor = { version = "0.1", default-features = false, features = ["worker"] }`.
+//!
 //! # Porting from std and tokio
 //!
 //! Code written against `std::process` compiles against
@@ -153,6 +161,10 @@
 //! - `From<std::process::Command>` carries program, arguments, environment
 //!   changes and directory: std exposes no getter for the rest (stdio,
 //!   `env_clear`, Unix options).
+
+#![deny(missing_docs)]
+// Every public fallible function says when it fails (`# Errors`).
+#![deny(clippy::missing_errors_doc)]
 
 // The process engine (feature `engine`, on by default).
 #[cfg(feature = "engine")]

@@ -52,6 +52,11 @@ macro_rules! pipe_type {
             /// Deregisters the pipe from the reactor and returns it as a
             /// blocking descriptor.
             ///
+            /// # Errors
+            ///
+            /// The `io::Error` of deregistering the descriptor or making it blocking again
+            /// (`fcntl`).
+            ///
             /// ```
             #[doc = concat!("fn detach(p: conductor::", stringify!($name), ") -> std::io::Result<std::os::fd::OwnedFd> {")]
             ///     p.into_owned_fd()

@@ -118,6 +118,12 @@ pub struct SignalListener {
 
 impl SignalListener {
     /// Starts catching `signals`.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a signal that cannot be listened for (SIGKILL, SIGSTOP, SIGILL,
+    /// SIGFPE, SIGSEGV); otherwise the `io::Error` of creating the self-pipe, installing a
+    /// handler or registering with tokio's reactor (which needs a runtime).
     pub fn new(signals: &[i32]) -> io::Result<SignalListener> {
         let (rd, registration) = signals::listen(signals)?;
         Ok(SignalListener {
@@ -128,6 +134,10 @@ impl SignalListener {
 
     /// Waits for the next delivery (cancel-safe: a delivery is consumed only
     /// when returned).
+    ///
+    /// # Errors
+    ///
+    /// The `io::Error` of reading the self-pipe.
     pub async fn recv(&mut self) -> io::Result<ReceivedSignal> {
         loop {
             let mut guard = self.pipe.readable().await?;
@@ -151,6 +161,10 @@ impl SignalListener {
     }
 
     /// Returns a delivery already received, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// The `io::Error` of reading the self-pipe.
     pub fn try_recv(&mut self) -> io::Result<Option<ReceivedSignal>> {
         let mut rec = [0u8; RECORD];
         match rustix::io::read(self.pipe.get_ref().as_fd(), &mut rec) {
@@ -174,6 +188,11 @@ impl std::fmt::Debug for SignalListener {
 /// (`tcsetpgrp`), with SIGTTOU blocked for the call, so that a caller that is
 /// itself in a background group (say, taking the terminal back from a child
 /// it gave it to) is not stopped.
+///
+/// # Errors
+///
+/// The `io::Error` of `tcsetpgrp` (`ENOTTY`: not a terminal; `EPERM`: the group is in another
+/// session).
 ///
 /// ```no_run
 /// # fn main() -> std::io::Result<()> {

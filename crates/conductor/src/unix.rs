@@ -358,6 +358,10 @@ pub fn force_sigchld_fallback(on: bool) {
 /// hard limit, and returns the new soft limit. Programs that keep thousands of
 /// children (each holds a pidfd and pipes) want this at start.
 ///
+/// # Errors
+///
+/// The `io::Error` of `getrlimit` or `setrlimit`.
+///
 /// ```
 /// let n = conductor::unix::raise_fd_limit().unwrap();
 /// assert!(n >= 3);
@@ -370,6 +374,10 @@ pub fn raise_fd_limit() -> std::io::Result<u64> {
 /// descendants orphaned when their parent exits are re-parented here instead
 /// of to init. conductor then reaps those that belonged to trees it contains
 /// (process groups and cgroups it made), so they leave no zombies.
+///
+/// # Errors
+///
+/// The `io::Error` of `prctl(PR_SET_CHILD_SUBREAPER)`.
 ///
 /// ```
 /// conductor::unix::set_child_subreaper(true).unwrap();

@@ -102,6 +102,11 @@ impl Child {
 
     /// Waits for the child to exit (closing its stdin first, as std does).
     ///
+    /// # Errors
+    ///
+    /// [`Operation::Wait`](crate::Operation::Wait) when the system refuses the wait (for
+    /// example the status was discarded by other code reaping it).
+    ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
     /// let mut child = conductor::blocking::Command::new("sh").args(["-c", "exit 4"]).spawn()?;
@@ -115,6 +120,11 @@ impl Child {
     }
 
     /// Waits at most `timeout`; `Ok(None)` if the child still runs then. Does not kill it.
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Wait`](crate::Operation::Wait) when the system refuses the wait (for
+    /// example the status was discarded by other code reaping it).
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -131,6 +141,10 @@ impl Child {
 
     /// Sends SIGKILL (does not wait; call [`wait`](Self::wait) to reap).
     ///
+    /// # Errors
+    ///
+    /// [`Operation::Signal`](crate::Operation::Signal) when the signal cannot be sent.
+    ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
     /// let mut child = conductor::blocking::Command::new("sleep").arg("5").spawn()?;
@@ -143,6 +157,15 @@ impl Child {
     }
 
     /// Waits for exit while collecting stdout and stderr (those that are piped).
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Io`](crate::Operation::Io) when a pipe fails (a child that stops reading
+    /// stdin is not an error), [`Operation::Wait`](crate::Operation::Wait) when the wait fails,
+    /// [`Operation::Timeout`](crate::Operation::Timeout) (carrying the partial output) when the
+    /// command's timeout stopped the tree,
+    /// [`Operation::ExitStatus`](crate::Operation::ExitStatus) for a checked run that exited
+    /// unsuccessfully.
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -157,6 +180,15 @@ impl Child {
 
     /// Like [`wait_with_output`](Self::wait_with_output), also saying
     /// whether each stream was cut at the capture limit or the I/O grace.
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Io`](crate::Operation::Io) when a pipe fails (a child that stops reading
+    /// stdin is not an error), [`Operation::Wait`](crate::Operation::Wait) when the wait fails,
+    /// [`Operation::Timeout`](crate::Operation::Timeout) (carrying the partial output) when the
+    /// command's timeout stopped the tree,
+    /// [`Operation::ExitStatus`](crate::Operation::ExitStatus) for a checked run that exited
+    /// unsuccessfully.
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -178,6 +210,15 @@ impl Child {
     /// output), [`io_grace`](super::Command::io_grace) and
     /// [`capture_limit`](super::Command::capture_limit).
     ///
+    /// # Errors
+    ///
+    /// [`Operation::Io`](crate::Operation::Io) when a pipe fails (a child that stops reading
+    /// stdin is not an error), [`Operation::Wait`](crate::Operation::Wait) when the wait fails,
+    /// [`Operation::Timeout`](crate::Operation::Timeout) (carrying the partial output) when the
+    /// command's timeout stopped the tree,
+    /// [`Operation::ExitStatus`](crate::Operation::ExitStatus) for a checked run that exited
+    /// unsuccessfully.
+    ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
     /// use conductor::{blocking::Command, Stdio};
@@ -192,6 +233,15 @@ impl Child {
 
     /// [`communicate`](Self::communicate), also saying whether each stream
     /// was cut (see [`Captured`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Io`](crate::Operation::Io) when a pipe fails (a child that stops reading
+    /// stdin is not an error), [`Operation::Wait`](crate::Operation::Wait) when the wait fails,
+    /// [`Operation::Timeout`](crate::Operation::Timeout) (carrying the partial output) when the
+    /// command's timeout stopped the tree,
+    /// [`Operation::ExitStatus`](crate::Operation::ExitStatus) for a checked run that exited
+    /// unsuccessfully.
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -275,6 +325,11 @@ impl Child {
     /// sends SIGKILL at once. A child that exits cleanly on SIGTERM within the
     /// grace is not killed.
     ///
+    /// # Errors
+    ///
+    /// [`Operation::Signal`](crate::Operation::Signal) when the tree cannot be signalled or
+    /// reaped.
+    ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
     /// use conductor::{blocking::Command, Containment};
@@ -292,6 +347,12 @@ impl Child {
 
     /// Waits for the direct child, then until every member of its tree is gone
     /// (the cgroup is empty, or the process group has no members left).
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Wait`](crate::Operation::Wait) when the system refuses the wait (for
+    /// example the status was discarded by other code reaping it), or when the tree's
+    /// membership cannot be read.
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {

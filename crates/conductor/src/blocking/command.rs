@@ -67,6 +67,13 @@ impl Command {
     /// Starts the child; its stdio defaults to the parent's. Errors from
     /// `exec` are returned here, never as an exit code.
     ///
+    /// # Errors
+    ///
+    /// The spawn's failure, naming the program and the step ([`Operation`](crate::Operation)):
+    /// invalid input (`Validate`), stdio, containment, credentials, working directory,
+    /// descriptors, resource limits, `pre_exec`, or `exec` itself (program not found,
+    /// permission denied, not an executable).
+    ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
     /// let mut child = conductor::blocking::Command::new("true").spawn()?;
@@ -80,6 +87,16 @@ impl Command {
     /// Runs the child to completion with inherited stdio. On a
     /// [`pty`](Self::pty), what the child writes to the terminal is read
     /// and discarded (so it never blocks on a full terminal).
+    ///
+    /// # Errors
+    ///
+    /// The spawn's failure, naming the program and the step ([`Operation`](crate::Operation)):
+    /// invalid input (`Validate`), stdio, containment, credentials, working directory,
+    /// descriptors, resource limits, `pre_exec`, or `exec` itself (program not found,
+    /// permission denied, not an executable); then the run's: `Wait` or `Io` when the system
+    /// refuses a wait or the pipes fail, `Timeout` (carrying the output so far) when the
+    /// command's [`timeout`](crate::Command::timeout) stopped the tree, `ExitStatus` for a
+    /// [`checked`](crate::Command::checked) run that exited unsuccessfully.
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -96,6 +113,16 @@ impl Command {
     /// Runs the child to completion capturing stdout and stderr (stdin is the
     /// null device unless set); both are drained while waiting.
     ///
+    /// # Errors
+    ///
+    /// The spawn's failure, naming the program and the step ([`Operation`](crate::Operation)):
+    /// invalid input (`Validate`), stdio, containment, credentials, working directory,
+    /// descriptors, resource limits, `pre_exec`, or `exec` itself (program not found,
+    /// permission denied, not an executable); then the run's: `Wait` or `Io` when the system
+    /// refuses a wait or the pipes fail, `Timeout` (carrying the output so far) when the
+    /// command's [`timeout`](crate::Command::timeout) stopped the tree, `ExitStatus` for a
+    /// [`checked`](crate::Command::checked) run that exited unsuccessfully.
+    ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
     /// let out = conductor::blocking::Command::new("echo").arg("hi").output()?;
@@ -109,6 +136,16 @@ impl Command {
     /// [`output`](Self::output), also saying whether each stream was cut
     /// at the [`capture_limit`](Self::capture_limit) or the
     /// [`io_grace`](Self::io_grace) (see [`Captured`](crate::Captured)).
+    ///
+    /// # Errors
+    ///
+    /// The spawn's failure, naming the program and the step ([`Operation`](crate::Operation)):
+    /// invalid input (`Validate`), stdio, containment, credentials, working directory,
+    /// descriptors, resource limits, `pre_exec`, or `exec` itself (program not found,
+    /// permission denied, not an executable); then the run's: `Wait` or `Io` when the system
+    /// refuses a wait or the pipes fail, `Timeout` (carrying the output so far) when the
+    /// command's [`timeout`](crate::Command::timeout) stopped the tree, `ExitStatus` for a
+    /// [`checked`](crate::Command::checked) run that exited unsuccessfully.
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -128,6 +165,16 @@ impl Command {
     /// [`Stdio::merged_with_stdout`](crate::Stdio::merged_with_stdout) for
     /// this run whatever was set, and `stderr` comes back empty. Stdin is the
     /// null device unless set.
+    ///
+    /// # Errors
+    ///
+    /// The spawn's failure, naming the program and the step ([`Operation`](crate::Operation)):
+    /// invalid input (`Validate`), stdio, containment, credentials, working directory,
+    /// descriptors, resource limits, `pre_exec`, or `exec` itself (program not found,
+    /// permission denied, not an executable); then the run's: `Wait` or `Io` when the system
+    /// refuses a wait or the pipes fail, `Timeout` (carrying the output so far) when the
+    /// command's [`timeout`](crate::Command::timeout) stopped the tree, `ExitStatus` for a
+    /// [`checked`](crate::Command::checked) run that exited unsuccessfully.
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {

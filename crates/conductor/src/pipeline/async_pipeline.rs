@@ -244,6 +244,12 @@ impl Pipeline {
 
     /// Starts every stage; the ends' streams default to the parent's.
     ///
+    /// # Errors
+    ///
+    /// The failure of the first stage that could not be spawned (see
+    /// [`Command::spawn`](crate::Command::spawn)); the stages already started are killed and
+    /// reaped. Outside a tokio runtime, `Spawn`.
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), conductor::Error> {
@@ -263,6 +269,15 @@ impl Pipeline {
 
     /// Runs the pipeline to completion with inherited ends.
     ///
+    /// # Errors
+    ///
+    /// The failure of the first stage that could not be spawned (see
+    /// [`Command::spawn`](crate::Command::spawn)); the stages already started are killed and
+    /// reaped; then `Wait` or `Io` when a wait or a pipe fails, and `Timeout` (carrying the
+    /// status so far) when the pipeline's timeout stopped it. A stage that exits unsuccessfully
+    /// is not an error: see
+    /// [`PipelineStatus::exit_ok`](crate::pipeline::PipelineStatus::exit_ok).
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), conductor::Error> {
@@ -279,6 +294,15 @@ impl Pipeline {
     /// Runs the pipeline to completion, capturing the last stage's stdout
     /// and every stage's stderr (the first stage's stdin is the null
     /// device unless set).
+    ///
+    /// # Errors
+    ///
+    /// The failure of the first stage that could not be spawned (see
+    /// [`Command::spawn`](crate::Command::spawn)); the stages already started are killed and
+    /// reaped; then `Wait` or `Io` when a wait or a pipe fails, and `Timeout` (carrying the
+    /// status so far) when the pipeline's timeout stopped it. A stage that exits unsuccessfully
+    /// is not an error: see
+    /// [`PipelineStatus::exit_ok`](crate::pipeline::PipelineStatus::exit_ok).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -351,6 +375,10 @@ impl PipelineChild {
 
     /// Sends `sig` to every process in the pipeline's group.
     ///
+    /// # Errors
+    ///
+    /// [`Operation::Signal`](crate::Operation::Signal) when the group cannot be signalled.
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), conductor::Error> {
@@ -365,6 +393,11 @@ impl PipelineChild {
     }
 
     /// Waits for every stage (closing the pipeline's stdin first).
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Wait`](crate::Operation::Wait) when a stage's wait fails; `Timeout` when
+    /// the pipeline's timeout stopped it.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -389,6 +422,11 @@ impl PipelineChild {
     /// Stops the whole pipeline: SIGTERM to its process group, SIGKILL
     /// after `grace` if a stage is still running, then waits for every stage.
     ///
+    /// # Errors
+    ///
+    /// [`Operation::Signal`](crate::Operation::Signal) when the group cannot be signalled,
+    /// `Wait` when a stage cannot be reaped.
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), conductor::Error> {
@@ -412,6 +450,12 @@ impl PipelineChild {
     /// Waits for every stage while collecting the last stage's stdout and
     /// every stage's stderr (those that are piped), under the pipeline's
     /// timeout.
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Io`](crate::Operation::Io) when a pipe fails,
+    /// [`Operation::Wait`](crate::Operation::Wait) when a wait fails, `Timeout` (carrying the
+    /// output so far) when the pipeline's timeout stopped it.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

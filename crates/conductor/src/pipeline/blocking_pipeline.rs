@@ -240,6 +240,12 @@ impl Pipeline {
 
     /// Starts every stage; the ends' streams default to the parent's.
     ///
+    /// # Errors
+    ///
+    /// The failure of the first stage that could not be spawned (see
+    /// [`Command::spawn`](crate::Command::spawn)); the stages already started are killed and
+    /// reaped.
+    ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
     /// use conductor::{blocking::Command, Stdio};
@@ -258,6 +264,15 @@ impl Pipeline {
 
     /// Runs the pipeline to completion with inherited ends.
     ///
+    /// # Errors
+    ///
+    /// The failure of the first stage that could not be spawned (see
+    /// [`Command::spawn`](crate::Command::spawn)); the stages already started are killed and
+    /// reaped; then `Wait` or `Io` when a wait or a pipe fails, and `Timeout` (carrying the
+    /// status so far) when the pipeline's timeout stopped it. A stage that exits unsuccessfully
+    /// is not an error: see
+    /// [`PipelineStatus::exit_ok`](crate::pipeline::PipelineStatus::exit_ok).
+    ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
     /// use conductor::blocking::Command;
@@ -273,6 +288,15 @@ impl Pipeline {
     /// Runs the pipeline to completion, capturing the last stage's stdout
     /// and every stage's stderr (the first stage's stdin is the null
     /// device unless set).
+    ///
+    /// # Errors
+    ///
+    /// The failure of the first stage that could not be spawned (see
+    /// [`Command::spawn`](crate::Command::spawn)); the stages already started are killed and
+    /// reaped; then `Wait` or `Io` when a wait or a pipe fails, and `Timeout` (carrying the
+    /// status so far) when the pipeline's timeout stopped it. A stage that exits unsuccessfully
+    /// is not an error: see
+    /// [`PipelineStatus::exit_ok`](crate::pipeline::PipelineStatus::exit_ok).
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -341,6 +365,10 @@ impl PipelineChild {
 
     /// Sends `sig` to every process in the pipeline's group.
     ///
+    /// # Errors
+    ///
+    /// [`Operation::Signal`](crate::Operation::Signal) when the group cannot be signalled.
+    ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
     /// let mut p = conductor::blocking::Command::new("sleep").arg("300").to_owned_command()
@@ -354,6 +382,11 @@ impl PipelineChild {
     }
 
     /// Waits for every stage (closing the pipeline's stdin first).
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Wait`](crate::Operation::Wait) when a stage's wait fails; `Timeout` when
+    /// the pipeline's timeout stopped it.
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -376,6 +409,11 @@ impl PipelineChild {
 
     /// Stops the whole pipeline: SIGTERM to its process group, SIGKILL
     /// after `grace` if a stage is still running, then waits for every stage.
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Signal`](crate::Operation::Signal) when the group cannot be signalled,
+    /// `Wait` when a stage cannot be reaped.
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -402,6 +440,12 @@ impl PipelineChild {
     /// Waits for every stage while collecting the last stage's stdout and
     /// every stage's stderr (those that are piped), under the pipeline's
     /// timeout. One thread per stage collects.
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Io`](crate::Operation::Io) when a pipe fails,
+    /// [`Operation::Wait`](crate::Operation::Wait) when a wait fails, `Timeout` (carrying the
+    /// output so far) when the pipeline's timeout stopped it.
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {

@@ -159,6 +159,11 @@ impl PipelineStatus {
 
     /// `Ok(())` on success; otherwise a [`StageFailed`] naming the stage.
     ///
+    /// # Errors
+    ///
+    /// [`StageFailed`] for the stage that decides the pipeline's status (the last unsuccessful
+    /// one, as `pipefail`).
+    ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
     /// use conductor::blocking::Command;

@@ -52,6 +52,10 @@ impl Pty {
     /// Sets the terminal's window size: the child's foreground process
     /// group gets SIGWINCH.
     ///
+    /// # Errors
+    ///
+    /// [`Operation::Io`](crate::Operation::Io) when the terminal refuses the request (`ioctl`).
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), conductor::Error> {
@@ -68,6 +72,10 @@ impl Pty {
     }
 
     /// The terminal's window size.
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Io`](crate::Operation::Io) when the terminal refuses the request (`ioctl`).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

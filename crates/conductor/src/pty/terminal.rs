@@ -46,6 +46,11 @@ impl RawMode {
     /// Puts the terminal `fd` is on in raw mode until the guard is dropped
     /// (fails when `fd` is not a terminal).
     ///
+    /// # Errors
+    ///
+    /// [`Operation::Io`](crate::Operation::Io) when `fd` is not a terminal or its settings
+    /// cannot be read or changed.
+    ///
     /// ```
     /// let (reader, _writer) = std::io::pipe().unwrap();
     /// assert!(conductor::pty::RawMode::enable(&reader).is_err());

@@ -174,12 +174,7 @@ impl Child {
     ///
     /// # Errors
     ///
-    /// [`Operation::Io`](crate::Operation::Io) when a pipe fails (a child that stops reading
-    /// stdin is not an error), [`Operation::Wait`](crate::Operation::Wait) when the wait fails,
-    /// [`Operation::Timeout`](crate::Operation::Timeout) (carrying the partial output) when the
-    /// command's timeout stopped the tree,
-    /// [`Operation::ExitStatus`](crate::Operation::ExitStatus) for a checked run that exited
-    /// unsuccessfully.
+    /// As [`communicate`](Self::communicate).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -198,12 +193,7 @@ impl Child {
     ///
     /// # Errors
     ///
-    /// [`Operation::Io`](crate::Operation::Io) when a pipe fails (a child that stops reading
-    /// stdin is not an error), [`Operation::Wait`](crate::Operation::Wait) when the wait fails,
-    /// [`Operation::Timeout`](crate::Operation::Timeout) (carrying the partial output) when the
-    /// command's timeout stopped the tree,
-    /// [`Operation::ExitStatus`](crate::Operation::ExitStatus) for a checked run that exited
-    /// unsuccessfully.
+    /// As [`communicate`](Self::communicate).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -252,12 +242,7 @@ impl Child {
     ///
     /// # Errors
     ///
-    /// [`Operation::Io`](crate::Operation::Io) when a pipe fails (a child that stops reading
-    /// stdin is not an error), [`Operation::Wait`](crate::Operation::Wait) when the wait fails,
-    /// [`Operation::Timeout`](crate::Operation::Timeout) (carrying the partial output) when the
-    /// command's timeout stopped the tree,
-    /// [`Operation::ExitStatus`](crate::Operation::ExitStatus) for a checked run that exited
-    /// unsuccessfully.
+    /// As [`communicate`](Self::communicate).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

@@ -166,47 +166,42 @@
 // Every public fallible function says when it fails (`# Errors`).
 #![deny(clippy::missing_errors_doc)]
 
+/// Puts each item under `feature = "engine"` (the process engine).
+macro_rules! engine {
+    ($($(#[$attr:meta])* $vis:vis mod $name:ident;)*) => {
+        $(#[cfg(feature = "engine")] $(#[$attr])* $vis mod $name;)*
+    };
+}
+
 // The process engine (feature `engine`, on by default).
-#[cfg(feature = "engine")]
-pub mod blocking;
-#[cfg(feature = "engine")]
-mod builder;
-#[cfg(feature = "engine")]
-mod child;
-#[cfg(feature = "engine")]
-mod child_core;
-#[cfg(feature = "engine")]
-mod command;
-#[cfg(feature = "engine")]
-mod error;
-#[cfg(all(unix, feature = "engine"))]
-pub mod jobs;
-#[cfg(all(target_os = "linux", feature = "engine"))]
-mod pidfd;
-#[cfg(all(unix, feature = "engine"))]
-pub mod pipeline;
-#[cfg(feature = "engine")]
-mod pipes;
-#[cfg(feature = "engine")]
-pub mod pty;
-#[cfg(all(unix, feature = "engine"))]
-mod signal_listener;
-#[cfg(feature = "engine")]
-mod spec;
-#[cfg(feature = "engine")]
-mod status;
-#[cfg(feature = "engine")]
-mod stdio;
-#[cfg(feature = "engine")]
-mod stop;
-#[cfg(feature = "engine")]
-mod sys;
-#[cfg(feature = "engine")]
-mod tree;
-#[cfg(all(unix, feature = "engine"))]
-pub mod unix;
-#[cfg(all(windows, feature = "engine"))]
-pub mod windows;
+engine! {
+    pub mod blocking;
+    mod builder;
+    mod child;
+    mod child_core;
+    mod command;
+    mod error;
+    #[cfg(unix)]
+    pub mod jobs;
+    #[cfg(target_os = "linux")]
+    mod pidfd;
+    #[cfg(unix)]
+    pub mod pipeline;
+    mod pipes;
+    pub mod pty;
+    #[cfg(unix)]
+    mod signal_listener;
+    mod spec;
+    mod status;
+    mod stdio;
+    mod stop;
+    mod sys;
+    mod tree;
+    #[cfg(unix)]
+    pub mod unix;
+    #[cfg(windows)]
+    pub mod windows;
+}
 
 // Pools of workers (feature `pool`, on by default).
 #[cfg(feature = "pool")]
@@ -229,20 +224,19 @@ pub mod winargs;
 struct ReadmeDoctests;
 
 #[cfg(feature = "engine")]
-pub use child::Child;
+pub use engine_api::*;
+
+/// The engine's top-level types, re-exported at the crate root.
 #[cfg(feature = "engine")]
-pub use command::Command;
-#[cfg(feature = "engine")]
-pub use error::{Error, Operation, Reason, Result};
-#[cfg(feature = "engine")]
-pub use pipes::{ChildStderr, ChildStdin, ChildStdout};
-#[cfg(feature = "engine")]
-pub use spec::{CommandArgs, CommandEnvs};
-#[cfg(feature = "engine")]
-pub use status::{
-    signal_name, Captured, ExitStatus, ExitStatusError, Output, ResourceUsage, UsageSource,
-};
-#[cfg(feature = "engine")]
-pub use stdio::Stdio;
-#[cfg(feature = "engine")]
-pub use tree::Containment;
+mod engine_api {
+    pub use crate::child::Child;
+    pub use crate::command::Command;
+    pub use crate::error::{Error, Operation, Reason, Result};
+    pub use crate::pipes::{ChildStderr, ChildStdin, ChildStdout};
+    pub use crate::spec::{CommandArgs, CommandEnvs};
+    pub use crate::status::{
+        signal_name, Captured, ExitStatus, ExitStatusError, Output, ResourceUsage, UsageSource,
+    };
+    pub use crate::stdio::Stdio;
+    pub use crate::tree::Containment;
+}

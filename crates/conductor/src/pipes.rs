@@ -74,6 +74,10 @@ macro_rules! pipe_type {
             /// used, the pipe belongs to tokio's reactor (which may already
             /// hold data read ahead), and this fails.
             ///
+            /// # Errors
+            ///
+            /// `io::Error` when the pipe was already read from or written to.
+            ///
             /// ```
             #[doc = concat!("fn detach(p: conductor::", stringify!($name), ") -> std::io::Result<std::os::windows::io::OwnedHandle> {")]
             ///     p.into_owned_handle()

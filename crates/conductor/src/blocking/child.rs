@@ -160,12 +160,7 @@ impl Child {
     ///
     /// # Errors
     ///
-    /// [`Operation::Io`](crate::Operation::Io) when a pipe fails (a child that stops reading
-    /// stdin is not an error), [`Operation::Wait`](crate::Operation::Wait) when the wait fails,
-    /// [`Operation::Timeout`](crate::Operation::Timeout) (carrying the partial output) when the
-    /// command's timeout stopped the tree,
-    /// [`Operation::ExitStatus`](crate::Operation::ExitStatus) for a checked run that exited
-    /// unsuccessfully.
+    /// As [`communicate`](Self::communicate).
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -183,12 +178,7 @@ impl Child {
     ///
     /// # Errors
     ///
-    /// [`Operation::Io`](crate::Operation::Io) when a pipe fails (a child that stops reading
-    /// stdin is not an error), [`Operation::Wait`](crate::Operation::Wait) when the wait fails,
-    /// [`Operation::Timeout`](crate::Operation::Timeout) (carrying the partial output) when the
-    /// command's timeout stopped the tree,
-    /// [`Operation::ExitStatus`](crate::Operation::ExitStatus) for a checked run that exited
-    /// unsuccessfully.
+    /// As [`communicate`](Self::communicate).
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -236,12 +226,7 @@ impl Child {
     ///
     /// # Errors
     ///
-    /// [`Operation::Io`](crate::Operation::Io) when a pipe fails (a child that stops reading
-    /// stdin is not an error), [`Operation::Wait`](crate::Operation::Wait) when the wait fails,
-    /// [`Operation::Timeout`](crate::Operation::Timeout) (carrying the partial output) when the
-    /// command's timeout stopped the tree,
-    /// [`Operation::ExitStatus`](crate::Operation::ExitStatus) for a checked run that exited
-    /// unsuccessfully.
+    /// As [`communicate`](Self::communicate).
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {

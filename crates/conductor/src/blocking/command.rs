@@ -115,13 +115,7 @@ impl Command {
     ///
     /// # Errors
     ///
-    /// The spawn's failure, naming the program and the step ([`Operation`](crate::Operation)):
-    /// invalid input (`Validate`), stdio, containment, credentials, working directory,
-    /// descriptors, resource limits, `pre_exec`, or `exec` itself (program not found,
-    /// permission denied, not an executable); then the run's: `Wait` or `Io` when the system
-    /// refuses a wait or the pipes fail, `Timeout` (carrying the output so far) when the
-    /// command's [`timeout`](crate::Command::timeout) stopped the tree, `ExitStatus` for a
-    /// [`checked`](crate::Command::checked) run that exited unsuccessfully.
+    /// As [`status`](Self::status).
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -139,13 +133,7 @@ impl Command {
     ///
     /// # Errors
     ///
-    /// The spawn's failure, naming the program and the step ([`Operation`](crate::Operation)):
-    /// invalid input (`Validate`), stdio, containment, credentials, working directory,
-    /// descriptors, resource limits, `pre_exec`, or `exec` itself (program not found,
-    /// permission denied, not an executable); then the run's: `Wait` or `Io` when the system
-    /// refuses a wait or the pipes fail, `Timeout` (carrying the output so far) when the
-    /// command's [`timeout`](crate::Command::timeout) stopped the tree, `ExitStatus` for a
-    /// [`checked`](crate::Command::checked) run that exited unsuccessfully.
+    /// As [`status`](Self::status).
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -168,13 +156,7 @@ impl Command {
     ///
     /// # Errors
     ///
-    /// The spawn's failure, naming the program and the step ([`Operation`](crate::Operation)):
-    /// invalid input (`Validate`), stdio, containment, credentials, working directory,
-    /// descriptors, resource limits, `pre_exec`, or `exec` itself (program not found,
-    /// permission denied, not an executable); then the run's: `Wait` or `Io` when the system
-    /// refuses a wait or the pipes fail, `Timeout` (carrying the output so far) when the
-    /// command's [`timeout`](crate::Command::timeout) stopped the tree, `ExitStatus` for a
-    /// [`checked`](crate::Command::checked) run that exited unsuccessfully.
+    /// As [`status`](Self::status).
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {

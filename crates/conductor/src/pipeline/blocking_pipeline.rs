@@ -132,49 +132,7 @@ pub struct PipelineChild {
 }
 
 impl PipelineChild {
-    /// The stages' process ids, in order.
-    ///
-    /// ```
-    /// # fn main() -> Result<(), conductor::Error> {
-    /// let mut p = conductor::blocking::Command::new("true").pipe(conductor::blocking::Command::new("true")).spawn()?;
-    /// assert_eq!(p.ids().len(), 2);
-    /// p.wait()?;
-    /// # Ok(()) }
-    /// ```
-    pub fn ids(&self) -> Vec<u32> {
-        self.children.iter().map(Child::id).collect()
-    }
-
-    /// The process group every stage is in (the first stage's id).
-    ///
-    /// ```
-    /// # fn main() -> Result<(), conductor::Error> {
-    /// let mut p = conductor::blocking::Command::new("true").pipe(conductor::blocking::Command::new("true")).spawn()?;
-    /// assert_eq!(p.process_group(), p.ids()[0]);
-    /// p.wait()?;
-    /// # Ok(()) }
-    /// ```
-    pub fn process_group(&self) -> u32 {
-        self.pgid
-    }
-
-    /// Sends `sig` to every process in the pipeline's group.
-    ///
-    /// # Errors
-    ///
-    /// [`Operation::Signal`](crate::Operation::Signal) when the group cannot be signalled.
-    ///
-    /// ```
-    /// # fn main() -> Result<(), conductor::Error> {
-    /// let mut p = conductor::blocking::Command::new("sleep").arg("300").to_owned_command()
-    ///     .pipe(conductor::blocking::Command::new("cat")).spawn()?;
-    /// p.signal(libc::SIGKILL)?;
-    /// assert!(!p.wait()?.success());
-    /// # Ok(()) }
-    /// ```
-    pub fn signal(&self, sig: i32) -> Result<()> {
-        super::signal_group(self.pgid, sig)
-    }
+    super::pipeline_child_methods!();
 
     /// Waits for every stage (closing the pipeline's stdin first).
     ///

@@ -9,43 +9,30 @@ use crate::sys::{AsyncPipe, Spawned};
 use std::io;
 use std::time::{Duration, Instant};
 
-/// A spawned child process (async API). Mirrors `tokio::process::Child`.
-///
-/// Dropping a `Child` never leaves a zombie: a child still running is reaped
-/// in the background when it exits, or killed first with
-/// [`kill_on_drop`](crate::Command::kill_on_drop).
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), conductor::Error> {
-/// use conductor::{Command, Stdio};
-/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
-/// let mut child = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
-/// let mut stdin = child.stdin.take().unwrap();
-/// stdin.write_all(b"ping").await?;
-/// drop(stdin);
-/// let mut got = String::new();
-/// child.stdout.take().unwrap().read_to_string(&mut got).await?;
-/// assert_eq!(got, "ping");
-/// assert!(child.wait().await?.success());
-/// # Ok(()) }
-/// ```
-#[derive(Debug)]
-pub struct Child {
-    core: ChildCore,
-    /// The parent's end of the child's stdin, when piped.
-    pub stdin: Option<ChildStdin>,
-    /// The parent's end of the child's stdout, when piped.
-    pub stdout: Option<ChildStdout>,
-    /// The parent's end of the child's stderr, when piped.
-    pub stderr: Option<ChildStderr>,
-    /// The parent's end of the child's pseudo-terminal, until taken.
-    #[cfg(unix)]
-    pty: Option<crate::pty::Pty>,
-}
-
-#[cfg(windows)]
-crate::child_core::child_handle_impls!(Child);
+crate::child_core::child_struct!(
+    /// A spawned child process (async API). Mirrors `tokio::process::Child`.
+    ///
+    /// Dropping a `Child` never leaves a zombie: a child still running is reaped
+    /// in the background when it exits, or killed first with
+    /// [`kill_on_drop`](crate::Command::kill_on_drop).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// use conductor::{Command, Stdio};
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// let mut child = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+    /// let mut stdin = child.stdin.take().unwrap();
+    /// stdin.write_all(b"ping").await?;
+    /// drop(stdin);
+    /// let mut got = String::new();
+    /// child.stdout.take().unwrap().read_to_string(&mut got).await?;
+    /// assert_eq!(got, "ping");
+    /// assert!(child.wait().await?.success());
+    /// # Ok(()) }
+    /// ```
+    pty: crate::pty::Pty
+);
 
 impl Child {
     crate::child_core::child_passthrough!();
@@ -325,38 +312,34 @@ impl Child {
             End::TimedOut => true,
         };
         drop((stdout, stderr));
-        let status = if timed_out {
-            None
+        let ended = if timed_out {
+            Ended::Stopped(self.terminate(limits.grace).await?)
         } else {
-            match deadline {
-                Some(d) => tokio::time::timeout_at(d.into(), self.wait())
-                    .await
-                    .ok()
-                    .transpose()?,
-                None => Some(self.wait().await?),
-            }
-        };
-        let ended = match status {
-            Some(s) => Ended::Exited(s),
-            None => Ended::Stopped(self.terminate(limits.grace).await?),
+            self.wait_or_stop(deadline).await?
         };
         self.core.finish(ended, out, err, (out_trunc, err_trunc))
     }
 
     /// Runs to completion under the command's timeout (used by `status()`).
     pub(crate) async fn wait_limited(&mut self) -> Result<ExitStatus> {
-        let status = match self.core.limits.timeout {
-            Some(limit) => tokio::time::timeout(limit, self.wait())
+        let deadline = self.core.limits.timeout.map(|t| Instant::now() + t);
+        let ended = self.wait_or_stop(deadline).await?;
+        self.core.finish_status(ended)
+    }
+
+    /// Waits until `deadline`; past it, stops the tree (with the command's grace).
+    async fn wait_or_stop(&mut self, deadline: Option<Instant>) -> Result<Ended> {
+        let status = match deadline {
+            Some(d) => tokio::time::timeout_at(d.into(), self.wait())
                 .await
                 .ok()
                 .transpose()?,
             None => Some(self.wait().await?),
         };
-        let ended = match status {
+        Ok(match status {
             Some(s) => Ended::Exited(s),
             None => Ended::Stopped(self.terminate(self.core.limits.grace).await?),
-        };
-        self.core.finish_status(ended)
+        })
     }
 
     /// Waits at most `timeout`; `Ok(None)` if the child still runs then (it is not killed).

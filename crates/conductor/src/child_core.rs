@@ -289,6 +289,32 @@ impl ChildCore {
     }
 }
 
+/// The `Child` struct, the same on both shells but for its pipe types (named
+/// `ChildStdin`, `ChildStdout`, `ChildStderr` where it expands) and its
+/// pseudo-terminal type; the Windows handle traits come with it.
+macro_rules! child_struct {
+    ($(#[$doc:meta])* pty: $pty:ty) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct Child {
+            core: $crate::child_core::ChildCore,
+            /// The parent's end of the child's stdin, when piped.
+            pub stdin: Option<ChildStdin>,
+            /// The parent's end of the child's stdout, when piped.
+            pub stdout: Option<ChildStdout>,
+            /// The parent's end of the child's stderr, when piped.
+            pub stderr: Option<ChildStderr>,
+            /// The parent's end of the child's pseudo-terminal, until taken.
+            #[cfg(unix)]
+            pty: Option<$pty>,
+        }
+
+        #[cfg(windows)]
+        $crate::child_core::child_handle_impls!(Child);
+    };
+}
+pub(crate) use child_struct;
+
 /// The `Child` methods that only forward to its [`ChildCore`], the same on
 /// the async and the blocking type (their examples use the blocking one).
 macro_rules! child_passthrough {

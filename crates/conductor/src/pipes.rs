@@ -175,25 +175,20 @@ impl AsyncWrite for ChildStdin {
     }
 }
 
-impl AsyncRead for ChildStdout {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        self.get_mut().pipe.poll_read(cx, buf)
-    }
+macro_rules! async_read {
+    ($($name:ident),*) => {$(
+        impl AsyncRead for $name {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                self.get_mut().pipe.poll_read(cx, buf)
+            }
+        }
+    )*};
 }
-
-impl AsyncRead for ChildStderr {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        self.get_mut().pipe.poll_read(cx, buf)
-    }
-}
+async_read!(ChildStdout, ChildStderr);
 
 /// Reads a pipe to EOF, appending straight into `out`'s spare capacity, keeping
 /// at most `cap` bytes (the rest is read, discarded and flagged in `truncated`).

@@ -9,39 +9,26 @@ use crate::sys::{communicate, CollectOpts, Pipes, Spawned};
 
 use std::time::{Duration, Instant};
 
-/// A spawned child process (blocking API). Mirrors [`std::process::Child`].
-///
-/// Dropping it never leaves a zombie: a child still running is reaped in the
-/// background when it exits (or killed first with `kill_on_drop(true)`).
-///
-/// ```
-/// # fn main() -> Result<(), conductor::Error> {
-/// use conductor::{blocking::Command, Stdio};
-/// use std::io::{Read, Write};
-/// let mut child = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
-/// child.stdin.take().unwrap().write_all(b"ping").unwrap();
-/// let mut got = String::new();
-/// child.stdout.take().unwrap().read_to_string(&mut got).unwrap();
-/// assert_eq!(got, "ping");
-/// assert!(child.wait()?.success());
-/// # Ok(()) }
-/// ```
-#[derive(Debug)]
-pub struct Child {
-    core: ChildCore,
-    /// The parent's end of the child's stdin, when piped.
-    pub stdin: Option<ChildStdin>,
-    /// The parent's end of the child's stdout, when piped.
-    pub stdout: Option<ChildStdout>,
-    /// The parent's end of the child's stderr, when piped.
-    pub stderr: Option<ChildStderr>,
-    /// The parent's end of the child's pseudo-terminal, until taken.
-    #[cfg(unix)]
-    pty: Option<crate::blocking::Pty>,
-}
-
-#[cfg(windows)]
-crate::child_core::child_handle_impls!(Child);
+crate::child_core::child_struct!(
+    /// A spawned child process (blocking API). Mirrors [`std::process::Child`].
+    ///
+    /// Dropping it never leaves a zombie: a child still running is reaped in the
+    /// background when it exits (or killed first with `kill_on_drop(true)`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// use conductor::{blocking::Command, Stdio};
+    /// use std::io::{Read, Write};
+    /// let mut child = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+    /// child.stdin.take().unwrap().write_all(b"ping").unwrap();
+    /// let mut got = String::new();
+    /// child.stdout.take().unwrap().read_to_string(&mut got).unwrap();
+    /// assert_eq!(got, "ping");
+    /// assert!(child.wait()?.success());
+    /// # Ok(()) }
+    /// ```
+    pty: crate::blocking::Pty
+);
 
 impl Child {
     crate::child_core::child_passthrough!();
@@ -271,17 +258,10 @@ impl Child {
         });
         let collected = res.map_err(|e| self.core.err(Operation::Io, e))?;
         drop((stdout, stderr));
-        let status = if collected.timed_out {
-            None
+        let ended = if collected.timed_out {
+            Ended::Stopped(self.terminate(limits.grace)?)
         } else {
-            match deadline {
-                Some(d) => self.wait_timeout(d.saturating_duration_since(Instant::now()))?,
-                None => Some(self.wait()?),
-            }
-        };
-        let ended = match status {
-            Some(s) => Ended::Exited(s),
-            None => Ended::Stopped(self.terminate(limits.grace)?),
+            self.wait_or_stop(deadline)?
         };
         self.core.finish(
             ended,
@@ -293,15 +273,21 @@ impl Child {
 
     /// Runs to completion under the command's timeout (used by `status()`).
     pub(crate) fn wait_limited(&mut self) -> Result<ExitStatus> {
-        let status = match self.core.limits.timeout {
-            Some(limit) => self.wait_timeout(limit)?,
+        let deadline = self.core.limits.timeout.map(|t| Instant::now() + t);
+        let ended = self.wait_or_stop(deadline)?;
+        self.core.finish_status(ended)
+    }
+
+    /// Waits until `deadline`; past it, stops the tree (with the command's grace).
+    fn wait_or_stop(&mut self, deadline: Option<Instant>) -> Result<Ended> {
+        let status = match deadline {
+            Some(d) => self.wait_timeout(d.saturating_duration_since(Instant::now()))?,
             None => Some(self.wait()?),
         };
-        let ended = match status {
+        Ok(match status {
             Some(s) => Ended::Exited(s),
             None => Ended::Stopped(self.terminate(self.core.limits.grace)?),
-        };
-        self.core.finish_status(ended)
+        })
     }
 
     /// Stops the whole tree gracefully: SIGTERM (and SIGCONT) to every member,

@@ -32,7 +32,6 @@ pub struct Pipeline {
 super::pipeline_builder!();
 
 impl Pipeline {
-
     /// Starts every stage; the ends' streams default to the parent's.
     ///
     /// # Errors

@@ -18,22 +18,23 @@ mod linux;
 #[cfg(target_os = "linux")]
 pub(crate) use linux::*;
 
-#[cfg(any(
-    target_os = "macos",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-))]
-mod bsd;
-#[cfg(any(
-    target_os = "macos",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-))]
-pub(crate) use bsd::*;
+/// Puts each item under the macOS/BSD backend's targets.
+macro_rules! on_bsd {
+    ($($item:item)*) => {$(
+        #[cfg(any(
+            target_os = "macos",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "openbsd",
+            target_os = "dragonfly"
+        ))]
+        $item
+    )*};
+}
+on_bsd! {
+    mod bsd;
+    pub(crate) use bsd::*;
+}
 
 #[cfg(all(
     unix,

@@ -150,16 +150,8 @@ impl Command {
             grow_pipes: grow,
         };
         let (spawned, master) = crate::builder::spawn_parts(&mut self.spec, &opts)?;
-        #[allow(unused_mut)] // only Unix attaches a pty
         let mut child = Child::from_spawned(spawned, &self.spec)?;
-        #[cfg(unix)]
-        if let Some(m) = master {
-            child.attach_pty(m, defaults[1] == StdioDefault::Piped)?;
-        }
-        #[cfg(windows)]
-        if let Some(m) = master {
-            match m {}
-        }
+        child.attach_master(master, defaults[1] == StdioDefault::Piped)?;
         Ok(child)
     }
 
@@ -170,11 +162,8 @@ impl Command {
     ///
     /// # Errors
     ///
-    /// The spawn's failure, naming the program and the step ([`Operation`](crate::Operation)):
-    /// invalid input (`Validate`), stdio, containment, credentials, working directory,
-    /// descriptors, resource limits, `pre_exec`, or `exec` itself (program not found,
-    /// permission denied, not an executable). Outside a tokio runtime, `Spawn` with a message
-    /// saying so.
+    /// As [`blocking::Command::spawn`](crate::blocking::Command::spawn);
+    /// also `Spawn`, with a message saying so, outside a tokio runtime.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

@@ -51,16 +51,8 @@ impl Command {
             grow_pipes: grow,
         };
         let (spawned, master) = crate::builder::spawn_parts(&mut self.spec, &opts)?;
-        #[allow(unused_mut)] // only Unix attaches a pty
         let mut child = Child::from_spawned(spawned, &self.spec);
-        #[cfg(unix)]
-        if let Some(m) = master {
-            child.attach_pty(m, defaults[1] == StdioDefault::Piped)?;
-        }
-        #[cfg(windows)]
-        if let Some(m) = master {
-            match m {}
-        }
+        child.attach_master(master, defaults[1] == StdioDefault::Piped)?;
         Ok(child)
     }
 

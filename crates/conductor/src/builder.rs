@@ -363,3 +363,40 @@ macro_rules! command_impls {
 }
 
 pub(crate) use command_impls;
+
+/// What `output()`, `capture()` and `combined_output()` default to: stdin
+/// the null device, stdout and stderr piped.
+pub(crate) const CAPTURE: [crate::sys::StdioDefault; 3] = [
+    crate::sys::StdioDefault::Null,
+    crate::sys::StdioDefault::Piped,
+    crate::sys::StdioDefault::Piped,
+];
+
+/// The pseudo-terminal master a spawn hands its `Child` (none on Windows).
+#[cfg(unix)]
+pub(crate) type PtyMaster = std::os::fd::OwnedFd;
+/// The pseudo-terminal master a spawn hands its `Child` (none on Windows).
+#[cfg(windows)]
+pub(crate) type PtyMaster = std::convert::Infallible;
+
+/// The spawn both `Command` types share: checks the program, opens the
+/// pseudo-terminal the spec asks for, spawns, and returns the child's parts
+/// with the terminal's master; the spec is left as it was set.
+pub(crate) fn spawn_parts(
+    spec: &mut crate::spec::CommandSpec,
+    opts: &crate::sys::SpawnOptions,
+) -> crate::Result<(crate::sys::Spawned, Option<PtyMaster>)> {
+    spec.check_program()?;
+    let pty = crate::pty::prepare(spec)?;
+    let spawned = crate::sys::spawn(spec, opts);
+    if let Some(p) = &pty {
+        crate::pty::restore(spec, p);
+    }
+    let spawned = spawned?;
+    spec.spawned();
+    #[cfg(unix)]
+    let master = pty.map(|p| p.master);
+    #[cfg(windows)]
+    let master = pty;
+    Ok((spawned, master))
+}

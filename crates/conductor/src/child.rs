@@ -1,53 +1,42 @@
 //! The async [`Child`]: a running (or finished) child process with its pipes.
 
-use crate::child_core::{empty_output, ChildCore};
+use crate::child_core::{ChildCore, Ended};
 use crate::error::{Operation, Result};
 use crate::pipes::{read_to_end, write_all, ChildStderr, ChildStdin, ChildStdout};
 use crate::spec::CommandSpec;
-use crate::status::{Captured, ExitStatus, Output, ResourceUsage};
+use crate::status::{Captured, ExitStatus, Output};
 use crate::sys::{AsyncPipe, Spawned};
 use std::io;
 use std::time::{Duration, Instant};
 
-/// A spawned child process (async API). Mirrors `tokio::process::Child`.
-///
-/// Dropping a `Child` never leaves a zombie: a child still running is reaped
-/// in the background when it exits, or killed first with
-/// [`kill_on_drop`](crate::Command::kill_on_drop).
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), conductor::Error> {
-/// use conductor::{Command, Stdio};
-/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
-/// let mut child = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
-/// let mut stdin = child.stdin.take().unwrap();
-/// stdin.write_all(b"ping").await?;
-/// drop(stdin);
-/// let mut got = String::new();
-/// child.stdout.take().unwrap().read_to_string(&mut got).await?;
-/// assert_eq!(got, "ping");
-/// assert!(child.wait().await?.success());
-/// # Ok(()) }
-/// ```
-#[derive(Debug)]
-pub struct Child {
-    core: ChildCore,
-    /// The parent's end of the child's stdin, when piped.
-    pub stdin: Option<ChildStdin>,
-    /// The parent's end of the child's stdout, when piped.
-    pub stdout: Option<ChildStdout>,
-    /// The parent's end of the child's stderr, when piped.
-    pub stderr: Option<ChildStderr>,
-    /// The parent's end of the child's pseudo-terminal, until taken.
-    #[cfg(unix)]
-    pty: Option<crate::pty::Pty>,
-}
-
-#[cfg(windows)]
-crate::child_core::child_handle_impls!(Child);
+crate::child_core::child_struct!(
+    /// A spawned child process (async API). Mirrors `tokio::process::Child`.
+    ///
+    /// Dropping a `Child` never leaves a zombie: a child still running is reaped
+    /// in the background when it exits, or killed first with
+    /// [`kill_on_drop`](crate::Command::kill_on_drop).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// use conductor::{Command, Stdio};
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// let mut child = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+    /// let mut stdin = child.stdin.take().unwrap();
+    /// stdin.write_all(b"ping").await?;
+    /// drop(stdin);
+    /// let mut got = String::new();
+    /// child.stdout.take().unwrap().read_to_string(&mut got).await?;
+    /// assert_eq!(got, "ping");
+    /// assert!(child.wait().await?.success());
+    /// # Ok(()) }
+    /// ```
+    pty: crate::pty::Pty
+);
 
 impl Child {
+    crate::child_core::child_passthrough!();
+
     pub(crate) fn from_spawned(s: Spawned, spec: &CommandSpec) -> Result<Child> {
         let mut child = Child {
             core: ChildCore::new(s.process, spec),
@@ -74,7 +63,7 @@ impl Child {
     #[cfg(unix)]
     pub(crate) fn attach_pty(&mut self, master: std::os::fd::OwnedFd, capture: bool) -> Result<()> {
         if capture && self.stdout.is_none() {
-            crate::sys::unix::pty::set_nonblocking(std::os::fd::AsFd::as_fd(&master), true)
+            crate::sys::pty::set_nonblocking(std::os::fd::AsFd::as_fd(&master), true)
                 .map_err(|e| self.core.err(Operation::Stdio, e))?;
             let pipe =
                 AsyncPipe::new(master, false).map_err(|e| self.core.err(Operation::Stdio, e))?;
@@ -108,60 +97,14 @@ impl Child {
         self.pty.take()
     }
 
-    /// The cgroup holding the child's tree, under [`Containment::Cgroup`](crate::Containment::Cgroup) (Linux).
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::Command::new("true").spawn()?;
-    /// assert!(child.cgroup_path().is_none());
-    /// child.wait().await?;
-    /// # Ok(()) }
-    /// ```
-    #[cfg(target_os = "linux")]
-    pub fn cgroup_path(&self) -> Option<&std::path::Path> {
-        self.core.cgroup_path()
-    }
-
-    /// The child's process id.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::Command::new("true").spawn()?;
-    /// assert!(child.id() > 0);
-    /// child.wait().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn id(&self) -> u32 {
-        self.core.id()
-    }
-
-    /// The child's pidfd (Linux), which names it even after its pid is reused;
-    /// [`PidFd`](crate::unix::PidFd) implements `AsFd`. Mirrors std's
-    /// `ChildExt::pidfd`: an error ([`Operation::Pidfd`](crate::Operation::Pidfd))
-    /// for a child spawned on the SIGCHLD fallback, which has no pidfd.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), conductor::Error> {
-    /// use std::os::fd::AsFd;
-    /// let mut child = conductor::Command::new("true").spawn()?;
-    /// # conductor::unix::force_sigchld_fallback(false);
-    /// let fd = child.pidfd()?.as_fd();
-    /// let mut poll = [rustix::event::PollFd::new(&fd, rustix::event::PollFlags::IN)];
-    /// rustix::event::poll(&mut poll, None).expect("poll"); // readable once it exits
-    /// child.wait().await?;
-    /// # Ok(()) }
-    /// ```
-    #[cfg(target_os = "linux")]
-    pub fn pidfd(&self) -> Result<&crate::unix::PidFd> {
-        self.core.pidfd()
-    }
-
     /// Waits for the child to exit. Cancel-safe: dropping the future loses
     /// nothing, and a later call picks up where it left off. The child's stdin
     /// is closed first, so a child reading it to EOF cannot deadlock the wait.
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Wait`](crate::Operation::Wait) when the system refuses the wait (for
+    /// example the status was discarded by other code reaping it).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -176,20 +119,11 @@ impl Child {
         self.core.wait_result(res)
     }
 
-    /// Returns the status if the child has exited, without waiting.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::Command::new("sleep").arg("5").kill_on_drop(true).spawn()?;
-    /// assert_eq!(child.try_wait()?, None);
-    /// # Ok(()) }
-    /// ```
-    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
-        self.core.try_wait()
-    }
-
     /// Sends SIGKILL without waiting (see [`kill`](Self::kill) to also wait).
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Signal`](crate::Operation::Signal) when the signal cannot be sent.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -205,6 +139,12 @@ impl Child {
 
     /// Kills the child with SIGKILL and waits for it to exit.
     ///
+    /// # Errors
+    ///
+    /// [`Operation::Signal`](crate::Operation::Signal) when the signal cannot be sent.
+    /// [`Operation::Wait`](crate::Operation::Wait) when the system refuses the wait (for
+    /// example the status was discarded by other code reaping it).
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), conductor::Error> {
@@ -217,40 +157,11 @@ impl Child {
         self.wait().await.map(drop)
     }
 
-    /// Sends signal `sig` to the child. On Linux it goes through the pidfd, so
-    /// it can never reach an unrelated process that reused the pid. A child
-    /// already reaped is not an error. On Windows only SIGKILL, SIGTERM,
-    /// SIGBREAK and 0 have a meaning; the others give an `Unsupported` error
-    /// (see the `conductor::windows` module).
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::Command::new("sleep").arg("5").spawn()?;
-    /// child.signal(libc::SIGTERM)?;
-    /// assert_eq!(child.wait().await?.signal(), Some(libc::SIGTERM));
-    /// # Ok(()) }
-    /// ```
-    pub fn signal(&mut self, sig: i32) -> Result<()> {
-        self.core.signal(sig)
-    }
-
-    /// CPU times and peak memory of the child, once it has been waited for.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::Command::new("true").spawn()?;
-    /// assert!(child.resource_usage().is_none());
-    /// child.wait().await?;
-    /// assert!(child.resource_usage().is_some());
-    /// # Ok(()) }
-    /// ```
-    pub fn resource_usage(&self) -> Option<ResourceUsage> {
-        self.core.resource_usage()
-    }
-
     /// Waits for exit while collecting all of stdout and stderr (those that are piped).
+    ///
+    /// # Errors
+    ///
+    /// As [`communicate`](Self::communicate).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -266,6 +177,10 @@ impl Child {
 
     /// Like [`wait_with_output`](Self::wait_with_output), also saying
     /// whether each stream was cut at the capture limit or the I/O grace.
+    ///
+    /// # Errors
+    ///
+    /// As [`communicate`](Self::communicate).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -287,6 +202,15 @@ impl Child {
     /// command that spawned the child apply ([`timeout`](crate::Command::timeout),
     /// [`io_grace`](crate::Command::io_grace), [`capture_limit`](crate::Command::capture_limit)).
     ///
+    /// # Errors
+    ///
+    /// [`Operation::Io`](crate::Operation::Io) when a pipe fails (a child that stops reading
+    /// stdin is not an error), [`Operation::Wait`](crate::Operation::Wait) when the wait fails,
+    /// [`Operation::Timeout`](crate::Operation::Timeout) (carrying the partial output) when the
+    /// command's timeout stopped the tree,
+    /// [`Operation::ExitStatus`](crate::Operation::ExitStatus) for a checked run that exited
+    /// unsuccessfully.
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), conductor::Error> {
@@ -302,6 +226,10 @@ impl Child {
 
     /// [`communicate`](Self::communicate), also saying whether each stream
     /// was cut (see [`Captured`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`communicate`](Self::communicate).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -384,54 +312,42 @@ impl Child {
             End::TimedOut => true,
         };
         drop((stdout, stderr));
-        let status = if timed_out {
-            None
+        let ended = if timed_out {
+            Ended::Stopped(self.terminate(limits.grace).await?)
         } else {
-            match deadline {
-                Some(d) => tokio::time::timeout_at(d.into(), self.wait())
-                    .await
-                    .ok()
-                    .transpose()?,
-                None => Some(self.wait().await?),
-            }
+            self.wait_or_stop(deadline).await?
         };
-        let mut output = Output {
-            status: ExitStatus::default(),
-            stdout: out,
-            stderr: err,
-        };
-        match status {
-            Some(s) => {
-                output.status = s;
-                Ok(Captured {
-                    output: self.core.check(output)?,
-                    stdout_truncated: out_trunc,
-                    stderr_truncated: err_trunc,
-                })
-            }
-            None => {
-                output.status = self.terminate(limits.grace).await?;
-                Err(self.core.timed_out(output))
-            }
-        }
+        self.core.finish(ended, out, err, (out_trunc, err_trunc))
     }
 
     /// Runs to completion under the command's timeout (used by `status()`).
     pub(crate) async fn wait_limited(&mut self) -> Result<ExitStatus> {
-        let Some(limit) = self.core.limits.timeout else {
-            let status = self.wait().await?;
-            return self.core.check_status(status);
+        let deadline = self.core.limits.timeout.map(|t| Instant::now() + t);
+        let ended = self.wait_or_stop(deadline).await?;
+        self.core.finish_status(ended)
+    }
+
+    /// Waits until `deadline`; past it, stops the tree (with the command's grace).
+    async fn wait_or_stop(&mut self, deadline: Option<Instant>) -> Result<Ended> {
+        let status = match deadline {
+            Some(d) => tokio::time::timeout_at(d.into(), self.wait())
+                .await
+                .ok()
+                .transpose()?,
+            None => Some(self.wait().await?),
         };
-        match tokio::time::timeout(limit, self.wait()).await {
-            Ok(r) => self.core.check_status(r?),
-            Err(_) => {
-                let status = self.terminate(self.core.limits.grace).await?;
-                Err(self.core.timed_out(empty_output(status)))
-            }
-        }
+        Ok(match status {
+            Some(s) => Ended::Exited(s),
+            None => Ended::Stopped(self.terminate(self.core.limits.grace).await?),
+        })
     }
 
     /// Waits at most `timeout`; `Ok(None)` if the child still runs then (it is not killed).
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Wait`](crate::Operation::Wait) when the system refuses the wait (for
+    /// example the status was discarded by other code reaping it).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -448,27 +364,15 @@ impl Child {
         }
     }
 
-    /// Sends `sig` to the child's whole tree, as its
-    /// [`Containment`](crate::Containment) holds it (just the child without one).
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), conductor::Error> {
-    /// use conductor::{Command, Containment};
-    /// let mut child = Command::new("sh").args(["-c", "sleep 300 & wait"])
-    ///     .containment(Containment::ProcessGroup).spawn()?;
-    /// child.signal_tree(libc::SIGKILL)?;
-    /// assert_eq!(child.wait().await?.signal(), Some(libc::SIGKILL));
-    /// # Ok(()) }
-    /// ```
-    pub fn signal_tree(&mut self, sig: i32) -> Result<()> {
-        self.core.signal_tree(sig)
-    }
-
     /// Stops the whole tree gracefully: SIGTERM (and SIGCONT) to every member,
     /// up to `grace` for all to exit, then SIGKILL (`cgroup.kill` for a
     /// cgroup); reaps the direct child and returns its status. A zero grace
     /// kills at once.
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Signal`](crate::Operation::Signal) when the tree cannot be signalled or
+    /// reaped.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -486,6 +390,12 @@ impl Child {
     }
 
     /// Waits for the direct child, then until every member of its tree is gone.
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Wait`](crate::Operation::Wait) when the system refuses the wait (for
+    /// example the status was discarded by other code reaping it), or when the tree's
+    /// membership cannot be read.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

@@ -1,10 +1,13 @@
 //! [`ChildCore`]: what the async and the blocking `Child` have in common (the
 //! process handle, the program name for errors, the limits from the command,
-//! kill-on-drop), with the operations that do not depend on how one waits.
+//! kill-on-drop), with the operations that do not depend on how one waits:
+//! signalling, events, and finishing a `communicate` or a limited wait from
+//! how it [`Ended`]. [`child_passthrough`] generates the `Child` methods that
+//! only forward to the core, so the two `Child` types are shells that wait.
 
 use crate::error::{Error, Operation, Result};
 use crate::spec::CommandSpec;
-use crate::status::{ExitStatus, Output, ResourceUsage};
+use crate::status::{Captured, ExitStatus, Output, ResourceUsage};
 use crate::sys::Process;
 use crate::tree::Limits;
 use std::ffi::OsString;
@@ -240,6 +243,229 @@ impl ChildCore {
         )
     }
 }
+
+/// How a wait under the command's limits ended.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Ended {
+    /// The child exited on its own, with this status.
+    Exited(ExitStatus),
+    /// The timeout struck and the tree was stopped; the direct child's status.
+    Stopped(ExitStatus),
+}
+
+impl ChildCore {
+    /// Finishes `communicate`: the captured output for a child that exited
+    /// (an error for a checked run that failed), the `TimedOut` error
+    /// carrying the partial output for one that was stopped.
+    pub fn finish(
+        &self,
+        ended: Ended,
+        stdout: Vec<u8>,
+        stderr: Vec<u8>,
+        truncated: (bool, bool),
+    ) -> Result<Captured> {
+        let (Ended::Exited(status) | Ended::Stopped(status)) = ended;
+        let output = Output {
+            status,
+            stdout,
+            stderr,
+        };
+        match ended {
+            Ended::Exited(_) => Ok(Captured {
+                output: self.check(output)?,
+                stdout_truncated: truncated.0,
+                stderr_truncated: truncated.1,
+            }),
+            Ended::Stopped(_) => Err(self.timed_out(output)),
+        }
+    }
+
+    /// Finishes a wait under the command's timeout (`status()`).
+    pub fn finish_status(&self, ended: Ended) -> Result<ExitStatus> {
+        match ended {
+            Ended::Exited(s) => self.check_status(s),
+            Ended::Stopped(s) => Err(self.timed_out(empty_output(s))),
+        }
+    }
+}
+
+/// The `Child` struct, the same on both shells but for its pipe types (named
+/// `ChildStdin`, `ChildStdout`, `ChildStderr` where it expands) and its
+/// pseudo-terminal type; the Windows handle traits come with it.
+macro_rules! child_struct {
+    ($(#[$doc:meta])* pty: $pty:ty) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct Child {
+            core: $crate::child_core::ChildCore,
+            /// The parent's end of the child's stdin, when piped.
+            pub stdin: Option<ChildStdin>,
+            /// The parent's end of the child's stdout, when piped.
+            pub stdout: Option<ChildStdout>,
+            /// The parent's end of the child's stderr, when piped.
+            pub stderr: Option<ChildStderr>,
+            /// The parent's end of the child's pseudo-terminal, until taken.
+            #[cfg(unix)]
+            pty: Option<$pty>,
+        }
+
+        #[cfg(windows)]
+        $crate::child_core::child_handle_impls!(Child);
+    };
+}
+pub(crate) use child_struct;
+
+/// The `Child` methods that only forward to its [`ChildCore`], the same on
+/// the async and the blocking type (their examples use the blocking one).
+macro_rules! child_passthrough {
+    () => {
+        /// Gives the child the pseudo-terminal master its spawn opened (if
+        /// any): read as its stdout when `capture`, otherwise kept for `take_pty`.
+        pub(crate) fn attach_master(
+            &mut self,
+            master: Option<$crate::builder::PtyMaster>,
+            capture: bool,
+        ) -> $crate::error::Result<()> {
+            #[cfg(unix)]
+            if let Some(m) = master {
+                self.attach_pty(m, capture)?;
+            }
+            #[cfg(windows)]
+            if let Some(m) = master {
+                let _ = capture;
+                match m {}
+            }
+            Ok(())
+        }
+
+        /// The cgroup holding the child's tree, under [`Containment::Cgroup`](crate::Containment::Cgroup) (Linux).
+        ///
+        /// ```
+        /// # fn main() -> Result<(), conductor::Error> {
+        /// let mut child = conductor::blocking::Command::new("true").spawn()?;
+        /// assert!(child.cgroup_path().is_none());
+        /// child.wait()?;
+        /// # Ok(()) }
+        /// ```
+        #[cfg(target_os = "linux")]
+        pub fn cgroup_path(&self) -> Option<&std::path::Path> {
+            self.core.cgroup_path()
+        }
+
+        /// The child's process id (kept until the handle is dropped, so it
+        /// stays meaningful after a wait).
+        ///
+        /// ```
+        /// # fn main() -> Result<(), conductor::Error> {
+        /// let mut child = conductor::blocking::Command::new("true").spawn()?;
+        /// assert!(child.id() > 0);
+        /// child.wait()?;
+        /// # Ok(()) }
+        /// ```
+        pub fn id(&self) -> u32 {
+            self.core.id()
+        }
+
+        /// The child's pidfd (Linux), which names it even after its pid is
+        /// reused; [`PidFd`](crate::unix::PidFd) implements `AsFd`. Mirrors
+        /// std's `ChildExt::pidfd`.
+        ///
+        /// # Errors
+        ///
+        /// [`Operation::Pidfd`](crate::Operation::Pidfd) for a child spawned
+        /// on the SIGCHLD fallback, which has no pidfd.
+        ///
+        /// ```
+        /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+        /// use std::os::fd::AsFd;
+        /// let mut child = conductor::blocking::Command::new("true").spawn()?;
+        /// # conductor::unix::force_sigchld_fallback(false);
+        /// let kept = child.pidfd()?.as_fd().try_clone_to_owned()?;
+        /// child.wait()?;
+        /// drop(kept);
+        /// # Ok(()) }
+        /// ```
+        #[cfg(target_os = "linux")]
+        pub fn pidfd(&self) -> $crate::error::Result<&crate::unix::PidFd> {
+            self.core.pidfd()
+        }
+
+        /// Returns the status if the child has exited, without waiting.
+        ///
+        /// # Errors
+        ///
+        /// [`Operation::Wait`](crate::Operation::Wait) when the system
+        /// refuses the status.
+        ///
+        /// ```
+        /// # fn main() -> Result<(), conductor::Error> {
+        /// let mut child = conductor::blocking::Command::new("sleep").arg("5").kill_on_drop(true).spawn()?;
+        /// assert_eq!(child.try_wait()?, None);
+        /// # Ok(()) }
+        /// ```
+        pub fn try_wait(&mut self) -> $crate::error::Result<Option<$crate::status::ExitStatus>> {
+            self.core.try_wait()
+        }
+
+        /// Sends signal `sig` to the child. On Linux it goes through the
+        /// pidfd, so it can never reach an unrelated process that reused the
+        /// pid. A child already reaped is not an error. On Windows only
+        /// SIGKILL, SIGTERM, SIGBREAK and 0 have a meaning (see the
+        /// `conductor::windows` module).
+        ///
+        /// # Errors
+        ///
+        /// [`Operation::Signal`](crate::Operation::Signal) when the signal
+        /// cannot be sent (`Unsupported` for a signal Windows has no meaning for).
+        ///
+        /// ```
+        /// # fn main() -> Result<(), conductor::Error> {
+        /// let mut child = conductor::blocking::Command::new("sleep").arg("5").spawn()?;
+        /// child.signal(libc::SIGTERM)?;
+        /// assert_eq!(child.wait()?.signal(), Some(libc::SIGTERM));
+        /// # Ok(()) }
+        /// ```
+        pub fn signal(&mut self, sig: i32) -> $crate::error::Result<()> {
+            self.core.signal(sig)
+        }
+
+        /// Sends `sig` to the child's whole tree, as its
+        /// [`Containment`](crate::Containment) holds it (just the child without one).
+        ///
+        /// # Errors
+        ///
+        /// [`Operation::Signal`](crate::Operation::Signal) when the signal
+        /// cannot be sent.
+        ///
+        /// ```
+        /// # fn main() -> Result<(), conductor::Error> {
+        /// use conductor::{blocking::Command, Containment};
+        /// let mut child = Command::new("sh").args(["-c", "sleep 300 & wait"])
+        ///     .containment(Containment::ProcessGroup).spawn()?;
+        /// child.signal_tree(libc::SIGKILL)?;
+        /// assert_eq!(child.wait()?.signal(), Some(libc::SIGKILL));
+        /// # Ok(()) }
+        /// ```
+        pub fn signal_tree(&mut self, sig: i32) -> $crate::error::Result<()> {
+            self.core.signal_tree(sig)
+        }
+
+        /// CPU times and peak memory of the child, once it has been waited for.
+        ///
+        /// ```
+        /// # fn main() -> Result<(), conductor::Error> {
+        /// let mut child = conductor::blocking::Command::new("true").spawn()?;
+        /// assert!(child.resource_usage().is_none());
+        /// child.wait()?;
+        /// assert!(child.resource_usage().is_some());
+        /// # Ok(()) }
+        /// ```
+        pub fn resource_usage(&self) -> Option<$crate::status::ResourceUsage> {
+            self.core.resource_usage()
+        }
+    };
+}
+pub(crate) use child_passthrough;
 
 /// Windows handle traits on both `Child` types, as std's `Child` has them.
 /// `into_raw_handle` returns a duplicate of the process handle and drops the

@@ -1,12 +1,12 @@
 //! The async [`Command`] builder: spawns children whose pipes and exit are
 //! driven by tokio's reactor.
 
-use crate::builder::{builder_methods, command_impls};
+use crate::builder::{builder_methods, command_impls, CAPTURE};
 use crate::child::Child;
 use crate::error::{Error, Operation, Result};
 use crate::spec::{CommandSpec, HasSpec};
 use crate::status::{Captured, ExitStatus, Output};
-use crate::sys::{self, SpawnOptions, StdioDefault};
+use crate::sys::{SpawnOptions, StdioDefault};
 use std::ffi::OsStr;
 
 /// A process builder for the async API, mirroring [`std::process::Command`]
@@ -149,20 +149,9 @@ impl Command {
             nonblocking: true,
             grow_pipes: grow,
         };
-        self.spec.check_program()?;
-        let pty = crate::pty::prepare(&mut self.spec)?;
-        let spawned = sys::spawn(&self.spec, &opts);
-        if let Some(p) = &pty {
-            crate::pty::restore(&mut self.spec, p);
-        }
-        let spawned = spawned?;
-        self.spec.spawned();
-        #[allow(unused_mut)] // only Unix attaches a pty
+        let (spawned, master) = crate::builder::spawn_parts(&mut self.spec, &opts)?;
         let mut child = Child::from_spawned(spawned, &self.spec)?;
-        #[cfg(unix)]
-        if let Some(p) = pty {
-            child.attach_pty(p.master, defaults[1] == StdioDefault::Piped)?;
-        }
+        child.attach_master(master, defaults[1] == StdioDefault::Piped)?;
         Ok(child)
     }
 
@@ -170,6 +159,11 @@ impl Command {
     ///
     /// Errors from `exec` (program not found, permission denied, not an
     /// executable) are returned here, never as an exit code.
+    ///
+    /// # Errors
+    ///
+    /// As [`blocking::Command::spawn`](crate::blocking::Command::spawn);
+    /// also `Spawn`, with a message saying so, outside a tokio runtime.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -185,6 +179,17 @@ impl Command {
     /// Runs the child to completion with inherited stdio and returns how it ended.
     /// On a [`pty`](Self::pty), what the child writes to the terminal is
     /// read and discarded (so it never blocks on a full terminal).
+    ///
+    /// # Errors
+    ///
+    /// The spawn's failure, naming the program and the step ([`Operation`](crate::Operation)):
+    /// invalid input (`Validate`), stdio, containment, credentials, working directory,
+    /// descriptors, resource limits, `pre_exec`, or `exec` itself (program not found,
+    /// permission denied, not an executable); then the run's: `Wait` or `Io` when the system
+    /// refuses a wait or the pipes fail, `Timeout` (carrying the output so far) when the
+    /// command's [`timeout`](crate::Command::timeout) stopped the tree, `ExitStatus` for a
+    /// [`checked`](crate::Command::checked) run that exited unsuccessfully. The async `Command`
+    /// also fails (`Spawn`) outside a tokio runtime.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -205,6 +210,10 @@ impl Command {
     /// null device unless set). Both pipes are drained while waiting, so any
     /// amount of output is safe.
     ///
+    /// # Errors
+    ///
+    /// As [`status`](Self::status).
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), conductor::Error> {
@@ -213,16 +222,17 @@ impl Command {
     /// # Ok(()) }
     /// ```
     pub async fn output(&mut self) -> Result<Output> {
-        let child = self.spawn_with(
-            [StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped],
-            true,
-        )?;
+        let child = self.spawn_with(CAPTURE, true)?;
         child.wait_with_output().await
     }
 
     /// [`output`](Self::output), also saying whether each stream was cut
     /// at the [`capture_limit`](Self::capture_limit) or the
     /// [`io_grace`](Self::io_grace) (see [`Captured`](crate::Captured)).
+    ///
+    /// # Errors
+    ///
+    /// As [`status`](Self::status).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -233,10 +243,7 @@ impl Command {
     /// # Ok(()) }
     /// ```
     pub async fn capture(&mut self) -> Result<Captured> {
-        let child = self.spawn_with(
-            [StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped],
-            true,
-        )?;
+        let child = self.spawn_with(CAPTURE, true)?;
         child.wait_with_capture().await
     }
 
@@ -246,6 +253,10 @@ impl Command {
     /// [`Stdio::merged_with_stdout`](crate::Stdio::merged_with_stdout) for
     /// this run whatever was set, and `stderr` comes back empty. Stdin is the
     /// null device unless set.
+    ///
+    /// # Errors
+    ///
+    /// As [`status`](Self::status).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -257,10 +268,7 @@ impl Command {
     /// ```
     pub async fn combined_output(&mut self) -> Result<Output> {
         let saved = self.spec.stderr.replace(crate::Stdio::merged_with_stdout());
-        let child = self.spawn_with(
-            [StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped],
-            true,
-        );
+        let child = self.spawn_with(CAPTURE, true);
         self.spec.stderr = saved;
         child?.wait_with_output().await
     }

@@ -120,6 +120,14 @@
 //! `unix::CommandExt` and `windows::CommandExt` add each platform's options,
 //! and `unix::SignalListener` serves supervisors that forward signals.
 //!
+//! # Features
+//!
+//! All on by default: `engine` (the process API: [`Command`], [`Child`],
+//! [`blocking`], pipelines, ptys, jobs; tokio), `pool` (worker pools),
+//! `protocol` and `worker` (the frame protocol and [`worker::serve`], std and
+//! thiserror only). A worker program written in Rust needs only the last:
+//! `conductor = { version = "0.1", default-features = false, features = ["worker"] }`.
+//!
 //! # Porting from std and tokio
 //!
 //! Code written against `std::process` compiles against
@@ -154,50 +162,81 @@
 //!   changes and directory: std exposes no getter for the rest (stdio,
 //!   `env_clear`, Unix options).
 
-pub mod blocking;
-mod builder;
-mod child;
-mod child_core;
-mod command;
-mod error;
-#[cfg(unix)]
-pub mod jobs;
-#[cfg(target_os = "linux")]
-mod pidfd;
-#[cfg(unix)]
-pub mod pipeline;
-mod pipes;
+#![deny(missing_docs)]
+// Every public fallible function says when it fails (`# Errors`).
+#![deny(clippy::missing_errors_doc)]
+
+/// Puts each item under `feature = "engine"` (the process engine).
+macro_rules! engine {
+    ($($(#[$attr:meta])* $vis:vis mod $name:ident;)*) => {
+        $(#[cfg(feature = "engine")] $(#[$attr])* $vis mod $name;)*
+    };
+}
+
+// The process engine (feature `engine`, on by default).
+engine! {
+    pub mod blocking;
+    mod builder;
+    mod child;
+    mod child_core;
+    mod command;
+    mod error;
+    #[cfg(unix)]
+    pub mod jobs;
+    #[cfg(target_os = "linux")]
+    mod pidfd;
+    #[cfg(unix)]
+    pub mod pipeline;
+    mod pipes;
+    pub mod pty;
+    #[cfg(unix)]
+    mod signal_listener;
+    mod spec;
+    mod status;
+    mod stdio;
+    mod stop;
+    mod sys;
+    mod tree;
+    #[cfg(unix)]
+    pub mod unix;
+    #[cfg(windows)]
+    pub mod windows;
+}
+
+// Pools of workers (feature `pool`, on by default).
+#[cfg(feature = "pool")]
 pub mod pool;
+
+// The protocol and the worker side, without the engine (features
+// `protocol` and `worker`, on by default).
+#[cfg(feature = "protocol")]
 pub mod protocol;
-pub mod pty;
-#[cfg(unix)]
-mod signal_listener;
-mod spec;
-mod status;
-mod stdio;
-mod stop;
-mod sys;
-mod tree;
-#[cfg(unix)]
-pub mod unix;
-pub mod winargs;
-#[cfg(windows)]
-pub mod windows;
+#[cfg(feature = "worker")]
 pub mod worker;
+
+// Windows command-line quoting (pure functions, always built).
+pub mod winargs;
 
 // The README's Rust examples compile (its shell examples are run by the
 // CLI's tests/readme.rs).
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "engine", feature = "pool"))]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
 
-pub use child::Child;
-pub use command::Command;
-pub use error::{Error, Operation, Reason, Result};
-pub use pipes::{ChildStderr, ChildStdin, ChildStdout};
-pub use spec::{CommandArgs, CommandEnvs};
-pub use status::{
-    signal_name, Captured, ExitStatus, ExitStatusError, Output, ResourceUsage, UsageSource,
-};
-pub use stdio::Stdio;
-pub use tree::Containment;
+#[cfg(feature = "engine")]
+pub use engine_api::*;
+
+/// The engine's top-level types, re-exported at the crate root.
+#[cfg(feature = "engine")]
+mod engine_api {
+    pub use crate::child::Child;
+    pub use crate::command::Command;
+    pub use crate::error::{Error, Operation, Reason, Result};
+    pub use crate::pipes::{ChildStderr, ChildStdin, ChildStdout};
+    pub use crate::spec::{CommandArgs, CommandEnvs};
+    pub use crate::status::{
+        signal_name, Captured, ExitStatus, ExitStatusError, Output, ResourceUsage, UsageSource,
+    };
+    pub use crate::stdio::Stdio;
+    pub use crate::tree::Containment;
+}

@@ -7,7 +7,7 @@ use crate::stdio::{Stdio, StdioKind};
 use crate::sys::AsyncPipe;
 use std::io;
 #[cfg(unix)]
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
 #[cfg(windows)]
 use std::os::windows::io::{
     AsHandle, AsRawHandle, BorrowedHandle, IntoRawHandle, OwnedHandle, RawHandle,
@@ -15,6 +15,27 @@ use std::os::windows::io::{
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// The borrowing descriptor traits both flavours of pipe share (`AsFd`,
+/// `AsRawFd`), on a type with a `pipe` field.
+macro_rules! pipe_borrow_impls {
+    ($name:ident) => {
+        #[cfg(unix)]
+        impl std::os::fd::AsFd for $name {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                std::os::fd::AsFd::as_fd(&self.pipe)
+            }
+        }
+
+        #[cfg(unix)]
+        impl std::os::fd::AsRawFd for $name {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                std::os::fd::AsRawFd::as_raw_fd(&self.pipe)
+            }
+        }
+    };
+}
+pub(crate) use pipe_borrow_impls;
 
 macro_rules! pipe_type {
     ($(#[$doc:meta])* $name:ident) => {
@@ -24,10 +45,17 @@ macro_rules! pipe_type {
             pub(crate) pipe: AsyncPipe,
         }
 
+        $crate::pipes::pipe_borrow_impls!($name);
+
         #[cfg(unix)]
         impl $name {
             /// Deregisters the pipe from the reactor and returns it as a
             /// blocking descriptor.
+            ///
+            /// # Errors
+            ///
+            /// The `io::Error` of deregistering the descriptor or making it blocking again
+            /// (`fcntl`).
             ///
             /// ```
             #[doc = concat!("fn detach(p: conductor::", stringify!($name), ") -> std::io::Result<std::os::fd::OwnedFd> {")]
@@ -39,26 +67,16 @@ macro_rules! pipe_type {
             }
         }
 
-        #[cfg(unix)]
-        impl AsFd for $name {
-            fn as_fd(&self) -> BorrowedFd<'_> {
-                self.pipe.as_fd()
-            }
-        }
-
-        #[cfg(unix)]
-        impl AsRawFd for $name {
-            fn as_raw_fd(&self) -> RawFd {
-                self.pipe.as_raw_fd()
-            }
-        }
-
         #[cfg(windows)]
         impl $name {
             /// Returns the pipe as a plain handle, for example to hand it to
             /// another process. Only before the first read or write: once
             /// used, the pipe belongs to tokio's reactor (which may already
             /// hold data read ahead), and this fails.
+            ///
+            /// # Errors
+            ///
+            /// `io::Error` when the pipe was already read from or written to.
             ///
             /// ```
             #[doc = concat!("fn detach(p: conductor::", stringify!($name), ") -> std::io::Result<std::os::windows::io::OwnedHandle> {")]
@@ -157,25 +175,20 @@ impl AsyncWrite for ChildStdin {
     }
 }
 
-impl AsyncRead for ChildStdout {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        self.get_mut().pipe.poll_read(cx, buf)
-    }
+macro_rules! async_read {
+    ($($name:ident),*) => {$(
+        impl AsyncRead for $name {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                self.get_mut().pipe.poll_read(cx, buf)
+            }
+        }
+    )*};
 }
-
-impl AsyncRead for ChildStderr {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        self.get_mut().pipe.poll_read(cx, buf)
-    }
-}
+async_read!(ChildStdout, ChildStderr);
 
 /// Reads a pipe to EOF, appending straight into `out`'s spare capacity, keeping
 /// at most `cap` bytes (the rest is read, discarded and flagged in `truncated`).

@@ -2,7 +2,7 @@
 //! supervisors that forward signals to their children (re-exported from
 //! [`crate::unix`]).
 
-use crate::sys::unix::signals::{self, Raw, Registration, RECORD};
+use crate::sys::signals::{self, Raw, Registration, RECORD};
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use tokio::io::unix::AsyncFd;
@@ -118,23 +118,32 @@ pub struct SignalListener {
 
 impl SignalListener {
     /// Starts catching `signals`.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a signal that cannot be listened for (SIGKILL, SIGSTOP, SIGILL,
+    /// SIGFPE, SIGSEGV); otherwise the `io::Error` of creating the self-pipe, installing a
+    /// handler or registering with tokio's reactor (which needs a runtime).
     pub fn new(signals: &[i32]) -> io::Result<SignalListener> {
         let (rd, registration) = signals::listen(signals)?;
         Ok(SignalListener {
-            pipe: crate::sys::unix::async_pipe::register(rd, tokio::io::Interest::READABLE)?,
+            pipe: crate::sys::register_async_fd(rd, tokio::io::Interest::READABLE)?,
             _registration: registration,
         })
     }
 
     /// Waits for the next delivery (cancel-safe: a delivery is consumed only
     /// when returned).
+    ///
+    /// # Errors
+    ///
+    /// The `io::Error` of reading the self-pipe.
     pub async fn recv(&mut self) -> io::Result<ReceivedSignal> {
         loop {
             let mut guard = self.pipe.readable().await?;
             let mut rec = [0u8; RECORD];
             match guard.try_io(|fd| {
-                rustix::io::read(fd.get_ref().as_fd(), &mut rec)
-                    .map_err(crate::sys::unix::fd::errno_to_io)
+                rustix::io::read(fd.get_ref().as_fd(), &mut rec).map_err(crate::sys::errno_to_io)
             }) {
                 Ok(Ok(n)) if n == RECORD => {
                     return Ok(ReceivedSignal::from_raw(Raw::decode(&rec)));
@@ -152,6 +161,10 @@ impl SignalListener {
     }
 
     /// Returns a delivery already received, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// The `io::Error` of reading the self-pipe.
     pub fn try_recv(&mut self) -> io::Result<Option<ReceivedSignal>> {
         let mut rec = [0u8; RECORD];
         match rustix::io::read(self.pipe.get_ref().as_fd(), &mut rec) {
@@ -160,7 +173,7 @@ impl SignalListener {
                 "signal pipe gave {n} bytes, not a whole record"
             ))),
             Err(rustix::io::Errno::AGAIN) => Ok(None),
-            Err(e) => Err(crate::sys::unix::fd::errno_to_io(e)),
+            Err(e) => Err(crate::sys::errno_to_io(e)),
         }
     }
 }
@@ -175,6 +188,11 @@ impl std::fmt::Debug for SignalListener {
 /// (`tcsetpgrp`), with SIGTTOU blocked for the call, so that a caller that is
 /// itself in a background group (say, taking the terminal back from a child
 /// it gave it to) is not stopped.
+///
+/// # Errors
+///
+/// The `io::Error` of `tcsetpgrp` (`ENOTTY`: not a terminal; `EPERM`: the group is in another
+/// session).
 ///
 /// ```no_run
 /// # fn main() -> std::io::Result<()> {

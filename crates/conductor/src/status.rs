@@ -71,6 +71,10 @@ impl ExitStatus {
     /// carrying this status (std's unstable `exit_ok`). It converts into
     /// [`crate::Error`] and `io::Error`, so `?` works.
     ///
+    /// # Errors
+    ///
+    /// [`ExitStatusError`] carrying this status when the exit was not successful.
+    ///
     /// ```
     /// let failed = conductor::ExitStatus::from_raw(if cfg!(unix) { 2 << 8 } else { 2 });
     /// let err = failed.exit_ok().unwrap_err();
@@ -298,6 +302,11 @@ impl Output {
     /// ([`Error::partial_output`](crate::Error::partial_output)). For an error
     /// that also names the program and its arguments, use the
     /// [`checked`](crate::Command::checked) builder flag.
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::ExitStatus`](crate::Operation::ExitStatus) when the child did not exit
+    /// successfully; the error carries the status and the output's tail.
     ///
     /// ```
     /// # fn main() {

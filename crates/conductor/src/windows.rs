@@ -38,7 +38,7 @@
 //! refuses to nest it.
 
 use crate::spec::HasSpec;
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::os::windows::io::OwnedHandle;
 
 /// SIGKILL's number: kills the child (`TerminateProcess`) or the tree (`TerminateJobObject`).
@@ -49,21 +49,6 @@ pub const SIGTERM: i32 = 15;
 /// SIGBREAK's number (as in the C runtime): `CTRL_BREAK_EVENT` to a child
 /// leading its own process group.
 pub const SIGBREAK: i32 = 21;
-
-/// Windows options recorded on a command; read by the Windows backend.
-#[derive(Debug, Default)]
-pub(crate) struct WindowsOptions {
-    /// Extra `CreateProcessW` creation flags.
-    pub creation_flags: u32,
-    pub new_process_group: bool,
-    pub detached: bool,
-    /// `None`: `CREATE_NO_WINDOW` when this process has no console.
-    pub no_window: Option<bool>,
-    /// Raw arguments, each with the number of quoted arguments before it.
-    pub raw_args: Vec<(usize, OsString)>,
-    /// Handles the child inherits besides its stdio.
-    pub handles: Vec<OwnedHandle>,
-}
 
 /// Windows-specific options for [`crate::Command`] and [`crate::blocking::Command`].
 ///

@@ -33,6 +33,12 @@ const WRITE_BUFFER: usize = 64 * 1024;
 /// to stdout. A panicking handler unwinds out of `serve`; the pool sees the
 /// worker exit and fails its in-flight tasks.
 ///
+/// # Errors
+///
+/// The `io::Error` of reading stdin or writing stdout; `InvalidData` when the input breaks the
+/// protocol and `UnexpectedEof` when it ends inside a frame (the
+/// [`ProtocolError`](crate::protocol::ProtocolError) inside).
+///
 /// ```no_run
 /// fn main() -> std::io::Result<()> {
 ///     conductor::worker::serve(|body: &[u8]| match std::str::from_utf8(body) {
@@ -51,6 +57,11 @@ where
 
 /// [`serve`] on any input and output, e.g. sockets or in-memory buffers in
 /// tests. `output` is wrapped in a [`BufWriter`]; pass it unbuffered.
+///
+/// # Errors
+///
+/// The `io::Error` of reading `input` or writing `output`; `InvalidData` when the input breaks
+/// the protocol and `UnexpectedEof` when it ends inside a frame.
 ///
 /// ```
 /// use conductor::protocol::{encode, Decoder, Message};

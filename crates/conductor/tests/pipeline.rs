@@ -94,11 +94,13 @@ fn a_failing_middle_stage_blocking() {
 
 /// A stage that starts a background child, records its pid, and then
 /// blocks (reading its stdin or sleeping).
+#[cfg(target_os = "linux")]
 fn with_background(dir: &std::path::Path, name: &str, then: &str) -> String {
     let file = dir.join(name);
     format!("sleep 300 & echo $! > {}; {then}", file.display())
 }
 
+#[cfg(target_os = "linux")]
 fn assert_dead(pid_file: &std::path::Path) {
     let pid: i32 = std::fs::read_to_string(pid_file)
         .unwrap_or_else(|e| panic!("{}: {e}", pid_file.display()))
@@ -117,6 +119,7 @@ fn assert_dead(pid_file: &std::path::Path) {
     assert!(dead, "background child {pid} survived the pipeline");
 }
 
+#[cfg(target_os = "linux")]
 fn temp_dir(tag: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("conductor-pipeline-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -1,49 +1,38 @@
 //! The blocking [`Child`].
 
 use super::pipes::{ChildStderr, ChildStdin, ChildStdout};
-use crate::child_core::{empty_output, ChildCore};
+use crate::child_core::{ChildCore, Ended};
 use crate::error::{Operation, Result};
 use crate::spec::CommandSpec;
-use crate::status::{Captured, ExitStatus, Output, ResourceUsage};
+use crate::status::{Captured, ExitStatus, Output};
 use crate::sys::{communicate, CollectOpts, Pipes, Spawned};
 
 use std::time::{Duration, Instant};
 
-/// A spawned child process (blocking API). Mirrors [`std::process::Child`].
-///
-/// Dropping it never leaves a zombie: a child still running is reaped in the
-/// background when it exits (or killed first with `kill_on_drop(true)`).
-///
-/// ```
-/// # fn main() -> Result<(), conductor::Error> {
-/// use conductor::{blocking::Command, Stdio};
-/// use std::io::{Read, Write};
-/// let mut child = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
-/// child.stdin.take().unwrap().write_all(b"ping").unwrap();
-/// let mut got = String::new();
-/// child.stdout.take().unwrap().read_to_string(&mut got).unwrap();
-/// assert_eq!(got, "ping");
-/// assert!(child.wait()?.success());
-/// # Ok(()) }
-/// ```
-#[derive(Debug)]
-pub struct Child {
-    core: ChildCore,
-    /// The parent's end of the child's stdin, when piped.
-    pub stdin: Option<ChildStdin>,
-    /// The parent's end of the child's stdout, when piped.
-    pub stdout: Option<ChildStdout>,
-    /// The parent's end of the child's stderr, when piped.
-    pub stderr: Option<ChildStderr>,
-    /// The parent's end of the child's pseudo-terminal, until taken.
-    #[cfg(unix)]
-    pty: Option<crate::blocking::Pty>,
-}
-
-#[cfg(windows)]
-crate::child_core::child_handle_impls!(Child);
+crate::child_core::child_struct!(
+    /// A spawned child process (blocking API). Mirrors [`std::process::Child`].
+    ///
+    /// Dropping it never leaves a zombie: a child still running is reaped in the
+    /// background when it exits (or killed first with `kill_on_drop(true)`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// use conductor::{blocking::Command, Stdio};
+    /// use std::io::{Read, Write};
+    /// let mut child = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+    /// child.stdin.take().unwrap().write_all(b"ping").unwrap();
+    /// let mut got = String::new();
+    /// child.stdout.take().unwrap().read_to_string(&mut got).unwrap();
+    /// assert_eq!(got, "ping");
+    /// assert!(child.wait()?.success());
+    /// # Ok(()) }
+    /// ```
+    pty: crate::blocking::Pty
+);
 
 impl Child {
+    crate::child_core::child_passthrough!();
+
     pub(crate) fn from_spawned(s: Spawned, spec: &CommandSpec) -> Child {
         Child {
             core: ChildCore::new(s.process, spec),
@@ -98,53 +87,12 @@ impl Child {
         self.pty.take()
     }
 
-    /// The cgroup holding the child's tree, under [`Containment::Cgroup`](crate::Containment::Cgroup) (Linux).
-    ///
-    /// ```
-    /// # fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::blocking::Command::new("true").spawn()?;
-    /// assert!(child.cgroup_path().is_none());
-    /// child.wait()?;
-    /// # Ok(()) }
-    /// ```
-    #[cfg(target_os = "linux")]
-    pub fn cgroup_path(&self) -> Option<&std::path::Path> {
-        self.core.cgroup_path()
-    }
-
-    /// The child's process id.
-    ///
-    /// ```
-    /// # fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::blocking::Command::new("true").spawn()?;
-    /// assert!(child.id() > 0);
-    /// child.wait()?;
-    /// # Ok(()) }
-    /// ```
-    pub fn id(&self) -> u32 {
-        self.core.id()
-    }
-
-    /// The child's pidfd (Linux); [`PidFd`](crate::unix::PidFd) implements
-    /// `AsFd`. An error ([`Operation::Pidfd`](crate::Operation::Pidfd)) on the
-    /// SIGCHLD fallback, which has no pidfd.
-    ///
-    /// ```
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use std::os::fd::AsFd;
-    /// let mut child = conductor::blocking::Command::new("true").spawn()?;
-    /// # conductor::unix::force_sigchld_fallback(false);
-    /// let kept = child.pidfd()?.as_fd().try_clone_to_owned()?;
-    /// child.wait()?;
-    /// drop(kept);
-    /// # Ok(()) }
-    /// ```
-    #[cfg(target_os = "linux")]
-    pub fn pidfd(&self) -> Result<&crate::unix::PidFd> {
-        self.core.pidfd()
-    }
-
     /// Waits for the child to exit (closing its stdin first, as std does).
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Wait`](crate::Operation::Wait) when the system refuses the wait (for
+    /// example the status was discarded by other code reaping it).
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -160,6 +108,11 @@ impl Child {
 
     /// Waits at most `timeout`; `Ok(None)` if the child still runs then. Does not kill it.
     ///
+    /// # Errors
+    ///
+    /// [`Operation::Wait`](crate::Operation::Wait) when the system refuses the wait (for
+    /// example the status was discarded by other code reaping it).
+    ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
     /// use std::time::{Duration, Instant};
@@ -173,19 +126,11 @@ impl Child {
         self.core.wait_opt_result(res)
     }
 
-    /// Returns the status if the child has exited, without waiting.
-    ///
-    /// ```
-    /// # fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::blocking::Command::new("sleep").arg("5").kill_on_drop(true).spawn()?;
-    /// assert_eq!(child.try_wait()?, None);
-    /// # Ok(()) }
-    /// ```
-    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
-        self.core.try_wait()
-    }
-
     /// Sends SIGKILL (does not wait; call [`wait`](Self::wait) to reap).
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Signal`](crate::Operation::Signal) when the signal cannot be sent.
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -198,35 +143,11 @@ impl Child {
         self.signal(crate::sys::SIGKILL)
     }
 
-    /// Sends signal `sig` (through the pidfd on Linux: never to a recycled pid).
-    /// On Windows only SIGKILL, SIGTERM, SIGBREAK and 0 have a meaning (see
-    /// the `conductor::windows` module).
-    ///
-    /// ```
-    /// # fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::blocking::Command::new("sleep").arg("5").spawn()?;
-    /// child.signal(libc::SIGTERM)?;
-    /// assert_eq!(child.wait()?.signal(), Some(libc::SIGTERM));
-    /// # Ok(()) }
-    /// ```
-    pub fn signal(&mut self, sig: i32) -> Result<()> {
-        self.core.signal(sig)
-    }
-
-    /// CPU times and peak memory of the child, once it has been waited for.
-    ///
-    /// ```
-    /// # fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::blocking::Command::new("true").spawn()?;
-    /// child.wait()?;
-    /// assert!(child.resource_usage().is_some());
-    /// # Ok(()) }
-    /// ```
-    pub fn resource_usage(&self) -> Option<ResourceUsage> {
-        self.core.resource_usage()
-    }
-
     /// Waits for exit while collecting stdout and stderr (those that are piped).
+    ///
+    /// # Errors
+    ///
+    /// As [`communicate`](Self::communicate).
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -241,6 +162,10 @@ impl Child {
 
     /// Like [`wait_with_output`](Self::wait_with_output), also saying
     /// whether each stream was cut at the capture limit or the I/O grace.
+    ///
+    /// # Errors
+    ///
+    /// As [`communicate`](Self::communicate).
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -262,6 +187,15 @@ impl Child {
     /// output), [`io_grace`](super::Command::io_grace) and
     /// [`capture_limit`](super::Command::capture_limit).
     ///
+    /// # Errors
+    ///
+    /// [`Operation::Io`](crate::Operation::Io) when a pipe fails (a child that stops reading
+    /// stdin is not an error), [`Operation::Wait`](crate::Operation::Wait) when the wait fails,
+    /// [`Operation::Timeout`](crate::Operation::Timeout) (carrying the partial output) when the
+    /// command's timeout stopped the tree,
+    /// [`Operation::ExitStatus`](crate::Operation::ExitStatus) for a checked run that exited
+    /// unsuccessfully.
+    ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
     /// use conductor::{blocking::Command, Stdio};
@@ -276,6 +210,10 @@ impl Child {
 
     /// [`communicate`](Self::communicate), also saying whether each stream
     /// was cut (see [`Captured`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`communicate`](Self::communicate).
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -320,64 +258,36 @@ impl Child {
         });
         let collected = res.map_err(|e| self.core.err(Operation::Io, e))?;
         drop((stdout, stderr));
-        let status = if collected.timed_out {
-            None
+        let ended = if collected.timed_out {
+            Ended::Stopped(self.terminate(limits.grace)?)
         } else {
-            match deadline {
-                Some(d) => self.wait_timeout(d.saturating_duration_since(Instant::now()))?,
-                None => Some(self.wait()?),
-            }
+            self.wait_or_stop(deadline)?
         };
-        let mut output = Output {
-            status: ExitStatus::default(),
-            stdout: out,
-            stderr: err,
-        };
-        match status {
-            Some(s) => {
-                output.status = s;
-                Ok(Captured {
-                    output: self.core.check(output)?,
-                    stdout_truncated: collected.out_truncated,
-                    stderr_truncated: collected.err_truncated,
-                })
-            }
-            None => {
-                output.status = self.terminate(limits.grace)?;
-                Err(self.core.timed_out(output))
-            }
-        }
+        self.core.finish(
+            ended,
+            out,
+            err,
+            (collected.out_truncated, collected.err_truncated),
+        )
     }
 
     /// Runs to completion under the command's timeout (used by `status()`).
     pub(crate) fn wait_limited(&mut self) -> Result<ExitStatus> {
-        let Some(limit) = self.core.limits.timeout else {
-            let status = self.wait()?;
-            return self.core.check_status(status);
-        };
-        match self.wait_timeout(limit)? {
-            Some(s) => self.core.check_status(s),
-            None => {
-                let status = self.terminate(self.core.limits.grace)?;
-                Err(self.core.timed_out(empty_output(status)))
-            }
-        }
+        let deadline = self.core.limits.timeout.map(|t| Instant::now() + t);
+        let ended = self.wait_or_stop(deadline)?;
+        self.core.finish_status(ended)
     }
 
-    /// Sends `sig` to the child's whole tree, as its
-    /// [`Containment`](crate::Containment) holds it (just the child without one).
-    ///
-    /// ```
-    /// # fn main() -> Result<(), conductor::Error> {
-    /// use conductor::{blocking::Command, Containment};
-    /// let mut child = Command::new("sh").args(["-c", "sleep 300 & wait"])
-    ///     .containment(Containment::ProcessGroup).spawn()?;
-    /// child.signal_tree(libc::SIGKILL)?;
-    /// assert_eq!(child.wait()?.signal(), Some(libc::SIGKILL));
-    /// # Ok(()) }
-    /// ```
-    pub fn signal_tree(&mut self, sig: i32) -> Result<()> {
-        self.core.signal_tree(sig)
+    /// Waits until `deadline`; past it, stops the tree (with the command's grace).
+    fn wait_or_stop(&mut self, deadline: Option<Instant>) -> Result<Ended> {
+        let status = match deadline {
+            Some(d) => self.wait_timeout(d.saturating_duration_since(Instant::now()))?,
+            None => Some(self.wait()?),
+        };
+        Ok(match status {
+            Some(s) => Ended::Exited(s),
+            None => Ended::Stopped(self.terminate(self.core.limits.grace)?),
+        })
     }
 
     /// Stops the whole tree gracefully: SIGTERM (and SIGCONT) to every member,
@@ -385,6 +295,11 @@ impl Child {
     /// cgroup); reaps the direct child and returns its status. A zero grace
     /// sends SIGKILL at once. A child that exits cleanly on SIGTERM within the
     /// grace is not killed.
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Signal`](crate::Operation::Signal) when the tree cannot be signalled or
+    /// reaped.
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -403,6 +318,12 @@ impl Child {
 
     /// Waits for the direct child, then until every member of its tree is gone
     /// (the cgroup is empty, or the process group has no members left).
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Wait`](crate::Operation::Wait) when the system refuses the wait (for
+    /// example the status was discarded by other code reaping it), or when the tree's
+    /// membership cannot be read.
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {

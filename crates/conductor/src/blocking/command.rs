@@ -1,11 +1,11 @@
 //! The blocking [`Command`] builder.
 
 use super::child::Child;
-use crate::builder::{builder_methods, command_impls};
+use crate::builder::{builder_methods, command_impls, CAPTURE};
 use crate::error::Result;
 use crate::spec::{CommandSpec, HasSpec};
 use crate::status::{Captured, ExitStatus, Output};
-use crate::sys::{self, SpawnOptions, StdioDefault};
+use crate::sys::{SpawnOptions, StdioDefault};
 use std::ffi::OsStr;
 
 /// A process builder for blocking code, mirroring [`std::process::Command`].
@@ -50,25 +50,21 @@ impl Command {
             nonblocking: false,
             grow_pipes: grow,
         };
-        self.spec.check_program()?;
-        let pty = crate::pty::prepare(&mut self.spec)?;
-        let spawned = sys::spawn(&self.spec, &opts);
-        if let Some(p) = &pty {
-            crate::pty::restore(&mut self.spec, p);
-        }
-        let spawned = spawned?;
-        self.spec.spawned();
-        #[allow(unused_mut)]
+        let (spawned, master) = crate::builder::spawn_parts(&mut self.spec, &opts)?;
         let mut child = Child::from_spawned(spawned, &self.spec);
-        #[cfg(unix)]
-        if let Some(p) = pty {
-            child.attach_pty(p.master, defaults[1] == StdioDefault::Piped)?;
-        }
+        child.attach_master(master, defaults[1] == StdioDefault::Piped)?;
         Ok(child)
     }
 
     /// Starts the child; its stdio defaults to the parent's. Errors from
     /// `exec` are returned here, never as an exit code.
+    ///
+    /// # Errors
+    ///
+    /// The spawn's failure, naming the program and the step ([`Operation`](crate::Operation)):
+    /// invalid input (`Validate`), stdio, containment, credentials, working directory,
+    /// descriptors, resource limits, `pre_exec`, or `exec` itself (program not found,
+    /// permission denied, not an executable).
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -83,6 +79,16 @@ impl Command {
     /// Runs the child to completion with inherited stdio. On a
     /// [`pty`](Self::pty), what the child writes to the terminal is read
     /// and discarded (so it never blocks on a full terminal).
+    ///
+    /// # Errors
+    ///
+    /// The spawn's failure, naming the program and the step ([`Operation`](crate::Operation)):
+    /// invalid input (`Validate`), stdio, containment, credentials, working directory,
+    /// descriptors, resource limits, `pre_exec`, or `exec` itself (program not found,
+    /// permission denied, not an executable); then the run's: `Wait` or `Io` when the system
+    /// refuses a wait or the pipes fail, `Timeout` (carrying the output so far) when the
+    /// command's [`timeout`](crate::Command::timeout) stopped the tree, `ExitStatus` for a
+    /// [`checked`](crate::Command::checked) run that exited unsuccessfully.
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -99,6 +105,10 @@ impl Command {
     /// Runs the child to completion capturing stdout and stderr (stdin is the
     /// null device unless set); both are drained while waiting.
     ///
+    /// # Errors
+    ///
+    /// As [`status`](Self::status).
+    ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
     /// let out = conductor::blocking::Command::new("echo").arg("hi").output()?;
@@ -106,16 +116,16 @@ impl Command {
     /// # Ok(()) }
     /// ```
     pub fn output(&mut self) -> Result<Output> {
-        self.spawn_with(
-            [StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped],
-            true,
-        )?
-        .wait_with_output()
+        self.spawn_with(CAPTURE, true)?.wait_with_output()
     }
 
     /// [`output`](Self::output), also saying whether each stream was cut
     /// at the [`capture_limit`](Self::capture_limit) or the
     /// [`io_grace`](Self::io_grace) (see [`Captured`](crate::Captured)).
+    ///
+    /// # Errors
+    ///
+    /// As [`status`](Self::status).
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -125,10 +135,7 @@ impl Command {
     /// # Ok(()) }
     /// ```
     pub fn capture(&mut self) -> Result<Captured> {
-        let child = self.spawn_with(
-            [StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped],
-            true,
-        )?;
+        let child = self.spawn_with(CAPTURE, true)?;
         child.wait_with_capture()
     }
 
@@ -139,6 +146,10 @@ impl Command {
     /// this run whatever was set, and `stderr` comes back empty. Stdin is the
     /// null device unless set.
     ///
+    /// # Errors
+    ///
+    /// As [`status`](Self::status).
+    ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
     /// let out = conductor::blocking::Command::new("sh").args(["-c", "echo 1; echo 2 >&2; echo 3"])
@@ -148,10 +159,7 @@ impl Command {
     /// ```
     pub fn combined_output(&mut self) -> Result<Output> {
         let saved = self.spec.stderr.replace(crate::Stdio::merged_with_stdout());
-        let child = self.spawn_with(
-            [StdioDefault::Null, StdioDefault::Piped, StdioDefault::Piped],
-            true,
-        );
+        let child = self.spawn_with(CAPTURE, true);
         self.spec.stderr = saved;
         child?.wait_with_output()
     }

@@ -1,6 +1,11 @@
 //! The blocking twin of the async API: the same calls, with blocking `wait`
 //! and `output` and std `Read`/`Write` pipe ends. It needs no async runtime.
 //!
+//! Its types are shells over the same engine as the async ones: `Child`
+//! holds a `ChildCore` (the logic that does not wait) and drives the
+//! tree-stop engine with blocking waits; the builder methods and the
+//! pass-through `Child` methods are generated from the same macros.
+//!
 //! ```
 //! # fn main() -> Result<(), conductor::Error> {
 //! use conductor::blocking::Command;

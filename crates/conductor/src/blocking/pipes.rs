@@ -6,7 +6,7 @@ use crate::stdio::{Stdio, StdioKind};
 use crate::sys::{self, BlockingPipe};
 use std::io::{Read, Write};
 #[cfg(unix)]
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{OwnedFd, RawFd};
 #[cfg(windows)]
 use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, OwnedHandle, RawHandle};
 
@@ -18,19 +18,7 @@ macro_rules! pipe_type {
             pub(crate) pipe: BlockingPipe,
         }
 
-        #[cfg(unix)]
-        impl AsFd for $name {
-            fn as_fd(&self) -> BorrowedFd<'_> {
-                self.pipe.as_fd()
-            }
-        }
-
-        #[cfg(unix)]
-        impl AsRawFd for $name {
-            fn as_raw_fd(&self) -> RawFd {
-                self.pipe.as_raw_fd()
-            }
-        }
+        $crate::pipes::pipe_borrow_impls!($name);
 
         #[cfg(unix)]
         impl std::os::fd::IntoRawFd for $name {
@@ -54,16 +42,16 @@ macro_rules! pipe_type {
         }
 
         #[cfg(windows)]
-        impl AsHandle for $name {
-            fn as_handle(&self) -> BorrowedHandle<'_> {
-                self.pipe.as_handle()
+        impl AsRawHandle for $name {
+            fn as_raw_handle(&self) -> RawHandle {
+                self.pipe.as_raw_handle()
             }
         }
 
         #[cfg(windows)]
-        impl AsRawHandle for $name {
-            fn as_raw_handle(&self) -> RawHandle {
-                self.pipe.as_raw_handle()
+        impl AsHandle for $name {
+            fn as_handle(&self) -> BorrowedHandle<'_> {
+                self.pipe.as_handle()
             }
         }
 

@@ -40,6 +40,10 @@ impl Captured {
     }
 
     /// Copies the whole output to `w`.
+    ///
+    /// # Errors
+    ///
+    /// The `io::Error` of reading the spilled file back or of writing to `w`.
     pub fn write_to(&mut self, w: &mut dyn Write) -> io::Result<()> {
         match &mut self.file {
             None => w.write_all(&self.mem),
@@ -51,6 +55,10 @@ impl Captured {
     }
 
     /// Calls `each` with every line (the last one may lack its newline).
+    ///
+    /// # Errors
+    ///
+    /// The `io::Error` of reading the spilled file back, or the first error `each` returns.
     pub fn for_each_line(
         &mut self,
         mut each: impl FnMut(&[u8]) -> io::Result<()>,
@@ -78,6 +86,10 @@ impl Captured {
     }
 
     /// The whole output in memory (reads a spilled file back).
+    ///
+    /// # Errors
+    ///
+    /// The `io::Error` of reading the spilled file back.
     pub fn to_vec(&mut self) -> io::Result<Vec<u8>> {
         match &mut self.file {
             None => Ok(self.mem.clone()),

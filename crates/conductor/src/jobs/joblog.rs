@@ -103,6 +103,11 @@ pub struct JoblogParseError {
 
 /// Parses a whole job log (an empty one has no rows).
 ///
+/// # Errors
+///
+/// [`JoblogParseError`] naming the first line that is not a job log row (wrong number of
+/// fields, a field that is not a number).
+///
 /// ```
 /// use conductor::jobs::{finished_seqs, parse_joblog};
 /// let log = b"Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n\

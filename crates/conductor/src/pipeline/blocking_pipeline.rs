@@ -29,216 +29,16 @@ pub struct Pipeline {
     settings: Settings,
 }
 
-impl Command {
-    /// A pipeline of this command into `next` (`self | next`).
-    ///
-    /// ```
-    /// # fn main() -> Result<(), conductor::Error> {
-    /// use conductor::blocking::Command;
-    /// let mut wc = Command::new("wc");
-    /// wc.arg("-l");
-    /// let out = Command::new("printf").arg("1\\n2\\n").to_owned_command().pipe(wc).output()?;
-    /// assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
-    /// # Ok(()) }
-    /// ```
-    pub fn pipe(self, next: Command) -> Pipeline {
-        Pipeline::new([self, next])
-    }
-
-    /// Moves a configured command out of a builder chain (which yields
-    /// `&mut Command`), leaving a command that runs the same program with
-    /// no other settings behind: `Command::new("a").arg("x").to_owned_command()`.
-    ///
-    /// ```
-    /// let cmd: conductor::blocking::Command = conductor::blocking::Command::new("ls").arg("-l").to_owned_command();
-    /// assert_eq!(cmd.get_args().count(), 1);
-    /// ```
-    pub fn to_owned_command(&mut self) -> Command {
-        let fresh = Command::new(self.get_program());
-        std::mem::replace(self, fresh)
-    }
-}
+super::pipeline_builder!();
 
 impl Pipeline {
-    /// A pipeline of `stages`, in order (at least one; spawning an empty
-    /// pipeline fails with `InvalidInput`).
-    ///
-    /// ```
-    /// use conductor::blocking::{Command, Pipeline};
-    /// let p = Pipeline::new([Command::new("yes"), Command::new("head")]);
-    /// assert_eq!(p.len(), 2);
-    /// ```
-    pub fn new<I: IntoIterator<Item = Command>>(stages: I) -> Pipeline {
-        Pipeline {
-            stages: stages.into_iter().collect(),
-            settings: Settings::default(),
-        }
-    }
-
-    /// Appends a stage: `self | next`.
-    ///
-    /// ```
-    /// use conductor::blocking::Command;
-    /// let p = Command::new("cat").pipe(Command::new("sort")).pipe(Command::new("uniq"));
-    /// assert_eq!(p.len(), 3);
-    /// ```
-    pub fn pipe(mut self, next: Command) -> Pipeline {
-        self.stages.push(next);
-        self
-    }
-
-    /// The number of stages.
-    ///
-    /// ```
-    /// assert_eq!(conductor::blocking::Pipeline::new([]).len(), 0);
-    /// ```
-    pub fn len(&self) -> usize {
-        self.stages.len()
-    }
-
-    /// True for a pipeline without stages.
-    ///
-    /// ```
-    /// assert!(conductor::blocking::Pipeline::new([]).is_empty());
-    /// ```
-    pub fn is_empty(&self) -> bool {
-        self.stages.is_empty()
-    }
-
-    /// The first stage's stdin (unless that stage set its own).
-    ///
-    /// ```
-    /// use conductor::{blocking::Command, Stdio};
-    /// Command::new("cat").pipe(Command::new("wc")).stdin(Stdio::null());
-    /// ```
-    pub fn stdin<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Pipeline {
-        self.settings.stdin = Some(cfg.into());
-        self
-    }
-
-    /// The last stage's stdout (unless that stage set its own).
-    ///
-    /// ```
-    /// use conductor::{blocking::Command, Stdio};
-    /// Command::new("cat").pipe(Command::new("wc")).stdout(Stdio::null());
-    /// ```
-    pub fn stdout<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Pipeline {
-        self.settings.stdout = Some(cfg.into());
-        self
-    }
-
-    /// Every stage's stderr (except a stage that set its own).
-    ///
-    /// ```
-    /// use conductor::{blocking::Command, Stdio};
-    /// Command::new("cat").pipe(Command::new("wc")).stderr(Stdio::null());
-    /// ```
-    pub fn stderr<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Pipeline {
-        self.settings.stderr = Some(cfg.into());
-        self
-    }
-
-    /// A time limit for `status()` and `output()`: when it expires the
-    /// pipeline's process group gets SIGTERM, then SIGKILL after the
-    /// [`grace`](Self::grace), and the call fails with a `TimedOut` error.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// conductor::blocking::Command::new("yes").pipe(conductor::blocking::Command::new("wc")).timeout(Duration::from_secs(9));
-    /// ```
-    pub fn timeout(&mut self, limit: Duration) -> &mut Pipeline {
-        self.settings.timeout = Some(limit);
-        self
-    }
-
-    /// Time between SIGTERM and SIGKILL when the timeout expires (default 5 s).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// conductor::blocking::Command::new("yes").pipe(conductor::blocking::Command::new("wc")).grace(Duration::from_secs(1));
-    /// ```
-    pub fn grace(&mut self, grace: Duration) -> &mut Pipeline {
-        self.settings.grace = grace;
-        self
-    }
-
-    /// Whether a stage other than the last killed by SIGPIPE fails the
-    /// pipeline (default: no, as in `yes | head -1`).
-    ///
-    /// ```
-    /// # fn main() -> Result<(), conductor::Error> {
-    /// let mut head = conductor::blocking::Command::new("head");
-    /// head.args(["-n", "1"]);
-    /// let status = conductor::blocking::Command::new("yes").pipe(head).sigpipe_is_failure(true)
-    ///     .stdout(conductor::Stdio::null()).status()?;
-    /// assert_eq!(status.failed_stage(), Some(0));
-    /// # Ok(()) }
-    /// ```
-    pub fn sigpipe_is_failure(&mut self, on: bool) -> &mut Pipeline {
-        self.settings.sigpipe_is_failure = on;
-        self
-    }
-
-    fn spawn_with(&mut self, defaults: [StdioDefault; 3]) -> Result<PipelineChild> {
-        super::check_stages(self.stages.len())?;
-        let count = self.stages.len();
-        let mut pipes = super::pipes(count)?.into_iter();
-        let mut input = None;
-        let mut children: Vec<Child> = Vec::with_capacity(count);
-        let mut pgid = None;
-        let programs: Vec<OsString> = self
-            .stages
-            .iter()
-            .map(|c| c.get_program().to_owned())
-            .collect();
-        for (i, stage) in self.stages.iter_mut().enumerate() {
-            let (next_input, output) = match pipes.next() {
-                Some((r, w)) => (Some(r), Some(w)),
-                None => (None, None),
-            };
-            let saved = super::wire(
-                &mut stage.spec,
-                &self.settings,
-                i,
-                count,
-                input.take(),
-                output,
-                pgid,
-            );
-            let spawned = stage.spawn_with(defaults, true);
-            super::unwire(&mut stage.spec, saved);
-            input = next_input;
-            match spawned {
-                Ok(child) => {
-                    pgid.get_or_insert(child.id());
-                    children.push(child);
-                }
-                Err(e) => {
-                    if let Some(g) = pgid {
-                        let _ = super::signal_group(g, libc::SIGKILL);
-                    }
-                    return Err(e);
-                }
-            }
-        }
-        let stdin = children.first_mut().and_then(|c| c.stdin.take());
-        let stdout = children.last_mut().and_then(|c| c.stdout.take());
-        Ok(PipelineChild {
-            stdin,
-            stdout,
-            pgid: pgid.unwrap_or(0),
-            children,
-            programs,
-            settings: Settings {
-                timeout: self.settings.timeout,
-                grace: self.settings.grace,
-                sigpipe_is_failure: self.settings.sigpipe_is_failure,
-                ..Settings::default()
-            },
-        })
-    }
-
     /// Starts every stage; the ends' streams default to the parent's.
+    ///
+    /// # Errors
+    ///
+    /// The failure of the first stage that could not be spawned (see
+    /// [`Command::spawn`](crate::Command::spawn)); the stages already started are killed and
+    /// reaped.
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -258,6 +58,15 @@ impl Pipeline {
 
     /// Runs the pipeline to completion with inherited ends.
     ///
+    /// # Errors
+    ///
+    /// The failure of the first stage that could not be spawned (see
+    /// [`Command::spawn`](crate::Command::spawn)); the stages already started are killed and
+    /// reaped; then `Wait` or `Io` when a wait or a pipe fails, and `Timeout` (carrying the
+    /// status so far) when the pipeline's timeout stopped it. A stage that exits unsuccessfully
+    /// is not an error: see
+    /// [`PipelineStatus::exit_ok`](crate::pipeline::PipelineStatus::exit_ok).
+    ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
     /// use conductor::blocking::Command;
@@ -273,6 +82,15 @@ impl Pipeline {
     /// Runs the pipeline to completion, capturing the last stage's stdout
     /// and every stage's stderr (the first stage's stdin is the null
     /// device unless set).
+    ///
+    /// # Errors
+    ///
+    /// The failure of the first stage that could not be spawned (see
+    /// [`Command::spawn`](crate::Command::spawn)); the stages already started are killed and
+    /// reaped; then `Wait` or `Io` when a wait or a pipe fails, and `Timeout` (carrying the
+    /// status so far) when the pipeline's timeout stopped it. A stage that exits unsuccessfully
+    /// is not an error: see
+    /// [`PipelineStatus::exit_ok`](crate::pipeline::PipelineStatus::exit_ok).
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -313,47 +131,14 @@ pub struct PipelineChild {
 }
 
 impl PipelineChild {
-    /// The stages' process ids, in order.
-    ///
-    /// ```
-    /// # fn main() -> Result<(), conductor::Error> {
-    /// let mut p = conductor::blocking::Command::new("true").pipe(conductor::blocking::Command::new("true")).spawn()?;
-    /// assert_eq!(p.ids().len(), 2);
-    /// p.wait()?;
-    /// # Ok(()) }
-    /// ```
-    pub fn ids(&self) -> Vec<u32> {
-        self.children.iter().map(Child::id).collect()
-    }
-
-    /// The process group every stage is in (the first stage's id).
-    ///
-    /// ```
-    /// # fn main() -> Result<(), conductor::Error> {
-    /// let mut p = conductor::blocking::Command::new("true").pipe(conductor::blocking::Command::new("true")).spawn()?;
-    /// assert_eq!(p.process_group(), p.ids()[0]);
-    /// p.wait()?;
-    /// # Ok(()) }
-    /// ```
-    pub fn process_group(&self) -> u32 {
-        self.pgid
-    }
-
-    /// Sends `sig` to every process in the pipeline's group.
-    ///
-    /// ```
-    /// # fn main() -> Result<(), conductor::Error> {
-    /// let mut p = conductor::blocking::Command::new("sleep").arg("300").to_owned_command()
-    ///     .pipe(conductor::blocking::Command::new("cat")).spawn()?;
-    /// p.signal(libc::SIGKILL)?;
-    /// assert!(!p.wait()?.success());
-    /// # Ok(()) }
-    /// ```
-    pub fn signal(&self, sig: i32) -> Result<()> {
-        super::signal_group(self.pgid, sig)
-    }
+    super::pipeline_child_methods!();
 
     /// Waits for every stage (closing the pipeline's stdin first).
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Wait`](crate::Operation::Wait) when a stage's wait fails; `Timeout` when
+    /// the pipeline's timeout stopped it.
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -376,6 +161,11 @@ impl PipelineChild {
 
     /// Stops the whole pipeline: SIGTERM to its process group, SIGKILL
     /// after `grace` if a stage is still running, then waits for every stage.
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Signal`](crate::Operation::Signal) when the group cannot be signalled,
+    /// `Wait` when a stage cannot be reaped.
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
@@ -402,6 +192,12 @@ impl PipelineChild {
     /// Waits for every stage while collecting the last stage's stdout and
     /// every stage's stderr (those that are piped), under the pipeline's
     /// timeout. One thread per stage collects.
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Io`](crate::Operation::Io) when a pipe fails,
+    /// [`Operation::Wait`](crate::Operation::Wait) when a wait fails, `Timeout` (carrying the
+    /// output so far) when the pipeline's timeout stopped it.
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {

@@ -250,6 +250,11 @@ impl PoolBuilder {
     /// first worker cannot be spawned at all (e.g. the program does not
     /// exist).
     ///
+    /// # Errors
+    ///
+    /// [`BuildError`] when the configuration is invalid, or when the first
+    /// worker cannot be spawned at all.
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {

@@ -179,6 +179,10 @@ impl Default for PoolConfig {
 impl PoolConfig {
     /// Checks every value is in range; the message says which is not.
     ///
+    /// # Errors
+    ///
+    /// A message naming the first value out of range.
+    ///
     /// ```
     /// let mut config = conductor::pool::PoolConfig::default();
     /// config.attempts = 0;

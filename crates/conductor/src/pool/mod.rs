@@ -245,6 +245,11 @@ impl Pool {
     /// over submits nothing; dropping it later does not cancel the task
     /// (its result is discarded).
     ///
+    /// # Errors
+    ///
+    /// [`TaskError`]: the pool is shut down, the task timed out, its worker failed it or
+    /// crashed more often than the retries allow, or the worker broke the protocol.
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -267,6 +272,12 @@ impl Pool {
     ///
     /// Cancel-safe: if the returned future is dropped before it completes,
     /// the task was not submitted.
+    ///
+    /// # Errors
+    ///
+    /// [`TaskError`] when the pool refuses the task ([`TaskError::ShutDown`], or
+    /// [`TaskError::Invalid`] for a payload it cannot send); the task's own failure comes
+    /// through the handle.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

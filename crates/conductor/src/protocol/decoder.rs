@@ -13,6 +13,11 @@ use super::message::{Message, MessageRef};
 /// Header errors are reported as soon as the 8 header bytes are present,
 /// even if the payload is still missing.
 ///
+/// # Errors
+///
+/// [`ProtocolError`] for a bad header (reserved bytes set, an unknown type, a payload above
+/// `max_payload_len`) or a malformed payload.
+///
 /// ```
 /// use conductor::protocol::{decode_frame, MessageRef, DEFAULT_MAX_FRAME_LEN};
 ///
@@ -132,6 +137,11 @@ impl Decoder {
     /// Returns the next complete message, copying it out of the buffer.
     ///
     /// `Ok(None)` means more bytes are needed.
+    ///
+    /// # Errors
+    ///
+    /// The first [`ProtocolError`] in the stream (a bad header, an oversized or malformed
+    /// payload); the decoder stays failed and returns the same error from then on.
     pub fn next_message(&mut self) -> Result<Option<Message>, ProtocolError> {
         Ok(self.next_message_ref()?.map(|msg| msg.to_message()))
     }
@@ -140,6 +150,11 @@ impl Decoder {
     /// (valid until the decoder is used again).
     ///
     /// `Ok(None)` means more bytes are needed.
+    ///
+    /// # Errors
+    ///
+    /// The first [`ProtocolError`] in the stream (a bad header, an oversized or malformed
+    /// payload); the decoder stays failed and returns the same error from then on.
     pub fn next_message_ref(&mut self) -> Result<Option<MessageRef<'_>>, ProtocolError> {
         if let Some(err) = &self.failed {
             let err = err.clone();
@@ -202,6 +217,10 @@ impl Decoder {
 
     /// Checks that the stream ended cleanly: not failed and no partial frame
     /// left. Call this at end of input.
+    ///
+    /// # Errors
+    ///
+    /// [`ProtocolError`] when the decoder has failed, or when the input ended inside a frame.
     pub fn finish(&self) -> Result<(), ProtocolError> {
         if let Some(err) = &self.failed {
             return Err(err.clone());

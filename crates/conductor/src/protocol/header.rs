@@ -153,6 +153,10 @@ impl FrameHeader {
     /// the message type's layout does not allow (e.g. a task payload too
     /// short for its id, or a non-empty shutdown payload). All of this is
     /// decided from the header alone, before any payload byte is read.
+    ///
+    /// # Errors
+    ///
+    /// [`ProtocolError`] for the first rule the header breaks, in the order above.
     pub fn parse(bytes: &[u8; HEADER_LEN], max_payload_len: u32) -> Result<Self, ProtocolError> {
         let [l0, l1, l2, l3, code, r0, r1, r2] = *bytes;
         let reserved = [r0, r1, r2];

@@ -84,6 +84,11 @@ impl LineDecoder {
     /// internal buffer (valid until the decoder is used again).
     ///
     /// `Ok(None)` means more bytes are needed.
+    ///
+    /// # Errors
+    ///
+    /// [`ProtocolError::LineTooLong`] when a line exceeds the decoder's limit; the decoder
+    /// stays failed.
     pub fn next_line(&mut self) -> Result<Option<&[u8]>, ProtocolError> {
         if let Some(err) = &self.failed {
             return Err(err.clone());
@@ -114,6 +119,10 @@ impl LineDecoder {
     /// follow the last newline. Complete lines must be drained with
     /// [`next_line`](Self::next_line) first; any still buffered are returned
     /// together with the tail as one "line".
+    ///
+    /// # Errors
+    ///
+    /// [`ProtocolError`] when the decoder has failed (a line was too long).
     pub fn finish(&mut self) -> Result<Option<&[u8]>, ProtocolError> {
         if let Some(err) = &self.failed {
             return Err(err.clone());
@@ -147,6 +156,10 @@ impl LineDecoder {
 ///
 /// Fails with [`ProtocolError::NewlineInLine`] (leaving `out` untouched) if
 /// `line` itself contains a newline, which would split it into two tasks.
+///
+/// # Errors
+///
+/// [`ProtocolError::NewlineInLine`] when `line` contains a newline; `out` is left untouched.
 ///
 /// ```
 /// use conductor::protocol::encode_line;

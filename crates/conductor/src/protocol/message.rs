@@ -138,6 +138,11 @@ impl Message {
     }
 
     /// Appends this message's frame to `out`; see [`MessageRef::encode`].
+    ///
+    /// # Errors
+    ///
+    /// [`ProtocolError::PayloadTooLarge`] when the payload exceeds the 32-bit length field;
+    /// `out` is left untouched.
     pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), ProtocolError> {
         self.as_message_ref().encode(out)
     }
@@ -160,6 +165,11 @@ impl From<MessageRef<'_>> for Message {
 /// Fails only if the payload would exceed the 32-bit length field
 /// ([`ProtocolError::PayloadTooLarge`]); `out` is left untouched then.
 /// Receivers usually enforce a lower limit ([`DEFAULT_MAX_FRAME_LEN`](super::DEFAULT_MAX_FRAME_LEN)).
+///
+/// # Errors
+///
+/// [`ProtocolError::PayloadTooLarge`] when the payload exceeds the 32-bit length field; `out`
+/// is left untouched.
 ///
 /// ```
 /// use conductor::protocol::{encode, Message};
@@ -225,6 +235,11 @@ impl<'a> MessageRef<'a> {
     ///
     /// Fails only if the payload would exceed the 32-bit length field
     /// ([`ProtocolError::PayloadTooLarge`]); `out` is left untouched then.
+    ///
+    /// # Errors
+    ///
+    /// [`ProtocolError::PayloadTooLarge`] when the payload exceeds the 32-bit length field;
+    /// `out` is left untouched.
     pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), ProtocolError> {
         let parts = self.parts()?;
         out.reserve(HEADER_LEN + parts.id.map_or(0, |id| id.len()) + parts.tail.len());
@@ -239,6 +254,11 @@ impl<'a> MessageRef<'a> {
     /// Writes this message's frame to `writer` without building it in memory
     /// first (use a buffered writer). Oversized payloads are reported as
     /// [`io::ErrorKind::InvalidInput`] before anything is written.
+    ///
+    /// # Errors
+    ///
+    /// The writer's `io::Error`, or [`io::ErrorKind::InvalidInput`] for an oversized payload
+    /// (before anything is written).
     pub fn write_to<W: Write + ?Sized>(&self, writer: &mut W) -> io::Result<()> {
         let parts = self
             .parts()

@@ -3,7 +3,7 @@
 
 use super::{pty_err, PtySize};
 use crate::error::Result;
-use crate::sys::unix::pty;
+use crate::sys::pty;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::pin::Pin;
@@ -45,15 +45,16 @@ impl Pty {
     pub(crate) fn new(master: OwnedFd) -> io::Result<Pty> {
         pty::set_nonblocking(master.as_fd(), true)?;
         Ok(Pty {
-            fd: crate::sys::unix::async_pipe::register(
-                master,
-                Interest::READABLE | Interest::WRITABLE,
-            )?,
+            fd: crate::sys::register_async_fd(master, Interest::READABLE | Interest::WRITABLE)?,
         })
     }
 
     /// Sets the terminal's window size: the child's foreground process
     /// group gets SIGWINCH.
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Io`](crate::Operation::Io) when the terminal refuses the request (`ioctl`).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -71,6 +72,10 @@ impl Pty {
     }
 
     /// The terminal's window size.
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Io`](crate::Operation::Io) when the terminal refuses the request (`ioctl`).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

@@ -3,7 +3,7 @@
 
 use super::{pty_err, PtySize};
 use crate::error::Result;
-use crate::sys::unix::pty;
+use crate::sys::pty;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
@@ -44,6 +44,10 @@ impl Pty {
     /// Sets the terminal's window size: the child's foreground process
     /// group gets SIGWINCH.
     ///
+    /// # Errors
+    ///
+    /// [`Operation::Io`](crate::Operation::Io) when the terminal refuses the request (`ioctl`).
+    ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
     /// use conductor::{blocking::Command, pty::PtySize};
@@ -60,6 +64,10 @@ impl Pty {
 
     /// The terminal's window size.
     ///
+    /// # Errors
+    ///
+    /// [`Operation::Io`](crate::Operation::Io) when the terminal refuses the request (`ioctl`).
+    ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {
     /// use conductor::{blocking::Command, pty::PtySize};
@@ -73,6 +81,10 @@ impl Pty {
     }
 
     /// A second handle on the same terminal (one thread reads, another writes).
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Io`](crate::Operation::Io) when the descriptor cannot be duplicated.
     ///
     /// ```
     /// # fn main() -> Result<(), conductor::Error> {

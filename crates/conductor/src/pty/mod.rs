@@ -108,7 +108,7 @@ pub(crate) fn prepare(spec: &mut CommandSpec) -> Result<Option<Prepared>> {
             .with_program(&prog)
             .with_detail("cannot open a pseudo-terminal")
     };
-    let (master, slave) = crate::sys::unix::pty::open(size).map_err(stdio_err)?;
+    let (master, slave) = crate::sys::pty::open(size).map_err(stdio_err)?;
     let mut filled = [false; 3];
     for (i, slot) in [&mut spec.stdin, &mut spec.stdout, &mut spec.stderr]
         .into_iter()

@@ -15,7 +15,7 @@ use std::os::fd::{AsFd, OwnedFd};
 /// assert_eq!(conductor::pty::terminal_size(&reader), None);
 /// ```
 pub fn terminal_size(fd: impl AsFd) -> Option<PtySize> {
-    crate::sys::unix::pty::terminal_size(fd.as_fd())
+    crate::sys::pty::terminal_size(fd.as_fd())
 }
 
 /// Raw mode on a terminal (as `cfmakeraw`: no echo, no line editing, no
@@ -39,12 +39,17 @@ pub fn terminal_size(fd: impl AsFd) -> Option<PtySize> {
 #[derive(Debug)]
 pub struct RawMode {
     fd: OwnedFd,
-    saved: crate::sys::unix::pty::Saved,
+    saved: crate::sys::pty::Saved,
 }
 
 impl RawMode {
     /// Puts the terminal `fd` is on in raw mode until the guard is dropped
     /// (fails when `fd` is not a terminal).
+    ///
+    /// # Errors
+    ///
+    /// [`Operation::Io`](crate::Operation::Io) when `fd` is not a terminal or its settings
+    /// cannot be read or changed.
     ///
     /// ```
     /// let (reader, _writer) = std::io::pipe().unwrap();
@@ -52,13 +57,13 @@ impl RawMode {
     /// ```
     pub fn enable(fd: impl AsFd) -> Result<RawMode> {
         let fd = fd.as_fd().try_clone_to_owned().map_err(pty_err)?;
-        let saved = crate::sys::unix::pty::make_raw(fd.as_fd()).map_err(pty_err)?;
+        let saved = crate::sys::pty::make_raw(fd.as_fd()).map_err(pty_err)?;
         Ok(RawMode { fd, saved })
     }
 }
 
 impl Drop for RawMode {
     fn drop(&mut self) {
-        let _ = crate::sys::unix::pty::restore(self.fd.as_fd(), &self.saved);
+        let _ = crate::sys::pty::restore(self.fd.as_fd(), &self.saved);
     }
 }

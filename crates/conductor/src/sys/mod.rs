@@ -18,22 +18,23 @@ mod linux;
 #[cfg(target_os = "linux")]
 pub(crate) use linux::*;
 
-#[cfg(any(
-    target_os = "macos",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-))]
-mod bsd;
-#[cfg(any(
-    target_os = "macos",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-))]
-pub(crate) use bsd::*;
+/// Puts each item under the macOS/BSD backend's targets.
+macro_rules! on_bsd {
+    ($($item:item)*) => {$(
+        #[cfg(any(
+            target_os = "macos",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "openbsd",
+            target_os = "dragonfly"
+        ))]
+        $item
+    )*};
+}
+on_bsd! {
+    mod bsd;
+    pub(crate) use bsd::*;
+}
 
 #[cfg(all(
     unix,
@@ -62,7 +63,15 @@ pub(crate) use unix::io::{communicate, CollectOpts, Pipes};
 #[cfg(unix)]
 pub(crate) use unix::signal_names;
 #[cfg(unix)]
-pub(crate) use unix::tree::wait_tree_event;
+pub(crate) use unix::tree::{signal_group, wait_tree_event};
+// The Unix pieces the platform-neutral modules use, named here so that no
+// module outside `sys` reaches into `sys::unix`.
+#[cfg(unix)]
+pub(crate) use unix::async_pipe::register as register_async_fd;
+#[cfg(unix)]
+pub(crate) use unix::fd::errno_to_io;
+#[cfg(unix)]
+pub(crate) use unix::{pty, signals};
 
 /// The parent's end of a blocking child's pipe.
 #[cfg(unix)]
@@ -96,7 +105,7 @@ pub(crate) fn pipe_write(pipe: &BlockingPipe, buf: &[u8]) -> std::io::Result<usi
 #[cfg(unix)]
 pub(crate) const SIGKILL: i32 = libc::SIGKILL;
 /// The signal that asks to stop (SIGTERM).
-#[cfg(unix)]
+#[cfg(all(unix, feature = "pool"))] // only the pool uses it
 pub(crate) const SIGTERM: i32 = libc::SIGTERM;
 
 /// What a standard stream is when the builder did not say.

@@ -3,7 +3,7 @@
 //! the system lacks the matching spawn flag or file action) `setsid` and the
 //! working directory.
 //!
-//! Everything is prepared in the parent ([`ForkRequest`] only points at memory
+//! Everything is prepared in the parent ([`ExecRequest`] only points at memory
 //! the parent owns). Between `fork` and `execve` the child runs in a copy of a
 //! possibly multi-threaded process, so it makes only async-signal-safe system
 //! calls: no allocation, no locks, no panics. A failure is reported as
@@ -11,43 +11,11 @@
 //! (the parent then reads EOF).
 
 use super::wait::wait4;
+use crate::sys::unix::exec_request::ExecRequest;
 use crate::sys::unix::fd::{dup_above, pipe};
 use crate::sys::unix::spawn_error::{ExecSearch, Step};
-use std::ffi::c_char;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
-
-/// Everything the child needs, prepared before the fork.
-pub(crate) struct ForkRequest<'a> {
-    pub argv: *const *const c_char,
-    pub envp: *const *const c_char,
-    /// Paths to try `execve` on, in order (the PATH search, done in the parent).
-    pub candidates: &'a [*const c_char],
-    /// Null: keep the parent's working directory.
-    pub cwd: *const c_char,
-    /// (source, target) descriptor moves; every source is above every target.
-    pub moves: &'a [(RawFd, RawFd)],
-    /// Descriptor ranges below `close_from` that are not targets.
-    pub gaps: &'a [(RawFd, RawFd)],
-    /// Every descriptor from here up is closed or marked close-on-exec.
-    pub close_from: RawFd,
-    pub setsid: bool,
-    /// After the moves, make this descriptor the controlling terminal
-    /// (`TIOCSCTTY`; -1: none). Needs `setsid`.
-    pub ctty: RawFd,
-    /// -1: unchanged; 0: a new group led by the child; n: join group n.
-    pub pgroup: libc::pid_t,
-    pub uid: Option<libc::uid_t>,
-    pub gid: Option<libc::gid_t>,
-    pub groups: Option<&'a [libc::gid_t]>,
-    pub umask: Option<libc::mode_t>,
-    /// Resource limits: (resource, soft, hard).
-    pub rlimits: &'a [(u32, u64, u64)],
-    /// The mask the child starts with (the spawning thread's, or empty).
-    pub sigmask: libc::sigset_t,
-    /// `pre_exec` closures to run just before `execve` (null: none).
-    pub pre_exec: *mut Vec<crate::unix::Hook>,
-}
 
 /// How a fork+exec ended.
 pub(crate) enum Forked {
@@ -58,7 +26,7 @@ pub(crate) enum Forked {
 }
 
 /// Forks, sets the child up as `req` says and execs the program.
-pub(crate) fn fork_exec(req: &ForkRequest<'_>) -> io::Result<Forked> {
+pub(crate) fn fork_exec(req: &ExecRequest<'_>) -> io::Result<Forked> {
     let (rd, first_wr) = pipe()?;
     // The report pipe's write end sits at or above `close_from`, so no move can
     // clobber it; the child later parks it at exactly `close_from`. Only this
@@ -150,7 +118,7 @@ const MAX_SIGNAL: libc::c_int = 128;
 ///
 /// # Safety
 /// Only in the forked child, with every signal blocked.
-unsafe fn child_main(req: &ForkRequest<'_>, err_fd: RawFd) -> ! {
+unsafe fn child_main(req: &ExecRequest<'_>, err_fd: RawFd) -> ! {
     let mut err_fd = err_fd;
     // SAFETY: forwarded from our caller.
     let (step, errno) = unsafe { steps(req, &mut err_fd) };
@@ -166,7 +134,7 @@ unsafe fn child_main(req: &ForkRequest<'_>, err_fd: RawFd) -> ! {
 /// # Safety
 /// In the forked child with every signal blocked, or in place for `exec`
 /// (the caller accepts that this process is changed).
-pub(crate) unsafe fn steps(req: &ForkRequest<'_>, err_fd: &mut RawFd) -> (Step, i32) {
+pub(crate) unsafe fn steps(req: &ExecRequest<'_>, err_fd: &mut RawFd) -> (Step, i32) {
     // SAFETY (whole body): each call is a raw, async-signal-safe system call on
     // data the parent prepared before the fork; nothing allocates, locks or
     // unwinds.

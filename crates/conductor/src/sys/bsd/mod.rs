@@ -4,7 +4,8 @@
 //! kqueue-driven background reaper.
 //!
 //! - [`spawn`](spawn::spawn): the spawn paths and their choice.
-//! - `fork`: the fork+exec fallback and its async-signal-safe child.
+//! - `fork`: the fork+exec fallback and its async-signal-safe child (it
+//!   reads the shared `unix::exec_request::ExecRequest`, as Linux's child does).
 //! - `sym`: optional `posix_spawn` features, found at run time.
 //! - [`Process`]: one child; waits, signals, hand-off to the reaper.
 //! - `wait`: `wait4`, `kill` and the kqueue exit event.

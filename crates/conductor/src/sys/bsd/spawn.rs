@@ -23,11 +23,12 @@
 //! Exec errors come back from `posix_spawn` itself and become the same
 //! [`Error`] values as on Linux.
 
-use super::fork::{fork_exec, ForkRequest, Forked};
+use super::fork::{fork_exec, Forked};
 use super::process::Process;
 use super::sym::{caps, Caps};
 use crate::error::{Error, Operation, Result};
 use crate::spec::CommandSpec;
+use crate::sys::unix::exec_request::{self, ExecRequest};
 use crate::sys::unix::plan::FdPlan;
 use crate::sys::unix::prep::ExecStrings;
 use crate::sys::unix::spawn_error::{
@@ -145,28 +146,18 @@ fn exec_inner(spec: &CommandSpec) -> Result<std::convert::Infallible> {
         .0
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let req = ForkRequest {
-        argv: strings.argv(),
-        envp: strings.envp(),
-        candidates: strings.candidates(),
-        cwd: strings
-            .cwd
-            .as_ref()
-            .map_or(std::ptr::null(), |c| c.as_ptr()),
-        moves: &plan.moves,
-        gaps: &plan.gaps,
-        close_from: plan.close_from,
-        setsid: g.setsid,
-        ctty: u.ctty.unwrap_or(-1),
-        pgroup: g.pgroup.unwrap_or(-1),
-        rlimits: &rlimits,
-        uid: u.uid,
-        gid: u.gid,
-        groups: u.groups.as_deref(),
-        umask: u.umask.map(|m| m as libc::mode_t),
-        sigmask: crate::sys::unix::sigmask::child_sigmask(u.empty_signal_mask),
-        pre_exec: &mut *hooks,
-    };
+    let req = ExecRequest::new(
+        spec,
+        &strings,
+        &plan,
+        &rlimits,
+        exec_request::Grouping {
+            setsid: g.setsid,
+            pgroup: g.pgroup.unwrap_or(-1),
+            ctty: u.ctty.unwrap_or(-1),
+        },
+        &mut *hooks,
+    );
     let mut no_pipe = -1;
     // SAFETY: the request's pointers are valid for the call; running the
     // steps here changes this process before execve, which is what exec()
@@ -232,32 +223,22 @@ fn spawn_fork(spec: &CommandSpec, strings: &ExecStrings, plan: &FdPlan) -> Resul
         .0
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let req = ForkRequest {
-        argv: strings.argv(),
-        envp: strings.envp(),
-        candidates: strings.candidates(),
-        cwd: strings
-            .cwd
-            .as_ref()
-            .map_or(std::ptr::null(), |c| c.as_ptr()),
-        moves: &plan.moves,
-        gaps: &plan.gaps,
-        close_from: plan.close_from,
-        setsid: g.setsid,
-        ctty: u.ctty.unwrap_or(-1),
-        pgroup: g.pgroup.unwrap_or(-1),
-        rlimits: &rlimits,
-        uid: u.uid,
-        gid: u.gid,
-        groups: u.groups.as_deref(),
-        umask: u.umask.map(|m| m as libc::mode_t),
-        sigmask: crate::sys::unix::sigmask::child_sigmask(u.empty_signal_mask),
-        pre_exec: if hooks.is_empty() {
+    let req = ExecRequest::new(
+        spec,
+        strings,
+        plan,
+        &rlimits,
+        exec_request::Grouping {
+            setsid: g.setsid,
+            pgroup: g.pgroup.unwrap_or(-1),
+            ctty: u.ctty.unwrap_or(-1),
+        },
+        if hooks.is_empty() {
             std::ptr::null_mut()
         } else {
             &mut *hooks
         },
-    };
+    );
     let mut os_err = None;
     let res = retry_busy(|| match fork_exec(&req) {
         Ok(Forked::Running(pid)) => Ok(pid),

@@ -277,7 +277,7 @@ impl Process {
             return Ok(());
         }
         match self.pidfd() {
-            Some(fd) => pidfd_send_signal(fd.as_raw_fd(), sig),
+            Some(fd) => pidfd_send_signal(std::os::fd::AsFd::as_fd(fd), sig),
             None => kill(self.pid, sig),
         }
     }

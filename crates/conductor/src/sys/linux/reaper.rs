@@ -103,8 +103,14 @@ fn sweep_cgroups(r: &Reaper) {
     dirs.retain(|path| !gone(path));
 }
 
-/// Starts watching SIGCHLD (for pid orphans and subreaper sweeps).
-pub(crate) fn watch_sigchld() {
+/// What else runs on each SIGCHLD (the subreaper's sweep), set once.
+static ON_SIGCHLD: OnceLock<fn()> = OnceLock::new();
+
+/// Starts watching SIGCHLD and runs `hook` on each one, after the reaper's
+/// own sweep (the subreaper registers its sweep here, so the reaper does not
+/// know about it). A second hook is ignored: there is one subreaper.
+pub(crate) fn watch_sigchld(hook: fn()) {
+    let _ = ON_SIGCHLD.set(hook);
     if let Some(r) = reaper() {
         r.sigchld.get_or_init(|| install_sigchld(r));
     }
@@ -166,7 +172,9 @@ fn run() {
                     while matches!(rustix::io::read(rd, &mut buf), Ok(n) if n > 0) {}
                 }
                 sweep_pids(r);
-                super::subreaper::sweep();
+                if let Some(hook) = ON_SIGCHLD.get() {
+                    hook();
+                }
                 continue;
             }
             let raw = token as RawFd;

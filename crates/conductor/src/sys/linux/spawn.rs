@@ -3,13 +3,14 @@
 //! child reported into an [`Error`] naming the program and the step.
 
 use super::cgroup::Cgroup;
-use super::child::{child_main, ChildCtx, Rlimit, Step};
 use super::clone::{clone_vfork, CloneRequest};
+use super::in_child::{child_main, ChildCtx, Step};
 use super::memory::{self, MemoryPlan};
 use super::process::{Process, Tree};
 use super::wait::{waitid, Target};
 use crate::error::{Error, Operation, Result};
 use crate::spec::CommandSpec;
+use crate::sys::unix::exec_request::{ExecRequest, Grouping, Rlimit};
 use crate::sys::unix::plan::FdPlan;
 use crate::sys::unix::prep::ExecStrings;
 use crate::sys::unix::spawn_error::{rlimits, spawn_error};
@@ -92,24 +93,18 @@ fn exec_inner(spec: &CommandSpec) -> Result<std::convert::Infallible> {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let pdeathsig = spec.unix.pdeathsig.unwrap_or(0);
     let ctx = ChildCtx {
-        argv: strings.argv(),
-        envp: strings.envp(),
-        candidates: strings.candidates(),
-        cwd: strings
-            .cwd
-            .as_ref()
-            .map_or(std::ptr::null(), |c| c.as_ptr()),
-        moves: &plan.moves,
-        gaps: &plan.gaps,
-        close_from: plan.close_from,
-        setsid,
-        ctty: -1,
-        pgroup,
-        uid: spec.unix.uid,
-        gid: spec.unix.gid,
-        groups: spec.unix.groups.as_deref(),
-        umask: spec.unix.umask,
-        rlimits: &rlimits,
+        req: ExecRequest::new(
+            spec,
+            &strings,
+            &plan,
+            &rlimits,
+            Grouping {
+                setsid,
+                pgroup,
+                ctty: -1,
+            },
+            &mut *hooks,
+        ),
         pdeathsig,
         // SAFETY: getppid has no preconditions.
         parent_pid: if pdeathsig != 0 {
@@ -118,9 +113,7 @@ fn exec_inner(spec: &CommandSpec) -> Result<std::convert::Infallible> {
             0
         },
         reset_handlers: false,
-        sigmask: crate::sys::unix::sigmask::child_sigmask(spec.unix.empty_signal_mask),
         cgroup_procs: -1,
-        pre_exec: &mut *hooks,
         err_pipe: -1,
         err_stage: AtomicU32::new(0),
         err_errno: AtomicI32::new(0),
@@ -128,7 +121,7 @@ fn exec_inner(spec: &CommandSpec) -> Result<std::convert::Infallible> {
     // SAFETY: the context's pointers are valid for the call; running the
     // steps here changes this process's descriptors, credentials and
     // directory before execve, which is what exec() is for (documented).
-    let (step, errno) = unsafe { super::child::steps(&ctx) };
+    let (step, errno) = unsafe { super::in_child::steps(&ctx) };
     Err(spawn_error(spec, strings.size, step, errno))
 }
 
@@ -231,11 +224,6 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
     };
     let cgroup_procs = memory.procs.as_ref().map_or(-1, |fd| fd.as_raw_fd());
 
-    let groups = spec.unix.groups.as_deref();
-    let cwd_ptr = strings
-        .cwd
-        .as_ref()
-        .map_or(std::ptr::null(), |c| c.as_ptr());
     let pdeathsig = spec.unix.pdeathsig.unwrap_or(0);
     // SAFETY: getpid has no preconditions (only needed to check the parent's death).
     let parent_pid = if pdeathsig != 0 {
@@ -244,7 +232,6 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
         0
     };
 
-    let sigmask = crate::sys::unix::sigmask::child_sigmask(spec.unix.empty_signal_mask);
     let use_pidfd = !fallback_forced() && NO_PIDFD.load(Ordering::Relaxed) == 0;
     let mut delay = Duration::from_millis(1);
     let mut attempt = 0;
@@ -255,29 +242,24 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
             legacy: fallback_forced(),
         };
         let ctx = ChildCtx {
-            argv: strings.argv(),
-            envp: strings.envp(),
-            candidates: strings.candidates(),
-            cwd: cwd_ptr,
-            moves: &plan.moves,
-            gaps: &plan.gaps,
-            close_from: plan.close_from,
-            setsid,
-            ctty,
-            pgroup,
-            uid: spec.unix.uid,
-            gid: spec.unix.gid,
-            groups,
-            umask: spec.unix.umask,
-            rlimits: &rlimits,
+            req: ExecRequest::new(
+                spec,
+                &strings,
+                &plan,
+                &rlimits,
+                Grouping {
+                    setsid,
+                    pgroup,
+                    ctty,
+                },
+                hooks
+                    .as_mut()
+                    .map_or(std::ptr::null_mut(), |h| &mut **h as *mut _),
+            ),
             pdeathsig,
             parent_pid,
             reset_handlers: false,
-            sigmask,
             cgroup_procs,
-            pre_exec: hooks
-                .as_mut()
-                .map_or(std::ptr::null_mut(), |h| &mut **h as *mut _),
             err_pipe: -1,
             err_stage: AtomicU32::new(0),
             err_errno: AtomicI32::new(0),

@@ -24,7 +24,7 @@ pub(crate) fn set_child_subreaper(on: bool) -> io::Result<()> {
     }
     ON.store(on, Ordering::Relaxed);
     if on {
-        super::reaper::watch_sigchld();
+        super::reaper::watch_sigchld(sweep);
     }
     Ok(())
 }
@@ -57,8 +57,8 @@ pub(crate) fn reaped(pid: i32) {
     }
 }
 
-/// Reaps exited orphans of contained trees (called by the reaper on SIGCHLD).
-pub(crate) fn sweep() {
+/// Reaps exited orphans of contained trees (run by the reaper on SIGCHLD).
+fn sweep() {
     if !ON.load(Ordering::Relaxed) {
         return;
     }

@@ -1,9 +1,14 @@
-//! Reaping one child with `waitid`, by pidfd or by pid, collecting its resource usage.
+//! Reaping one child with `waitid`, by pidfd or by pid, collecting its
+//! resource usage, and signalling it. Signals and polls go through rustix's
+//! safe calls; `waitid` stays a raw syscall because rustix's returns no
+//! resource usage, and `PIDFD_GET_INFO` has no rustix wrapper.
 
 use crate::status::{ExitStatus, ResourceUsage};
 use crate::sys::unix::status::{from_rusage, from_siginfo};
+use rustix::event::{PollFd, PollFlags, Timespec};
+use rustix::process::{Pid, Signal};
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 
 const P_PIDFD: libc::idtype_t = 3;
 /// Wait for children whatever their exit signal.
@@ -71,13 +76,13 @@ fn exit_code_from_pidfd(fd: RawFd) -> Option<i32> {
 
 /// True when the pidfd reports the process gone.
 fn pidfd_exited(fd: RawFd) -> bool {
-    let mut p = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: polling one valid descriptor without waiting.
-    unsafe { libc::poll(&mut p, 1, 0) == 1 }
+    // SAFETY: `fd` is the caller's open pidfd for the duration of this call.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    let mut p = [PollFd::new(&fd, PollFlags::IN)];
+    matches!(
+        rustix::event::poll(&mut p, Some(&Timespec::default())),
+        Ok(1)
+    )
 }
 
 fn waitid_raw(target: Target, block: bool) -> io::Result<Option<(ExitStatus, ResourceUsage)>> {
@@ -121,31 +126,54 @@ fn waitid_raw(target: Target, block: bool) -> io::Result<Option<(ExitStatus, Res
     }
 }
 
+/// `sig` as rustix's type: `None` for 0 (a check only). Realtime signals
+/// (`SIGRTMIN..=SIGRTMAX`) are accepted; any other unnamed number is
+/// `EINVAL`, as the kernel would answer.
+fn to_signal(sig: i32) -> io::Result<Option<Signal>> {
+    if sig == 0 {
+        return Ok(None);
+    }
+    if let Some(s) = Signal::from_named_raw(sig) {
+        return Ok(Some(s));
+    }
+    if (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&sig) {
+        // SAFETY: a realtime signal above libc's reserved ones (SIGRTMIN
+        // already excludes them), which is what `from_raw_unchecked` requires.
+        return Ok(Some(unsafe { Signal::from_raw_unchecked(sig) }));
+    }
+    Err(io::Error::from_raw_os_error(libc::EINVAL))
+}
+
 /// Sends `sig` through the pidfd: it can never reach a recycled pid.
-pub(crate) fn pidfd_send_signal(pidfd: RawFd, sig: i32) -> io::Result<()> {
-    // SAFETY: raw syscall with a valid descriptor and a null siginfo.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            pidfd,
-            sig,
-            std::ptr::null::<libc::siginfo_t>(),
-            0,
-        )
-    };
-    if ret < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
+pub(crate) fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> io::Result<()> {
+    match to_signal(sig)? {
+        Some(s) => Ok(rustix::process::pidfd_send_signal(pidfd, s)?),
+        // rustix has no signal-0 check through a pidfd: the raw call.
+        // SAFETY: raw syscall with a valid descriptor, signal 0 and a null siginfo.
+        None => match unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                pidfd.as_raw_fd(),
+                0,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        } {
+            r if r < 0 => Err(io::Error::last_os_error()),
+            _ => Ok(()),
+        },
     }
 }
 
-/// `kill(2)` by pid (the fallback path, and process groups).
+/// `kill(2)` by pid (the fallback path); a negative `pid` names a process group.
 pub(crate) fn kill(pid: libc::pid_t, sig: i32) -> io::Result<()> {
-    // SAFETY: plain kill syscall.
-    if unsafe { libc::kill(pid, sig) } < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
+    let target = Pid::from_raw(pid.saturating_abs())
+        .ok_or_else(|| io::Error::from_raw_os_error(libc::ESRCH))?;
+    let group = pid < 0;
+    Ok(match (to_signal(sig)?, group) {
+        (Some(s), false) => rustix::process::kill_process(target, s),
+        (Some(s), true) => rustix::process::kill_process_group(target, s),
+        (None, false) => rustix::process::test_kill_process(target),
+        (None, true) => rustix::process::test_kill_process_group(target),
+    }?)
 }

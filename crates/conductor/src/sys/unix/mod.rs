@@ -1,17 +1,15 @@
 //! Pieces shared by every Unix backend (Linux, macOS, the BSDs).
 
 pub(crate) mod async_pipe;
+pub(crate) mod exec_request;
 pub(crate) mod fd;
 pub(crate) mod io;
-// Shared by the macOS/BSD backend; the Linux backend still has its own copies.
-#[cfg_attr(target_os = "linux", allow(dead_code))]
 pub(crate) mod plan;
 pub(crate) mod prep;
 pub(crate) mod pty;
 pub(crate) mod sigmask;
 pub(crate) mod signal_names;
 pub(crate) mod signals;
-#[cfg_attr(target_os = "linux", allow(dead_code))]
 pub(crate) mod spawn_error;
 pub(crate) mod status;
 pub(crate) mod tree;

@@ -145,7 +145,7 @@ impl ExecStrings {
     }
 
     /// The same paths as [`candidates`](Self::candidates), as C strings.
-    #[cfg_attr(target_os = "linux", allow(dead_code))]
+    #[cfg(not(target_os = "linux"))]
     pub fn candidate_paths(&self) -> &[CString] {
         &self._paths
     }

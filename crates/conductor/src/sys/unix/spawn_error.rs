@@ -180,7 +180,7 @@ fn memory_limited(_: &CommandSpec) -> bool {
 /// The error for a builder option this platform cannot honour (for example a
 /// Linux-only one such as a cgroup on macOS): a clear refusal at spawn time,
 /// never a silently ignored option.
-#[cfg_attr(target_os = "linux", allow(dead_code))]
+#[cfg(not(target_os = "linux"))]
 pub(crate) fn unsupported(spec: &CommandSpec, option: &str) -> Error {
     Error::new(
         Operation::Spawn,

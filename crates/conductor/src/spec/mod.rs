@@ -1,10 +1,24 @@
 //! [`CommandSpec`]: the platform-neutral description of a command that both the
-//! async and the blocking `Command` builders fill in and the `sys` backends read.
+//! async and the blocking `Command` builders fill in and the `sys` backends
+//! read, with each platform's options ([`UnixOptions`] in `unix_options`,
+//! `WindowsOptions` in `windows_options`). The public `unix` and `windows`
+//! modules set these options; nothing here depends on them.
+
+#[cfg(unix)]
+mod unix_options;
+#[cfg(windows)]
+mod windows_options;
 
 use crate::stdio::Stdio;
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
+#[cfg(unix)]
+pub use unix_options::Resource;
+#[cfg(unix)]
+pub(crate) use unix_options::{Hook, UnixOptions};
+#[cfg(windows)]
+pub(crate) use windows_options::WindowsOptions;
 
 /// Everything a builder has been told; backends turn it into a child process.
 #[derive(Debug)]
@@ -26,9 +40,9 @@ pub(crate) struct CommandSpec {
     pub containment: crate::tree::Containment,
     pub limits: crate::tree::Limits,
     #[cfg(unix)]
-    pub unix: crate::unix::UnixOptions,
+    pub unix: UnixOptions,
     #[cfg(windows)]
-    pub windows: crate::windows::WindowsOptions,
+    pub windows: WindowsOptions,
 }
 
 impl CommandSpec {

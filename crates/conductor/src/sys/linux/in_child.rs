@@ -1,55 +1,30 @@
-//! The code that runs in the child between clone and exec.
+//! The code that runs in the child between clone and exec (in the child:
+//! the parent's side of the spawn is `spawn.rs`).
 //!
 //! It shares the parent's memory, so it only reads what [`ChildCtx`] points at,
 //! makes raw async-signal-safe calls, never allocates, locks or panics, and
 //! reports a failure by storing the step and errno in the context before `_exit`.
 
-use std::ffi::{c_char, c_void};
+use std::ffi::c_void;
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
+use crate::sys::unix::exec_request::ExecRequest;
 use crate::sys::unix::spawn_error::ExecSearch;
 pub(crate) use crate::sys::unix::spawn_error::Step;
 
-/// One resource limit to set: (resource, soft, hard).
-pub(crate) type Rlimit = (u32, u64, u64);
-
-/// Everything the child needs, prepared by the parent before the clone.
+/// Everything the child needs, prepared by the parent before the clone: the
+/// setup shared with the other Unix backends, and Linux's own.
 pub(crate) struct ChildCtx<'a> {
-    pub argv: *const *const c_char,
-    pub envp: *const *const c_char,
-    /// Paths to try `execve` on, in order (a PATH search prepared in the parent).
-    pub candidates: &'a [*const c_char],
-    pub cwd: *const c_char,
-    /// (source, target) descriptor moves; every source is above every target.
-    pub moves: &'a [(i32, i32)],
-    /// Descriptors below `close_from` that are not targets: marked close-on-exec.
-    pub gaps: &'a [(i32, i32)],
-    /// Every descriptor from here up is marked close-on-exec.
-    pub close_from: i32,
-    pub setsid: bool,
-    /// After the moves, make this descriptor the controlling terminal
-    /// (`TIOCSCTTY`; -1: none). Needs `setsid`.
-    pub ctty: i32,
-    /// -1: unchanged; 0: new group; n: join group n.
-    pub pgroup: i32,
-    pub uid: Option<u32>,
-    pub gid: Option<u32>,
-    pub groups: Option<&'a [u32]>,
-    pub umask: Option<u32>,
-    pub rlimits: &'a [Rlimit],
+    /// What to set up before `execve`.
+    pub req: ExecRequest<'a>,
     /// Parent-death signal (0: none), and the parent's pid to detect an early death.
     pub pdeathsig: i32,
     pub parent_pid: i32,
     /// Reset every caught signal's handler by hand (the legacy clone path).
     pub reset_handlers: bool,
-    /// The mask the child starts with (the spawning thread's, or empty).
-    pub sigmask: libc::sigset_t,
     /// `cgroup.procs` of a v1 memory cgroup to join before anything else
     /// (-1: none); writing `0` moves the writer, the child itself.
     pub cgroup_procs: i32,
-    /// `pre_exec` closures to run last (null: none). Only with the fork path
-    /// (the child has its own copy of memory) or in-place `exec`.
-    pub pre_exec: *mut Vec<crate::unix::Hook>,
     /// Fork path: the write end of the report pipe (-1: report through the
     /// shared memory below, the vfork path).
     pub err_pipe: i32,
@@ -135,17 +110,17 @@ pub(crate) unsafe fn steps(ctx: &ChildCtx<'_>) -> (Step, i32) {
         if ctx.cgroup_procs >= 0 && libc::write(ctx.cgroup_procs, b"0".as_ptr().cast(), 1) != 1 {
             return (Step::Cgroup, errno());
         }
-        if libc::sigprocmask(libc::SIG_SETMASK, &ctx.sigmask, std::ptr::null_mut()) != 0 {
+        if libc::sigprocmask(libc::SIG_SETMASK, &ctx.req.sigmask, std::ptr::null_mut()) != 0 {
             return (Step::Signals, errno());
         }
 
-        if ctx.setsid && libc::setsid() < 0 {
+        if ctx.req.setsid && libc::setsid() < 0 {
             return (Step::Session, errno());
         }
-        if ctx.pgroup >= 0 && libc::setpgid(0, ctx.pgroup) != 0 {
+        if ctx.req.pgroup >= 0 && libc::setpgid(0, ctx.req.pgroup) != 0 {
             return (Step::Session, errno());
         }
-        for &(res, soft, hard) in ctx.rlimits {
+        for &(res, soft, hard) in ctx.req.rlimits {
             let lim = libc::rlimit64 {
                 rlim_cur: soft,
                 rlim_max: hard,
@@ -162,22 +137,22 @@ pub(crate) unsafe fn steps(ctx: &ChildCtx<'_>) -> (Step, i32) {
             }
         }
         // Raw syscalls: glibc's set*id wrappers would signal the parent's threads.
-        if let Some(groups) = ctx.groups {
+        if let Some(groups) = ctx.req.groups {
             if libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) != 0 {
                 return (Step::Groups, errno());
             }
-        } else if ctx.uid.is_some()
+        } else if ctx.req.uid.is_some()
             && libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<u32>()) != 0
             && errno() != libc::EPERM
         {
             return (Step::Groups, errno());
         }
-        if let Some(gid) = ctx.gid {
+        if let Some(gid) = ctx.req.gid {
             if libc::syscall(libc::SYS_setgid, gid) != 0 {
                 return (Step::Gid, errno());
             }
         }
-        if let Some(uid) = ctx.uid {
+        if let Some(uid) = ctx.req.uid {
             if libc::syscall(libc::SYS_setuid, uid) != 0 {
                 return (Step::Uid, errno());
             }
@@ -198,24 +173,24 @@ pub(crate) unsafe fn steps(ctx: &ChildCtx<'_>) -> (Step, i32) {
                 libc::kill(libc::getpid(), ctx.pdeathsig);
             }
         }
-        if let Some(mask) = ctx.umask {
-            libc::umask(mask as libc::mode_t);
+        if let Some(mask) = ctx.req.umask {
+            libc::umask(mask);
         }
-        if !ctx.cwd.is_null() && libc::chdir(ctx.cwd) != 0 {
+        if !ctx.req.cwd.is_null() && libc::chdir(ctx.req.cwd) != 0 {
             return (Step::Chdir, errno());
         }
-        for &(src, dst) in ctx.moves {
+        for &(src, dst) in ctx.req.moves {
             if libc::dup2(src, dst) < 0 {
                 return (Step::Fds, errno());
             }
         }
-        if ctx.ctty >= 0 && libc::ioctl(ctx.ctty, libc::TIOCSCTTY, 0) != 0 {
+        if ctx.req.ctty >= 0 && libc::ioctl(ctx.req.ctty, libc::TIOCSCTTY, 0) != 0 {
             return (Step::Session, errno());
         }
         close_other_fds(ctx);
 
-        if !ctx.pre_exec.is_null() {
-            for hook in (*ctx.pre_exec).iter_mut() {
+        if !ctx.req.pre_exec.is_null() {
+            for hook in (*ctx.req.pre_exec).iter_mut() {
                 if let Err(e) = hook() {
                     let code = e.raw_os_error().unwrap_or(libc::EINVAL);
                     // Freeing a custom error could take the allocator's lock.
@@ -225,9 +200,9 @@ pub(crate) unsafe fn steps(ctx: &ChildCtx<'_>) -> (Step, i32) {
             }
         }
 
-        let mut search = ExecSearch::new(ctx.candidates.len());
-        for &path in ctx.candidates {
-            libc::execve(path, ctx.argv, ctx.envp);
+        let mut search = ExecSearch::new(ctx.req.candidates.len());
+        for &path in ctx.req.candidates {
+            libc::execve(path, ctx.req.argv, ctx.req.envp);
             if !search.failed(errno()) {
                 break;
             }
@@ -244,14 +219,14 @@ unsafe fn close_other_fds(ctx: &ChildCtx<'_>) {
         let mark = |first: u32, last: u32| -> bool {
             libc::syscall(libc::SYS_close_range, first, last, CLOSE_RANGE_CLOEXEC) == 0
         };
-        for &(a, b) in ctx.gaps {
+        for &(a, b) in ctx.req.gaps {
             if !mark(a as u32, b as u32) {
                 for fd in a..=b {
                     libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
                 }
             }
         }
-        if !mark(ctx.close_from as u32, u32::MAX) {
+        if !mark(ctx.req.close_from as u32, u32::MAX) {
             // Kernels before 5.11: walk the table up to the descriptor limit.
             let mut lim: libc::rlimit = std::mem::zeroed();
             let max = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
@@ -259,7 +234,7 @@ unsafe fn close_other_fds(ctx: &ChildCtx<'_>) {
             } else {
                 65536
             };
-            for fd in ctx.close_from as u32..max {
+            for fd in ctx.req.close_from as u32..max {
                 libc::fcntl(fd as i32, libc::F_SETFD, libc::FD_CLOEXEC);
             }
         }

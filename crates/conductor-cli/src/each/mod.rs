@@ -14,7 +14,7 @@
 //! `--launcher` go through [`hosts::Hosts`], the runner's placement hook;
 //! `--shard` filters the inputs by sequence number, which every shard keeps.
 
-mod args;
+pub(crate) mod args;
 mod hosts;
 mod input;
 mod joblog;

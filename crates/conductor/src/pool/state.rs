@@ -366,6 +366,14 @@ impl Shared {
         let retiring = if s.taken >= st.max_tasks && s.retiring.is_none() && s.healthy {
             s.retiring = Some(RespawnCause::MaxTasks);
             st.counters.recycles += 1;
+            tracing::info!(
+                event = "worker_recycling",
+                worker = slot,
+                pid = s.pid,
+                cause = %RespawnCause::MaxTasks,
+                "recycling worker ({})",
+                RespawnCause::MaxTasks
+            );
             self.call(slot);
             true
         } else {
@@ -423,7 +431,13 @@ impl Shared {
         s.retiring = Some(cause);
         let spawns = s.spawns;
         st.counters.recycles += 1;
-        tracing::info!(worker = slot, pid = s.pid, "recycling worker: {cause}");
+        tracing::info!(
+            event = "worker_recycling",
+            worker = slot,
+            pid = s.pid,
+            cause = %cause,
+            "recycling worker ({cause})"
+        );
         self.kick(st, slot);
         self.call(slot);
         Some(spawns)
@@ -508,7 +522,13 @@ impl Shared {
             st.counters.respawns += 1;
             st.counters.respawn_causes.count(cause);
             drop(st);
-            tracing::info!(worker = slot, pid, %cause, "worker respawned");
+            tracing::info!(
+                event = "worker_respawned",
+                worker = slot,
+                pid,
+                cause = %cause,
+                "worker respawned ({cause})"
+            );
             self.emit(PoolEvent::WorkerRespawned {
                 worker: slot,
                 cause,

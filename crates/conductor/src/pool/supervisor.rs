@@ -71,6 +71,7 @@ pub(super) async fn supervise(
 ) {
     let mut phase = shared.phase.subscribe();
     let mut next = first.map(|child| (child, false));
+    let mut leaving = Vec::new();
     loop {
         let (child, respawn) = match next.take() {
             Some(next) => next,
@@ -99,15 +100,21 @@ pub(super) async fn supervise(
         };
         let host = shared.host.as_ref().and_then(|host| host(slot));
         let span = tracing::info_span!("worker", slot, pid = child.id(), host);
-        let replacement = run_worker(&shared, slot, child, respawn, &mut started)
+        let (replacement, left) = run_worker(&shared, slot, child, respawn, &mut started)
             .instrument(span)
             .await;
+        leaving.retain(|l: &Leaving| !l.0.is_finished());
+        leaving.extend(left);
         if shared.stopping() {
             // Not needed after all: dropping it kills it.
             drop(replacement);
             break;
         }
         next = replacement.map(|child| (child, true));
+    }
+    // Every worker is reaped when the supervisor ends.
+    for left in leaving {
+        left.gone().await;
     }
 }
 
@@ -120,14 +127,15 @@ enum Ending {
 }
 
 /// One worker process, from spawn to reaped. Returns its replacement if
-/// it was recycled (spawned before it left).
+/// it was recycled (spawned before it left), and then the old worker's
+/// shut-down, still under way.
 async fn run_worker(
     shared: &Shared,
     slot: usize,
     mut child: Child,
     respawn: bool,
     started: &mut Option<oneshot::Sender<()>>,
-) -> Option<Child> {
+) -> (Option<Child>, Option<Leaving>) {
     let config = &shared.config;
     let pid = child.id();
     let spawned_at = Instant::now();
@@ -141,7 +149,7 @@ async fn run_worker(
         shared.start_failed(slot, "the worker's pipes are missing".into());
         drop(started.take());
         finish_stderr(stderr).await;
-        return None;
+        return (None, None);
     };
     let mut conn = Conn::new(slot, stdin, stdout, shared);
 
@@ -150,7 +158,7 @@ async fn run_worker(
         shared.start_failed(slot, reason);
         drop(started.take());
         finish_stderr(stderr).await;
-        return None;
+        return (None, None);
     }
     shared.worker_healthy(slot);
     drop(started.take());
@@ -199,6 +207,23 @@ async fn run_worker(
     };
     shared.worker_down(slot);
 
+    if let (Some(next), Ending::Conn(End::Drained)) = (&replacement, &ending) {
+        if !shared.stopping() {
+            // Recycled, its tasks all answered: the replacement takes the
+            // slot now, while the old worker is shut down in the background
+            // (capacity never waits for it to exit).
+            tracing::debug!(worker = slot, pid, next = next.id(), "worker recycled");
+            let (charged, uncharged) = conn.take_tasks(false);
+            shared.worker_lost(slot, charged, uncharged, &Loss::Stopped, None);
+            let grace = config.shutdown_grace;
+            let leaving = tokio::spawn(async move {
+                graceful_stop(&mut child, &mut conn, grace).await;
+                drop(conn);
+                finish_stderr(stderr).await;
+            });
+            return (replacement, Some(Leaving(leaving)));
+        }
+    }
     let mut loss = settle(shared, &mut child, &mut conn, ending).await;
     if let Loss::Died(_) = loss {
         // Killed by the kernel's memory controller: an OOM.
@@ -260,7 +285,24 @@ async fn run_worker(
     shared.worker_lost(slot, charged, uncharged, &loss, start_failure);
     drop(conn);
     finish_stderr(stderr).await;
-    replacement
+    (replacement, None)
+}
+
+/// A recycled worker being shut down in the background; killed if the
+/// supervisor is dropped (the pool killed or dropped) first.
+pub(super) struct Leaving(tokio::task::JoinHandle<()>);
+
+impl Drop for Leaving {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Leaving {
+    /// Waits until the worker is gone.
+    async fn gone(mut self) {
+        let _ = (&mut self.0).await;
+    }
 }
 
 /// Frame mode: ping/pong within the health timeout. Line mode has no ping:

@@ -298,15 +298,14 @@ async fn run_pool(
     if let Some(age) = args.max_age {
         builder = builder.max_worker_age(age);
     }
-    let mut restart_signal = match tokio::signal::unix::signal(
-        tokio::signal::unix::SignalKind::user_defined1(),
-    ) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("conductor: cannot listen for signals: {e}");
-            return exit::FAILED;
-        }
-    };
+    let mut restart_signal =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1()) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("conductor: cannot listen for signals: {e}");
+                return exit::FAILED;
+            }
+        };
     let (restarted_tx, mut restarted_rx) = mpsc::unbounded_channel::<usize>();
     let mut restarting = false;
     let mut metrics_tick = tokio::time::interval(args.monitor_interval);

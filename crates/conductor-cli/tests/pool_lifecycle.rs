@@ -44,7 +44,10 @@ fn summary_field(stderr: &str, key: &str) -> u64 {
         .find(|l| l.starts_with("{\"summary\":"))
         .unwrap_or_else(|| panic!("no JSON summary in:\n{stderr}"));
     let pat = format!("\"{key}\":");
-    let at = line.find(&pat).unwrap_or_else(|| panic!("no {key} in {line}")) + pat.len();
+    let at = line
+        .find(&pat)
+        .unwrap_or_else(|| panic!("no {key} in {line}"))
+        + pat.len();
     line[at..]
         .split(|c: char| !c.is_ascii_digit())
         .next()
@@ -139,7 +142,10 @@ fn a_task_over_the_hard_limit_is_reported_as_oom_and_the_pool_carries_on() {
     assert!(stderr.contains("3 OOM-killed"), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let oom = stdout.lines().find(|l| l.contains("\"line\":11,")).unwrap();
-    assert!(oom.contains("\"ok\":false") && oom.contains("out of memory"), "{oom}");
+    assert!(
+        oom.contains("\"ok\":false") && oom.contains("out of memory"),
+        "{oom}"
+    );
 }
 
 #[test]
@@ -195,13 +201,19 @@ fn a_rolling_restart_under_a_10000_task_run_fails_nothing() {
     let stderr = child.stderr.take().unwrap();
     let (out_tx, out_rx) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             let _ = out_tx.send(line);
         }
     });
     let (err_tx, err_rx) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             let _ = err_tx.send(line);
         }
     });

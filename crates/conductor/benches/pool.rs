@@ -55,7 +55,14 @@ fn runtime(threads: usize) -> tokio::runtime::Runtime {
 
 /// Tasks/s of `rounds` runs of `n` tasks through a 2-worker pool.
 fn conductor_rates(threads: usize, in_flight: usize, n: usize, rounds: usize) -> Vec<f64> {
-    conductor_rates_monitored(threads, in_flight, n, rounds, Some(Duration::from_secs(1)), 2)
+    conductor_rates_monitored(
+        threads,
+        in_flight,
+        n,
+        rounds,
+        Some(Duration::from_secs(1)),
+        2,
+    )
 }
 
 /// As [`conductor_rates`], with the given monitor interval and worker count.
@@ -208,7 +215,9 @@ fn cpu_with_64_workers(busy: bool, monitor: Option<Duration>, secs: u64) -> (Dur
         let window = Duration::from_secs(secs);
         let mut done = 0u64;
         if busy {
-            let batch: Vec<Vec<u8>> = (0..20_000).map(|i| format!("t{i:07}").into_bytes()).collect();
+            let batch: Vec<Vec<u8>> = (0..20_000)
+                .map(|i| format!("t{i:07}").into_bytes())
+                .collect();
             while start.elapsed() < window {
                 done += pool.run_all(batch.clone()).await.len() as u64;
             }
@@ -231,7 +240,14 @@ fn report_monitoring(quick: bool) {
         let (mut on, mut off) = (Vec::new(), Vec::new());
         for _ in 0..rounds {
             off.extend(conductor_rates_monitored(1, in_flight, n, 1, None, 2));
-            on.extend(conductor_rates_monitored(1, in_flight, n, 1, Some(Duration::from_secs(1)), 2));
+            on.extend(conductor_rates_monitored(
+                1,
+                in_flight,
+                n,
+                1,
+                Some(Duration::from_secs(1)),
+                2,
+            ));
         }
         let (on, off) = (median(on), median(off));
         let diff = (off - on) / off * 100.0;
@@ -252,7 +268,11 @@ fn report_monitoring(quick: bool) {
                 if monitor.is_some() { "on" } else { "off" },
                 cpu.as_secs_f64() * 1e3,
                 cpu.as_secs_f64() / secs as f64 * 100.0,
-                if busy { format!(", {done} tasks") } else { String::new() }
+                if busy {
+                    format!(", {done} tasks")
+                } else {
+                    String::new()
+                }
             );
         }
     }

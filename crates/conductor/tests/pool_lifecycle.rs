@@ -64,7 +64,10 @@ async fn workers_are_recycled_at_their_age_limit_without_failing_tasks() {
         n += 1;
     }
     let stats = pool.stats();
-    assert_eq!((stats.failed, stats.retried, stats.worker_crashes), (0, 0, 0));
+    assert_eq!(
+        (stats.failed, stats.retried, stats.worker_crashes),
+        (0, 0, 0)
+    );
     pool.shutdown().await;
 }
 

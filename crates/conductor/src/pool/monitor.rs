@@ -85,7 +85,10 @@ mod procfs {
                 return Vec::new();
             };
             for entry in dir.flatten() {
-                let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok())
+                let Some(pid) = entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|n| n.parse::<u32>().ok())
                 else {
                     continue;
                 };

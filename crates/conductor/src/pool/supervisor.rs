@@ -167,7 +167,9 @@ async fn run_worker(
     let probation = sleep(config.startup_window.saturating_sub(spawned_at.elapsed()));
     tokio::pin!(probation);
     let mut proven = false;
-    let age_limit = config.max_worker_age.and_then(|age| spawned_at.checked_add(age));
+    let age_limit = config
+        .max_worker_age
+        .and_then(|age| spawned_at.checked_add(age));
     let aged = sleep_until(age_limit.unwrap_or_else(Instant::now));
     tokio::pin!(aged);
     let mut age_checked = age_limit.is_none();

@@ -268,6 +268,14 @@ async fn run_pool(
         line_buffered: args.line_buffered,
         containment,
     };
+    if let Some(limit) = args.worker_mem_hard {
+        if let Err(e) = crate::each::probe_memory_limit(limit).await {
+            eprintln!(
+                "conductor: --worker-mem-hard cannot be enforced by the kernel here ({e}); \
+                 enforcing it by sampling every --monitor-interval"
+            );
+        }
+    }
     let factory_slots = slots.clone();
     let hosts = slots.ssh_hosts();
     let mut builder = Pool::builder_per_slot(move |slot| factory_slots.command(slot, &worker))

@@ -64,7 +64,7 @@ fn one_span_per_worker_and_an_event_per_respawn_with_its_cause() {
         .enable_all()
         .build()
         .unwrap();
-    let pids = rt.block_on(async {
+    let (pids, respawned) = rt.block_on(async {
         let pool = Pool::builder(|| Command::new("cat"))
             .mode(Mode::Lines)
             .workers(1)
@@ -78,11 +78,14 @@ fn one_span_per_worker_and_an_event_per_respawn_with_its_cause() {
             pids.push(pool.stats().workers[0].pid);
             assert_eq!(pool.submit(task).await.unwrap(), task.as_bytes());
         }
-        let stats = pool.stats();
         pool.shutdown().await;
-        assert_eq!(stats.respawn_causes.get(RespawnCause::MaxTasks), 2);
+        let stats = pool.stats();
+        // The third worker's replacement may have started before shutdown.
+        let respawns = stats.respawn_causes.get(RespawnCause::MaxTasks);
+        assert!((2..=3).contains(&respawns), "{stats:?}");
+        assert_eq!(stats.respawns, respawns);
         assert_eq!(stats.recycles, 3);
-        pids
+        (pids, respawns)
     });
     let spans: Vec<Fields> = capture
         .spans
@@ -110,7 +113,7 @@ fn one_span_per_worker_and_an_event_per_respawn_with_its_cause() {
         .filter(|e| e.get("event").map(String::as_str) == Some("worker_respawned"))
         .cloned()
         .collect();
-    assert_eq!(respawns.len(), 2, "{respawns:?}");
+    assert_eq!(respawns.len() as u64, respawned, "{respawns:?}");
     for e in &respawns {
         assert_eq!(e["worker"], "0");
         assert_eq!(e["cause"], RespawnCause::MaxTasks.to_string());

@@ -5,8 +5,8 @@
 //!
 //! A worker's tree is the processes in its process group (the pool's
 //! default containment) and every descendant of the worker, found in one
-//! scan of `/proc` per sample for the whole pool (Linux; elsewhere nothing
-//! is measured).
+//! scan of `/proc` per sample for the whole pool, on tokio's blocking
+//! thread pool (Linux; elsewhere nothing is measured).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,7 +46,17 @@ pub(super) async fn monitor(shared: Arc<Shared>, interval: Duration) {
         if workers.is_empty() {
             continue;
         }
-        let samples = scan.sample(&workers);
+        // Off the runtime's threads: reading /proc never delays the
+        // workers' I/O.
+        let sampled = tokio::task::spawn_blocking(move || {
+            let samples = scan.sample(&workers);
+            (scan, samples)
+        })
+        .await;
+        let Ok((back, samples)) = sampled else {
+            break;
+        };
+        scan = back;
         shared.record_usage(&samples);
     }
 }

@@ -209,22 +209,28 @@ async fn run_worker(
     };
     shared.worker_down(slot);
 
-    if let (Some(next), Ending::Conn(End::Drained)) = (&replacement, &ending) {
-        if !shared.stopping() {
-            // Recycled, its tasks all answered: the replacement takes the
-            // slot now, while the old worker is shut down in the background
-            // (capacity never waits for it to exit).
-            tracing::debug!(worker = slot, pid, next = next.id(), "worker recycled");
-            let (charged, uncharged) = conn.take_tasks(false);
-            shared.worker_lost(slot, charged, uncharged, &Loss::Stopped, None);
-            let grace = config.shutdown_grace;
-            let leaving = tokio::spawn(async move {
-                graceful_stop(&mut child, &mut conn, grace).await;
-                drop(conn);
-                finish_stderr(stderr).await;
-            });
-            return (replacement, Some(Leaving(leaving)));
-        }
+    let recycled = matches!(ending, Ending::Conn(End::Drained)) && !shared.stopping();
+    if recycled && replacement.is_none() {
+        // Drained before the early start: start the replacement now, still
+        // before the old worker leaves.
+        replacement = spawn_worker(shared, slot)
+            .map_err(|err| tracing::warn!("cannot start the replacement: {err}"))
+            .ok();
+    }
+    if let (Some(next), true) = (&replacement, recycled) {
+        // Recycled, its tasks all answered: the replacement takes the slot
+        // now, while the old worker is shut down in the background
+        // (capacity never waits for it to exit).
+        tracing::debug!(worker = slot, pid, next = next.id(), "worker recycled");
+        let (charged, uncharged) = conn.take_tasks(false);
+        shared.worker_lost(slot, charged, uncharged, &Loss::Stopped, None);
+        let grace = config.shutdown_grace;
+        let leaving = tokio::spawn(async move {
+            graceful_stop(&mut child, &mut conn, grace).await;
+            drop(conn);
+            finish_stderr(stderr).await;
+        });
+        return (replacement, Some(Leaving(leaving)));
     }
     let mut loss = settle(shared, &mut child, &mut conn, ending).await;
     if let Loss::Died(_) = loss {

@@ -54,7 +54,9 @@ Workers must flush each result line: programs that block-buffer a pipe (tr, sed 
 grep, awk, C filters) never answer; --line-buffered runs them under stdbuf -oL (and sets\n\
 PYTHONUNBUFFERED=1), and a worker silent for --warn-silent with a task gets a warning.\n\
 --json: one object per task: line, ok, result (valid UTF-8) or result_base64 (other bytes,\n\
-standard base64) or error, host (with -S), attempts, worker, duration_ms.\n\
+standard base64) or error, host (with -S), attempts, worker, duration_ms; at the end a\n\
+{\"summary\":{...}} object on stderr (task counts, retries, respawns, recycles, oom_kills,\n\
+timeouts, latency_ms p50/p90/p99/max).\n\
 Worker stderr is copied to stderr, each line prefixed with [worker N] ([worker N on HOST]\n\
 for a worker on an ssh host). RUST_LOG sets the\n\
 level of conductor's own log (default: error), e.g. RUST_LOG=conductor=debug.\n\n\

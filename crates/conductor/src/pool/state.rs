@@ -824,6 +824,8 @@ impl Shared {
 
     /// A snapshot of the counters and slots.
     pub fn stats(&self) -> PoolStats {
+        // Lock-free: read before taking the lock.
+        let latency = self.latency.snapshot();
         let st = self.lock();
         let now = Instant::now();
         let c = st.counters;
@@ -846,7 +848,7 @@ impl Shared {
             start_failures: c.start_failures,
             recycles: c.recycles,
             oom_kills: c.oom_kills,
-            latency: self.latency.snapshot(),
+            latency,
             workers: st
                 .slots
                 .iter()

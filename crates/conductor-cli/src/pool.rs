@@ -12,9 +12,11 @@
 //! | `pool/stderr.rs` | worker stderr, prefixed |
 //! | `pool/progress.rs` | the progress bar, rate and ETA |
 //! | `pool/summary.rs` | the summary line |
+//! | `pool/metrics.rs` | `--metrics FILE`, rewritten atomically |
 //! | `pool/slots.rs` | worker slots, their hosts (`-S`) and commands, containment |
 
 mod feed;
+mod metrics;
 mod output;
 pub(crate) mod progress;
 pub(crate) mod signals;
@@ -52,13 +54,16 @@ Workers must flush each result line: programs that block-buffer a pipe (tr, sed 
 grep, awk, C filters) never answer; --line-buffered runs them under stdbuf -oL (and sets\n\
 PYTHONUNBUFFERED=1), and a worker silent for --warn-silent with a task gets a warning.\n\
 --json: one object per task: line, ok, result (valid UTF-8) or result_base64 (other bytes,\n\
-standard base64) or error, host (with -S), attempts, worker, duration_ms.\n\
+standard base64) or error, host (with -S), attempts, worker, duration_ms; at the end a\n\
+{\"summary\":{...}} object on stderr (task counts, retries, respawns, recycles, oom_kills,\n\
+timeouts, latency_ms p50/p90/p99/max).\n\
 Worker stderr is copied to stderr, each line prefixed with [worker N] ([worker N on HOST]\n\
 for a worker on an ssh host). RUST_LOG sets the\n\
 level of conductor's own log (default: error), e.g. RUST_LOG=conductor=debug.\n\n\
 Signals: the first SIGINT (Ctrl-C), SIGTERM or SIGHUP stops reading and starts nothing more\n\
 (queued tasks are counted as not run); tasks already on a worker finish and are printed;\n\
-then the summary and exit 128+signal. A second signal kills every worker tree at once.\n\n\
+then the summary and exit 128+signal. A second signal kills every worker tree at once.\n\
+SIGUSR1: rolling restart: every worker is replaced, one at a time, failing no task.\n\n\
 Exit status: 0 when every task succeeded; 1 when any failed (each is reported on stderr\n\
 with its input line number); 128+N after signal N; 141 when stdout was closed (e.g. by\n\
 head), without a message; 125 if conductor itself failed; 126/127 if the worker cannot\n\
@@ -110,6 +115,30 @@ pub struct PoolArgs {
     /// programs that block-buffer a pipe flush each line.
     #[arg(long)]
     line_buffered: bool,
+    /// Recycle a worker after it has been given N tasks: it finishes them and is
+    /// replaced (its replacement starts before it leaves).
+    #[arg(long, value_name = "N")]
+    max_tasks: Option<u64>,
+    /// Recycle a worker once it has run this long (e.g. 1h).
+    #[arg(long, value_parser = crate::duration::parse, value_name = "DURATION")]
+    max_age: Option<Duration>,
+    /// Recycle a worker (after its current tasks) once its process tree uses more
+    /// than SIZE of memory (e.g. 500M), as sampled every --monitor-interval.
+    #[arg(long, value_name = "SIZE", value_parser = crate::each::args::parse_size)]
+    worker_mem_soft: Option<u64>,
+    /// Kill a worker whose tree uses more than SIZE (the kernel's memory controller:
+    /// cgroup v2 memory.max or v1 memory, as --mem-limit of `each`; else by sampling):
+    /// reported as OOM, its tasks retried under --retries.
+    #[arg(long, value_name = "SIZE", value_parser = crate::each::args::parse_size)]
+    worker_mem_hard: Option<u64>,
+    /// How often each worker's memory, CPU time and open descriptors are sampled.
+    #[arg(long, value_parser = crate::duration::parse, default_value = "1s", value_name = "DURATION")]
+    monitor_interval: Duration,
+    /// Write the pool's metrics to FILE in the Prometheus text format, rewritten
+    /// atomically every --monitor-interval and at the end (node_exporter's textfile
+    /// collector).
+    #[arg(long, value_name = "FILE")]
+    metrics: Option<std::path::PathBuf>,
     /// Warn once when a worker has held a task this long without answering (0: never).
     #[arg(long, default_value = "10s", value_parser = crate::duration::parse, value_name = "DURATION")]
     warn_silent: Duration,
@@ -132,6 +161,20 @@ pub async fn run(args: PoolArgs) -> i32 {
         };
     if args.reorder_window == 0 {
         return usage_error("--reorder-window must be at least 1");
+    }
+    if args.max_tasks == Some(0) {
+        return usage_error("--max-tasks must be at least 1");
+    }
+    if args.max_age == Some(Duration::ZERO) {
+        return usage_error("--max-age must be positive");
+    }
+    if args.monitor_interval.is_zero() {
+        return usage_error("--monitor-interval must be positive");
+    }
+    if let (Some(soft), Some(hard)) = (args.worker_mem_soft, args.worker_mem_hard) {
+        if soft > hard {
+            return usage_error("--worker-mem-soft must not be above --worker-mem-hard");
+        }
     }
     let (program, rest) = args.command.split();
     let mut argv: Vec<OsString> = std::iter::once(program.to_owned())
@@ -227,8 +270,20 @@ async fn run_pool(
         line_buffered: args.line_buffered,
         containment,
     };
+    if let Some(limit) = args.worker_mem_hard {
+        if let Err(e) = crate::each::probe_memory_limit(limit).await {
+            eprintln!(
+                "conductor: --worker-mem-hard cannot be enforced by the kernel here ({e}); \
+                 enforcing it by sampling every --monitor-interval"
+            );
+        }
+    }
     let factory_slots = slots.clone();
+    let hosts = slots.ssh_hosts();
     let mut builder = Pool::builder_per_slot(move |slot| factory_slots.command(slot, &worker))
+        .worker_host(move |slot| hosts.get(slot).cloned().flatten())
+        .worker_memory(args.worker_mem_soft, args.worker_mem_hard)
+        .monitor_interval(Some(args.monitor_interval))
         .workers(slots.len())
         .mode(mode)
         .start_timeout(args.start_timeout)
@@ -247,6 +302,23 @@ async fn run_pool(
     if let Some(t) = args.task_timeout {
         builder = builder.task_timeout(t);
     }
+    if let Some(n) = args.max_tasks {
+        builder = builder.max_tasks_per_worker(n);
+    }
+    if let Some(age) = args.max_age {
+        builder = builder.max_worker_age(age);
+    }
+    let mut restart_signal =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1()) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("conductor: cannot listen for signals: {e}");
+                return exit::FAILED;
+            }
+        };
+    let (restarted_tx, mut restarted_rx) = mpsc::unbounded_channel::<usize>();
+    let mut restarting = false;
+    let mut metrics_tick = tokio::time::interval(args.monitor_interval);
     let mut signals = match signals::Signals::listen() {
         Ok(s) => s,
         Err(e) => {
@@ -358,6 +430,30 @@ async fn run_pool(
                 let _ = stop_tx.send(true);
                 pool.stop_dispatch();
             }
+            _ = restart_signal.recv() => {
+                if restarting || stopped_by.is_some() {
+                    continue;
+                }
+                restarting = true;
+                let say = || eprintln!("conductor: SIGUSR1: rolling restart of the workers, one at a time");
+                match &bar { Some(bar) => bar.suspend(say), None => say() }
+                let (pool, tx) = (pool.clone(), restarted_tx.clone());
+                tokio::spawn(async move {
+                    let _ = tx.send(pool.restart_workers().await);
+                });
+            }
+            Some(n) = restarted_rx.recv() => {
+                restarting = false;
+                let say = || eprintln!("conductor: rolling restart done: {n} workers replaced");
+                match &bar { Some(bar) => bar.suspend(say), None => say() }
+            }
+            _ = metrics_tick.tick(), if args.metrics.is_some() => {
+                if let Some(path) = &args.metrics {
+                    if let Err(e) = metrics::write(path, &pool.stats()) {
+                        eprintln!("conductor: cannot write --metrics {}: {e}", path.display());
+                    }
+                }
+            }
             now = tick.tick() => {
                 if let Some(warning) = silence.observe(&pool.stats(), now.into_std()) {
                     let say = || eprintln!("{warning}");
@@ -392,6 +488,15 @@ async fn run_pool(
         "conductor: {}",
         summary::line(&tally, &stats, finished - started, start_up)
     );
+    if args.json {
+        eprintln!("{}", summary::json(&tally, &stats));
+    }
+    if let Some(path) = &args.metrics {
+        // As of the last result, with the workers' last samples.
+        if let Err(e) = metrics::write(path, &stats) {
+            eprintln!("conductor: cannot write --metrics {}: {e}", path.display());
+        }
+    }
     if let Some(hosts) = per_host.line() {
         eprintln!("conductor: tasks per host: {hosts}");
     }

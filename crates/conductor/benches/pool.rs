@@ -15,6 +15,11 @@
 //!   replacement is healthy (target: 1 s), medians and worst over rounds.
 //!   The tests only catch hangs; these targets are checked here.
 //!   `--latency` runs only this part.
+//! * Monitoring cost (`--monitoring` runs only this part): throughput with
+//!   worker monitoring on (sampled every 1 s, the default) and off, at 1
+//!   and 16 in flight, rounds interleaved (target: under 3 % apart); and
+//!   conductor's own CPU time (from /proc/self/stat) over a few seconds with
+//!   64 workers idle and with 64 workers busy, monitoring on and off.
 
 use std::convert::Infallible;
 use std::path::PathBuf;
@@ -50,6 +55,25 @@ fn runtime(threads: usize) -> tokio::runtime::Runtime {
 
 /// Tasks/s of `rounds` runs of `n` tasks through a 2-worker pool.
 fn conductor_rates(threads: usize, in_flight: usize, n: usize, rounds: usize) -> Vec<f64> {
+    conductor_rates_monitored(
+        threads,
+        in_flight,
+        n,
+        rounds,
+        Some(Duration::from_secs(1)),
+        2,
+    )
+}
+
+/// As [`conductor_rates`], with the given monitor interval and worker count.
+fn conductor_rates_monitored(
+    threads: usize,
+    in_flight: usize,
+    n: usize,
+    rounds: usize,
+    monitor: Option<Duration>,
+    workers: usize,
+) -> Vec<f64> {
     let rt = runtime(threads);
     let exe = std::env::current_exe().unwrap();
     // Async code runs inside a spawned task (block_on's thread is not a
@@ -60,9 +84,10 @@ fn conductor_rates(threads: usize, in_flight: usize, n: usize, rounds: usize) ->
             cmd.arg("--worker");
             cmd
         })
-        .workers(2)
+        .workers(workers)
         .tasks_per_worker(in_flight)
         .queue_capacity(4096)
+        .monitor_interval(monitor)
         .build()
         .await
         .unwrap();
@@ -154,6 +179,120 @@ fn report_latency(rounds: usize) {
     );
 }
 
+/// This process's user + system CPU time (its own, not its children's).
+fn own_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |r| r.1);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    let hz = rustix::param::clock_ticks_per_second().max(1);
+    Duration::from_micros(ticks * 1_000_000 / hz)
+}
+
+/// Conductor's CPU over `secs` seconds with 64 workers, idle or kept busy
+/// (16 in flight each), with monitoring `monitor`; and the tasks done.
+fn cpu_with_64_workers(busy: bool, monitor: Option<Duration>, secs: u64) -> (Duration, u64) {
+    let rt = runtime(1);
+    let exe = std::env::current_exe().unwrap();
+    rt.block_on(async move {
+        let pool = Pool::builder(move || {
+            let mut cmd = Command::new(&exe);
+            cmd.arg("--worker");
+            cmd
+        })
+        .workers(64)
+        .tasks_per_worker(16)
+        .queue_capacity(4096)
+        .monitor_interval(monitor)
+        .build()
+        .await
+        .unwrap();
+        let before = own_cpu();
+        let start = Instant::now();
+        let window = Duration::from_secs(secs);
+        let mut done = 0u64;
+        if busy {
+            let batch: Vec<Vec<u8>> = (0..20_000)
+                .map(|i| format!("t{i:07}").into_bytes())
+                .collect();
+            while start.elapsed() < window {
+                done += pool.run_all(batch.clone()).await.len() as u64;
+            }
+        } else {
+            tokio::time::sleep(window).await;
+        }
+        let used = own_cpu() - before;
+        pool.shutdown().await;
+        (used, done)
+    })
+}
+
+fn report_monitoring(quick: bool) {
+    let (n, rounds) = if quick { (50_000, 3) } else { (200_000, 9) };
+    println!(
+        "pool monitoring cost: 2 workers, {n} echo tasks per run, current-thread runtime, \
+         median tasks/s over {rounds} interleaved rounds"
+    );
+    for in_flight in [1, 16] {
+        let (mut on, mut off) = (Vec::new(), Vec::new());
+        let (mut cpu_on, mut cpu_off) = (Vec::new(), Vec::new());
+        for round in 0..rounds {
+            // Which goes first alternates, so that neither pays for the
+            // other's workers still exiting.
+            for monitored in [round % 2 == 0, round % 2 == 1] {
+                let every = monitored.then_some(Duration::from_secs(1));
+                let before = own_cpu();
+                let rate = conductor_rates_monitored(1, in_flight, n, 1, every, 2);
+                // Conductor's CPU per task (warm-up run included: 10,000 more).
+                let per_task =
+                    (own_cpu() - before).as_secs_f64() * 1e6 / (n + n.min(10_000)) as f64;
+                if monitored {
+                    on.extend(rate);
+                    cpu_on.push(per_task);
+                } else {
+                    off.extend(rate);
+                    cpu_off.push(per_task);
+                }
+            }
+        }
+        let (cpu_on, cpu_off) = (median(cpu_on), median(cpu_off));
+        let (on, off) = (median(on), median(off));
+        let diff = (off - on) / off * 100.0;
+        println!(
+            "  {in_flight:>2} in flight: monitoring off {off:>10.0}  on (1 s) {on:>10.0}  \
+             difference {diff:+.1}% (target under 3%: {})",
+            if diff.abs() < 3.0 { "met" } else { "MISSED" }
+        );
+        println!(
+            "  {in_flight:>2} in flight: conductor's CPU per task: off {cpu_off:.2} us, on {cpu_on:.2} us \
+             ({:+.1}%)",
+            (cpu_on - cpu_off) / cpu_off * 100.0
+        );
+    }
+    let secs = if quick { 3 } else { 10 };
+    println!("conductor's own CPU with 64 workers over {secs} s (monitoring every 1 s vs off):");
+    for busy in [false, true] {
+        for monitor in [None, Some(Duration::from_secs(1))] {
+            let (cpu, done) = cpu_with_64_workers(busy, monitor, secs);
+            println!(
+                "  {:<5} monitoring {:<3}  CPU {:>8.1} ms ({:.2}% of one core){}",
+                if busy { "busy" } else { "idle" },
+                if monitor.is_some() { "on" } else { "off" },
+                cpu.as_secs_f64() * 1e3,
+                cpu.as_secs_f64() / secs as f64 * 100.0,
+                if busy {
+                    format!(", {done} tasks")
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+}
+
 fn python_rates(n: usize, rounds: usize) -> Vec<(String, f64)> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/py/pool_bench.py");
     let out = match StdCommand::new("python3")
@@ -201,6 +340,10 @@ fn main() {
     let latency_rounds = if args.quick { 5 } else { 15 };
     if std::env::args().any(|a| a == "--latency") {
         report_latency(latency_rounds);
+        return;
+    }
+    if std::env::args().any(|a| a == "--monitoring") {
+        report_monitoring(args.quick);
         return;
     }
     // The same task count for every row; Python is slow, so it gets fewer rounds.
@@ -252,4 +395,5 @@ fn main() {
         );
     }
     report_latency(latency_rounds);
+    report_monitoring(args.quick);
 }

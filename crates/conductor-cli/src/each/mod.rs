@@ -14,7 +14,7 @@
 //! `--launcher` go through [`hosts::Hosts`], the runner's placement hook;
 //! `--shard` filters the inputs by sequence number, which every shard keeps.
 
-mod args;
+pub(crate) mod args;
 mod hosts;
 mod input;
 mod joblog;
@@ -538,7 +538,7 @@ fn limit_memory(_: &mut conductor::Command, _: u64) {}
 /// Spawns conductor itself (`--version`) under the limit: fails when no
 /// usable memory controller exists, before any task runs.
 #[cfg(target_os = "linux")]
-async fn probe_memory_limit(limit: u64) -> Result<(), String> {
+pub(crate) async fn probe_memory_limit(limit: u64) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut cmd = conductor::Command::new(exe);
     cmd.arg("--version").stdout(conductor::Stdio::null());
@@ -547,7 +547,7 @@ async fn probe_memory_limit(limit: u64) -> Result<(), String> {
 }
 
 #[cfg(not(target_os = "linux"))]
-async fn probe_memory_limit(_: u64) -> Result<(), String> {
+pub(crate) async fn probe_memory_limit(_: u64) -> Result<(), String> {
     Err("it needs Linux's memory controller (cgroups)".into())
 }
 

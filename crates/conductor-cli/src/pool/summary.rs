@@ -51,6 +51,11 @@ pub fn line(tally: &Tally, stats: &PoolStats, work: Duration, start_up: Duration
         (c.protocol_violation, "after protocol violations"),
         (c.timed_out, "after timeouts"),
         (c.start_failed, "after failed starts"),
+        (c.max_tasks, "after task limits"),
+        (c.max_age, "after age limits"),
+        (c.memory_soft_limit, "after memory soft limits"),
+        (c.restart, "by rolling restart"),
+        (c.out_of_memory, "after OOM kills"),
     ]
     .iter()
     .filter(|(n, _)| *n > 0)
@@ -58,6 +63,12 @@ pub fn line(tally: &Tally, stats: &PoolStats, work: Duration, start_up: Duration
     .collect();
     if !causes.is_empty() {
         s.push_str(&format!(" ({})", causes.join(", ")));
+    }
+    if stats.recycles > 0 || stats.oom_kills > 0 {
+        s.push_str(&format!(
+            ", {} recycled, {} OOM-killed",
+            stats.recycles, stats.oom_kills
+        ));
     }
     let secs = work.as_secs_f64();
     s.push_str(&format!(
@@ -67,4 +78,28 @@ pub fn line(tally: &Tally, stats: &PoolStats, work: Duration, start_up: Duration
         start_up.as_secs_f64()
     ));
     s
+}
+
+/// With `--json`, the summary as one JSON object on stderr: task counts,
+/// retries, crashes, respawns, recycles, OOM kills, timeouts and latency
+/// percentiles (milliseconds).
+pub fn json(tally: &Tally, stats: &PoolStats) -> String {
+    let l = &stats.latency;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    format!(
+        "{{\"summary\":{{\"succeeded\":{},\"failed\":{},\"not_run\":{},\"retried\":{},\"worker_crashes\":{},\"respawns\":{},\"recycles\":{},\"oom_kills\":{},\"timeouts\":{},\"latency_ms\":{{\"p50\":{:.3},\"p90\":{:.3},\"p99\":{:.3},\"max\":{:.3}}}}}}}",
+        tally.ok,
+        tally.failed,
+        tally.not_run,
+        stats.retried,
+        stats.worker_crashes,
+        stats.respawns,
+        stats.recycles,
+        stats.oom_kills,
+        stats.timeouts,
+        ms(l.p50),
+        ms(l.p90),
+        ms(l.p99),
+        ms(l.max)
+    )
 }

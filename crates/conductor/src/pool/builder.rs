@@ -1,5 +1,6 @@
 //! [`PoolBuilder`]: setting a pool up and starting its first workers.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,7 +9,8 @@ use tokio::sync::oneshot;
 use super::config::{Mode, OpenCircuit, PoolConfig};
 use super::error::BuildError;
 use super::events::{EventHook, PoolEvent};
-use super::state::Shared;
+use super::monitor::monitor;
+use super::state::{HostOf, Shared};
 use super::supervisor::{spawn_worker, supervise};
 use super::Pool;
 use crate::Command;
@@ -44,6 +46,7 @@ pub struct PoolBuilder {
     config: PoolConfig,
     factory: Box<dyn Fn(usize) -> Command + Send + Sync>,
     events: Option<EventHook>,
+    host: Option<HostOf>,
 }
 
 impl std::fmt::Debug for PoolBuilder {
@@ -63,6 +66,7 @@ impl PoolBuilder {
             config: PoolConfig::default(),
             factory: Box::new(factory),
             events: None,
+            host: None,
         }
     }
 
@@ -222,6 +226,66 @@ impl PoolBuilder {
         self
     }
 
+    /// See [`PoolConfig::max_tasks_per_worker`].
+    ///
+    /// ```
+    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).max_tasks_per_worker(1000);
+    /// ```
+    pub fn max_tasks_per_worker(mut self, tasks: u64) -> Self {
+        self.config.max_tasks_per_worker = Some(tasks);
+        self
+    }
+
+    /// See [`PoolConfig::max_worker_age`].
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).max_worker_age(Duration::from_secs(3600));
+    /// ```
+    pub fn max_worker_age(mut self, age: Duration) -> Self {
+        self.config.max_worker_age = Some(age);
+        self
+    }
+
+    /// See [`PoolConfig::worker_mem_soft`] and [`PoolConfig::worker_mem_hard`].
+    ///
+    /// ```
+    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w"))
+    ///     .worker_memory(Some(500 << 20), Some(1 << 30));
+    /// ```
+    pub fn worker_memory(mut self, soft: Option<u64>, hard: Option<u64>) -> Self {
+        self.config.worker_mem_soft = soft;
+        self.config.worker_mem_hard = hard;
+        self
+    }
+
+    /// See [`PoolConfig::monitor_interval`] (`None`: no monitoring).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).monitor_interval(Some(Duration::from_millis(250)));
+    /// ```
+    pub fn monitor_interval(mut self, interval: Option<Duration>) -> Self {
+        self.config.monitor_interval = interval;
+        self
+    }
+
+    /// Names the host each slot's workers run on (e.g. an ssh host), for
+    /// the `host` field of each worker's `tracing` span; `None` for this
+    /// machine.
+    ///
+    /// ```
+    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w"))
+    ///     .worker_host(|slot| (slot > 0).then(|| "node2".to_string()));
+    /// ```
+    pub fn worker_host<F>(mut self, host: F) -> Self
+    where
+        F: Fn(usize) -> Option<String> + Send + Sync + 'static,
+    {
+        self.host = Some(Box::new(host));
+        self
+    }
+
     /// Calls `hook` for every [`PoolEvent`]: each line a worker writes on
     /// its stderr, each worker replaced. The hook runs on the pool's tasks:
     /// it must be quick and must not block.
@@ -270,11 +334,25 @@ impl PoolBuilder {
         }
         let mut shared = Shared::new(self.config, self.factory);
         shared.events = self.events;
+        shared.host = self.host;
         let shared = Arc::new(shared);
         let mut children = Vec::with_capacity(shared.config.workers);
         for slot in 0..shared.config.workers {
             // On error the workers already spawned are killed on drop.
-            children.push(spawn_worker(&shared, slot)?);
+            let child = match spawn_worker(&shared, slot) {
+                Err(err) if slot == 0 && shared.kernel_limits_memory() => {
+                    // No usable memory controller: the monitor enforces the
+                    // hard limit by sampling instead.
+                    tracing::warn!(
+                        "the kernel cannot enforce the workers' memory hard limit ({err}); \
+                         enforcing it by sampling"
+                    );
+                    shared.kernel_mem_limit.store(false, Ordering::Relaxed);
+                    spawn_worker(&shared, slot)?
+                }
+                other => other?,
+            };
+            children.push(child);
         }
         let mut supervisors = Vec::with_capacity(children.len());
         let mut started = Vec::with_capacity(children.len());
@@ -288,8 +366,12 @@ impl PoolBuilder {
                 Some(tx),
             )));
         }
+        let monitor = shared
+            .config
+            .monitor_interval
+            .map(|every| tokio::spawn(monitor(shared.clone(), every)));
         // Built before waiting, so that dropping this future stops the workers.
-        let pool = Pool::new(shared, supervisors);
+        let pool = Pool::new(shared, supervisors, monitor);
         for rx in started {
             let _ = rx.await;
         }

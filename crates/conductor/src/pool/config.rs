@@ -122,6 +122,31 @@ pub struct PoolConfig {
     /// What tasks do while the circuit breaker is open and no worker is
     /// healthy. Default: [`OpenCircuit::FailFast`].
     pub open_circuit: OpenCircuit,
+    /// Recycle a worker once it has been given this many tasks: it finishes
+    /// them, is shut down and replaced (the replacement is started before
+    /// it leaves). Default: `None` (never).
+    pub max_tasks_per_worker: Option<u64>,
+    /// Recycle a worker once it has run this long (as for
+    /// [`max_tasks_per_worker`](Self::max_tasks_per_worker)). Default: `None`.
+    pub max_worker_age: Option<Duration>,
+    /// Recycle a worker (gracefully, after its current tasks) once its
+    /// process tree's memory goes over this many bytes, as sampled every
+    /// [`monitor_interval`](Self::monitor_interval). Default: `None`.
+    pub worker_mem_soft: Option<u64>,
+    /// Kill a worker whose process tree's memory goes over this many bytes:
+    /// an OOM, its in-flight tasks retried under the usual rules and
+    /// reported as [`TaskError::OutOfMemory`](super::TaskError::OutOfMemory)
+    /// once out of attempts. Enforced by the kernel's memory controller when
+    /// it can be (Linux: [`memory_limit`](crate::unix::CommandExt::memory_limit)
+    /// on each worker; cgroup v2 or the v1 memory hierarchy), else by
+    /// sampling every [`monitor_interval`](Self::monitor_interval) and
+    /// killing the tree. Default: `None`.
+    pub worker_mem_hard: Option<u64>,
+    /// How often each worker's tree is measured (RSS, CPU time, open
+    /// descriptors; [`WorkerStats`](super::WorkerStats)); `None` turns
+    /// monitoring off (then the memory limits are only enforced by the
+    /// kernel). Default: 1 s.
+    pub monitor_interval: Option<Duration>,
 }
 
 /// What the pool does with tasks while its circuit breaker is open (workers
@@ -172,6 +197,11 @@ impl Default for PoolConfig {
             backoff_base: Duration::from_millis(10),
             backoff_max: Duration::from_secs(1),
             open_circuit: OpenCircuit::FailFast,
+            max_tasks_per_worker: None,
+            max_worker_age: None,
+            worker_mem_soft: None,
+            worker_mem_hard: None,
+            monitor_interval: Some(Duration::from_secs(1)),
         }
     }
 }
@@ -209,6 +239,22 @@ impl PoolConfig {
         }
         if self.circuit_threshold == 0 {
             return Err("circuit_threshold must be at least 1, got 0".into());
+        }
+        if self.max_tasks_per_worker == Some(0) {
+            return Err("max_tasks_per_worker must be at least 1, got 0".into());
+        }
+        if self.max_worker_age == Some(Duration::ZERO) {
+            return Err("max_worker_age must be positive".into());
+        }
+        if self.monitor_interval == Some(Duration::ZERO) {
+            return Err("monitor_interval must be positive".into());
+        }
+        if let (Some(soft), Some(hard)) = (self.worker_mem_soft, self.worker_mem_hard) {
+            if soft > hard {
+                return Err(format!(
+                    "worker_mem_soft ({soft} bytes) must not be above worker_mem_hard ({hard} bytes)"
+                ));
+            }
         }
         if self.task_timeout == Some(Duration::ZERO) {
             return Err("task_timeout must be positive".into());

@@ -20,6 +20,7 @@
 use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -29,6 +30,7 @@ use tokio::time::{sleep_until, Instant, Sleep};
 use super::codec::{Codec, Reply};
 use super::error::TaskError;
 use super::inflight::InFlight;
+use super::latency::Histogram;
 use super::state::{Phase, Report, Shared};
 use super::task::{Outcome, Task};
 use crate::{ChildStdin, ChildStdout};
@@ -118,6 +120,8 @@ pub(super) struct Conn {
     /// Line mode: tasks answered by a worker that then broke the contract
     /// before the answers were trusted; retried as if still in flight.
     suspects: Vec<Task>,
+    /// The pool's latency histogram.
+    latency: Arc<Histogram>,
 }
 
 impl Conn {
@@ -125,6 +129,7 @@ impl Conn {
         let config = &shared.config;
         Conn {
             slot,
+            latency: shared.latency.clone(),
             stdin: Some(stdin),
             stdout,
             codec: Codec::new(config.mode, config.max_message_len),
@@ -643,6 +648,7 @@ impl Conn {
     /// Hands answered tasks to their submitters.
     fn resolve_done(&mut self) {
         for (task, outcome) in self.done.drain(..) {
+            self.latency.record(task.age());
             task.resolve(outcome);
         }
         self.reported = 0;

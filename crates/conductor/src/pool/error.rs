@@ -57,6 +57,18 @@ pub enum TaskError {
         attempts: u32,
     },
 
+    /// The worker running the task went over the pool's memory hard limit
+    /// ([`worker_mem_hard`](super::PoolConfig::worker_mem_hard)) on its last
+    /// attempt and was killed (OOM), by the kernel's memory controller or by
+    /// the pool.
+    #[error("worker ran out of memory (killed over its {} limit) after {attempts} {}", size(*.limit), plural(*.attempts))]
+    OutOfMemory {
+        /// The hard limit, in bytes.
+        limit: u64,
+        /// Attempts made.
+        attempts: u32,
+    },
+
     /// The pool is shutting down or gone; the task was not (or no longer) accepted.
     #[error("the pool is shut down")]
     ShutDown,
@@ -81,6 +93,21 @@ pub enum TaskError {
     /// or a newline inside a line-mode task.
     #[error("task cannot be sent to a worker: {0}")]
     Invalid(ProtocolError),
+}
+
+/// A byte count for messages: `200 MiB`, `1.5 GiB`, `512 bytes`.
+fn size(bytes: u64) -> String {
+    for (scale, unit) in [(1u64 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")] {
+        if bytes >= scale {
+            let v = bytes as f64 / scale as f64;
+            return if v.fract() == 0.0 {
+                format!("{v:.0} {unit}")
+            } else {
+                format!("{v:.1} {unit}")
+            };
+        }
+    }
+    format!("{bytes} bytes")
 }
 
 fn plural(attempts: u32) -> &'static str {
@@ -146,6 +173,14 @@ mod tests {
         assert_eq!(
             timed_out.to_string(),
             "task timed out after 200ms (1 attempt)"
+        );
+        let oom = TaskError::OutOfMemory {
+            limit: 200 << 20,
+            attempts: 3,
+        };
+        assert_eq!(
+            oom.to_string(),
+            "worker ran out of memory (killed over its 200 MiB limit) after 3 attempts"
         );
         let degraded = TaskError::Degraded {
             last_failure: "exited during start-up (exit status: 1)".into(),

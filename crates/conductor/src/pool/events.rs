@@ -31,7 +31,8 @@ pub enum PoolEvent {
         /// The line's bytes.
         line: Vec<u8>,
     },
-    /// A replacement worker was started in a slot.
+    /// A replacement worker was started in a slot (after a loss, a failed
+    /// start or a recycle).
     WorkerRespawned {
         /// The worker slot.
         worker: usize,
@@ -58,6 +59,41 @@ pub enum RespawnCause {
     /// The previous start failed: the worker could not be spawned, failed
     /// its health check, or died right after starting.
     StartFailed,
+    /// Recycled: the previous worker had been given
+    /// [`max_tasks_per_worker`](super::PoolConfig::max_tasks_per_worker) tasks.
+    MaxTasks,
+    /// Recycled: the previous worker reached
+    /// [`max_worker_age`](super::PoolConfig::max_worker_age).
+    MaxAge,
+    /// Recycled: the previous worker's tree used more memory than
+    /// [`worker_mem_soft`](super::PoolConfig::worker_mem_soft).
+    MemorySoftLimit,
+    /// Recycled by a rolling restart ([`Pool::restart_workers`](super::Pool::restart_workers)).
+    Restart,
+    /// The previous worker's tree went over
+    /// [`worker_mem_hard`](super::PoolConfig::worker_mem_hard) and was
+    /// killed (by the kernel's memory controller or by the pool).
+    OutOfMemory,
+}
+
+impl RespawnCause {
+    /// Whether this is a planned replacement (the worker finished its tasks
+    /// and was shut down), not a failure.
+    ///
+    /// ```
+    /// use conductor::pool::RespawnCause;
+    /// assert!(RespawnCause::MaxTasks.is_recycle());
+    /// assert!(!RespawnCause::OutOfMemory.is_recycle());
+    /// ```
+    pub fn is_recycle(self) -> bool {
+        matches!(
+            self,
+            RespawnCause::MaxTasks
+                | RespawnCause::MaxAge
+                | RespawnCause::MemorySoftLimit
+                | RespawnCause::Restart
+        )
+    }
 }
 
 impl std::fmt::Display for RespawnCause {
@@ -67,6 +103,11 @@ impl std::fmt::Display for RespawnCause {
             RespawnCause::ProtocolViolation => "protocol violation",
             RespawnCause::TimedOut => "timed out",
             RespawnCause::StartFailed => "start failed",
+            RespawnCause::MaxTasks => "recycled after its task limit",
+            RespawnCause::MaxAge => "recycled at its age limit",
+            RespawnCause::MemorySoftLimit => "recycled over its memory soft limit",
+            RespawnCause::Restart => "rolling restart",
+            RespawnCause::OutOfMemory => "out of memory",
         })
     }
 }
@@ -90,6 +131,16 @@ pub struct RespawnCounts {
     pub timed_out: u64,
     /// After a failed start.
     pub start_failed: u64,
+    /// Recycled after its task limit.
+    pub max_tasks: u64,
+    /// Recycled at its age limit.
+    pub max_age: u64,
+    /// Recycled over its memory soft limit.
+    pub memory_soft_limit: u64,
+    /// Replaced by a rolling restart.
+    pub restart: u64,
+    /// After an OOM kill (memory hard limit).
+    pub out_of_memory: u64,
 }
 
 impl RespawnCounts {
@@ -105,6 +156,11 @@ impl RespawnCounts {
             RespawnCause::ProtocolViolation => self.protocol_violation,
             RespawnCause::TimedOut => self.timed_out,
             RespawnCause::StartFailed => self.start_failed,
+            RespawnCause::MaxTasks => self.max_tasks,
+            RespawnCause::MaxAge => self.max_age,
+            RespawnCause::MemorySoftLimit => self.memory_soft_limit,
+            RespawnCause::Restart => self.restart,
+            RespawnCause::OutOfMemory => self.out_of_memory,
         }
     }
 
@@ -114,7 +170,22 @@ impl RespawnCounts {
     /// assert_eq!(conductor::pool::RespawnCounts::default().total(), 0);
     /// ```
     pub fn total(&self) -> u64 {
-        self.crashed + self.protocol_violation + self.timed_out + self.start_failed
+        self.crashed
+            + self.protocol_violation
+            + self.timed_out
+            + self.start_failed
+            + self.recycles()
+            + self.out_of_memory
+    }
+
+    /// Planned replacements: task limit, age limit, memory soft limit and
+    /// rolling restarts together.
+    ///
+    /// ```
+    /// assert_eq!(conductor::pool::RespawnCounts::default().recycles(), 0);
+    /// ```
+    pub fn recycles(&self) -> u64 {
+        self.max_tasks + self.max_age + self.memory_soft_limit + self.restart
     }
 
     pub(super) fn count(&mut self, cause: RespawnCause) {
@@ -123,6 +194,11 @@ impl RespawnCounts {
             RespawnCause::ProtocolViolation => &mut self.protocol_violation,
             RespawnCause::TimedOut => &mut self.timed_out,
             RespawnCause::StartFailed => &mut self.start_failed,
+            RespawnCause::MaxTasks => &mut self.max_tasks,
+            RespawnCause::MaxAge => &mut self.max_age,
+            RespawnCause::MemorySoftLimit => &mut self.memory_soft_limit,
+            RespawnCause::Restart => &mut self.restart,
+            RespawnCause::OutOfMemory => &mut self.out_of_memory,
         };
         *n += 1;
     }

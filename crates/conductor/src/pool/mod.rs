@@ -98,6 +98,22 @@
 //! | `stats.rs` | [`PoolStats`] |
 //! | `events.rs` | [`PoolEvent`], [`RespawnCause`], [`RespawnCounts`] |
 //! | `map.rs` | [`Results`]: many tasks, ordered results |
+//! | `monitor.rs` | sampling each worker tree's memory, CPU and descriptors |
+//! | `latency.rs` | the task latency histogram, [`LatencyStats`] |
+//! | `metrics.rs` | [`PoolStats::prometheus`]: the Prometheus text format |
+//!
+//! # Recycling, limits and monitoring
+//!
+//! A worker is *recycled* after [`PoolConfig::max_tasks_per_worker`] tasks,
+//! at [`PoolConfig::max_worker_age`], when its tree's memory goes over
+//! [`PoolConfig::worker_mem_soft`], or by [`Pool::restart_workers`]: it
+//! takes no new task, its replacement is spawned at once, and once it has
+//! answered the tasks it holds it is shut down (as at pool shutdown) and the
+//! replacement takes its slot. Nothing fails and no attempt is used up.
+//! Over [`PoolConfig::worker_mem_hard`] a worker is killed (OOM) and its
+//! tasks are retried as after a crash. Each worker span in `tracing`
+//! (`worker`, with `slot`, `pid` and `host`) covers the worker's life, and
+//! each respawn is an event with its cause.
 
 mod breaker;
 mod builder;
@@ -107,7 +123,10 @@ mod conn;
 mod error;
 mod events;
 mod inflight;
+mod latency;
 mod map;
+mod metrics;
+mod monitor;
 mod state;
 mod stats;
 mod stderr;
@@ -125,7 +144,7 @@ pub use config::{Mode, OpenCircuit, PoolConfig};
 pub use error::{BuildError, TaskError};
 pub use events::{PoolEvent, RespawnCause, RespawnCounts};
 pub use map::Results;
-pub use stats::{PoolStats, WorkerStats};
+pub use stats::{LatencyStats, PoolStats, WorkerStats};
 pub use task::{TaskHandle, TaskInfo, TaskReport};
 
 use state::{Offer, Shared};
@@ -211,8 +230,16 @@ impl Pool {
         PoolBuilder::new(factory)
     }
 
-    fn new(shared: Arc<Shared>, supervisors: Vec<JoinHandle<()>>) -> Pool {
-        let aborts = supervisors.iter().map(JoinHandle::abort_handle).collect();
+    fn new(
+        shared: Arc<Shared>,
+        supervisors: Vec<JoinHandle<()>>,
+        monitor: Option<JoinHandle<()>>,
+    ) -> Pool {
+        let aborts = supervisors
+            .iter()
+            .chain(&monitor)
+            .map(JoinHandle::abort_handle)
+            .collect();
         Pool {
             inner: Arc::new(Inner {
                 shared,
@@ -401,6 +428,52 @@ impl Pool {
                 tracing::error!("worker supervisor failed: {err}");
             }
         }
+    }
+
+    /// Rolling restart: replaces every worker, one slot at a time, e.g. to
+    /// pick up a new worker binary or configuration (the command factory is
+    /// called again for each replacement). Each worker is recycled: it
+    /// takes no new task, its replacement is spawned at once, it finishes
+    /// the tasks it holds and is shut down; the next slot starts once the
+    /// replacement is healthy. No task fails or uses up an attempt. Returns
+    /// the number of workers replaced (slots without a healthy worker are
+    /// skipped: they are being restarted anyway); returns early if the pool
+    /// stops.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use conductor::{pool::{Mode, Pool}, Command};
+    /// let pool = Pool::builder(|| Command::new("cat")).mode(Mode::Lines).workers(2).build().await?;
+    /// let before: Vec<_> = pool.stats().workers.iter().map(|w| w.pid).collect();
+    /// assert_eq!(pool.restart_workers().await, 2);
+    /// let stats = pool.stats();
+    /// assert_eq!(stats.respawn_causes.restart, 2);
+    /// assert!(stats.workers.iter().zip(before).all(|(w, old)| w.pid != old));
+    /// assert_eq!(pool.submit("still here").await?, b"still here");
+    /// # Ok(()) }
+    /// ```
+    pub async fn restart_workers(&self) -> usize {
+        let shared = self.shared();
+        let mut replaced = 0;
+        for slot in 0..shared.config.workers {
+            let changed = shared.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let Some(spawns) = shared.retire(slot, RespawnCause::Restart) else {
+                continue;
+            };
+            while !shared.replaced(slot, spawns) {
+                changed.as_mut().await;
+                changed.set(shared.changed.notified());
+                changed.as_mut().enable();
+            }
+            if shared.stopping() {
+                break;
+            }
+            replaced += 1;
+        }
+        replaced
     }
 
     /// Stops starting tasks, without stopping the pool: tasks still queued

@@ -22,11 +22,12 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
 use std::time::Duration;
 
-use tokio::sync::{watch, Semaphore, SemaphorePermit};
+use tokio::sync::{watch, Notify, Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 use super::breaker::Breaker;
@@ -34,12 +35,26 @@ use super::codec::Codec;
 use super::config::{OpenCircuit, PoolConfig};
 use super::error::TaskError;
 use super::events::{EventHook, PoolEvent, RespawnCause};
+use super::latency::Histogram;
+use super::monitor::Usage;
 use super::stats::{Counters, PoolStats, WorkerStats};
 use super::task::{Outcome, Task, TaskHandle};
 use crate::{Command, ExitStatus};
 
 /// Builds the command for each worker process.
 pub(super) type Factory = Box<dyn Fn(usize) -> Command + Send + Sync>;
+
+/// Names the host of each slot's workers (for tracing).
+pub(super) type HostOf = Box<dyn Fn(usize) -> Option<String> + Send + Sync>;
+
+/// What the pool asks of a slot's supervisor ([`Shared::attention`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Attention {
+    /// Kill the worker now: its tree went over the memory hard limit.
+    KillOutOfMemory,
+    /// The worker is being recycled: start its replacement now.
+    Retiring,
+}
 
 /// Where the pool is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +90,15 @@ pub(super) struct Slot {
     pub spawns: u64,
     /// Why the slot's last worker ended, for counting its replacement.
     pub last_loss: Option<RespawnCause>,
+    /// Tasks given to the current process (for `max_tasks_per_worker`).
+    pub taken: u64,
+    /// The current process is being recycled: it takes no new task, and
+    /// its connection ends once its tasks are answered.
+    pub retiring: Option<RespawnCause>,
+    /// The monitor found the tree over the memory hard limit.
+    pub kill_oom: bool,
+    /// The latest sample of the current process's tree.
+    pub usage: Option<Usage>,
 }
 
 /// Everything behind the lock.
@@ -92,6 +116,8 @@ pub(super) struct State {
     /// [`OpenCircuit::Hold`] gave up waiting for a healthy worker (until one is).
     pub gave_up: bool,
     pub open_circuit: OpenCircuit,
+    /// [`PoolConfig::max_tasks_per_worker`], or `u64::MAX`.
+    pub max_tasks: u64,
 }
 
 /// What a connection reports when it syncs with the pool.
@@ -117,6 +143,9 @@ pub(super) enum Loss {
     /// We killed it because it did not become ready within the start
     /// timeout (line mode: it never read its first task).
     NotReady(Duration),
+    /// Its tree went over the memory hard limit: killed by the kernel's
+    /// memory controller (then the status is its death) or by the pool.
+    OutOfMemory,
 }
 
 /// The result of offering a task to the pool.
@@ -140,6 +169,16 @@ pub(super) struct Shared {
     kicks: Box<[AtomicBool]>,
     /// The owner's event hook, if any.
     pub events: Option<EventHook>,
+    /// Names each slot's host, for tracing.
+    pub host: Option<HostOf>,
+    /// Per slot: wakes its supervisor (see [`Attention`]).
+    attention: Box<[Notify]>,
+    /// Woken when a worker becomes healthy or is lost, or the pool stops.
+    pub changed: Notify,
+    /// Task latencies (submitted to answered).
+    pub latency: Arc<Histogram>,
+    /// Whether the kernel enforces `worker_mem_hard` (else the monitor does).
+    pub kernel_mem_limit: AtomicBool,
 }
 
 impl Shared {
@@ -148,6 +187,7 @@ impl Shared {
         let kicks = (0..config.workers)
             .map(|_| AtomicBool::new(false))
             .collect();
+        let attention = (0..config.workers).map(|_| Notify::new()).collect();
         Shared {
             state: Mutex::new(State {
                 phase: Phase::Open,
@@ -159,11 +199,17 @@ impl Shared {
                 dispatch_stopped: false,
                 gave_up: false,
                 open_circuit: config.open_circuit,
+                max_tasks: config.max_tasks_per_worker.unwrap_or(u64::MAX),
             }),
             queue_space: Semaphore::new(config.queue_capacity),
             phase: watch::Sender::new(Phase::Open),
             kicks,
             events: None,
+            host: None,
+            attention,
+            changed: Notify::new(),
+            latency: Arc::new(Histogram::new()),
+            kernel_mem_limit: AtomicBool::new(cfg!(target_os = "linux")),
             factory,
             config,
         }
@@ -173,6 +219,11 @@ impl Shared {
         // Nothing panics while holding the lock; if something did, the
         // state is still consistent enough to shut down.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether each worker is spawned under the kernel's memory limit.
+    pub fn kernel_limits_memory(&self) -> bool {
+        self.config.worker_mem_hard.is_some() && self.kernel_mem_limit.load(Ordering::Relaxed)
     }
 
     /// Whether the slot's connection has been kicked since it last looked
@@ -283,7 +334,7 @@ impl Shared {
         if refill {
             incoming.append(&mut s.inbox);
             let mut freed = 0;
-            while s.load < limit && !s.isolating {
+            while s.load < limit && !s.isolating && s.retiring.is_none() && s.taken < st.max_tasks {
                 let Some(front) = st.queue.front() else {
                     break;
                 };
@@ -297,6 +348,7 @@ impl Shared {
                 s.isolating = task.isolate;
                 incoming.push(task);
                 s.load += 1;
+                s.taken += 1;
                 st.assigned += 1;
             }
             if freed > 0 {
@@ -311,10 +363,144 @@ impl Shared {
             }
             _ => {}
         }
+        let retiring = if s.taken >= st.max_tasks && s.retiring.is_none() && s.healthy {
+            s.retiring = Some(RespawnCause::MaxTasks);
+            st.counters.recycles += 1;
+            tracing::info!(
+                event = "worker_recycling",
+                worker = slot,
+                pid = s.pid,
+                cause = %RespawnCause::MaxTasks,
+                "recycling worker ({})",
+                RespawnCause::MaxTasks
+            );
+            self.call(slot);
+            true
+        } else {
+            s.retiring.is_some()
+        };
         if answered > 0 {
             self.check_drained(st);
         }
-        st.phase
+        if retiring {
+            // Its connection ends once its tasks are answered.
+            Phase::Stopping
+        } else {
+            st.phase
+        }
+    }
+
+    /// Wakes slot `slot`'s supervisor to look at [`Shared::attention`].
+    fn call(&self, slot: usize) {
+        if let Some(n) = self.attention.get(slot) {
+            n.notify_one();
+        }
+    }
+
+    /// Waits until slot `slot`'s supervisor is called.
+    pub async fn called(&self, slot: usize) {
+        match self.attention.get(slot) {
+            Some(n) => n.notified().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// What the pool asks of slot `slot`'s supervisor now, if anything.
+    pub fn attention(&self, slot: usize) -> Option<Attention> {
+        let st = self.lock();
+        let s = st.slots.get(slot)?;
+        if s.kill_oom {
+            Some(Attention::KillOutOfMemory)
+        } else if s.retiring.is_some() {
+            Some(Attention::Retiring)
+        } else {
+            None
+        }
+    }
+
+    /// Starts recycling slot `slot`'s worker: it takes no new task, finishes
+    /// those it holds, is shut down and replaced. Returns the slot's spawn
+    /// count, or `None` if it has no healthy worker or is already retiring.
+    pub fn retire(&self, slot: usize, cause: RespawnCause) -> Option<u64> {
+        let mut guard = self.lock();
+        let st = &mut *guard;
+        let s = st.slots.get_mut(slot)?;
+        if !s.healthy || s.retiring.is_some() || st.phase == Phase::Stopping {
+            return None;
+        }
+        s.retiring = Some(cause);
+        let spawns = s.spawns;
+        st.counters.recycles += 1;
+        tracing::info!(
+            event = "worker_recycling",
+            worker = slot,
+            pid = s.pid,
+            cause = %cause,
+            "recycling worker ({cause})"
+        );
+        self.kick(st, slot);
+        self.call(slot);
+        Some(spawns)
+    }
+
+    /// Whether slot `slot` has a healthy worker started after its
+    /// `spawns`-th (or the pool is stopping: nothing more will start).
+    pub fn replaced(&self, slot: usize, spawns: u64) -> bool {
+        let st = self.lock();
+        st.phase == Phase::Stopping
+            || st
+                .slots
+                .get(slot)
+                .is_none_or(|s| s.spawns > spawns && s.healthy)
+    }
+
+    /// The pids of the current workers, by slot.
+    pub fn worker_pids(&self) -> Vec<(usize, u32)> {
+        let st = self.lock();
+        st.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.pid.map(|pid| (i, pid)))
+            .collect()
+    }
+
+    /// Records the monitor's samples and applies the memory limits: over
+    /// the soft limit, the worker is recycled; over the hard one (when the
+    /// kernel does not enforce it), it is killed.
+    pub fn record_usage(&self, samples: &[(usize, u32, Usage)]) {
+        let soft = self.config.worker_mem_soft;
+        let hard = self
+            .config
+            .worker_mem_hard
+            .filter(|_| !self.kernel_mem_limit.load(Ordering::Relaxed));
+        let mut recycle = Vec::new();
+        {
+            let mut st = self.lock();
+            for &(slot, pid, usage) in samples {
+                let Some(s) = st.slots.get_mut(slot) else {
+                    continue;
+                };
+                if s.pid != Some(pid) {
+                    continue;
+                }
+                s.usage = Some(usage);
+                if hard.is_some_and(|h| usage.memory > h) && !s.kill_oom {
+                    tracing::warn!(
+                        worker = slot,
+                        pid,
+                        memory = usage.memory,
+                        "worker over its memory hard limit; killing it"
+                    );
+                    s.kill_oom = true;
+                    self.call(slot);
+                } else if soft.is_some_and(|l| usage.memory > l) {
+                    recycle.push(slot);
+                }
+            }
+        }
+        for slot in recycle {
+            self.retire(slot, RespawnCause::MemorySoftLimit);
+        }
     }
 
     /// A new worker in `slot` has started (it is not healthy yet).
@@ -324,6 +510,10 @@ impl Shared {
         if let Some(s) = st.slots.get_mut(slot) {
             s.pid = Some(pid);
             s.spawns += 1;
+            s.taken = 0;
+            s.retiring = None;
+            s.kill_oom = false;
+            s.usage = None;
             cause = s.last_loss.take();
         }
         if respawn {
@@ -332,6 +522,13 @@ impl Shared {
             st.counters.respawns += 1;
             st.counters.respawn_causes.count(cause);
             drop(st);
+            tracing::info!(
+                event = "worker_respawned",
+                worker = slot,
+                pid,
+                cause = %cause,
+                "worker respawned ({cause})"
+            );
             self.emit(PoolEvent::WorkerRespawned {
                 worker: slot,
                 cause,
@@ -400,6 +597,7 @@ impl Shared {
         self.dispatch(st);
         // Its connection pulls queued tasks when it first syncs.
         self.kick(st, slot);
+        self.changed.notify_waiters();
     }
 
     /// The worker in `slot` outlived the start-up window.
@@ -433,6 +631,7 @@ impl Shared {
             }
             self.fail_queue_if_degraded(st, &mut resolve);
         }
+        self.changed.notify_waiters();
         resolve_all(resolve);
     }
 
@@ -484,16 +683,21 @@ impl Shared {
             match loss {
                 Loss::Died(_) => st.counters.crashes += 1,
                 Loss::Violation(_) => st.counters.violations += 1,
+                Loss::OutOfMemory => st.counters.oom_kills += 1,
                 Loss::TimedOut(_) | Loss::Stopped | Loss::NotReady(_) => {}
             }
             if let Some(s) = st.slots.get_mut(slot) {
+                let retired = s.retiring.take();
+                s.kill_oom = false;
+                s.usage = None;
                 s.last_loss = match (&start_failure, loss) {
                     (Some(_), _) => Some(RespawnCause::StartFailed),
                     (None, Loss::Died(_)) => Some(RespawnCause::Crashed),
                     (None, Loss::Violation(_)) => Some(RespawnCause::ProtocolViolation),
                     (None, Loss::TimedOut(_)) => Some(RespawnCause::TimedOut),
                     (None, Loss::NotReady(_)) => Some(RespawnCause::StartFailed),
-                    (None, Loss::Stopped) => None,
+                    (None, Loss::OutOfMemory) => Some(RespawnCause::OutOfMemory),
+                    (None, Loss::Stopped) => retired,
                 };
                 s.healthy = false;
                 s.waker = None;
@@ -528,7 +732,7 @@ impl Shared {
                 task.attempts += 1;
                 // With dispatch stopped there is no next attempt.
                 if task.attempts >= max_attempts || st.dispatch_stopped {
-                    let err = loss_error(loss, task.attempts);
+                    let err = loss_error(loss, task.attempts, self.config.worker_mem_hard);
                     st.counters.failed += 1;
                     resolve.push((task, Err(err)));
                 } else {
@@ -554,6 +758,7 @@ impl Shared {
             self.fail_queue_if_stopped(st, &mut resolve);
             self.check_drained(st);
         }
+        self.changed.notify_waiters();
         resolve_all(resolve);
     }
 
@@ -619,6 +824,8 @@ impl Shared {
 
     /// A snapshot of the counters and slots.
     pub fn stats(&self) -> PoolStats {
+        // Lock-free: read before taking the lock.
+        let latency = self.latency.snapshot();
         let st = self.lock();
         let now = Instant::now();
         let c = st.counters;
@@ -639,6 +846,9 @@ impl Shared {
             degraded: st.degraded(),
             circuit_open: st.breaker.is_open(),
             start_failures: c.start_failures,
+            recycles: c.recycles,
+            oom_kills: c.oom_kills,
+            latency,
             workers: st
                 .slots
                 .iter()
@@ -651,6 +861,10 @@ impl Shared {
                     completed: s.completed,
                     busy: s.busy_total + s.busy_since.map_or(Duration::ZERO, |t| now - t),
                     spawns: s.spawns,
+                    rss_bytes: s.usage.map(|u| u.memory),
+                    cpu_time: s.usage.map(|u| u.cpu),
+                    open_fds: s.usage.map(|u| u.fds),
+                    processes: s.usage.map(|u| u.processes),
                 })
                 .collect(),
         }
@@ -721,6 +935,7 @@ impl Shared {
             st.phase = Phase::Stopping;
             self.phase.send_replace(Phase::Stopping);
             self.kick_all(st);
+            self.changed.notify_waiters();
         }
     }
 }
@@ -750,7 +965,7 @@ impl State {
     fn least_loaded(&self, limit: usize) -> Option<usize> {
         let mut best: Option<(usize, usize)> = None;
         for (i, s) in self.slots.iter().enumerate() {
-            if !s.healthy || s.load >= limit || s.isolating {
+            if !s.healthy || s.load >= limit || s.isolating || !s.accepts(self.max_tasks) {
                 continue;
             }
             match best {
@@ -763,12 +978,16 @@ impl State {
 
     /// A healthy slot with nothing assigned, for a suspect task.
     fn idle_slot(&self) -> Option<usize> {
-        self.slots.iter().position(|s| s.healthy && s.load == 0)
+        let max = self.max_tasks;
+        self.slots
+            .iter()
+            .position(|s| s.healthy && s.load == 0 && s.accepts(max))
     }
 
     fn assign(&mut self, i: usize, task: Task) {
         if let Some(s) = self.slots.get_mut(i) {
             s.isolating |= task.isolate;
+            s.taken += 1;
             s.inbox.push(task);
             s.load += 1;
             self.assigned += 1;
@@ -776,8 +995,15 @@ impl State {
     }
 }
 
+impl Slot {
+    /// Whether it may be given another task (not recycling, under its task quota).
+    fn accepts(&self, max_tasks: u64) -> bool {
+        self.retiring.is_none() && self.taken < max_tasks
+    }
+}
+
 /// The error a task gets when it runs out of attempts.
-fn loss_error(loss: &Loss, attempts: u32) -> TaskError {
+fn loss_error(loss: &Loss, attempts: u32, hard_limit: Option<u64>) -> TaskError {
     match loss {
         Loss::Died(status) => TaskError::WorkerDied {
             status: *status,
@@ -785,6 +1011,10 @@ fn loss_error(loss: &Loss, attempts: u32) -> TaskError {
         },
         Loss::Violation(detail) => TaskError::ProtocolViolation {
             detail: detail.clone(),
+            attempts,
+        },
+        Loss::OutOfMemory => TaskError::OutOfMemory {
+            limit: hard_limit.unwrap_or_default(),
             attempts,
         },
         Loss::TimedOut(timeout) | Loss::NotReady(timeout) => TaskError::TimedOut {

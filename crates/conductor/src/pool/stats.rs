@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::events::RespawnCounts;
+pub use super::latency::LatencyStats;
 
 /// Running totals, updated under the pool lock in batches.
 #[derive(Debug, Default, Clone, Copy)]
@@ -18,6 +19,8 @@ pub(super) struct Counters {
     pub not_run: u64,
     pub respawn_causes: RespawnCounts,
     pub start_failures: u64,
+    pub recycles: u64,
+    pub oom_kills: u64,
 }
 
 /// A snapshot of a pool's activity, from [`Pool::stats`](super::Pool::stats).
@@ -75,6 +78,14 @@ pub struct PoolStats {
     /// Worker starts that failed: not spawned, not ready within the start
     /// timeout, or dead before proving themselves.
     pub start_failures: u64,
+    /// Workers recycled: task limit, age limit, memory soft limit, rolling
+    /// restart (counted when decided; see
+    /// [`RespawnCounts::recycles`] for the replacements started).
+    pub recycles: u64,
+    /// Workers killed for going over the memory hard limit.
+    pub oom_kills: u64,
+    /// Task latency (submitted to answered) over the pool's life.
+    pub latency: LatencyStats,
     /// One entry per worker slot.
     pub workers: Vec<WorkerStats>,
 }
@@ -110,4 +121,14 @@ pub struct WorkerStats {
     pub busy: Duration,
     /// Processes started in this slot.
     pub spawns: u64,
+    /// The current worker tree's resident memory (sum over its processes),
+    /// at the last sample; `None` before the first sample or without
+    /// monitoring ([`PoolConfig::monitor_interval`](super::PoolConfig::monitor_interval)).
+    pub rss_bytes: Option<u64>,
+    /// CPU time (user + system) used by the current worker tree, at the last sample.
+    pub cpu_time: Option<Duration>,
+    /// Open file descriptors in the current worker tree, at the last sample.
+    pub open_fds: Option<u64>,
+    /// Processes in the current worker tree, at the last sample.
+    pub processes: Option<u64>,
 }

@@ -14,11 +14,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
-use tokio::time::{sleep, timeout, Instant};
+use tokio::time::{sleep, sleep_until, timeout, Instant};
+use tracing::Instrument;
 
 use super::config::Mode;
 use super::conn::{Conn, End};
-use super::state::{Loss, Shared};
+use super::events::RespawnCause;
+use super::state::{Attention, Loss, Shared};
 use super::stderr::StderrForwarder;
 use super::stop::{graceful_stop, stop_worker};
 use crate::Containment;
@@ -49,6 +51,11 @@ pub(super) fn spawn_worker(shared: &Shared, slot: usize) -> crate::Result<Child>
     {
         use crate::unix::CommandExt;
         command.parent_death_signal(libc::SIGKILL);
+        if let Some(limit) = shared.config.worker_mem_hard {
+            if shared.kernel_limits_memory() {
+                command.memory_limit(limit);
+            }
+        }
     }
     command.spawn()
 }
@@ -63,10 +70,11 @@ pub(super) async fn supervise(
     mut started: Option<oneshot::Sender<()>>,
 ) {
     let mut phase = shared.phase.subscribe();
-    let mut next = first;
+    let mut next = first.map(|child| (child, false));
+    let mut leaving = Vec::new();
     loop {
         let (child, respawn) = match next.take() {
-            Some(child) => (child, false),
+            Some(next) => next,
             None => {
                 let Some(delay) = shared.respawn_delay(slot) else {
                     break;
@@ -90,7 +98,23 @@ pub(super) async fn supervise(
                 }
             }
         };
-        run_worker(&shared, slot, child, respawn, &mut started).await;
+        let host = shared.host.as_ref().and_then(|host| host(slot));
+        let span = tracing::info_span!("worker", slot, pid = child.id(), host);
+        let (replacement, left) = run_worker(&shared, slot, child, respawn, &mut started)
+            .instrument(span)
+            .await;
+        leaving.retain(|l: &Leaving| !l.0.is_finished());
+        leaving.extend(left);
+        if shared.stopping() {
+            // Not needed after all: dropping it kills it.
+            drop(replacement);
+            break;
+        }
+        next = replacement.map(|child| (child, true));
+    }
+    // Every worker is reaped when the supervisor ends.
+    for left in leaving {
+        left.gone().await;
     }
 }
 
@@ -98,16 +122,20 @@ pub(super) async fn supervise(
 enum Ending {
     Conn(End),
     Exited(crate::Result<ExitStatus>),
+    /// Over the memory hard limit, as sampled: to be killed.
+    OutOfMemory,
 }
 
-/// One worker process, from spawn to reaped.
+/// One worker process, from spawn to reaped. Returns its replacement if
+/// it was recycled (spawned before it left), and then the old worker's
+/// shut-down, still under way.
 async fn run_worker(
     shared: &Shared,
     slot: usize,
     mut child: Child,
     respawn: bool,
     started: &mut Option<oneshot::Sender<()>>,
-) {
+) -> (Option<Child>, Option<Leaving>) {
     let config = &shared.config;
     let pid = child.id();
     let spawned_at = Instant::now();
@@ -121,7 +149,7 @@ async fn run_worker(
         shared.start_failed(slot, "the worker's pipes are missing".into());
         drop(started.take());
         finish_stderr(stderr).await;
-        return;
+        return (None, None);
     };
     let mut conn = Conn::new(slot, stdin, stdout, shared);
 
@@ -130,7 +158,7 @@ async fn run_worker(
         shared.start_failed(slot, reason);
         drop(started.take());
         finish_stderr(stderr).await;
-        return;
+        return (None, None);
     }
     shared.worker_healthy(slot);
     drop(started.take());
@@ -139,11 +167,34 @@ async fn run_worker(
     let probation = sleep(config.startup_window.saturating_sub(spawned_at.elapsed()));
     tokio::pin!(probation);
     let mut proven = false;
+    let age_limit = config
+        .max_worker_age
+        .and_then(|age| spawned_at.checked_add(age));
+    let aged = sleep_until(age_limit.unwrap_or_else(Instant::now));
+    tokio::pin!(aged);
+    let mut age_checked = age_limit.is_none();
+    let mut replacement = None;
     let ending = loop {
         tokio::select! {
             biased;
             end = poll_fn(|cx| conn.poll_run(cx, shared)) => break Ending::Conn(end),
             status = child.wait() => break Ending::Exited(status),
+            () = shared.called(slot) => match shared.attention(slot) {
+                Some(Attention::KillOutOfMemory) => break Ending::OutOfMemory,
+                Some(Attention::Retiring) if replacement.is_none() && !shared.stopping() => {
+                    // Started now, so that its start-up overlaps the old
+                    // worker's last tasks.
+                    match spawn_worker(shared, slot) {
+                        Ok(next) => replacement = Some(next),
+                        Err(err) => tracing::warn!("cannot start the replacement early: {err}"),
+                    }
+                }
+                _ => {}
+            },
+            () = &mut aged, if !age_checked => {
+                age_checked = true;
+                shared.retire(slot, RespawnCause::MaxAge);
+            }
             () = &mut probation, if !proven => {
                 if conn.unready() {
                     // A line worker still starting (its first task unread)
@@ -158,10 +209,45 @@ async fn run_worker(
     };
     shared.worker_down(slot);
 
-    let loss = settle(shared, &mut child, &mut conn, ending).await;
+    let recycled = matches!(ending, Ending::Conn(End::Drained)) && !shared.stopping();
+    if recycled && replacement.is_none() {
+        // Drained before the early start: start the replacement now, still
+        // before the old worker leaves.
+        replacement = spawn_worker(shared, slot)
+            .map_err(|err| tracing::warn!("cannot start the replacement: {err}"))
+            .ok();
+    }
+    if let (Some(next), true) = (&replacement, recycled) {
+        // Recycled, its tasks all answered: the replacement takes the slot
+        // now, while the old worker is shut down in the background
+        // (capacity never waits for it to exit).
+        tracing::debug!(worker = slot, pid, next = next.id(), "worker recycled");
+        let (charged, uncharged) = conn.take_tasks(false);
+        shared.worker_lost(slot, charged, uncharged, &Loss::Stopped, None);
+        let grace = config.shutdown_grace;
+        let leaving = tokio::spawn(async move {
+            graceful_stop(&mut child, &mut conn, grace).await;
+            drop(conn);
+            finish_stderr(stderr).await;
+        });
+        return (replacement, Some(Leaving(leaving)));
+    }
+    let mut loss = settle(shared, &mut child, &mut conn, ending).await;
+    if let Loss::Died(_) = loss {
+        // Killed by the kernel's memory controller: an OOM.
+        if child.resource_usage().is_some_and(|u| u.oom_killed) {
+            loss = Loss::OutOfMemory;
+        }
+    }
     match &loss {
         Loss::Stopped => tracing::debug!(worker = slot, pid, "worker stopped"),
         Loss::Died(status) => tracing::warn!(worker = slot, pid, "worker died ({status})"),
+        Loss::OutOfMemory => tracing::warn!(
+            worker = slot,
+            pid,
+            "worker out of memory (over its hard limit of {} bytes): killed",
+            config.worker_mem_hard.unwrap_or_default()
+        ),
         Loss::Violation(detail) => {
             tracing::warn!(
                 worker = slot,
@@ -189,7 +275,7 @@ async fn run_worker(
             )),
             Loss::Violation(detail) => Some(format!("protocol violation at start: {detail}")),
             Loss::NotReady(t) => Some(format!("did not read its first task within {t:?}")),
-            Loss::TimedOut(_) | Loss::Stopped => None,
+            Loss::TimedOut(_) | Loss::Stopped | Loss::OutOfMemory => None,
         }
     } else if proven || conn.spoke() {
         None
@@ -199,13 +285,32 @@ async fn run_worker(
             Loss::Violation(detail) => {
                 Some(format!("protocol violation right after start: {detail}"))
             }
-            Loss::TimedOut(_) | Loss::Stopped | Loss::NotReady(_) => None,
+            // An OOM is the task's doing (it was given one), not a failed start.
+            Loss::TimedOut(_) | Loss::Stopped | Loss::NotReady(_) | Loss::OutOfMemory => None,
         }
     };
     let (charged, uncharged) = conn.take_tasks(matches!(loss, Loss::TimedOut(_)));
     shared.worker_lost(slot, charged, uncharged, &loss, start_failure);
     drop(conn);
     finish_stderr(stderr).await;
+    (replacement, None)
+}
+
+/// A recycled worker being shut down in the background; killed if the
+/// supervisor is dropped (the pool killed or dropped) first.
+pub(super) struct Leaving(tokio::task::JoinHandle<()>);
+
+impl Drop for Leaving {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Leaving {
+    /// Waits until the worker is gone.
+    async fn gone(mut self) {
+        let _ = (&mut self.0).await;
+    }
 }
 
 /// Frame mode: ping/pong within the health timeout. Line mode has no ping:
@@ -314,6 +419,10 @@ async fn settle(shared: &Shared, child: &mut Child, conn: &mut Conn, ending: End
         Ending::Conn(End::NotReady) => {
             stop_worker(child).await;
             Loss::NotReady(shared.config.start_timeout)
+        }
+        Ending::OutOfMemory => {
+            stop_worker(child).await;
+            Loss::OutOfMemory
         }
     }
 }

@@ -79,6 +79,11 @@ impl Task {
         (task, TaskHandle { rx })
     }
 
+    /// Time since it was submitted.
+    pub fn age(&self) -> Duration {
+        self.submitted.elapsed()
+    }
+
     /// Delivers the outcome; consumes the task so it happens once. A
     /// submitter that stopped waiting is not an error.
     pub fn resolve(self, outcome: Outcome) {

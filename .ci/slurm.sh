@@ -34,6 +34,10 @@ running() { live "$STATE/slurmctld.pid" && live "$STATE/slurmd.pid" && live /run
 
 start() {
   [ "$(id -u)" = 0 ] || { echo "slurm.sh: needs root" >&2; exit 1; }
+  # Several tests start Slurm at once: one start at a time, so one munged,
+  # one slurmctld and one slurmd (two munged race for the socket's lock).
+  exec 9>/run/conductor-slurm-start.lock
+  flock -w 120 9 || { echo "slurm.sh: another start holds the lock" >&2; exit 1; }
   command -v slurmctld >/dev/null || { echo "slurm.sh: slurm-wlm is not installed (.ci/slurm.sh install)" >&2; exit 1; }
   if running && sinfo -h -o %T 2>/dev/null | grep -qE 'idle|mix|alloc'; then
     return 0
@@ -45,7 +49,13 @@ start() {
   fi
   chown munge:munge /etc/munge/munge.key 2>/dev/null || true
   chmod 400 /etc/munge/munge.key
-  live /run/munge/munged.pid || runuser -u munge -- /usr/sbin/munged
+  if ! live /run/munge/munged.pid; then
+    runuser -u munge -- /usr/sbin/munged
+    for _ in $(seq 1 100); do
+      live /run/munge/munged.pid && [ -S /run/munge/munge.socket.2 ] && break
+      sleep 0.1
+    done
+  fi
   local host cpus mem
   host=$(hostname -s)
   cpus=$(nproc)

@@ -208,9 +208,11 @@ mod procfs {
 mod procfs {
     use super::Usage;
 
-    /// Nothing is measured outside Linux.
+    /// Nothing is measured outside Linux (no /proc to read).
     #[derive(Default)]
-    pub(super) struct Scan;
+    pub(super) struct Scan {
+        _none: (),
+    }
 
     impl Scan {
         pub fn sample(&mut self, _: &[(usize, u32)]) -> Vec<(usize, u32, Usage)> {

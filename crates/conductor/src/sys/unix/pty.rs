@@ -34,7 +34,7 @@ pub(crate) fn open(size: PtySize) -> io::Result<(OwnedFd, OwnedFd)> {
     rustix::io::fcntl_setfd(&master, rustix::io::FdFlags::CLOEXEC).map_err(errno_to_io)?;
     rustix::pty::grantpt(&master).map_err(errno_to_io)?;
     rustix::pty::unlockpt(&master).map_err(errno_to_io)?;
-    let name = rustix::pty::ptsname(&master, Vec::new()).map_err(errno_to_io)?;
+    let name = ptsname(&master)?;
     let slave = rustix::fs::open(
         name.as_c_str(),
         OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
@@ -121,4 +121,29 @@ pub(crate) fn make_raw(fd: BorrowedFd<'_>) -> io::Result<Saved> {
 pub(crate) fn restore(fd: BorrowedFd<'_>, saved: &Saved) -> io::Result<()> {
     rustix::termios::tcsetattr(fd, rustix::termios::OptionalActions::Now, saved)
         .map_err(errno_to_io)
+}
+
+/// The path of the terminal device that `master` controls.
+#[cfg(not(target_os = "netbsd"))]
+fn ptsname(master: &OwnedFd) -> io::Result<std::ffi::CString> {
+    rustix::pty::ptsname(master, Vec::new()).map_err(errno_to_io)
+}
+
+/// The path of the terminal device that `master` controls. rustix has no
+/// `ptsname` for NetBSD: libc's, which returns a static buffer, under a lock.
+#[cfg(target_os = "netbsd")]
+fn ptsname(master: &OwnedFd) -> io::Result<std::ffi::CString> {
+    use std::os::fd::AsRawFd;
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _held = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    // SAFETY: `master` is an open descriptor; the returned pointer is libc's
+    // static buffer (or null on error), read and copied before the lock is
+    // released, so no other conductor thread overwrites it meanwhile.
+    unsafe {
+        let p = libc::ptsname(master.as_raw_fd());
+        if p.is_null() {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(std::ffi::CStr::from_ptr(p).to_owned())
+    }
 }

@@ -28,7 +28,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{sleep_until, Instant, Sleep};
 
 use super::codec::{Codec, Reply};
-use super::error::TaskError;
+use super::error::{StartFailure, TaskError, Violation};
 use super::inflight::InFlight;
 use super::latency::Histogram;
 use super::state::{Phase, Report, Shared};
@@ -59,10 +59,11 @@ pub(super) enum End {
     Drained,
     /// The worker closed its stdout.
     Closed,
-    /// Reading or writing the worker's pipes failed (e.g. it closed stdin).
-    Io(String),
+    /// Reading or writing the worker's pipes failed (e.g. it closed stdin):
+    /// what it is if the worker keeps running.
+    Io(Violation),
     /// The worker broke the protocol.
-    Violation(String),
+    Violation(Violation),
     /// Tasks ran past their deadline.
     TimedOut,
     /// Line mode: the worker did not read its first task within the start
@@ -100,7 +101,7 @@ pub(super) struct Conn {
     answered: bool,
     registered: bool,
     eof: bool,
-    violation: Option<String>,
+    violation: Option<Violation>,
     stopping: bool,
     /// Line mode: the worker wrote at least one complete line.
     heard: bool,
@@ -249,34 +250,44 @@ impl Conn {
 
     /// Frame mode's health check: sends a ping and waits for the matching
     /// pong, which must be the worker's first frame.
-    pub async fn handshake(&mut self, nonce: u64) -> Result<(), String> {
+    pub async fn handshake(&mut self, nonce: u64) -> Result<(), StartFailure> {
         self.codec
             .encode_ping(nonce, &mut self.wbuf)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| StartFailure::PingNotSent {
+                error: e.to_string(),
+            })?;
         poll_fn(|cx| self.poll_handshake(cx, nonce)).await
     }
 
-    fn poll_handshake(&mut self, cx: &mut Context<'_>, nonce: u64) -> Poll<Result<(), String>> {
+    fn poll_handshake(
+        &mut self,
+        cx: &mut Context<'_>,
+        nonce: u64,
+    ) -> Poll<Result<(), StartFailure>> {
         loop {
             if let Err(e) = self.poll_write_out(cx) {
-                return Poll::Ready(Err(format!("cannot send the ping: {e}")));
+                return Poll::Ready(Err(StartFailure::PingNotSent {
+                    error: e.to_string(),
+                }));
             }
             let n = match self.poll_read_some(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(0)) => {
-                    return Poll::Ready(Err("closed its output before answering the ping".into()))
-                }
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(StartFailure::ClosedBeforePong)),
                 Poll::Ready(Ok(n)) => n,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(format!("cannot read: {e}"))),
+                Poll::Ready(Err(e)) => {
+                    return Poll::Ready(Err(StartFailure::PongNotRead {
+                        error: e.to_string(),
+                    }))
+                }
             };
             self.codec.feed(self.rbuf.get(..n).unwrap_or_default());
             match self.codec.next_reply() {
                 Ok(None) => continue,
                 Ok(Some(Reply::Pong { nonce: got })) if got == nonce => return Poll::Ready(Ok(())),
                 Ok(Some(other)) => {
-                    return Poll::Ready(Err(format!("answered the ping with {}", other.describe())))
+                    return Poll::Ready(Err(StartFailure::WrongPingAnswer(other.answer())))
                 }
-                Err(detail) => return Poll::Ready(Err(detail)),
+                Err(detail) => return Poll::Ready(Err(StartFailure::PingViolation(detail))),
             }
         }
     }
@@ -313,9 +324,9 @@ impl Conn {
                         progress = true;
                     }
                     Poll::Ready(Err(e)) => {
-                        return Poll::Ready(End::Io(format!(
-                            "cannot read the worker's output: {e}"
-                        )))
+                        return Poll::Ready(End::Io(Violation::ReadFailed {
+                            error: e.to_string(),
+                        }))
                     }
                     Poll::Pending => {}
                 }
@@ -349,7 +360,9 @@ impl Conn {
                 Ok(wrote) => progress |= wrote,
                 Err(e) => {
                     self.resolve_done();
-                    return Poll::Ready(End::Io(format!("cannot write to the worker: {e}")));
+                    return Poll::Ready(End::Io(Violation::WriteFailed {
+                        error: e.to_string(),
+                    }));
                 }
             }
             self.resolve_done();
@@ -527,7 +540,7 @@ impl Conn {
                 Reply::Result { id, body } => (id, Ok(body.to_vec())),
                 Reply::Failed { id, message } => (id, Err(TaskError::Failed(message.to_owned()))),
                 other => {
-                    self.violation = Some(format!("unexpected {}", other.describe()));
+                    self.violation = Some(Violation::Unsolicited(other.answer()));
                     break;
                 }
             };
@@ -537,9 +550,7 @@ impl Conn {
             match self.in_flight.remove(id) {
                 Some(task) => self.done.push((task, outcome)),
                 None => {
-                    self.violation = Some(format!(
-                        "answered task id {id}, which is not in flight (unknown or already answered)"
-                    ));
+                    self.violation = Some(Violation::NotInFlight { id });
                 }
             }
         }
@@ -652,17 +663,5 @@ impl Conn {
             task.resolve(outcome);
         }
         self.reported = 0;
-    }
-}
-
-impl Reply<'_> {
-    /// A short description for error messages.
-    fn describe(&self) -> String {
-        match self {
-            Reply::Result { id, .. } => format!("result frame for task id {id}"),
-            Reply::Failed { id, .. } => format!("task error frame for task id {id}"),
-            Reply::Pong { nonce } => format!("pong (nonce {nonce})"),
-            Reply::ShutdownAck => "shutdown ack frame".into(),
-        }
     }
 }

@@ -33,7 +33,7 @@ use tokio::time::Instant;
 use super::breaker::Breaker;
 use super::codec::Codec;
 use super::config::{OpenCircuit, PoolConfig};
-use super::error::TaskError;
+use super::error::{StartFailure, TaskError, Violation};
 use super::events::{EventHook, PoolEvent, RespawnCause};
 use super::latency::Histogram;
 use super::monitor::Usage;
@@ -135,7 +135,7 @@ pub(super) enum Loss {
     /// It exited or was killed from outside.
     Died(ExitStatus),
     /// We killed it for breaking the protocol.
-    Violation(String),
+    Violation(Violation),
     /// We killed it because tasks ran past the timeout.
     TimedOut(Duration),
     /// Shutdown: it had nothing in flight.
@@ -611,7 +611,7 @@ impl Shared {
 
     /// A worker could not start (spawn error, failed health check, or death
     /// right after start). Opens the circuit after too many in a row.
-    pub fn start_failed(&self, slot: usize, reason: String) {
+    pub fn start_failed(&self, slot: usize, reason: StartFailure) {
         tracing::warn!(worker = slot, "worker failed to start: {reason}");
         let mut resolve = Vec::new();
         {
@@ -673,7 +673,7 @@ impl Shared {
         charged: Vec<Task>,
         uncharged: Vec<Task>,
         loss: &Loss,
-        start_failure: Option<String>,
+        start_failure: Option<StartFailure>,
     ) {
         let max_attempts = self.config.attempts;
         let mut resolve = Vec::new();
@@ -1162,12 +1162,12 @@ mod tests {
     async fn breaker_fails_queued_tasks_and_refuses_new_ones() {
         let shared = shared(1, 1, 10);
         let queued = placed(shared.offer(b"a".to_vec(), None));
-        shared.start_failed(0, "exited during start-up (exit status: 1)".into());
+        shared.start_failed(0, StartFailure::Exited(ExitStatus::from_raw(1 << 8)));
         assert!(!shared.stats().degraded);
-        shared.start_failed(0, "exited during start-up (exit status: 2)".into());
+        shared.start_failed(0, StartFailure::Exited(ExitStatus::from_raw(2 << 8)));
         assert!(shared.stats().degraded);
         let degraded = TaskError::Degraded {
-            last_failure: "exited during start-up (exit status: 2)".into(),
+            last_failure: StartFailure::Exited(ExitStatus::from_raw(2 << 8)),
         };
         assert_eq!(queued.await, Err(degraded.clone()));
         assert!(matches!(shared.offer(b"b".to_vec(), None), Offer::Refused(e) if e == degraded));
@@ -1232,7 +1232,7 @@ mod tests {
         let status = ExitStatus::from_raw(9);
         shared.worker_lost(0, vec![], vec![], &Loss::Died(status), None);
         shared.worker_started(0, 2, true);
-        shared.start_failed(0, "exited during start-up".into());
+        shared.start_failed(0, StartFailure::MissingPipes);
         shared.worker_started(0, 3, true);
         let stats = shared.stats();
         assert_eq!(stats.respawns, 2);

@@ -213,7 +213,7 @@ impl PoolConfig {
     ///
     /// # Errors
     ///
-    /// A [`ConfigError`](super::ConfigError) naming the first value out of range.
+    /// A [`ConfigError`] naming the first value out of range.
     ///
     /// ```
     /// let mut config = conductor::pool::PoolConfig::default();

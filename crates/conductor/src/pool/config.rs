@@ -221,44 +221,50 @@ impl PoolConfig {
     /// assert_eq!(config.validate().unwrap_err().to_string(), "attempts must be at least 1, got 0");
     /// ```
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let zero = |setting| Err(ConfigError::Zero { setting });
-        let zero_duration = |setting| Err(ConfigError::ZeroDuration { setting });
+        // The first setting whose check fails, in the order given.
+        let first = |checks: &[(&'static str, bool)]| {
+            checks
+                .iter()
+                .find(|(_, bad)| *bad)
+                .map(|(setting, _)| *setting)
+        };
         if self.workers == 0 {
             return Err(ConfigError::NoWorkers);
         }
         if self.tasks_per_worker == 0 {
-            return zero("tasks_per_worker");
+            return Err(ConfigError::Zero {
+                setting: "tasks_per_worker",
+            });
         }
         if self.mode == Mode::Lines && self.tasks_per_worker != 1 {
             return Err(ConfigError::LinesNeedOneTask {
                 tasks_per_worker: self.tasks_per_worker,
             });
         }
-        if self.queue_capacity == 0 {
-            return zero("queue_capacity");
+        if let Some(setting) = first(&[
+            ("queue_capacity", self.queue_capacity == 0),
+            ("attempts", self.attempts == 0),
+            ("circuit_threshold", self.circuit_threshold == 0),
+            ("max_tasks_per_worker", self.max_tasks_per_worker == Some(0)),
+        ]) {
+            return Err(ConfigError::Zero { setting });
         }
-        if self.attempts == 0 {
-            return zero("attempts");
-        }
-        if self.circuit_threshold == 0 {
-            return zero("circuit_threshold");
-        }
-        if self.max_tasks_per_worker == Some(0) {
-            return zero("max_tasks_per_worker");
-        }
-        if self.max_worker_age == Some(Duration::ZERO) {
-            return zero_duration("max_worker_age");
-        }
-        if self.monitor_interval == Some(Duration::ZERO) {
-            return zero_duration("monitor_interval");
+        let zero = Some(Duration::ZERO);
+        if let Some(setting) = first(&[
+            ("max_worker_age", self.max_worker_age == zero),
+            ("monitor_interval", self.monitor_interval == zero),
+        ]) {
+            return Err(ConfigError::ZeroDuration { setting });
         }
         if let (Some(soft), Some(hard)) = (self.worker_mem_soft, self.worker_mem_hard) {
             if soft > hard {
                 return Err(ConfigError::SoftAboveHard { soft, hard });
             }
         }
-        if self.task_timeout == Some(Duration::ZERO) {
-            return zero_duration("task_timeout");
+        if self.task_timeout == zero {
+            return Err(ConfigError::ZeroDuration {
+                setting: "task_timeout",
+            });
         }
         Ok(())
     }

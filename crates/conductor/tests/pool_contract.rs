@@ -46,7 +46,9 @@ async fn line_worker_writing_two_lines_per_task_is_a_violation_not_a_result() {
             Err(TaskError::ProtocolViolation { detail, attempts }) => {
                 assert_eq!(attempts, 3);
                 assert!(
-                    detail.contains("one output line per input line"),
+                    detail
+                        .to_string()
+                        .contains("one output line per input line"),
                     "{detail}"
                 );
             }
@@ -294,7 +296,7 @@ async fn line_worker_that_never_reads_fails_to_start_without_charging() {
     let err = within(60, "submit", pool.submit("x")).await.unwrap_err();
     assert!(
         matches!(err, TaskError::Degraded { ref last_failure }
-        if last_failure.contains("did not read its first task")),
+        if last_failure.to_string().contains("did not read its first task")),
         "{err:?}"
     );
     within(20, "kill", pool.kill()).await;

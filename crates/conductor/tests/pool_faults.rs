@@ -10,7 +10,7 @@ mod pool_support;
 
 use std::time::{Duration, Instant};
 
-use conductor::pool::{Mode, Pool, TaskError};
+use conductor::pool::{Mode, Pool, TaskError, Violation};
 use conductor::Command;
 use pool_support::*;
 
@@ -267,7 +267,10 @@ async fn circuit_breaker_opens_fails_fast_and_recovers() {
     );
     match &err {
         TaskError::Degraded { last_failure } => {
-            assert!(last_failure.contains("exit status: 1"), "{last_failure}")
+            assert!(
+                last_failure.to_string().contains("exit status: 1"),
+                "{last_failure}"
+            )
         }
         other => panic!("{other:?}"),
     }
@@ -312,7 +315,7 @@ async fn queued_tasks_fail_when_the_circuit_opens() {
     match err {
         TaskError::Degraded { last_failure } => {
             assert!(
-                last_failure.contains("no pong within 100ms"),
+                last_failure.to_string().contains("no pong within 100ms"),
                 "{last_failure}"
             )
         }
@@ -393,7 +396,10 @@ async fn garbage_output_kills_and_replaces_the_worker() {
     match &err {
         TaskError::ProtocolViolation { detail, attempts } => {
             assert_eq!(*attempts, 2);
-            assert!(detail.contains("reserved header bytes"), "{detail}");
+            assert!(
+                detail.to_string().contains("reserved header bytes"),
+                "{detail}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -461,7 +467,7 @@ async fn worker_exiting_zero_or_closing_stdout_is_a_death() {
     assert_eq!(
         err,
         TaskError::ProtocolViolation {
-            detail: "closed its output but kept running".into(),
+            detail: Violation::ClosedOutput,
             attempts: 2
         }
     );

@@ -11,6 +11,8 @@
 //! tasks that crash fresh workers (poison) do not open the circuit as long
 //! as other tasks are being answered: the attempt limit deals with them.
 
+use super::error::StartFailure;
+
 /// Circuit breaker state, kept under the pool lock.
 #[derive(Debug)]
 pub(super) struct Breaker {
@@ -19,7 +21,7 @@ pub(super) struct Breaker {
     open: bool,
     /// When the circuit last opened.
     opened_at: Option<tokio::time::Instant>,
-    last_failure: Option<String>,
+    last_failure: Option<StartFailure>,
 }
 
 impl Breaker {
@@ -34,7 +36,7 @@ impl Breaker {
     }
 
     /// Records a failed start; returns whether this opened the circuit.
-    pub fn start_failed(&mut self, reason: String) -> bool {
+    pub fn start_failed(&mut self, reason: StartFailure) -> bool {
         self.consecutive = self.consecutive.saturating_add(1);
         self.last_failure = Some(reason);
         let opens = !self.open && self.consecutive >= self.threshold;
@@ -72,10 +74,11 @@ impl Breaker {
     }
 
     /// Why the last start failed.
-    pub fn last_failure(&self) -> String {
+    pub fn last_failure(&self) -> StartFailure {
+        // Only asked once a start failed.
         self.last_failure
             .clone()
-            .unwrap_or_else(|| "unknown".into())
+            .unwrap_or(StartFailure::MissingPipes)
     }
 }
 
@@ -83,22 +86,28 @@ impl Breaker {
 mod tests {
     use super::*;
 
+    fn fail(ms: u64) -> StartFailure {
+        StartFailure::NoPong {
+            limit: std::time::Duration::from_millis(ms),
+        }
+    }
+
     #[test]
     fn opens_after_threshold_and_recovers() {
         let mut b = Breaker::new(3);
-        assert!(!b.start_failed("a".into()));
-        assert!(!b.start_failed("b".into()));
-        assert!(b.start_failed("c".into()));
+        assert!(!b.start_failed(fail(0)));
+        assert!(!b.start_failed(fail(1)));
+        assert!(b.start_failed(fail(2)));
         assert!(b.is_open());
-        assert!(!b.start_failed("d".into()), "already open");
-        assert_eq!(b.last_failure(), "d");
+        assert!(!b.start_failed(fail(3)), "already open");
+        assert_eq!(b.last_failure(), fail(3));
         // Healthy closes, but one more fast death reopens until proven.
         b.worker_healthy();
         assert!(!b.is_open());
-        assert!(b.start_failed("e".into()));
+        assert!(b.start_failed(fail(4)));
         b.worker_healthy();
         b.worker_proven();
-        assert!(!b.start_failed("f".into()));
+        assert!(!b.start_failed(fail(5)));
         assert!(!b.is_open());
     }
 }

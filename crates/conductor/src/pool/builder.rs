@@ -328,7 +328,7 @@ impl PoolBuilder {
     /// # }
     /// ```
     pub async fn build(self) -> Result<Pool, BuildError> {
-        self.config.validate().map_err(BuildError::Invalid)?;
+        self.config.validate()?;
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(BuildError::NoRuntime);
         }

@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use crate::protocol::{encode_line, Decoder, LineDecoder, MessageRef, ProtocolError};
 
 use super::config::Mode;
+use super::error::{Answer, Violation};
 
 /// One thing a worker said.
 #[derive(Debug, PartialEq, Eq)]
@@ -115,7 +116,7 @@ impl Codec {
 
     /// The next complete reply, `Ok(None)` if more bytes are needed, or
     /// what the worker did wrong.
-    pub fn next_reply(&mut self) -> Result<Option<Reply<'_>>, String> {
+    pub fn next_reply(&mut self) -> Result<Option<Reply<'_>>, Violation> {
         match self {
             Codec::Framed(decoder) => match decoder.next_message_ref() {
                 Ok(None) => Ok(None),
@@ -125,21 +126,18 @@ impl Codec {
                 }
                 Ok(Some(MessageRef::Pong { nonce, .. })) => Ok(Some(Reply::Pong { nonce })),
                 Ok(Some(MessageRef::ShutdownAck)) => Ok(Some(Reply::ShutdownAck)),
-                Ok(Some(other)) => Err(format!(
-                    "worker sent a {} frame, which only the pool may send",
-                    other.message_type()
-                )),
-                Err(err) => Err(err.to_string()),
+                Ok(Some(other)) => Err(Violation::WrongSide {
+                    kind: other.message_type(),
+                }),
+                Err(err) => Err(Violation::BadFrame(err)),
             },
             Codec::Lines { decoder, order } => match decoder.next_line() {
                 Ok(None) => Ok(None),
                 Ok(Some(line)) => match order.pop_front() {
                     Some(id) => Ok(Some(Reply::Result { id, body: line })),
-                    None => Err("wrote a line while no task was in flight: \
-                         line mode needs exactly one output line per input line"
-                        .into()),
+                    None => Err(Violation::UnsolicitedLine),
                 },
-                Err(err) => Err(err.to_string()),
+                Err(err) => Err(Violation::BadFrame(err)),
             },
         }
     }
@@ -155,6 +153,18 @@ impl Codec {
         match self {
             Codec::Framed(_) => None,
             Codec::Lines { decoder, .. } => decoder.finish().ok().flatten(),
+        }
+    }
+}
+
+impl Reply<'_> {
+    /// What it was, for error messages.
+    pub fn answer(&self) -> Answer {
+        match *self {
+            Reply::Result { id, .. } => Answer::Result { id },
+            Reply::Failed { id, .. } => Answer::TaskError { id },
+            Reply::Pong { nonce } => Answer::Pong { nonce },
+            Reply::ShutdownAck => Answer::ShutdownAck,
         }
     }
 }
@@ -180,10 +190,7 @@ mod tests {
             codec.next_reply(),
             Ok(Some(Reply::Result { id: 9, body: b"B" }))
         );
-        assert!(codec
-            .next_reply()
-            .unwrap_err()
-            .contains("no task was in flight"));
+        assert_eq!(codec.next_reply(), Err(Violation::UnsolicitedLine));
     }
 
     #[test]
@@ -205,7 +212,7 @@ mod tests {
             Ok(Some(Reply::Result { id: 1, body: b"x" }))
         );
         assert_eq!(
-            codec.next_reply().unwrap_err(),
+            codec.next_reply().unwrap_err().to_string(),
             "worker sent a ping frame, which only the pool may send"
         );
     }

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use crate::protocol::DEFAULT_MAX_FRAME_LEN;
 
+use super::error::ConfigError;
+
 /// How tasks and results travel between the pool and a worker.
 ///
 /// ```
@@ -207,57 +209,62 @@ impl Default for PoolConfig {
 }
 
 impl PoolConfig {
-    /// Checks every value is in range; the message says which is not.
+    /// Checks every value is in range; the error says which is not.
     ///
     /// # Errors
     ///
-    /// A message naming the first value out of range.
+    /// A [`ConfigError`] naming the first value out of range.
     ///
     /// ```
     /// let mut config = conductor::pool::PoolConfig::default();
     /// config.attempts = 0;
-    /// assert_eq!(config.validate().unwrap_err(), "attempts must be at least 1, got 0");
+    /// assert_eq!(config.validate().unwrap_err().to_string(), "attempts must be at least 1, got 0");
     /// ```
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        // The first setting whose check fails, in the order given.
+        let first = |checks: &[(&'static str, bool)]| {
+            checks
+                .iter()
+                .find(|(_, bad)| *bad)
+                .map(|(setting, _)| *setting)
+        };
         if self.workers == 0 {
-            return Err("a pool needs at least 1 worker, got 0".into());
+            return Err(ConfigError::NoWorkers);
         }
         if self.tasks_per_worker == 0 {
-            return Err("tasks_per_worker must be at least 1, got 0".into());
+            return Err(ConfigError::Zero {
+                setting: "tasks_per_worker",
+            });
         }
         if self.mode == Mode::Lines && self.tasks_per_worker != 1 {
-            return Err(format!(
-                "line mode matches results to tasks by order, so it runs 1 task per worker, got tasks_per_worker = {}",
-                self.tasks_per_worker
-            ));
+            return Err(ConfigError::LinesNeedOneTask {
+                tasks_per_worker: self.tasks_per_worker,
+            });
         }
-        if self.queue_capacity == 0 {
-            return Err("queue_capacity must be at least 1, got 0".into());
+        if let Some(setting) = first(&[
+            ("queue_capacity", self.queue_capacity == 0),
+            ("attempts", self.attempts == 0),
+            ("circuit_threshold", self.circuit_threshold == 0),
+            ("max_tasks_per_worker", self.max_tasks_per_worker == Some(0)),
+        ]) {
+            return Err(ConfigError::Zero { setting });
         }
-        if self.attempts == 0 {
-            return Err("attempts must be at least 1, got 0".into());
-        }
-        if self.circuit_threshold == 0 {
-            return Err("circuit_threshold must be at least 1, got 0".into());
-        }
-        if self.max_tasks_per_worker == Some(0) {
-            return Err("max_tasks_per_worker must be at least 1, got 0".into());
-        }
-        if self.max_worker_age == Some(Duration::ZERO) {
-            return Err("max_worker_age must be positive".into());
-        }
-        if self.monitor_interval == Some(Duration::ZERO) {
-            return Err("monitor_interval must be positive".into());
+        let zero = Some(Duration::ZERO);
+        if let Some(setting) = first(&[
+            ("max_worker_age", self.max_worker_age == zero),
+            ("monitor_interval", self.monitor_interval == zero),
+        ]) {
+            return Err(ConfigError::ZeroDuration { setting });
         }
         if let (Some(soft), Some(hard)) = (self.worker_mem_soft, self.worker_mem_hard) {
             if soft > hard {
-                return Err(format!(
-                    "worker_mem_soft ({soft} bytes) must not be above worker_mem_hard ({hard} bytes)"
-                ));
+                return Err(ConfigError::SoftAboveHard { soft, hard });
             }
         }
-        if self.task_timeout == Some(Duration::ZERO) {
-            return Err("task_timeout must be positive".into());
+        if self.task_timeout == zero {
+            return Err(ConfigError::ZeroDuration {
+                setting: "task_timeout",
+            });
         }
         Ok(())
     }
@@ -302,7 +309,11 @@ mod tests {
             tasks_per_worker: 4,
             ..PoolConfig::default()
         };
-        assert!(config.validate().unwrap_err().contains("line mode"));
+        assert!(config
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("line mode"));
         config.tasks_per_worker = 1;
         assert!(config.validate().is_ok());
         config.queue_capacity = 0;

@@ -14,6 +14,10 @@
 //!    is busy again as soon as possible);
 //! 5. checks the task deadlines with a single timer.
 //!
+//! Its state is three small machines: [`Start`] (waiting for a line worker
+//! to read its first task, settling, trusted), [`Flow`] (open, stopping,
+//! closed, broken) and [`Clock`] (the task deadline timer).
+//!
 //! It ends with an [`End`] saying why; the supervisor then deals with the
 //! process and takes back the tasks still in flight ([`Conn::take_tasks`]).
 
@@ -28,7 +32,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{sleep_until, Instant, Sleep};
 
 use super::codec::{Codec, Reply};
-use super::error::TaskError;
+use super::error::{StartFailure, TaskError, Violation};
 use super::inflight::InFlight;
 use super::latency::Histogram;
 use super::state::{Phase, Report, Shared};
@@ -59,15 +63,71 @@ pub(super) enum End {
     Drained,
     /// The worker closed its stdout.
     Closed,
-    /// Reading or writing the worker's pipes failed (e.g. it closed stdin).
-    Io(String),
+    /// Reading or writing the worker's pipes failed (e.g. it closed stdin):
+    /// what it is if the worker keeps running.
+    Io(Violation),
     /// The worker broke the protocol.
-    Violation(String),
+    Violation(Violation),
     /// Tasks ran past their deadline.
     TimedOut,
     /// Line mode: the worker did not read its first task within the start
     /// timeout.
     NotReady,
+}
+
+/// Where the worker is in its start-up, as its connection sees it:
+/// `Waiting` (line mode) until it reads its first task, then `Settling`
+/// (line mode: its first answers are held until it has been quiet for
+/// [`LINE_SETTLE`]), then `Trusted`. A frame-mode worker passed its health
+/// check before the connection runs and starts `Trusted`.
+enum Start {
+    /// Line mode: the worker has not read its first task yet; its tasks'
+    /// deadlines have not started.
+    Waiting {
+        /// When it must have read its first task (set when one is written).
+        deadline: Option<Instant>,
+        /// Polls whether it has read it.
+        check: Option<Pin<Box<Sleep>>>,
+        /// The current polling interval.
+        every: Duration,
+    },
+    /// Ready (task deadlines run), its answers not trusted yet.
+    Settling {
+        /// Runs while the worker is quiet after an answer.
+        settle: Option<Pin<Box<Sleep>>>,
+    },
+    /// Ready and in step.
+    Trusted,
+}
+
+/// Whether the connection still reads the worker's output and takes tasks.
+enum Flow {
+    /// Reading and taking tasks.
+    Open,
+    /// The pool is stopping: no new tasks; the run ends once nothing is in
+    /// flight.
+    Stopping,
+    /// The worker closed its output (end of file).
+    Closed,
+    /// The worker broke the protocol: nothing more is read.
+    Broken(Violation),
+}
+
+impl Flow {
+    /// Still reading the worker's output.
+    fn reading(&self) -> bool {
+        matches!(self, Flow::Open | Flow::Stopping)
+    }
+}
+
+/// The task deadline timer (one for all tasks in flight).
+enum Clock {
+    /// Not armed; keeps the timer for reuse.
+    Idle(Option<Pin<Box<Sleep>>>),
+    /// Fires at the earliest deadline.
+    Armed(Pin<Box<Sleep>>),
+    /// This task ran past its deadline (the one charged for the timeout).
+    Expired(u64),
 }
 
 /// What the deadline timer found.
@@ -93,30 +153,18 @@ pub(super) struct Conn {
     done: Vec<(Task, Outcome)>,
     reported: usize,
     timeout: Option<Duration>,
-    timer: Option<Pin<Box<Sleep>>>,
-    timer_armed: bool,
-    /// The task charged for a timeout.
-    expired: Option<u64>,
+    clock: Clock,
+    /// The worker answered a task (reported to the pool).
     answered: bool,
+    /// The connection synced with the pool at least once.
     registered: bool,
-    eof: bool,
-    violation: Option<String>,
-    stopping: bool,
+    flow: Flow,
     /// Line mode: the worker wrote at least one complete line.
     heard: bool,
-    /// The worker can work: it passed its health check (frame mode), or read
-    /// a task or wrote a line (line mode). Task deadlines start then.
-    ready: bool,
+    /// The worker can work once it passed its health check (frame mode),
+    /// or read a task or wrote a line (line mode). Task deadlines start then.
+    start: Start,
     start_timeout: Duration,
-    /// Line mode: when the worker must have read its first task.
-    start_deadline: Option<Instant>,
-    /// Line mode: polls whether the worker has read its first task.
-    ready_check: Option<Pin<Box<Sleep>>>,
-    ready_every: Duration,
-    /// Line mode: the worker's first answer was followed by a quiet settle
-    /// period (see [`LINE_SETTLE`]).
-    trusted: bool,
-    settle: Option<Pin<Box<Sleep>>>,
     /// Line mode: tasks answered by a worker that then broke the contract
     /// before the answers were trusted; retried as if still in flight.
     suspects: Vec<Task>,
@@ -141,36 +189,47 @@ impl Conn {
             done: Vec::new(),
             reported: 0,
             timeout: config.task_timeout,
-            timer: None,
-            timer_armed: false,
-            expired: None,
+            clock: Clock::Idle(None),
             answered: false,
             registered: false,
-            eof: false,
-            violation: None,
-            stopping: false,
+            flow: Flow::Open,
             heard: false,
-            // Where unread input cannot be measured, a line worker counts
-            // as ready at once (its tasks' clocks start when written).
-            ready: config.mode == super::config::Mode::Framed || !super::unread::SUPPORTED,
+            start: if config.mode == super::config::Mode::Framed {
+                Start::Trusted
+            } else if !super::unread::SUPPORTED {
+                // Where unread input cannot be measured, a line worker
+                // counts as ready at once (its tasks' clocks start when
+                // written).
+                Start::Settling { settle: None }
+            } else {
+                Start::Waiting {
+                    deadline: None,
+                    check: None,
+                    every: READY_CHECK_FIRST,
+                }
+            },
             start_timeout: config.start_timeout,
-            start_deadline: None,
-            ready_check: None,
-            ready_every: READY_CHECK_FIRST,
-            trusted: false,
-            settle: None,
             suspects: Vec::new(),
         }
     }
 
     /// Line mode: the worker's first answers are held until it has been
-    /// quiet for [`LINE_SETTLE`].
-    fn settling(&self) -> bool {
-        !self.trusted
-            && self.codec.is_lines()
-            && self.reported < self.done.len()
-            && self.violation.is_none()
-            && !self.eof
+    /// quiet for [`LINE_SETTLE`]; the timer for that, while they are.
+    fn settle_timer(&mut self) -> Option<&mut Pin<Box<Sleep>>> {
+        if !self.codec.is_lines() || self.reported >= self.done.len() || !self.flow.reading() {
+            return None;
+        }
+        match &mut self.start {
+            Start::Settling { settle } => {
+                Some(settle.get_or_insert_with(|| Box::pin(tokio::time::sleep(LINE_SETTLE))))
+            }
+            Start::Waiting { .. } | Start::Trusted => None,
+        }
+    }
+
+    /// The worker can work (its task deadlines run).
+    fn is_ready(&self) -> bool {
+        !matches!(self.start, Start::Waiting { .. })
     }
 
     /// Whether the worker showed it works: it answered a task or (line
@@ -189,10 +248,10 @@ impl Conn {
     /// read everything written to it (the input pipe is empty), which makes
     /// it ready.
     fn check_ready(&mut self) -> bool {
-        if !self.ready && !self.in_flight.is_empty() && self.input_consumed() {
+        if !self.is_ready() && !self.in_flight.is_empty() && self.input_consumed() {
             self.become_ready();
         }
-        self.ready
+        self.is_ready()
     }
 
     /// Everything written was read by the worker.
@@ -206,12 +265,10 @@ impl Conn {
 
     /// The worker can work: the deadlines of its tasks start now.
     fn become_ready(&mut self) {
-        if self.ready {
+        if self.is_ready() {
             return;
         }
-        self.ready = true;
-        self.start_deadline = None;
-        self.ready_check = None;
+        self.start = Start::Settling { settle: None };
         if let Some(deadline) = self.timeout.and_then(|t| Instant::now().checked_add(t)) {
             if self.in_flight.set_deadlines(deadline) {
                 self.arm(deadline);
@@ -222,61 +279,77 @@ impl Conn {
     /// Line mode, before the worker is ready: polls whether it has read its
     /// first task; `Some` when the start timeout has passed.
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Option<End> {
-        if self.ready || self.in_flight.is_empty() {
+        if self.in_flight.is_empty() {
             return None;
         }
         loop {
             if self.check_ready() {
                 return None;
             }
+            let Start::Waiting {
+                deadline,
+                check,
+                every,
+            } = &mut self.start
+            else {
+                return None;
+            };
             let now = Instant::now();
-            if self.start_deadline.is_some_and(|d| now >= d) {
+            if deadline.is_some_and(|d| now >= d) {
                 return Some(End::NotReady);
             }
-            let every = self.ready_every;
-            let timer = self
-                .ready_check
-                .get_or_insert_with(|| Box::pin(sleep_until(now + every)));
+            let first = *every;
+            let timer = check.get_or_insert_with(|| Box::pin(sleep_until(now + first)));
             if timer.as_mut().poll(cx).is_pending() {
                 return None;
             }
-            self.ready_every = (every * 2).min(READY_CHECK_MAX);
-            let next = now + self.ready_every;
-            let next = self.start_deadline.map_or(next, |d| next.min(d));
+            *every = (first * 2).min(READY_CHECK_MAX);
+            let next = now + *every;
+            let next = deadline.map_or(next, |d| next.min(d));
             timer.as_mut().reset(next);
         }
     }
 
     /// Frame mode's health check: sends a ping and waits for the matching
     /// pong, which must be the worker's first frame.
-    pub async fn handshake(&mut self, nonce: u64) -> Result<(), String> {
+    pub async fn handshake(&mut self, nonce: u64) -> Result<(), StartFailure> {
         self.codec
             .encode_ping(nonce, &mut self.wbuf)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| StartFailure::PingNotSent {
+                error: e.to_string(),
+            })?;
         poll_fn(|cx| self.poll_handshake(cx, nonce)).await
     }
 
-    fn poll_handshake(&mut self, cx: &mut Context<'_>, nonce: u64) -> Poll<Result<(), String>> {
+    fn poll_handshake(
+        &mut self,
+        cx: &mut Context<'_>,
+        nonce: u64,
+    ) -> Poll<Result<(), StartFailure>> {
         loop {
             if let Err(e) = self.poll_write_out(cx) {
-                return Poll::Ready(Err(format!("cannot send the ping: {e}")));
+                return Poll::Ready(Err(StartFailure::PingNotSent {
+                    error: e.to_string(),
+                }));
             }
             let n = match self.poll_read_some(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(0)) => {
-                    return Poll::Ready(Err("closed its output before answering the ping".into()))
-                }
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(StartFailure::ClosedBeforePong)),
                 Poll::Ready(Ok(n)) => n,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(format!("cannot read: {e}"))),
+                Poll::Ready(Err(e)) => {
+                    return Poll::Ready(Err(StartFailure::PongNotRead {
+                        error: e.to_string(),
+                    }))
+                }
             };
             self.codec.feed(self.rbuf.get(..n).unwrap_or_default());
             match self.codec.next_reply() {
                 Ok(None) => continue,
                 Ok(Some(Reply::Pong { nonce: got })) if got == nonce => return Poll::Ready(Ok(())),
                 Ok(Some(other)) => {
-                    return Poll::Ready(Err(format!("answered the ping with {}", other.describe())))
+                    return Poll::Ready(Err(StartFailure::WrongPingAnswer(other.answer())))
                 }
-                Err(detail) => return Poll::Ready(Err(detail)),
+                Err(detail) => return Poll::Ready(Err(StartFailure::PingViolation(detail))),
             }
         }
     }
@@ -289,10 +362,10 @@ impl Conn {
             // make the next one skip its wake-up.
             let kicked = shared.take_kick(self.slot);
             let sync = kicked || !self.registered;
-            if !self.eof && self.violation.is_none() {
+            if self.flow.reading() {
                 match self.poll_read_some(cx) {
                     Poll::Ready(Ok(0)) => {
-                        self.eof = true;
+                        self.flow = Flow::Closed;
                         self.decode_final();
                         progress = true;
                     }
@@ -302,7 +375,7 @@ impl Conn {
                         self.decode();
                         if self.codec.is_lines()
                             && self.done.len() > answered
-                            && self.violation.is_none()
+                            && self.flow.reading()
                         {
                             // Line mode: a line is trusted as the answer only
                             // once the worker has nothing more to say (read
@@ -313,17 +386,14 @@ impl Conn {
                         progress = true;
                     }
                     Poll::Ready(Err(e)) => {
-                        return Poll::Ready(End::Io(format!(
-                            "cannot read the worker's output: {e}"
-                        )))
+                        return Poll::Ready(End::Io(Violation::ReadFailed {
+                            error: e.to_string(),
+                        }))
                     }
                     Poll::Pending => {}
                 }
             }
-            if self.settling() {
-                let settle = self
-                    .settle
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(LINE_SETTLE)));
+            if let Some(settle) = self.settle_timer() {
                 if settle.as_mut().poll(cx).is_pending() {
                     if progress {
                         continue;
@@ -331,12 +401,18 @@ impl Conn {
                     return Poll::Pending;
                 }
                 // Quiet for the whole settle period: in step.
-                self.settle = None;
-                self.trusted = true;
+                self.start = Start::Trusted;
             }
             if sync || self.reported < self.done.len() {
-                let refill = self.violation.is_none() && !self.eof;
-                self.stopping = self.sync(cx, shared, refill) == Phase::Stopping;
+                let refill = self.flow.reading();
+                let phase = self.sync(cx, shared, refill);
+                if refill {
+                    self.flow = if phase == Phase::Stopping {
+                        Flow::Stopping
+                    } else {
+                        Flow::Open
+                    };
+                }
                 if !self.incoming.is_empty() {
                     self.send_incoming();
                     progress = true;
@@ -349,15 +425,19 @@ impl Conn {
                 Ok(wrote) => progress |= wrote,
                 Err(e) => {
                     self.resolve_done();
-                    return Poll::Ready(End::Io(format!("cannot write to the worker: {e}")));
+                    return Poll::Ready(End::Io(Violation::WriteFailed {
+                        error: e.to_string(),
+                    }));
                 }
             }
             self.resolve_done();
-            if let Some(detail) = self.violation.take() {
-                return Poll::Ready(End::Violation(detail));
-            }
-            if self.eof {
-                return Poll::Ready(End::Closed);
+            match std::mem::replace(&mut self.flow, Flow::Open) {
+                Flow::Broken(detail) => return Poll::Ready(End::Violation(detail)),
+                Flow::Closed => {
+                    self.flow = Flow::Closed;
+                    return Poll::Ready(End::Closed);
+                }
+                flow => self.flow = flow,
             }
             if let Some(end) = self.poll_ready(cx) {
                 return Poll::Ready(end);
@@ -367,7 +447,10 @@ impl Conn {
                 TimerEvent::Rearmed => progress = true,
                 TimerEvent::Idle => {}
             }
-            if self.stopping && self.in_flight.is_empty() && self.wpos == self.wbuf.len() {
+            if matches!(self.flow, Flow::Stopping)
+                && self.in_flight.is_empty()
+                && self.wpos == self.wbuf.len()
+            {
                 return Poll::Ready(End::Drained);
             }
             if !progress {
@@ -382,10 +465,10 @@ impl Conn {
     pub fn poll_drain_output(&mut self, cx: &mut Context<'_>, shared: &Shared) -> Poll<()> {
         loop {
             let mut pending = false;
-            if !self.eof && self.violation.is_none() {
+            if self.flow.reading() {
                 match self.poll_read_some(cx) {
                     Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => {
-                        self.eof = true;
+                        self.flow = Flow::Closed;
                         self.decode_final();
                     }
                     Poll::Ready(Ok(n)) => {
@@ -402,7 +485,7 @@ impl Conn {
             if pending {
                 return Poll::Pending;
             }
-            if self.eof || self.violation.is_some() {
+            if !self.flow.reading() {
                 return Poll::Ready(());
             }
         }
@@ -425,11 +508,11 @@ impl Conn {
                     self.stdin = None;
                 }
             }
-            if self.eof {
+            if matches!(self.flow, Flow::Closed) {
                 return Poll::Ready(());
             }
             match self.poll_read_some(cx) {
-                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => self.eof = true,
+                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => self.flow = Flow::Closed,
                 Poll::Ready(Ok(n)) => {
                     self.codec.feed(self.rbuf.get(..n).unwrap_or_default());
                     while let Ok(Some(reply)) = self.codec.next_reply() {
@@ -451,12 +534,14 @@ impl Conn {
     pub fn take_tasks(&mut self, timed_out: bool) -> (Vec<Task>, Vec<Task>) {
         let mut charged = Vec::new();
         let mut uncharged = Vec::new();
-        if !self.ready {
+        if !self.is_ready() {
             // Never read its first task: the task is not to blame.
             self.in_flight.drain_into(&mut uncharged);
             uncharged.append(&mut self.suspects);
         } else if timed_out {
-            charged.extend(self.expired.take().and_then(|id| self.in_flight.remove(id)));
+            if let Clock::Expired(id) = std::mem::replace(&mut self.clock, Clock::Idle(None)) {
+                charged.extend(self.in_flight.remove(id));
+            }
             self.in_flight.drain_into(&mut uncharged);
         } else {
             self.in_flight.drain_into(&mut charged);
@@ -505,7 +590,7 @@ impl Conn {
     /// Decodes every complete reply in the codec's buffer.
     fn decode(&mut self) {
         let lines = self.codec.is_lines();
-        while self.violation.is_none() {
+        while !matches!(self.flow, Flow::Broken(_)) {
             let reply = match self.codec.next_reply() {
                 Ok(Some(reply)) => reply,
                 Ok(None) => break,
@@ -516,7 +601,7 @@ impl Conn {
                         let held = self.done.drain(self.reported..).map(|(task, _)| task);
                         self.suspects.extend(held);
                     }
-                    self.violation = Some(detail);
+                    self.flow = Flow::Broken(detail);
                     break;
                 }
             };
@@ -527,7 +612,7 @@ impl Conn {
                 Reply::Result { id, body } => (id, Ok(body.to_vec())),
                 Reply::Failed { id, message } => (id, Err(TaskError::Failed(message.to_owned()))),
                 other => {
-                    self.violation = Some(format!("unexpected {}", other.describe()));
+                    self.flow = Flow::Broken(Violation::Unsolicited(other.answer()));
                     break;
                 }
             };
@@ -537,9 +622,7 @@ impl Conn {
             match self.in_flight.remove(id) {
                 Some(task) => self.done.push((task, outcome)),
                 None => {
-                    self.violation = Some(format!(
-                        "answered task id {id}, which is not in flight (unknown or already answered)"
-                    ));
+                    self.flow = Flow::Broken(Violation::NotInFlight { id });
                 }
             }
         }
@@ -550,7 +633,7 @@ impl Conn {
     /// part of a line and stopped crashed mid-answer), so its task stays in
     /// flight and is dealt with as the worker's end says.
     fn decode_final(&mut self) {
-        if self.violation.is_some() {
+        if matches!(self.flow, Flow::Broken(_)) {
             return;
         }
         if let Some(partial) = self.codec.finish() {
@@ -587,11 +670,17 @@ impl Conn {
         let now = Instant::now();
         let deadline = self
             .timeout
-            .filter(|_| self.ready)
+            .filter(|_| self.is_ready())
             .and_then(|t| now.checked_add(t));
-        if !self.ready && self.start_deadline.is_none() && !self.incoming.is_empty() {
-            // Too large to represent: no limit.
-            self.start_deadline = now.checked_add(self.start_timeout);
+        if let Start::Waiting {
+            deadline: start_deadline @ None,
+            ..
+        } = &mut self.start
+        {
+            if !self.incoming.is_empty() {
+                // Too large to represent: no limit.
+                *start_deadline = now.checked_add(self.start_timeout);
+            }
         }
         for mut task in self.incoming.drain(..) {
             task.runs += 1;
@@ -605,35 +694,37 @@ impl Conn {
             }
         }
         if let Some(deadline) = deadline {
-            if !self.timer_armed {
+            if !matches!(self.clock, Clock::Armed(_)) {
                 self.arm(deadline);
             }
         }
     }
 
     fn arm(&mut self, deadline: Instant) {
-        match &mut self.timer {
-            Some(timer) => timer.as_mut().reset(deadline),
-            None => self.timer = Some(Box::pin(sleep_until(deadline))),
-        }
-        self.timer_armed = true;
+        let timer = match std::mem::replace(&mut self.clock, Clock::Idle(None)) {
+            Clock::Idle(Some(mut timer)) | Clock::Armed(mut timer) => {
+                timer.as_mut().reset(deadline);
+                timer
+            }
+            Clock::Idle(None) | Clock::Expired(_) => Box::pin(sleep_until(deadline)),
+        };
+        self.clock = Clock::Armed(timer);
     }
 
     /// Checks deadlines when the timer fires, and re-arms it for the next.
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> TimerEvent {
-        if !self.timer_armed {
-            return TimerEvent::Idle;
-        }
-        let Some(timer) = self.timer.as_mut() else {
+        let Clock::Armed(timer) = &mut self.clock else {
             return TimerEvent::Idle;
         };
         if timer.as_mut().poll(cx).is_pending() {
             return TimerEvent::Idle;
         }
-        self.timer_armed = false;
+        if let Clock::Armed(timer) = std::mem::replace(&mut self.clock, Clock::Idle(None)) {
+            self.clock = Clock::Idle(Some(timer));
+        }
         let (oldest, next) = self.in_flight.oldest_expired(Instant::now());
-        if oldest.is_some() {
-            self.expired = oldest;
+        if let Some(id) = oldest {
+            self.clock = Clock::Expired(id);
             return TimerEvent::Expired;
         }
         match next {
@@ -652,17 +743,5 @@ impl Conn {
             task.resolve(outcome);
         }
         self.reported = 0;
-    }
-}
-
-impl Reply<'_> {
-    /// A short description for error messages.
-    fn describe(&self) -> String {
-        match self {
-            Reply::Result { id, .. } => format!("result frame for task id {id}"),
-            Reply::Failed { id, .. } => format!("task error frame for task id {id}"),
-            Reply::Pong { nonce } => format!("pong (nonce {nonce})"),
-            Reply::ShutdownAck => "shutdown ack frame".into(),
-        }
     }
 }

@@ -141,7 +141,7 @@ use tokio::task::{AbortHandle, JoinHandle};
 
 pub use builder::PoolBuilder;
 pub use config::{Mode, OpenCircuit, PoolConfig};
-pub use error::{BuildError, TaskError};
+pub use error::{Answer, BuildError, ConfigError, StartFailure, TaskError, Violation};
 pub use events::{PoolEvent, RespawnCause, RespawnCounts};
 pub use map::Results;
 pub use stats::{LatencyStats, PoolStats, WorkerStats};

@@ -2,23 +2,14 @@
 //! per worker, the circuit breaker, the counters and the pool's [`Phase`],
 //! behind one `std` mutex that is never held across an `.await`.
 //!
-//! Every operation that moves tasks lives here, so the rules are in one
-//! place:
+//! This file owns the types and the pool-wide operations (waking
+//! connections, shutdown, kill, stats). The operations on them are split
+//! by concern:
 //!
-//! * A new task goes to the least-loaded healthy worker with room, or to
-//!   the back of the queue (taking a capacity permit; without one the
-//!   submitter waits: backpressure).
-//! * The queue is non-empty only while no healthy worker has room: a
-//!   worker that frees room refills itself from the queue in the same
-//!   locked step ([`Shared::exchange`]), and tasks put back after a worker
-//!   is lost are dispatched at once.
-//! * Tasks assigned to a worker wait in its slot's inbox until its
-//!   connection picks them up; the connection owns them while in flight.
-//! * Poison: when a worker dies (or breaks the protocol) with several tasks
-//!   in flight, none is charged an attempt, since any of them could be the
-//!   cause: each becomes a suspect ([`Task::isolate`]) and is retried alone
-//!   on a worker, so that a later death is charged to the task that caused
-//!   it and the innocent ones simply succeed.
+//! * [`dispatch`]: where tasks go (queue, slot choice, isolation of
+//!   suspects, failing the queue fast);
+//! * [`lifecycle`]: what happens to workers (start, health, loss, respawn
+//!   delay, recycling, memory, the circuit breaker).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,19 +18,21 @@ use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
 use std::time::Duration;
 
-use tokio::sync::{watch, Notify, Semaphore, SemaphorePermit};
+use tokio::sync::{watch, Notify, Semaphore};
 use tokio::time::Instant;
 
 use super::breaker::Breaker;
-use super::codec::Codec;
 use super::config::{OpenCircuit, PoolConfig};
-use super::error::TaskError;
+use super::error::{TaskError, Violation};
 use super::events::{EventHook, PoolEvent, RespawnCause};
 use super::latency::Histogram;
 use super::monitor::Usage;
 use super::stats::{Counters, PoolStats, WorkerStats};
 use super::task::{Outcome, Task, TaskHandle};
 use crate::{Command, ExitStatus};
+
+mod dispatch;
+mod lifecycle;
 
 /// Builds the command for each worker process.
 pub(super) type Factory = Box<dyn Fn(usize) -> Command + Send + Sync>;
@@ -135,7 +128,7 @@ pub(super) enum Loss {
     /// It exited or was killed from outside.
     Died(ExitStatus),
     /// We killed it for breaking the protocol.
-    Violation(String),
+    Violation(Violation),
     /// We killed it because tasks ran past the timeout.
     TimedOut(Duration),
     /// Shutdown: it had nothing in flight.
@@ -252,151 +245,6 @@ impl Shared {
         }
     }
 
-    /// Offers a new task: placed on a worker or in the queue, refused, or
-    /// the queue is full (pass a permit from `queue_space` to get a place).
-    pub fn offer(&self, payload: Vec<u8>, permit: Option<SemaphorePermit<'_>>) -> Offer {
-        let config = &self.config;
-        if let Err(err) = Codec::check_task(config.mode, &payload, config.max_message_len) {
-            return Offer::Refused(TaskError::Invalid(err));
-        }
-        let mut st = self.lock();
-        if st.phase != Phase::Open {
-            return Offer::Refused(TaskError::ShutDown);
-        }
-        if st.dispatch_stopped {
-            return Offer::Refused(TaskError::NotRun);
-        }
-        if st.degraded() {
-            return Offer::Refused(st.degraded_error());
-        }
-        let limit = config.in_flight_limit();
-        if st.queue.is_empty() {
-            if let Some(i) = st.least_loaded(limit) {
-                let (task, handle) = Task::new(payload);
-                st.assign(i, task);
-                st.counters.submitted += 1;
-                self.kick(&st, i);
-                return Offer::Placed(handle);
-            }
-        }
-        let permit = match permit {
-            Some(permit) => permit,
-            None => match self.queue_space.try_acquire() {
-                Ok(permit) => permit,
-                Err(_) => return Offer::Full(payload),
-            },
-        };
-        permit.forget();
-        let (mut task, handle) = Task::new(payload);
-        task.holds_permit = true;
-        st.queue.push_back(task);
-        st.counters.submitted += 1;
-        Offer::Placed(handle)
-    }
-
-    /// A connection's sync point: reports answered tasks, registers the
-    /// connection's waker, and (if `refill`) moves new work into
-    /// `incoming`: the slot's inbox, then queued tasks up to the in-flight
-    /// limit. Returns the phase.
-    pub fn exchange(
-        &self,
-        slot: usize,
-        report: &Report,
-        refill: bool,
-        incoming: &mut Vec<Task>,
-        waker: &Waker,
-    ) -> Phase {
-        let limit = self.config.in_flight_limit();
-        let mut guard = self.lock();
-        let st = &mut *guard;
-        let answered = report.succeeded + report.failed;
-        st.counters.succeeded += report.succeeded as u64;
-        st.counters.failed += report.failed as u64;
-        if answered > 0 {
-            // Tasks are being answered: the worker program works.
-            st.breaker.worker_proven();
-        }
-        let Some(s) = st.slots.get_mut(slot) else {
-            return st.phase;
-        };
-        if report.first_answer {
-            s.failures = 0;
-        }
-        s.completed += answered as u64;
-        s.load -= answered.min(s.load);
-        st.assigned -= answered.min(st.assigned);
-        if s.load == 0 {
-            s.isolating = false;
-        }
-        if !s.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            s.waker = Some(waker.clone());
-        }
-        if refill {
-            incoming.append(&mut s.inbox);
-            let mut freed = 0;
-            while s.load < limit && !s.isolating && s.retiring.is_none() && s.taken < st.max_tasks {
-                let Some(front) = st.queue.front() else {
-                    break;
-                };
-                if front.isolate && s.load > 0 {
-                    break;
-                }
-                let Some(mut task) = st.queue.pop_front() else {
-                    break;
-                };
-                freed += usize::from(std::mem::take(&mut task.holds_permit));
-                s.isolating = task.isolate;
-                incoming.push(task);
-                s.load += 1;
-                s.taken += 1;
-                st.assigned += 1;
-            }
-            if freed > 0 {
-                self.queue_space.add_permits(freed);
-            }
-        }
-        match (s.load > 0, s.busy_since) {
-            (true, None) => s.busy_since = Some(Instant::now()),
-            (false, Some(since)) => {
-                s.busy_total += since.elapsed();
-                s.busy_since = None;
-            }
-            _ => {}
-        }
-        let retiring = if s.taken >= st.max_tasks && s.retiring.is_none() && s.healthy {
-            s.retiring = Some(RespawnCause::MaxTasks);
-            st.counters.recycles += 1;
-            tracing::info!(
-                event = "worker_recycling",
-                worker = slot,
-                pid = s.pid,
-                cause = %RespawnCause::MaxTasks,
-                "recycling worker ({})",
-                RespawnCause::MaxTasks
-            );
-            self.call(slot);
-            true
-        } else {
-            s.retiring.is_some()
-        };
-        if answered > 0 {
-            self.check_drained(st);
-        }
-        if retiring {
-            // Its connection ends once its tasks are answered.
-            Phase::Stopping
-        } else {
-            st.phase
-        }
-    }
-
-    /// Wakes slot `slot`'s supervisor to look at [`Shared::attention`].
-    fn call(&self, slot: usize) {
-        if let Some(n) = self.attention.get(slot) {
-            n.notify_one();
-        }
-    }
-
     /// Waits until slot `slot`'s supervisor is called.
     pub async fn called(&self, slot: usize) {
         match self.attention.get(slot) {
@@ -405,372 +253,11 @@ impl Shared {
         }
     }
 
-    /// What the pool asks of slot `slot`'s supervisor now, if anything.
-    pub fn attention(&self, slot: usize) -> Option<Attention> {
-        let st = self.lock();
-        let s = st.slots.get(slot)?;
-        if s.kill_oom {
-            Some(Attention::KillOutOfMemory)
-        } else if s.retiring.is_some() {
-            Some(Attention::Retiring)
-        } else {
-            None
-        }
-    }
-
-    /// Starts recycling slot `slot`'s worker: it takes no new task, finishes
-    /// those it holds, is shut down and replaced. Returns the slot's spawn
-    /// count, or `None` if it has no healthy worker or is already retiring.
-    pub fn retire(&self, slot: usize, cause: RespawnCause) -> Option<u64> {
-        let mut guard = self.lock();
-        let st = &mut *guard;
-        let s = st.slots.get_mut(slot)?;
-        if !s.healthy || s.retiring.is_some() || st.phase == Phase::Stopping {
-            return None;
-        }
-        s.retiring = Some(cause);
-        let spawns = s.spawns;
-        st.counters.recycles += 1;
-        tracing::info!(
-            event = "worker_recycling",
-            worker = slot,
-            pid = s.pid,
-            cause = %cause,
-            "recycling worker ({cause})"
-        );
-        self.kick(st, slot);
-        self.call(slot);
-        Some(spawns)
-    }
-
-    /// Whether slot `slot` has a healthy worker started after its
-    /// `spawns`-th (or the pool is stopping: nothing more will start).
-    pub fn replaced(&self, slot: usize, spawns: u64) -> bool {
-        let st = self.lock();
-        st.phase == Phase::Stopping
-            || st
-                .slots
-                .get(slot)
-                .is_none_or(|s| s.spawns > spawns && s.healthy)
-    }
-
-    /// The pids of the current workers, by slot.
-    pub fn worker_pids(&self) -> Vec<(usize, u32)> {
-        let st = self.lock();
-        st.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.pid.map(|pid| (i, pid)))
-            .collect()
-    }
-
-    /// Records the monitor's samples and applies the memory limits: over
-    /// the soft limit, the worker is recycled; over the hard one (when the
-    /// kernel does not enforce it), it is killed.
-    pub fn record_usage(&self, samples: &[(usize, u32, Usage)]) {
-        let soft = self.config.worker_mem_soft;
-        let hard = self
-            .config
-            .worker_mem_hard
-            .filter(|_| !self.kernel_mem_limit.load(Ordering::Relaxed));
-        let mut recycle = Vec::new();
-        {
-            let mut st = self.lock();
-            for &(slot, pid, usage) in samples {
-                let Some(s) = st.slots.get_mut(slot) else {
-                    continue;
-                };
-                if s.pid != Some(pid) {
-                    continue;
-                }
-                s.usage = Some(usage);
-                if hard.is_some_and(|h| usage.memory > h) && !s.kill_oom {
-                    tracing::warn!(
-                        worker = slot,
-                        pid,
-                        memory = usage.memory,
-                        "worker over its memory hard limit; killing it"
-                    );
-                    s.kill_oom = true;
-                    self.call(slot);
-                } else if soft.is_some_and(|l| usage.memory > l) {
-                    recycle.push(slot);
-                }
-            }
-        }
-        for slot in recycle {
-            self.retire(slot, RespawnCause::MemorySoftLimit);
-        }
-    }
-
-    /// A new worker in `slot` has started (it is not healthy yet).
-    pub fn worker_started(&self, slot: usize, pid: u32, respawn: bool) {
-        let mut st = self.lock();
-        let mut cause = None;
-        if let Some(s) = st.slots.get_mut(slot) {
-            s.pid = Some(pid);
-            s.spawns += 1;
-            s.taken = 0;
-            s.retiring = None;
-            s.kill_oom = false;
-            s.usage = None;
-            cause = s.last_loss.take();
-        }
-        if respawn {
-            // A slot is only respawned after a loss or a failed start.
-            let cause = cause.unwrap_or(RespawnCause::StartFailed);
-            st.counters.respawns += 1;
-            st.counters.respawn_causes.count(cause);
-            drop(st);
-            tracing::info!(
-                event = "worker_respawned",
-                worker = slot,
-                pid,
-                cause = %cause,
-                "worker respawned ({cause})"
-            );
-            self.emit(PoolEvent::WorkerRespawned {
-                worker: slot,
-                cause,
-            });
-        }
-    }
-
     /// Passes `event` to the owner's hook, if any.
     pub fn emit(&self, event: PoolEvent) {
         if let Some(hook) = &self.events {
             hook(event);
         }
-    }
-
-    /// Starts nothing more: queued tasks, and tasks assigned to a worker
-    /// but not yet sent, resolve as [`TaskError::NotRun`]; new tasks are
-    /// refused with it. Tasks already sent to a worker run to their end.
-    pub fn stop_dispatch(&self) {
-        let mut resolve = Vec::new();
-        {
-            let mut guard = self.lock();
-            let st = &mut *guard;
-            st.dispatch_stopped = true;
-            for s in &mut st.slots {
-                let unsent = std::mem::take(&mut s.inbox);
-                s.load -= unsent.len().min(s.load);
-                st.assigned -= unsent.len().min(st.assigned);
-                for task in unsent {
-                    st.queue.push_back(task);
-                }
-            }
-            self.fail_queue_if_stopped(st, &mut resolve);
-            // Submitters waiting for queue space are refused.
-            self.queue_space.close();
-        }
-        resolve_all(resolve);
-    }
-
-    /// With dispatch stopped, queued tasks resolve as not run.
-    fn fail_queue_if_stopped(&self, st: &mut State, resolve: &mut Vec<(Task, Outcome)>) {
-        if !st.dispatch_stopped || st.queue.is_empty() {
-            return;
-        }
-        let mut freed = 0;
-        while let Some(task) = st.queue.pop_front() {
-            freed += usize::from(task.holds_permit);
-            st.counters.not_run += 1;
-            resolve.push((task, Err(TaskError::NotRun)));
-        }
-        if freed > 0 {
-            self.queue_space.add_permits(freed);
-        }
-        self.check_drained(st);
-    }
-
-    /// The worker in `slot` passed its health check: it takes tasks now.
-    pub fn worker_healthy(&self, slot: usize) {
-        let mut guard = self.lock();
-        let st = &mut *guard;
-        st.breaker.worker_healthy();
-        st.gave_up = false;
-        if let Some(s) = st.slots.get_mut(slot) {
-            s.healthy = true;
-        }
-        // Tasks held while the circuit was open go to it.
-        self.dispatch(st);
-        // Its connection pulls queued tasks when it first syncs.
-        self.kick(st, slot);
-        self.changed.notify_waiters();
-    }
-
-    /// The worker in `slot` outlived the start-up window.
-    pub fn worker_proven(&self, slot: usize) {
-        let mut st = self.lock();
-        st.breaker.worker_proven();
-        if let Some(s) = st.slots.get_mut(slot) {
-            s.failures = 0;
-        }
-    }
-
-    /// A worker could not start (spawn error, failed health check, or death
-    /// right after start). Opens the circuit after too many in a row.
-    pub fn start_failed(&self, slot: usize, reason: String) {
-        tracing::warn!(worker = slot, "worker failed to start: {reason}");
-        let mut resolve = Vec::new();
-        {
-            let mut guard = self.lock();
-            let st = &mut *guard;
-            st.counters.start_failures += 1;
-            if let Some(s) = st.slots.get_mut(slot) {
-                s.failures = s.failures.saturating_add(1);
-                s.pid = None;
-                s.last_loss = Some(RespawnCause::StartFailed);
-            }
-            if st.breaker.start_failed(reason) {
-                tracing::error!(
-                    "worker pool circuit breaker open: {}",
-                    st.breaker.last_failure()
-                );
-            }
-            self.fail_queue_if_degraded(st, &mut resolve);
-        }
-        self.changed.notify_waiters();
-        resolve_all(resolve);
-    }
-
-    /// First step when a worker's run ends: it takes no more tasks, and
-    /// tasks still in its inbox (never sent) go back to the queue.
-    pub fn worker_down(&self, slot: usize) {
-        let mut resolve = Vec::new();
-        {
-            let mut guard = self.lock();
-            let st = &mut *guard;
-            let Some(s) = st.slots.get_mut(slot) else {
-                return;
-            };
-            s.healthy = false;
-            s.waker = None;
-            let unsent = std::mem::take(&mut s.inbox);
-            s.load -= unsent.len().min(s.load);
-            st.assigned -= unsent.len().min(st.assigned);
-            if s.load == 0 {
-                s.isolating = false;
-            }
-            for task in unsent.into_iter().rev() {
-                st.queue.push_front(task);
-            }
-            self.dispatch(st);
-            self.fail_queue_if_degraded(st, &mut resolve);
-            self.fail_queue_if_stopped(st, &mut resolve);
-        }
-        resolve_all(resolve);
-    }
-
-    /// Last step when a worker is gone: its in-flight tasks are retried
-    /// (`charged` ones use up an attempt) or failed, and the death is
-    /// counted. `start_failure` is set if the worker died before proving
-    /// itself (it then counts towards the circuit breaker).
-    pub fn worker_lost(
-        &self,
-        slot: usize,
-        charged: Vec<Task>,
-        uncharged: Vec<Task>,
-        loss: &Loss,
-        start_failure: Option<String>,
-    ) {
-        let max_attempts = self.config.attempts;
-        let mut resolve = Vec::new();
-        {
-            let mut guard = self.lock();
-            let st = &mut *guard;
-            match loss {
-                Loss::Died(_) => st.counters.crashes += 1,
-                Loss::Violation(_) => st.counters.violations += 1,
-                Loss::OutOfMemory => st.counters.oom_kills += 1,
-                Loss::TimedOut(_) | Loss::Stopped | Loss::NotReady(_) => {}
-            }
-            if let Some(s) = st.slots.get_mut(slot) {
-                let retired = s.retiring.take();
-                s.kill_oom = false;
-                s.usage = None;
-                s.last_loss = match (&start_failure, loss) {
-                    (Some(_), _) => Some(RespawnCause::StartFailed),
-                    (None, Loss::Died(_)) => Some(RespawnCause::Crashed),
-                    (None, Loss::Violation(_)) => Some(RespawnCause::ProtocolViolation),
-                    (None, Loss::TimedOut(_)) => Some(RespawnCause::TimedOut),
-                    (None, Loss::NotReady(_)) => Some(RespawnCause::StartFailed),
-                    (None, Loss::OutOfMemory) => Some(RespawnCause::OutOfMemory),
-                    (None, Loss::Stopped) => retired,
-                };
-                s.healthy = false;
-                s.waker = None;
-                s.pid = None;
-                st.assigned -= s.load.min(st.assigned);
-                s.load = 0;
-                s.isolating = false;
-                if let Some(since) = s.busy_since.take() {
-                    s.busy_total += since.elapsed();
-                }
-            }
-            // Put back in reverse so the oldest ends up first in the queue.
-            for task in uncharged.into_iter().rev() {
-                st.counters.retried += 1;
-                st.queue.push_front(task);
-            }
-            if let Loss::TimedOut(_) = loss {
-                st.counters.timeouts += charged.len() as u64;
-            }
-            let (charged, suspects) = if charged.len() > 1 && !matches!(loss, Loss::TimedOut(_)) {
-                (Vec::new(), charged)
-            } else {
-                (charged, Vec::new())
-            };
-            // Several in flight: any could be the cause. Retry each alone.
-            for mut task in suspects.into_iter().rev() {
-                task.isolate = true;
-                st.counters.retried += 1;
-                st.queue.push_front(task);
-            }
-            for mut task in charged.into_iter().rev() {
-                task.attempts += 1;
-                // With dispatch stopped there is no next attempt.
-                if task.attempts >= max_attempts || st.dispatch_stopped {
-                    let err = loss_error(loss, task.attempts, self.config.worker_mem_hard);
-                    st.counters.failed += 1;
-                    resolve.push((task, Err(err)));
-                } else {
-                    st.counters.retried += 1;
-                    st.queue.push_front(task);
-                }
-            }
-            if let Some(reason) = start_failure {
-                st.counters.start_failures += 1;
-                if let Some(s) = st.slots.get_mut(slot) {
-                    s.failures = s.failures.saturating_add(1);
-                }
-                tracing::warn!(worker = slot, "worker failed to start: {reason}");
-                if st.breaker.start_failed(reason) {
-                    tracing::error!(
-                        "worker pool circuit breaker open: {}",
-                        st.breaker.last_failure()
-                    );
-                }
-            }
-            self.dispatch(st);
-            self.fail_queue_if_degraded(st, &mut resolve);
-            self.fail_queue_if_stopped(st, &mut resolve);
-            self.check_drained(st);
-        }
-        self.changed.notify_waiters();
-        resolve_all(resolve);
-    }
-
-    /// How long slot `slot` should wait before starting a worker; `None`
-    /// once the pool is stopping.
-    pub fn respawn_delay(&self, slot: usize) -> Option<Duration> {
-        let st = self.lock();
-        if st.phase == Phase::Stopping {
-            return None;
-        }
-        let failures = st.slots.get(slot).map_or(0, |s| s.failures);
-        Some(self.config.backoff(failures))
     }
 
     /// Whether the pool is stopping (workers should not be started).
@@ -869,161 +356,6 @@ impl Shared {
                 .collect(),
         }
     }
-
-    /// Moves queued tasks to healthy workers with room, least loaded first.
-    fn dispatch(&self, st: &mut State) {
-        if st.dispatch_stopped {
-            return;
-        }
-        let limit = self.config.in_flight_limit();
-        let mut freed = 0;
-        while let Some(front) = st.queue.front() {
-            let found = if front.isolate {
-                st.idle_slot()
-            } else {
-                st.least_loaded(limit)
-            };
-            let Some(i) = found else {
-                break;
-            };
-            let Some(mut task) = st.queue.pop_front() else {
-                break;
-            };
-            freed += usize::from(std::mem::take(&mut task.holds_permit));
-            st.assign(i, task);
-            self.kick(st, i);
-        }
-        if freed > 0 {
-            self.queue_space.add_permits(freed);
-        }
-    }
-
-    /// With the circuit open and no healthy worker, queued tasks fail now
-    /// (with [`OpenCircuit::Hold`], once it has given up waiting).
-    fn fail_queue_if_degraded(&self, st: &mut State, resolve: &mut Vec<(Task, Outcome)>) {
-        if let OpenCircuit::Hold { give_up_after } = st.open_circuit {
-            if !st.gave_up
-                && st.breaker.is_open()
-                && st.healthy_count() == 0
-                && st.breaker.open_for() >= give_up_after
-            {
-                st.gave_up = true;
-                tracing::error!(
-                    "worker pool giving up: no healthy worker for {give_up_after:?} \
-                     with the circuit breaker open"
-                );
-            }
-        }
-        if st.queue.is_empty() || !st.degraded() {
-            return;
-        }
-        let mut freed = 0;
-        while let Some(task) = st.queue.pop_front() {
-            freed += usize::from(task.holds_permit);
-            st.counters.failed += 1;
-            resolve.push((task, Err(st.degraded_error())));
-        }
-        if freed > 0 {
-            self.queue_space.add_permits(freed);
-        }
-        self.check_drained(st);
-    }
-
-    /// Moves a draining pool to `Stopping` once nothing is left to run.
-    fn check_drained(&self, st: &mut State) {
-        if st.phase == Phase::Draining && st.queue.is_empty() && st.assigned == 0 {
-            st.phase = Phase::Stopping;
-            self.phase.send_replace(Phase::Stopping);
-            self.kick_all(st);
-            self.changed.notify_waiters();
-        }
-    }
-}
-
-impl State {
-    fn healthy_count(&self) -> usize {
-        self.slots.iter().filter(|s| s.healthy).count()
-    }
-
-    /// Circuit open and nobody healthy: tasks fail fast (held, with
-    /// [`OpenCircuit::Hold`], until it gives up).
-    fn degraded(&self) -> bool {
-        let failing = match self.open_circuit {
-            OpenCircuit::FailFast => true,
-            OpenCircuit::Hold { .. } => self.gave_up,
-        };
-        failing && self.breaker.is_open() && self.healthy_count() == 0
-    }
-
-    fn degraded_error(&self) -> TaskError {
-        TaskError::Degraded {
-            last_failure: self.breaker.last_failure(),
-        }
-    }
-
-    /// The healthy slot with the fewest tasks, if one has room.
-    fn least_loaded(&self, limit: usize) -> Option<usize> {
-        let mut best: Option<(usize, usize)> = None;
-        for (i, s) in self.slots.iter().enumerate() {
-            if !s.healthy || s.load >= limit || s.isolating || !s.accepts(self.max_tasks) {
-                continue;
-            }
-            match best {
-                Some((_, load)) if load <= s.load => {}
-                _ => best = Some((i, s.load)),
-            }
-        }
-        best.map(|(i, _)| i)
-    }
-
-    /// A healthy slot with nothing assigned, for a suspect task.
-    fn idle_slot(&self) -> Option<usize> {
-        let max = self.max_tasks;
-        self.slots
-            .iter()
-            .position(|s| s.healthy && s.load == 0 && s.accepts(max))
-    }
-
-    fn assign(&mut self, i: usize, task: Task) {
-        if let Some(s) = self.slots.get_mut(i) {
-            s.isolating |= task.isolate;
-            s.taken += 1;
-            s.inbox.push(task);
-            s.load += 1;
-            self.assigned += 1;
-        }
-    }
-}
-
-impl Slot {
-    /// Whether it may be given another task (not recycling, under its task quota).
-    fn accepts(&self, max_tasks: u64) -> bool {
-        self.retiring.is_none() && self.taken < max_tasks
-    }
-}
-
-/// The error a task gets when it runs out of attempts.
-fn loss_error(loss: &Loss, attempts: u32, hard_limit: Option<u64>) -> TaskError {
-    match loss {
-        Loss::Died(status) => TaskError::WorkerDied {
-            status: *status,
-            attempts,
-        },
-        Loss::Violation(detail) => TaskError::ProtocolViolation {
-            detail: detail.clone(),
-            attempts,
-        },
-        Loss::OutOfMemory => TaskError::OutOfMemory {
-            limit: hard_limit.unwrap_or_default(),
-            attempts,
-        },
-        Loss::TimedOut(timeout) | Loss::NotReady(timeout) => TaskError::TimedOut {
-            timeout: *timeout,
-            attempts,
-        },
-        // Nothing is in flight on a worker stopped at shutdown.
-        Loss::Stopped => TaskError::ShutDown,
-    }
 }
 
 /// Resolves tasks outside the lock.
@@ -1035,6 +367,7 @@ fn resolve_all(resolve: Vec<(Task, Outcome)>) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::error::StartFailure;
     use super::*;
     use std::sync::Arc;
     use std::task::Wake;
@@ -1162,12 +495,12 @@ mod tests {
     async fn breaker_fails_queued_tasks_and_refuses_new_ones() {
         let shared = shared(1, 1, 10);
         let queued = placed(shared.offer(b"a".to_vec(), None));
-        shared.start_failed(0, "exited during start-up (exit status: 1)".into());
+        shared.start_failed(0, StartFailure::Exited(ExitStatus::from_raw(1 << 8)));
         assert!(!shared.stats().degraded);
-        shared.start_failed(0, "exited during start-up (exit status: 2)".into());
+        shared.start_failed(0, StartFailure::Exited(ExitStatus::from_raw(2 << 8)));
         assert!(shared.stats().degraded);
         let degraded = TaskError::Degraded {
-            last_failure: "exited during start-up (exit status: 2)".into(),
+            last_failure: StartFailure::Exited(ExitStatus::from_raw(2 << 8)),
         };
         assert_eq!(queued.await, Err(degraded.clone()));
         assert!(matches!(shared.offer(b"b".to_vec(), None), Offer::Refused(e) if e == degraded));
@@ -1232,7 +565,7 @@ mod tests {
         let status = ExitStatus::from_raw(9);
         shared.worker_lost(0, vec![], vec![], &Loss::Died(status), None);
         shared.worker_started(0, 2, true);
-        shared.start_failed(0, "exited during start-up".into());
+        shared.start_failed(0, StartFailure::MissingPipes);
         shared.worker_started(0, 3, true);
         let stats = shared.stats();
         assert_eq!(stats.respawns, 2);

@@ -10,6 +10,13 @@ use tokio::time::timeout;
 use super::conn::Conn;
 use crate::{Child, ExitStatus};
 
+// The signals the pool sends, by each platform's public route (the pool
+// is built on the library's public API, not on `sys`).
+#[cfg(windows)]
+use crate::windows::{SIGKILL, SIGTERM};
+#[cfg(unix)]
+use libc::{SIGKILL, SIGTERM};
+
 /// Kills a worker's whole process tree now (SIGKILL to its process group or
 /// cgroup) and reaps it; `None` if it could not be waited for.
 ///
@@ -35,7 +42,7 @@ pub(super) async fn graceful_stop(
     grace: Duration,
 ) -> Option<ExitStatus> {
     let status = stop_politely(child, conn, grace).await;
-    let _ = child.signal_tree(crate::sys::SIGKILL);
+    let _ = child.signal_tree(SIGKILL);
     status
 }
 
@@ -57,7 +64,7 @@ async fn stop_politely(child: &mut Child, conn: &mut Conn, grace: Duration) -> O
         pid = child.id(),
         "worker ignored shutdown for {grace:?}; sending SIGTERM"
     );
-    if child.signal_tree(crate::sys::SIGTERM).is_ok() {
+    if child.signal_tree(SIGTERM).is_ok() {
         if let Ok(status) = timeout(grace, child.wait()).await {
             return status.ok();
         }

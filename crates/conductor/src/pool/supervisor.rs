@@ -19,6 +19,7 @@ use tracing::Instrument;
 
 use super::config::Mode;
 use super::conn::{Conn, End};
+use super::error::{StartFailure, Violation};
 use super::events::RespawnCause;
 use super::state::{Attention, Loss, Shared};
 use super::stderr::StderrForwarder;
@@ -91,7 +92,12 @@ pub(super) async fn supervise(
                 match spawn_worker(&shared, slot) {
                     Ok(child) => (child, true),
                     Err(err) => {
-                        shared.start_failed(slot, format!("cannot spawn: {err}"));
+                        shared.start_failed(
+                            slot,
+                            StartFailure::Spawn {
+                                error: err.to_string(),
+                            },
+                        );
                         drop(started.take());
                         continue;
                     }
@@ -146,7 +152,7 @@ async fn run_worker(
         .map(|stderr| StderrForwarder::spawn(stderr, slot, pid, shared.events.clone()));
     let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
         stop_worker(&mut child).await;
-        shared.start_failed(slot, "the worker's pipes are missing".into());
+        shared.start_failed(slot, StartFailure::MissingPipes);
         drop(started.take());
         finish_stderr(stderr).await;
         return (None, None);
@@ -270,21 +276,23 @@ async fn run_worker(
     let start_failure = if conn.unready() {
         // A line worker that never read its first task never started.
         match &loss {
-            Loss::Died(status) => Some(format!(
-                "worker died {age:.0?} after starting, before reading its first task ({status})"
-            )),
-            Loss::Violation(detail) => Some(format!("protocol violation at start: {detail}")),
-            Loss::NotReady(t) => Some(format!("did not read its first task within {t:?}")),
+            Loss::Died(status) => Some(StartFailure::DiedBeforeReading {
+                after: age,
+                status: *status,
+            }),
+            Loss::Violation(detail) => Some(StartFailure::ViolationAtStart(detail.clone())),
+            Loss::NotReady(t) => Some(StartFailure::NotReady { limit: *t }),
             Loss::TimedOut(_) | Loss::Stopped | Loss::OutOfMemory => None,
         }
     } else if proven || conn.spoke() {
         None
     } else {
         match &loss {
-            Loss::Died(status) => Some(format!("worker died {age:.0?} after starting ({status})")),
-            Loss::Violation(detail) => {
-                Some(format!("protocol violation right after start: {detail}"))
-            }
+            Loss::Died(status) => Some(StartFailure::DiedAfterStart {
+                after: age,
+                status: *status,
+            }),
+            Loss::Violation(detail) => Some(StartFailure::ViolationAfterStart(detail.clone())),
             // An OOM is the task's doing (it was given one), not a failed start.
             Loss::TimedOut(_) | Loss::Stopped | Loss::NotReady(_) | Loss::OutOfMemory => None,
         }
@@ -320,13 +328,16 @@ async fn check_health(
     child: &mut Child,
     conn: &mut Conn,
     slot: usize,
-) -> Result<(), String> {
+) -> Result<(), StartFailure> {
     let limit = shared.config.start_timeout;
     match shared.config.mode {
         Mode::Lines => match child.try_wait() {
             Ok(None) => Ok(()),
-            Ok(Some(status)) => Err(format!("exited during start-up ({status})")),
-            Err(err) => Err(format!("cannot check the worker: {err}")),
+            Ok(Some(status)) => Err(StartFailure::Exited(status)),
+            Err(err) => Err(StartFailure::WaitFailed {
+                action: "check",
+                error: err.to_string(),
+            }),
         },
         Mode::Framed => {
             let nonce = u64::from(child.id()) << 32 | slot as u64;
@@ -334,23 +345,26 @@ async fn check_health(
                 res = timeout(limit, conn.handshake(nonce)) => match res {
                     Ok(Ok(())) => return Ok(()),
                     Ok(Err(detail)) => detail,
-                    Err(_) => format!("no pong within {limit:?}"),
+                    Err(_) => StartFailure::NoPong { limit },
                 },
                 status = child.wait() => return Err(exited_at_start(status)),
             };
             // A worker that fails the ping is often exiting: say how.
             match timeout(OUTPUT_DRAIN, child.wait()).await {
                 Ok(status) => Err(exited_at_start(status)),
-                Err(_) => Err(format!("health check failed: {detail}")),
+                Err(_) => Err(detail),
             }
         }
     }
 }
 
-fn exited_at_start(status: crate::Result<ExitStatus>) -> String {
+fn exited_at_start(status: crate::Result<ExitStatus>) -> StartFailure {
     match status {
-        Ok(status) => format!("exited during start-up ({status})"),
-        Err(err) => format!("cannot wait for the worker: {err}"),
+        Ok(status) => StartFailure::Exited(status),
+        Err(err) => StartFailure::WaitFailed {
+            action: "wait for",
+            error: err.to_string(),
+        },
     }
 }
 
@@ -375,7 +389,9 @@ async fn settle(shared: &Shared, child: &mut Child, conn: &mut Conn, ending: End
         }
         Ending::Exited(Err(err)) => {
             stop_worker(child).await;
-            Loss::Violation(format!("cannot wait for the worker: {err}"))
+            Loss::Violation(Violation::WaitFailed {
+                error: err.to_string(),
+            })
         }
         Ending::Conn(end @ (End::Closed | End::Io(_))) => {
             // Usually the worker is exiting; collect its last answers meanwhile.
@@ -400,11 +416,10 @@ async fn settle(shared: &Shared, child: &mut Child, conn: &mut Conn, ending: End
                 }
                 _ => {
                     stop_worker(child).await;
-                    let what = match end {
+                    Loss::Violation(match end {
                         End::Io(detail) => detail,
-                        _ => "closed its output".into(),
-                    };
-                    Loss::Violation(format!("{what} but kept running"))
+                        _ => Violation::ClosedOutput,
+                    })
                 }
             }
         }

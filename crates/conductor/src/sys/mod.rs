@@ -104,9 +104,6 @@ pub(crate) fn pipe_write(pipe: &BlockingPipe, buf: &[u8]) -> std::io::Result<usi
 /// The signal that kills (SIGKILL; `TerminateProcess`/`TerminateJobObject` on Windows).
 #[cfg(unix)]
 pub(crate) const SIGKILL: i32 = libc::SIGKILL;
-/// The signal that asks to stop (SIGTERM).
-#[cfg(all(unix, feature = "pool"))] // only the pool uses it
-pub(crate) const SIGTERM: i32 = libc::SIGTERM;
 
 /// What a standard stream is when the builder did not say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

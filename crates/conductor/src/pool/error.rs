@@ -395,7 +395,7 @@ mod tests {
         let how = if cfg!(unix) {
             "signal: 9 (SIGKILL)"
         } else {
-            "exit status: 9"
+            "exit code: 9"
         };
         assert_eq!(
             died.to_string(),

@@ -424,9 +424,17 @@ mod tests {
                 1
             })),
         };
+        // std's wording: "exit status" on Unix, "exit code" on Windows.
+        let exited = if cfg!(unix) {
+            "exit status: 1"
+        } else {
+            "exit code: 1"
+        };
         assert_eq!(
             degraded.to_string(),
-            "pool degraded: workers keep failing at start-up (last: exited during start-up (exit status: 1))"
+            format!(
+                "pool degraded: workers keep failing at start-up (last: exited during start-up ({exited}))"
+            )
         );
     }
 }

@@ -170,7 +170,10 @@ fn first_stopping_signal_runs_no_queued_task_and_exits_128_plus_signal() {
 fn second_signal_kills_every_worker_tree() {
     let dir = scratch("second");
     let script = format!(
-        "echo $$ > {}/w-$$; while read l; do sleep 300; done",
+        // The pid file is written once the task's line is read: both tasks
+        // are then on a worker (a line not yet read would resolve as not run
+        // at the first signal, and the job would end before the second).
+        "while read l; do echo $$ > {}/w-$$; sleep 300; done",
         dir.display()
     );
     let mut child = conductor()
@@ -189,7 +192,7 @@ fn second_signal_kills_every_worker_tree() {
             .filter_map(|e| std::fs::read_to_string(e.path()).ok()?.trim().parse().ok())
             .collect()
     };
-    wait_until("both workers started", || workers().len() == 2);
+    wait_until("both tasks started", || workers().len() == 2);
     let mut next_err = line_reader(child.stderr.take().unwrap());
     child.signal(libc::SIGHUP).unwrap();
     assert!(next_err().contains("SIGHUP"));

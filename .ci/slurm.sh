@@ -50,7 +50,7 @@ start() {
   chown munge:munge /etc/munge/munge.key 2>/dev/null || true
   chmod 400 /etc/munge/munge.key
   if ! live /run/munge/munged.pid; then
-    runuser -u munge -- /usr/sbin/munged
+    runuser -u munge -- /usr/sbin/munged 9>&-
     for _ in $(seq 1 100); do
       live /run/munge/munged.pid && [ -S /run/munge/munge.socket.2 ] && break
       sleep 0.1
@@ -86,8 +86,9 @@ KillWait=5
 NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=ci Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
-  live "$STATE/slurmctld.pid" || /usr/sbin/slurmctld -i
-  live "$STATE/slurmd.pid" || /usr/sbin/slurmd
+  # The daemons must not inherit the start lock (fd 9), or it is held while they run.
+  live "$STATE/slurmctld.pid" || /usr/sbin/slurmctld -i 9>&-
+  live "$STATE/slurmd.pid" || /usr/sbin/slurmd 9>&-
   for _ in $(seq 1 150); do
     if sinfo -h -o %T 2>/dev/null | grep -qE 'idle|mix|alloc'; then
       return 0

@@ -3,32 +3,12 @@
 //! progress bar and summary on a terminal.
 #![cfg(target_os = "linux")]
 
+mod cli_support;
+
+use cli_support::{conductor, line_reader, openpty, root, run_with_input};
 use conductor::blocking::Command;
 use conductor::Stdio;
 use std::time::Duration;
-
-fn conductor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_conductor"))
-}
-
-/// Reads lines on a thread; the returned closure waits at most 20 s for the next one.
-fn line_reader(r: impl std::io::Read + Send + 'static) -> impl FnMut() -> String {
-    use std::io::BufRead;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(r).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    move || {
-        rx.recv_timeout(Duration::from_secs(20))
-            .expect("a line within 20 s")
-    }
-}
-
-fn root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// A line worker that upper-cases and dies at random (about 1 task in 300).
 const CRASHY: &str = "import os, random, sys
@@ -36,18 +16,6 @@ for line in sys.stdin:
     if random.random() < 1/300: os._exit(3)
     sys.stdout.write(line.upper()); sys.stdout.flush()
 ";
-
-fn run_with_input(args: &[&str], input: &[u8], limit: Duration) -> conductor::Output {
-    let child = conductor()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .timeout(limit)
-        .spawn()
-        .unwrap();
-    child.communicate(input).unwrap()
-}
 
 #[test]
 fn ten_thousand_tasks_through_crashing_workers_resolve_in_order() {
@@ -228,7 +196,7 @@ fn first_ctrl_c_finishes_started_tasks_and_exits_130() {
     use std::io::Write;
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"first\n").unwrap();
-    let mut next = line_reader(child.stdout.take().unwrap());
+    let mut next = line_reader(child.stdout.take().unwrap(), Duration::from_secs(20));
     assert_eq!(next(), "first");
     child.signal(libc::SIGINT).unwrap();
     let status = child
@@ -312,29 +280,6 @@ fn progress_bar_and_summary_on_a_terminal() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-fn openpty() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
-    use std::os::fd::FromRawFd;
-    let (mut m, mut s) = (0, 0);
-    let r = unsafe {
-        libc::openpty(
-            &mut m,
-            &mut s,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
-    unsafe {
-        libc::fcntl(m, libc::F_SETFD, libc::FD_CLOEXEC);
-        libc::fcntl(s, libc::F_SETFD, libc::FD_CLOEXEC);
-        (
-            std::os::fd::OwnedFd::from_raw_fd(m),
-            std::os::fd::OwnedFd::from_raw_fd(s),
-        )
-    }
-}
-
 #[test]
 fn second_ctrl_c_stops_every_worker_tree_at_once() {
     let dir = std::env::temp_dir().join(format!("conductor-ctrlc-{}", std::process::id()));
@@ -354,7 +299,7 @@ fn second_ctrl_c_stops_every_worker_tree_at_once() {
     use std::io::Write;
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"a\nb\n").unwrap();
-    let mut next_err = line_reader(child.stderr.take().unwrap());
+    let mut next_err = line_reader(child.stderr.take().unwrap(), Duration::from_secs(20));
     let workers = || -> Vec<i32> {
         std::fs::read_dir(&dir)
             .unwrap()

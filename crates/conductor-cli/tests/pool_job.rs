@@ -7,64 +7,14 @@
 #[path = "../../conductor/tests/common/skip.rs"]
 mod skip;
 
-use conductor::blocking::{Child, Command};
+mod cli_support;
+
+use cli_support::{conductor, line_reader, lines_in, openpty, run_with_input, scratch, wait_until};
+use conductor::blocking::Child;
 use conductor::Stdio;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
-
-fn conductor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_conductor"))
-}
-
-/// A fresh scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("conductor-job-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Reads lines on a thread; the returned closure waits at most 30 s for the next one.
-fn line_reader(r: impl Read + Send + 'static) -> impl FnMut() -> String {
-    use std::io::BufRead;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(r).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    move || {
-        rx.recv_timeout(Duration::from_secs(30))
-            .expect("a line within 30 s")
-    }
-}
-
-/// Polls `cond` every 10 ms for at most 30 s.
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn lines_in(path: &Path) -> usize {
-    std::fs::read_to_string(path).map_or(0, |s| s.lines().count())
-}
-
-fn run_with_input(args: &[&str], input: &[u8]) -> conductor::Output {
-    conductor()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .timeout(Duration::from_secs(120))
-        .spawn()
-        .unwrap()
-        .communicate(input)
-        .unwrap()
-}
 
 fn read_all(r: Option<impl Read>) -> String {
     let mut s = String::new();
@@ -141,8 +91,10 @@ fn first_stopping_signal_runs_no_queued_task_and_exits_128_plus_signal() {
                     .as_bytes(),
             )
             .unwrap();
-        wait_until("the worker holds task 1", || dir.join("held").exists());
-        let mut next_err = line_reader(child.stderr.take().unwrap());
+        wait_until("the worker holds task 1", Duration::from_secs(30), || {
+            dir.join("held").exists()
+        });
+        let mut next_err = line_reader(child.stderr.take().unwrap(), Duration::from_secs(30));
         child.signal(sig).unwrap();
         let said = next_err();
         assert!(
@@ -189,8 +141,10 @@ fn second_signal_kills_every_worker_tree() {
             .filter_map(|e| std::fs::read_to_string(e.path()).ok()?.trim().parse().ok())
             .collect()
     };
-    wait_until("both workers started", || workers().len() == 2);
-    let mut next_err = line_reader(child.stderr.take().unwrap());
+    wait_until("both workers started", Duration::from_secs(30), || {
+        workers().len() == 2
+    });
+    let mut next_err = line_reader(child.stderr.take().unwrap(), Duration::from_secs(30));
     child.signal(libc::SIGHUP).unwrap();
     assert!(next_err().contains("SIGHUP"));
     child.signal(libc::SIGTERM).unwrap();
@@ -231,7 +185,7 @@ fn silent_block_buffered_worker_is_named_and_line_buffered_fixes_it() {
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"abc\n").unwrap();
-    let mut next_err = line_reader(child.stderr.take().unwrap());
+    let mut next_err = line_reader(child.stderr.take().unwrap(), Duration::from_secs(30));
     let warning = next_err();
     assert!(
         warning.contains("worker 0")
@@ -255,6 +209,7 @@ fn silent_block_buffered_worker_is_named_and_line_buffered_fixes_it() {
             "A-Z",
         ],
         b"abc\ndef\n",
+        Duration::from_secs(120),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -265,8 +220,7 @@ fn silent_block_buffered_worker_is_named_and_line_buffered_fixes_it() {
 /// with the worker; RUST_LOG turns on conductor's own log.
 #[test]
 fn worker_stderr_is_forwarded_and_rust_log_is_honoured() {
-    let out = run_with_input(
-        &[
+    let out = run_with_input(&[
             "pool",
             "-j",
             "1",
@@ -279,9 +233,7 @@ fn worker_stderr_is_forwarded_and_rust_log_is_honoured() {
             "python3",
             "-c",
             "import sys\nsys.stderr.write('Traceback (most recent call last):\\nValueError: boom\\n')\nsys.exit(1)",
-        ],
-        b"x\n",
-    );
+        ], b"x\n", Duration::from_secs(120));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
@@ -336,7 +288,9 @@ fn hung_task_bounds_the_reorder_window() {
     let stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || read_all(Some(stdout)));
     let log = dir.join("log");
-    wait_until("the window fills", || lines_in(&log) >= 45);
+    wait_until("the window fills", Duration::from_secs(30), || {
+        lines_in(&log) >= 45
+    });
     // Observe for a while: the count must not pass the window (plus the hung task).
     let until = Instant::now() + Duration::from_secs(2);
     while Instant::now() < until {
@@ -402,7 +356,11 @@ fn closed_stdout_stops_the_job_quietly() {
 /// from task lines.
 #[test]
 fn json_is_lossless_and_cr_is_handled_alike_both_ways() {
-    let out = run_with_input(&["pool", "-j", "1", "--json", "--", "cat"], b"ok\na\xff\n");
+    let out = run_with_input(
+        &["pool", "-j", "1", "--json", "--", "cat"],
+        b"ok\na\xff\n",
+        Duration::from_secs(120),
+    );
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let rows: Vec<&str> = text.lines().collect();
@@ -414,7 +372,7 @@ fn json_is_lossless_and_cr_is_handled_alike_both_ways() {
     let crlf_worker = ["sed", "-u", "s/$/\r/"];
     let mut args = vec!["pool", "-j", "1", "--"];
     args.extend(crlf_worker);
-    let out = run_with_input(&args, b"x\r\ny\r\n");
+    let out = run_with_input(&args, b"x\r\ny\r\n", Duration::from_secs(120));
     assert!(out.status.success());
     assert_eq!(out.stdout, b"x\ny\n");
 }
@@ -428,6 +386,7 @@ fn summary_time_excludes_worker_start_up() {
     let out = run_with_input(
         &["pool", "--framed", "-j", "2", "--", "sh", "-c", &script],
         b"a\nb\nc\n",
+        Duration::from_secs(120),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -461,6 +420,7 @@ fn respawns_are_counted_by_cause() {
             "while read l; do [ $l = crash ] && exit 3; [ $l = hang ] && sleep 300; echo $l; done",
         ],
         b"ok\ncrash\nhang\nok\n",
+        Duration::from_secs(120),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -504,12 +464,15 @@ fn cgroup_containment_catches_a_setsid_grandchild() {
             &script,
         ],
         b"a\n",
+        Duration::from_secs(120),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    wait_until("the grandchild wrote its pid", || {
-        std::fs::read_to_string(&pidfile).is_ok_and(|s| s.ends_with('\n'))
-    });
+    wait_until(
+        "the grandchild wrote its pid",
+        Duration::from_secs(30),
+        || std::fs::read_to_string(&pidfile).is_ok_and(|s| s.ends_with('\n')),
+    );
     let pid: i32 = std::fs::read_to_string(&pidfile)
         .unwrap()
         .trim()
@@ -585,30 +548,4 @@ fn progress_bar_shows_rate_and_eta() {
     });
     assert!(sane, "a bar with a rate and an ETA: {screen:?}");
     let _ = std::fs::remove_dir_all(dir);
-}
-
-fn openpty() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
-    use std::os::fd::FromRawFd;
-    let (mut m, mut s) = (0, 0);
-    // SAFETY: openpty writes two descriptors into m and s; the null pointers
-    // ask for no name and default terminal settings.
-    let r = unsafe {
-        libc::openpty(
-            &mut m,
-            &mut s,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: m and s are descriptors openpty just opened, owned by nobody else.
-    unsafe {
-        libc::fcntl(m, libc::F_SETFD, libc::FD_CLOEXEC);
-        libc::fcntl(s, libc::F_SETFD, libc::FD_CLOEXEC);
-        (
-            std::os::fd::OwnedFd::from_raw_fd(m),
-            std::os::fd::OwnedFd::from_raw_fd(s),
-        )
-    }
 }

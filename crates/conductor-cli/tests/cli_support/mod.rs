@@ -1,0 +1,154 @@
+//! Helpers shared by the CLI integration tests (each test file is its own
+//! crate and includes this with `mod cli_support;`): the built binary,
+//! running it with input, scratch directories, bounded waits, process checks
+//! and a pseudo-terminal.
+#![allow(dead_code)] // every test binary uses only some of these
+
+use conductor::blocking::Command;
+use conductor::Stdio;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The built `conductor` binary.
+pub fn conductor() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_conductor"))
+}
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Bytes as text, invalid UTF-8 replaced.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Runs `cmd` with `input` on stdin and its output captured; at most `limit`.
+pub fn communicate(cmd: &mut Command, input: &[u8], limit: Duration) -> conductor::Output {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .timeout(limit)
+        .spawn()
+        .unwrap()
+        .communicate(input)
+        .unwrap()
+}
+
+/// Runs `conductor ARGS` with `input` on stdin; at most `limit`.
+pub fn run_with_input(args: &[&str], input: &[u8], limit: Duration) -> conductor::Output {
+    communicate(conductor().args(args), input, limit)
+}
+
+/// A fresh, empty scratch directory named after `name` and this process.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("conductor-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Polls `cond` every 10 ms until it holds; panics after `limit` (a hang catcher).
+pub fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < limit,
+            "timed out ({limit:?}) waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Reads lines on a thread; the returned closure waits at most `limit` for the next one.
+pub fn line_reader(
+    r: impl std::io::Read + Send + 'static,
+    limit: Duration,
+) -> impl FnMut() -> String {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(r).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    move || {
+        rx.recv_timeout(limit)
+            .unwrap_or_else(|e| panic!("a line within {limit:?}: {e}"))
+    }
+}
+
+/// The number of lines in `path` (0 if it cannot be read).
+pub fn lines_in(path: &Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |s| s.lines().count())
+}
+
+/// The pids written one a line to `file` (none if it cannot be read).
+pub fn pids_in(file: &Path) -> Vec<u32> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+/// Whether `pid` is gone (or a zombie nobody has reaped yet).
+pub fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+    }
+}
+
+/// Processes (not zombies) whose process group is `pgid`.
+pub fn live_members(pgid: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) {
+            let f: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+            if f[2] == pgid && f[0] != "Z" {
+                found.push(e.path().display().to_string());
+            }
+        }
+    }
+    found
+}
+
+/// Whether `python3` runs here.
+pub fn python3() -> bool {
+    std::process::Command::new("python3")
+        .arg("-c")
+        .arg("pass")
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A new pseudo-terminal: (controller, terminal), both close-on-exec.
+pub fn openpty() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    use std::os::fd::FromRawFd;
+    let (mut m, mut s) = (0, 0);
+    // SAFETY: openpty writes two descriptors into m and s; the null pointers
+    // ask for no name and default terminal settings.
+    let r = unsafe {
+        libc::openpty(
+            &mut m,
+            &mut s,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: m and s are descriptors openpty just opened, owned by nobody else.
+    unsafe {
+        libc::fcntl(m, libc::F_SETFD, libc::FD_CLOEXEC);
+        libc::fcntl(s, libc::F_SETFD, libc::FD_CLOEXEC);
+        (
+            std::os::fd::OwnedFd::from_raw_fd(m),
+            std::os::fd::OwnedFd::from_raw_fd(s),
+        )
+    }
+}

@@ -8,7 +8,7 @@ mod skip;
 
 mod cli_support;
 
-use cli_support::{communicate, conductor, live_members, openpty, scratch, text, wait_until};
+use cli_support::{communicate, conductor, live_members, on_terminal, scratch, text, wait_until};
 use conductor::Stdio;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -799,40 +799,9 @@ fn summary_line_on_stderr() {
 
 #[test]
 fn progress_bar_on_a_terminal() {
-    let (master, slave) = openpty();
     let d = scratch("each-pty");
-    let input = d.join("items.txt");
-    std::fs::write(
-        &input,
-        (0..30).map(|i| format!("{i}\n")).collect::<String>(),
-    )
-    .unwrap();
-    let mut child = conductor()
-        .args(["each", "-j", "2", "sh", "-c", "sleep 0.02"])
-        .stdin(std::fs::File::open(&input).unwrap())
-        .stdout(Stdio::null())
-        .stderr(slave)
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::Read;
-        let mut f = std::fs::File::from(master);
-        let (mut all, mut buf) = (Vec::new(), [0u8; 4096]);
-        while let Ok(n) = f.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            all.extend_from_slice(&buf[..n]);
-        }
-        let _ = tx.send(String::from_utf8_lossy(&all).into_owned());
-    });
-    assert!(child
-        .wait_timeout(Duration::from_secs(60))
-        .unwrap()
-        .unwrap()
-        .success());
-    let screen = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    let (code, screen) = on_terminal(&["each", "-j", "2", "sh", "-c", "sleep 0.02"], &d, 30);
+    assert_eq!(code, Some(0));
     assert!(screen.contains("/30 done"), "{screen:?}");
     assert!(screen.contains("30 succeeded, 0 failed"), "{screen:?}");
     let _ = std::fs::remove_dir_all(d);

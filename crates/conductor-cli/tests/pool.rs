@@ -5,7 +5,7 @@
 
 mod cli_support;
 
-use cli_support::{conductor, line_reader, openpty, root, run_with_input};
+use cli_support::{conductor, line_reader, on_terminal, root, run_with_input, scratch};
 use conductor::blocking::Command;
 use conductor::Stdio;
 use std::time::Duration;
@@ -222,17 +222,9 @@ fn first_ctrl_c_finishes_started_tasks_and_exits_130() {
 #[test]
 fn progress_bar_and_summary_on_a_terminal() {
     // stderr is a pseudo-terminal; stdin a regular file (so the bar has a total).
-    let (master, slave) = openpty();
-    let dir = std::env::temp_dir().join(format!("conductor-pty-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let input = dir.join("tasks.txt");
-    std::fs::write(
-        &input,
-        (0..60).map(|i| format!("{i}\n")).collect::<String>(),
-    )
-    .unwrap();
-    let mut child = conductor()
-        .args([
+    let dir = scratch("pty");
+    let (code, screen) = on_terminal(
+        &[
             "pool",
             "-j",
             "2",
@@ -240,35 +232,11 @@ fn progress_bar_and_summary_on_a_terminal() {
             "sh",
             "-c",
             "while read l; do sleep 0.02; echo $l; done",
-        ])
-        .stdin(std::fs::File::open(&input).unwrap())
-        .stdout(Stdio::null())
-        .stderr(slave)
-        .spawn()
-        .unwrap();
-    let (screen_tx, screen_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::Read;
-        let mut f = std::fs::File::from(master);
-        let mut all = Vec::new();
-        let mut buf = [0u8; 4096];
-        // EIO once the last slave descriptor closes: the end of the output.
-        while let Ok(n) = f.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            all.extend_from_slice(&buf[..n]);
-        }
-        let _ = screen_tx.send(String::from_utf8_lossy(&all).into_owned());
-    });
-    let status = child
-        .wait_timeout(Duration::from_secs(60))
-        .unwrap()
-        .expect("finishes");
-    assert!(status.success());
-    let screen = screen_rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("the terminal closes when conductor exits");
+        ],
+        &dir,
+        60,
+    );
+    assert_eq!(code, Some(0));
     assert!(
         screen.contains("/60 done"),
         "a progress bar with its total: {screen:?}"

@@ -9,7 +9,9 @@ mod skip;
 
 mod cli_support;
 
-use cli_support::{conductor, line_reader, lines_in, openpty, run_with_input, scratch, wait_until};
+use cli_support::{
+    conductor, line_reader, lines_in, on_terminal, run_with_input, scratch, wait_until,
+};
 use conductor::blocking::Child;
 use conductor::Stdio;
 use std::io::{Read, Write};
@@ -494,16 +496,9 @@ fn cgroup_containment_catches_a_setsid_grandchild() {
 /// tasks done since the workers were ready.
 #[test]
 fn progress_bar_shows_rate_and_eta() {
-    let (master, slave) = openpty();
     let dir = scratch("bar");
-    let input = dir.join("tasks.txt");
-    std::fs::write(
-        &input,
-        (0..40).map(|i| format!("{i}\n")).collect::<String>(),
-    )
-    .unwrap();
-    let mut child = conductor()
-        .args([
+    let (code, screen) = on_terminal(
+        &[
             "pool",
             "-j",
             "2",
@@ -511,30 +506,11 @@ fn progress_bar_shows_rate_and_eta() {
             "sh",
             "-c",
             "while read l; do sleep 0.05; echo $l; done",
-        ])
-        .stdin(std::fs::File::open(&input).unwrap())
-        .stdout(Stdio::null())
-        .stderr(slave)
-        .spawn()
-        .unwrap();
-    let (screen_tx, screen_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut f = std::fs::File::from(master);
-        let mut all = Vec::new();
-        let mut buf = [0u8; 4096];
-        // EIO once the last slave descriptor closes: the end of the output.
-        while let Ok(n) = f.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            all.extend_from_slice(&buf[..n]);
-        }
-        let _ = screen_tx.send(String::from_utf8_lossy(&all).into_owned());
-    });
-    assert_eq!(exit_code(&mut child), Some(0));
-    let screen = screen_rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("the terminal closes when conductor exits");
+        ],
+        &dir,
+        40,
+    );
+    assert_eq!(code, Some(0));
     // e.g. "12/40 done, 0 failed, 31/s, ETA 1s"
     let sane = screen.split("/40 done, 0 failed, ").skip(1).any(|rest| {
         let Some((rate, after)) = rest.split_once("/s, ETA ") else {

@@ -152,3 +152,47 @@ pub fn openpty() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
         )
     }
 }
+
+/// Runs `conductor ARGS` with `lines` numbered lines (0, 1, …) on stdin from
+/// a file in `dir` (so a progress bar has a total), stdout discarded and
+/// stderr on a new pseudo-terminal. Waits (at most 60 s) for it to exit;
+/// returns its exit code and everything it wrote to the terminal.
+pub fn on_terminal(args: &[&str], dir: &Path, lines: usize) -> (Option<i32>, String) {
+    let (master, slave) = openpty();
+    let input = dir.join("tasks.txt");
+    std::fs::write(
+        &input,
+        (0..lines).map(|i| format!("{i}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let mut child = conductor()
+        .args(args)
+        .stdin(std::fs::File::open(&input).unwrap())
+        .stdout(Stdio::null())
+        .stderr(slave)
+        .spawn()
+        .unwrap();
+    let (screen_tx, screen_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut f = std::fs::File::from(master);
+        let mut all = Vec::new();
+        let mut buf = [0u8; 4096];
+        // EIO once the last terminal descriptor closes: the end of the output.
+        while let Ok(n) = f.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..n]);
+        }
+        let _ = screen_tx.send(String::from_utf8_lossy(&all).into_owned());
+    });
+    let status = child
+        .wait_timeout(Duration::from_secs(60))
+        .unwrap()
+        .expect("conductor exits");
+    let screen = screen_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the terminal closes when conductor exits");
+    (status.code(), screen)
+}

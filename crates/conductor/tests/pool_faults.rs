@@ -481,14 +481,10 @@ async fn line_mode_answers_written_before_exit_are_kept() {
     let pool = within(
         10,
         "build",
-        Pool::builder(|| {
-            let mut cmd = Command::new("sh");
-            cmd.args(["-c", "read line; echo \"got $line\"; exit 5"]);
-            cmd
-        })
-        .mode(Mode::Lines)
-        .workers(2)
-        .build(),
+        Pool::builder(sh("read line; echo \"got $line\"; exit 5"))
+            .mode(Mode::Lines)
+            .workers(2)
+            .build(),
     )
     .await
     .unwrap();

@@ -8,7 +8,9 @@ mod skip;
 
 mod cli_support;
 
-use cli_support::{communicate, conductor, live_members, on_terminal, scratch, text, wait_until};
+use cli_support::{
+    communicate, conductor, live_members, on_terminal, scratch, spawn, text, wait_until,
+};
 use conductor::Stdio;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -576,13 +578,7 @@ fn sigkill_mid_run_then_resume_leaves_one_result_and_one_row_per_input() {
         "-c",
         "echo out $0; sleep 0.05",
     ];
-    let mut child = conductor()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&args, Stdio::null(), Stdio::null());
     {
         use std::io::Write;
         let mut stdin = child.stdin.take().unwrap();
@@ -712,19 +708,17 @@ fn memfree_holds_tasks_back_until_memory_is_available() {
     // An impossible floor: nothing starts.
     let d = scratch("each-memfree");
     let marker = d.join("ran");
-    let mut child = conductor()
-        .args([
+    let mut child = spawn(
+        &[
             "each",
             "--memfree",
             "1000000T",
             "touch",
             marker.to_str().unwrap(),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        ],
+        Stdio::null(),
+        Stdio::null(),
+    );
     {
         use std::io::Write;
         child.stdin.take().unwrap().write_all(b"1\n").unwrap();

@@ -14,7 +14,7 @@ mod cli_support;
 mod skip;
 mod sshd;
 
-use cli_support::{conductor, run_with_input, text};
+use cli_support::{conductor, run_with_input, scratch, text};
 use conductor::blocking::Command;
 use conductor::Stdio;
 use sshd::{alive, cluster, wait_until};
@@ -265,9 +265,7 @@ fn one_connection_per_host_however_many_tasks() {
 
 #[test]
 fn shards_joblogs_and_results_combine_into_one_complete_set() {
-    let dir = std::env::temp_dir().join(format!("conductor-shards-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("shards");
     let n = 20;
     let items: String = (1..=n).map(|i| format!("item{i}\n")).collect();
     for i in 1..=3 {

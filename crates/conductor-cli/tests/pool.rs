@@ -5,7 +5,10 @@
 
 mod cli_support;
 
-use cli_support::{conductor, line_reader, on_terminal, root, run_with_input, scratch};
+use cli_support::{
+    assert_all_gone, conductor, line_reader, on_terminal, pids_in_files, pool_of_hanging_workers,
+    root, run_with_input, scratch, spawn_piped, wait_until,
+};
 use conductor::blocking::Command;
 use conductor::Stdio;
 use std::time::Duration;
@@ -186,13 +189,7 @@ fn task_timeout_fails_the_task_and_names_it() {
 #[test]
 fn first_ctrl_c_finishes_started_tasks_and_exits_130() {
     // An endless input: only Ctrl-C ends the run.
-    let mut child = conductor()
-        .args(["pool", "-j", "2", "--", "cat"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(&["pool", "-j", "2", "--", "cat"]);
     use std::io::Write;
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"first\n").unwrap();
@@ -250,40 +247,15 @@ fn progress_bar_and_summary_on_a_terminal() {
 
 #[test]
 fn second_ctrl_c_stops_every_worker_tree_at_once() {
-    let dir = std::env::temp_dir().join(format!("conductor-ctrlc-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("ctrlc");
     // Each worker records its pid, then hangs on its first task.
-    let script = format!(
-        "echo $$ > {}/w-$$; while read l; do sleep 300; done",
-        dir.display()
-    );
-    let mut child = conductor()
-        .args(["pool", "-j", "2", "--", "sh", "-c", &script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"a\nb\n").unwrap();
+    let (mut child, stdin) = pool_of_hanging_workers(&dir);
     let mut next_err = line_reader(child.stderr.take().unwrap(), Duration::from_secs(20));
-    let workers = || -> Vec<i32> {
-        std::fs::read_dir(&dir)
-            .unwrap()
-            .flatten()
-            .filter_map(|e| std::fs::read_to_string(e.path()).ok()?.trim().parse().ok())
-            .collect()
-    };
+    let workers = || pids_in_files(&dir);
     // Both workers have started (each wrote its pid file).
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while workers().len() < 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "workers did not start"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until("both workers started", Duration::from_secs(20), || {
+        workers().len() >= 2
+    });
     child.signal(libc::SIGINT).unwrap();
     let line = next_err();
     assert!(line.contains("interrupted"), "{line}");
@@ -294,14 +266,7 @@ fn second_ctrl_c_stops_every_worker_tree_at_once() {
         .expect("exits at once");
     assert_eq!(status.code(), Some(130));
     drop(stdin);
-    for pid in workers() {
-        let alive =
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "));
-        if alive {
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-        assert!(!alive, "worker {pid} survived the second Ctrl-C");
-    }
+    assert_all_gone(&workers(), "the second Ctrl-C");
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -10,7 +10,8 @@ mod skip;
 mod cli_support;
 
 use cli_support::{
-    conductor, line_reader, lines_in, on_terminal, run_with_input, scratch, wait_until,
+    assert_all_gone, conductor, line_reader, lines_in, on_terminal, pids_in_files,
+    pool_of_hanging_workers, run_with_input, scratch, spawn, spawn_piped, wait_until,
 };
 use conductor::blocking::Child;
 use conductor::Stdio;
@@ -68,21 +69,15 @@ fn first_stopping_signal_runs_no_queued_task_and_exits_128_plus_signal() {
         (libc::SIGINT, "SIGINT"),
     ] {
         let dir = scratch(&format!("sig{sig}"));
-        let mut child = conductor()
-            .args([
-                "pool",
-                "-j",
-                "1",
-                "--",
-                "sh",
-                "-c",
-                &gated_worker(&dir, "1"),
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_piped(&[
+            "pool",
+            "-j",
+            "1",
+            "--",
+            "sh",
+            "-c",
+            &gated_worker(&dir, "1"),
+        ]);
         // Input stays open: only the signal ends the job.
         let mut stdin = child.stdin.take().unwrap();
         stdin
@@ -123,26 +118,8 @@ fn first_stopping_signal_runs_no_queued_task_and_exits_128_plus_signal() {
 #[test]
 fn second_signal_kills_every_worker_tree() {
     let dir = scratch("second");
-    let script = format!(
-        "echo $$ > {}/w-$$; while read l; do sleep 300; done",
-        dir.display()
-    );
-    let mut child = conductor()
-        .args(["pool", "-j", "2", "--", "sh", "-c", &script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"a\nb\n").unwrap();
-    let workers = || -> Vec<i32> {
-        std::fs::read_dir(&dir)
-            .unwrap()
-            .flatten()
-            .filter_map(|e| std::fs::read_to_string(e.path()).ok()?.trim().parse().ok())
-            .collect()
-    };
+    let (mut child, stdin) = pool_of_hanging_workers(&dir);
+    let workers = || pids_in_files(&dir);
     wait_until("both workers started", Duration::from_secs(30), || {
         workers().len() == 2
     });
@@ -152,14 +129,7 @@ fn second_signal_kills_every_worker_tree() {
     child.signal(libc::SIGTERM).unwrap();
     assert_eq!(exit_code(&mut child), Some(128 + libc::SIGTERM));
     drop(stdin);
-    for pid in workers() {
-        let alive =
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "));
-        if alive {
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-        assert!(!alive, "worker {pid} survived the second signal");
-    }
+    assert_all_gone(&workers(), "the second signal");
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -168,8 +138,8 @@ fn second_signal_kills_every_worker_tree() {
 /// makes it work unchanged.
 #[test]
 fn silent_block_buffered_worker_is_named_and_line_buffered_fixes_it() {
-    let mut child = conductor()
-        .args([
+    let mut child = spawn(
+        &[
             "pool",
             "-j",
             "1",
@@ -179,12 +149,10 @@ fn silent_block_buffered_worker_is_named_and_line_buffered_fixes_it() {
             "tr",
             "a-z",
             "A-Z",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+        Stdio::null(),
+        Stdio::piped(),
+    );
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"abc\n").unwrap();
     let mut next_err = line_reader(child.stderr.take().unwrap(), Duration::from_secs(30));
@@ -264,23 +232,17 @@ fn worker_stderr_is_forwarded_and_rust_log_is_honoured() {
 #[test]
 fn hung_task_bounds_the_reorder_window() {
     let dir = scratch("window");
-    let mut child = conductor()
-        .args([
-            "pool",
-            "-j",
-            "2",
-            "--reorder-window",
-            "50",
-            "--",
-            "sh",
-            "-c",
-            &gated_worker(&dir, "1"),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(&[
+        "pool",
+        "-j",
+        "2",
+        "--reorder-window",
+        "50",
+        "--",
+        "sh",
+        "-c",
+        &gated_worker(&dir, "1"),
+    ]);
     let total = 3000;
     let mut stdin = child.stdin.take().unwrap();
     let writer = std::thread::spawn(move || {

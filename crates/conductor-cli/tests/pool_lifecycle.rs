@@ -10,7 +10,7 @@ mod skip;
 
 mod cli_support;
 
-use cli_support::{conductor, python3, run_with_input};
+use cli_support::{conductor, python3, run_with_input, scratch};
 use conductor::Stdio;
 use std::io::Write;
 use std::time::Duration;
@@ -301,8 +301,7 @@ fn metrics_file_parses_with_prometheus_client() {
     if !python3() || !prometheus_client() {
         return skip::skipped("python3 with prometheus_client is not available");
     }
-    let dir = std::env::temp_dir().join(format!("conductor-metrics-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("metrics");
     let file = dir.join("pool.prom");
     let input: String = (1..=200).map(|i| format!("{i}\n")).collect();
     let out = run_with_input(

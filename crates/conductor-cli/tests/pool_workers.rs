@@ -11,7 +11,9 @@ mod cli_support;
 #[path = "../../conductor/tests/common/skip.rs"]
 mod skip;
 
-use cli_support::{conductor, gone, pids_in, python3, root, run_with_input, scratch, wait_until};
+use cli_support::{
+    conductor, gone, pids_in, python3, root, run_with_input, scratch, spawn, wait_until,
+};
 
 #[test]
 fn workers_die_when_conductor_is_sigkilled() {
@@ -20,13 +22,11 @@ fn workers_die_when_conductor_is_sigkilled() {
     // Workers that never read their input, so nothing but the death signal
     // ends them (not the end of their stdin).
     let script = format!("echo $$ >> {}; exec sleep 300", pids.display());
-    let mut child = conductor()
-        .args(["pool", "-j", "3", "--", "sh", "-c", &script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(
+        &["pool", "-j", "3", "--", "sh", "-c", &script],
+        Stdio::null(),
+        Stdio::null(),
+    );
     wait_until("3 workers started", Duration::from_secs(60), || {
         pids_in(&pids).len() == 3
     });

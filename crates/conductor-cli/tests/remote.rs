@@ -11,7 +11,7 @@ mod cli_support;
 mod skip;
 mod sshd;
 
-use cli_support::{conductor, run_with_input, text};
+use cli_support::{conductor, run_with_input, spawn_piped, text};
 use conductor::Stdio;
 use sshd::{alive, cluster, wait_until};
 use std::time::{Duration, Instant};
@@ -183,26 +183,20 @@ fn a_host_lost_mid_run_has_its_tasks_retried_on_the_others() {
     let Some(mut c) = cluster(2) else { return };
     let ssh = c.ssh();
     let input: String = (0..60).map(|i| format!("t{i}\n")).collect();
-    let mut child = conductor()
-        .args([
-            "pool",
-            "--ssh",
-            &ssh,
-            "-S",
-            "1/h0,1/h1",
-            "--json",
-            "--retries",
-            "5",
-            "--",
-            "sh",
-            "-c",
-            "while read l; do sleep 0.05; echo \"$l\"; done",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(&[
+        "pool",
+        "--ssh",
+        &ssh,
+        "-S",
+        "1/h0,1/h1",
+        "--json",
+        "--retries",
+        "5",
+        "--",
+        "sh",
+        "-c",
+        "while read l; do sleep 0.05; echo \"$l\"; done",
+    ]);
     use std::io::{BufRead, Read, Write};
     child
         .stdin

@@ -196,3 +196,64 @@ pub fn on_terminal(args: &[&str], dir: &Path, lines: usize) -> (Option<i32>, Str
         .expect("the terminal closes when conductor exits");
     (status.code(), screen)
 }
+
+/// Starts `conductor pool -j 2` with workers that each write their pid to a
+/// file `dir/w-PID` and then hang on their first task, and gives it two
+/// tasks (stdin stays open: returned). Stdout is discarded, stderr piped.
+pub fn pool_of_hanging_workers(
+    dir: &Path,
+) -> (conductor::blocking::Child, conductor::blocking::ChildStdin) {
+    use std::io::Write;
+    let script = format!(
+        "echo $$ > {}/w-$$; while read l; do sleep 300; done",
+        dir.display()
+    );
+    let mut child = spawn(
+        &["pool", "-j", "2", "--", "sh", "-c", &script],
+        Stdio::null(),
+        Stdio::piped(),
+    );
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"a\nb\n").unwrap();
+    (child, stdin)
+}
+
+/// The pids in the files of `dir` (one each, as `pool_of_hanging_workers`'
+/// workers write them).
+pub fn pids_in_files(dir: &Path) -> Vec<i32> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok()?.trim().parse().ok())
+        .collect()
+}
+
+/// Asserts that no process of `pids` is alive (zombies count as gone),
+/// killing any survivor first so that a failure leaves nothing behind.
+pub fn assert_all_gone(pids: &[i32], after: &str) {
+    for &pid in pids {
+        let alive =
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "));
+        if alive {
+            // SAFETY: kill(2) has no memory effects; pid is a survivor of this test.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        assert!(!alive, "worker {pid} survived {after}");
+    }
+}
+
+/// Starts `conductor ARGS` with stdin, stdout and stderr piped.
+pub fn spawn_piped(args: &[&str]) -> conductor::blocking::Child {
+    spawn(args, Stdio::piped(), Stdio::piped())
+}
+
+/// Starts `conductor ARGS` with stdin piped and the given stdout and stderr.
+pub fn spawn(args: &[&str], stdout: Stdio, stderr: Stdio) -> conductor::blocking::Child {
+    conductor()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
+}

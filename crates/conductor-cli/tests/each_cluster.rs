@@ -8,10 +8,10 @@
 //! together hold exactly one row and one result per input.
 #![cfg(target_os = "linux")]
 
-#[allow(dead_code)]
 mod cli_support;
 #[path = "../../conductor/tests/common/skip.rs"]
 mod skip;
+#[allow(dead_code)]
 mod sshd;
 
 use cli_support::{conductor, run_with_input, scratch, text};

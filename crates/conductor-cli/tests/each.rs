@@ -6,63 +6,23 @@
 #[path = "../../conductor/tests/common/skip.rs"]
 mod skip;
 
-use conductor::blocking::Command;
+mod cli_support;
+
+use cli_support::{
+    communicate, conductor, live_members, on_terminal, scratch, spawn, text, wait_until,
+};
 use conductor::Stdio;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
-
-fn conductor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_conductor"))
-}
-
-/// A fresh directory for one test.
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("conductor-each-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// Runs `conductor each ARGS` with `input` on stdin; at most 60 s.
 fn each(args: &[&str], input: &[u8]) -> conductor::Output {
-    let child = conductor()
-        .arg("each")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .timeout(Duration::from_secs(60))
-        .spawn()
-        .unwrap();
-    child.communicate(input).unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// Waits (bounded) until `cond` holds.
-fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !cond() {
-        assert!(t.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Processes (not zombies) whose process group is `pgid`.
-fn live_members(pgid: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        if let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) {
-            let f: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
-            if f[2] == pgid && f[0] != "Z" {
-                found.push(e.path().display().to_string());
-            }
-        }
-    }
-    found
+    communicate(
+        conductor().arg("each").args(args),
+        input,
+        Duration::from_secs(60),
+    )
 }
 
 #[test]
@@ -70,7 +30,7 @@ fn inputs_from_stdin_arg_file_and_triple_colon() {
     let out = each(&["-j", "3", "--", "echo", "n"], b"1\n2\n3\n");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "n 1\nn 2\nn 3\n");
-    let d = tmpdir("argfile");
+    let d = scratch("each-argfile");
     let f = d.join("items.txt");
     std::fs::write(&f, "a\nb").unwrap();
     let out = each(&["-a", f.to_str().unwrap(), "echo"], b"ignored\n");
@@ -171,7 +131,7 @@ fn output_is_whole_per_task_in_input_order_and_spills_huge_outputs() {
 
 #[test]
 fn unordered_prints_as_tasks_finish() {
-    let d = tmpdir("unordered");
+    let d = scratch("each-unordered");
     let flag = d.join("second-done");
     // Task 1 waits (bounded) until task 2 has finished.
     let script = format!(
@@ -201,7 +161,7 @@ fn unordered_prints_as_tasks_finish() {
 
 #[test]
 fn line_buffer_prints_lines_while_the_task_runs() {
-    let d = tmpdir("linebuf");
+    let d = scratch("each-linebuf");
     let flag = d.join("go");
     let script = format!(
         "echo first; i=0; while [ ! -e {f} ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i+1)); done; echo last",
@@ -304,7 +264,7 @@ fn json_reports_one_object_per_task() {
 
 #[test]
 fn results_directory_gets_stdout_stderr_and_status_per_task() {
-    let d = tmpdir("results");
+    let d = scratch("each-results");
     let res = d.join("out");
     let out = each(
         &[
@@ -341,7 +301,7 @@ fn results_directory_gets_stdout_stderr_and_status_per_task() {
 
 #[test]
 fn unwritable_results_directory_is_refused_before_any_task_runs() {
-    let d = tmpdir("badresults");
+    let d = scratch("each-badresults");
     let file = d.join("a-file");
     std::fs::write(&file, "").unwrap();
     let marker = d.join("ran");
@@ -404,7 +364,7 @@ fn exit_statuses_follow_gnu_parallel() {
 
 #[test]
 fn retries_run_a_failed_task_again() {
-    let d = tmpdir("retries");
+    let d = scratch("each-retries");
     let counter = d.join("n");
     let script = format!(
         "echo x >> {c}; [ $(wc -l < {c}) -ge 3 ]",
@@ -535,7 +495,7 @@ fn joblog_rows(path: &Path) -> Vec<Vec<String>> {
 
 #[test]
 fn joblog_in_gnu_format_and_resume() {
-    let d = tmpdir("joblog");
+    let d = scratch("each-joblog");
     let log = d.join("jobs.log");
     let l = log.to_str().unwrap();
     let out = each(&["--joblog", l, "sh", "-c", "exit $0"], b"0\n1\n0\n");
@@ -576,7 +536,7 @@ fn joblog_in_gnu_format_and_resume() {
 
 #[test]
 fn a_joblog_that_does_not_parse_is_refused_and_left_alone() {
-    let d = tmpdir("badlog");
+    let d = scratch("each-badlog");
     let log = d.join("jobs.log");
     let content = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n1\t:\tgarbage\n";
     std::fs::write(&log, content).unwrap();
@@ -599,7 +559,7 @@ fn a_joblog_that_does_not_parse_is_refused_and_left_alone() {
 
 #[test]
 fn sigkill_mid_run_then_resume_leaves_one_result_and_one_row_per_input() {
-    let d = tmpdir("crash");
+    let d = scratch("each-crash");
     let log = d.join("jobs.log");
     let res = d.join("res");
     let (l, r) = (log.to_str().unwrap(), res.to_str().unwrap());
@@ -618,13 +578,7 @@ fn sigkill_mid_run_then_resume_leaves_one_result_and_one_row_per_input() {
         "-c",
         "echo out $0; sleep 0.05",
     ];
-    let mut child = conductor()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&args, Stdio::null(), Stdio::null());
     {
         use std::io::Write;
         let mut stdin = child.stdin.take().unwrap();
@@ -669,7 +623,7 @@ fn sigkill_mid_run_then_resume_leaves_one_result_and_one_row_per_input() {
 
 #[test]
 fn first_signal_stops_starting_second_stops_every_tree() {
-    let d = tmpdir("signals");
+    let d = scratch("each-signals");
     let started = d.join("started");
     let go = d.join("go");
     let script = format!(
@@ -752,21 +706,19 @@ fn memfree_holds_tasks_back_until_memory_is_available() {
     let out = each(&["--memfree", "1K", "echo"], b"a\n");
     assert_eq!(text(&out.stdout), "a\n");
     // An impossible floor: nothing starts.
-    let d = tmpdir("memfree");
+    let d = scratch("each-memfree");
     let marker = d.join("ran");
-    let mut child = conductor()
-        .args([
+    let mut child = spawn(
+        &[
             "each",
             "--memfree",
             "1000000T",
             "touch",
             marker.to_str().unwrap(),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        ],
+        Stdio::null(),
+        Stdio::null(),
+    );
     {
         use std::io::Write;
         child.stdin.take().unwrap().write_all(b"1\n").unwrap();
@@ -841,68 +793,12 @@ fn summary_line_on_stderr() {
 
 #[test]
 fn progress_bar_on_a_terminal() {
-    let (master, slave) = openpty();
-    let d = tmpdir("pty");
-    let input = d.join("items.txt");
-    std::fs::write(
-        &input,
-        (0..30).map(|i| format!("{i}\n")).collect::<String>(),
-    )
-    .unwrap();
-    let mut child = conductor()
-        .args(["each", "-j", "2", "sh", "-c", "sleep 0.02"])
-        .stdin(std::fs::File::open(&input).unwrap())
-        .stdout(Stdio::null())
-        .stderr(slave)
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::Read;
-        let mut f = std::fs::File::from(master);
-        let (mut all, mut buf) = (Vec::new(), [0u8; 4096]);
-        while let Ok(n) = f.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            all.extend_from_slice(&buf[..n]);
-        }
-        let _ = tx.send(String::from_utf8_lossy(&all).into_owned());
-    });
-    assert!(child
-        .wait_timeout(Duration::from_secs(60))
-        .unwrap()
-        .unwrap()
-        .success());
-    let screen = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    let d = scratch("each-pty");
+    let (code, screen) = on_terminal(&["each", "-j", "2", "sh", "-c", "sleep 0.02"], &d, 30);
+    assert_eq!(code, Some(0));
     assert!(screen.contains("/30 done"), "{screen:?}");
     assert!(screen.contains("30 succeeded, 0 failed"), "{screen:?}");
     let _ = std::fs::remove_dir_all(d);
-}
-
-fn openpty() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
-    use std::os::fd::FromRawFd;
-    let (mut m, mut s) = (0, 0);
-    // SAFETY: openpty writes two descriptors into the locals; null pointers are allowed for the rest.
-    let r = unsafe {
-        libc::openpty(
-            &mut m,
-            &mut s,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: both descriptors were just opened and are owned here.
-    unsafe {
-        libc::fcntl(m, libc::F_SETFD, libc::FD_CLOEXEC);
-        libc::fcntl(s, libc::F_SETFD, libc::FD_CLOEXEC);
-        (
-            std::os::fd::OwnedFd::from_raw_fd(m),
-            std::os::fd::OwnedFd::from_raw_fd(s),
-        )
-    }
 }
 
 #[allow(dead_code)]

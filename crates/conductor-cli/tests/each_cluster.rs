@@ -8,47 +8,18 @@
 //! together hold exactly one row and one result per input.
 #![cfg(target_os = "linux")]
 
+mod cli_support;
 #[path = "../../conductor/tests/common/skip.rs"]
 mod skip;
 #[allow(dead_code)]
 mod sshd;
 
+use cli_support::{conductor, run_with_input, scratch, text};
 use conductor::blocking::Command;
 use conductor::Stdio;
-use sshd::{alive, wait_until, Cluster};
+use sshd::{alive, cluster, wait_until};
 use std::path::Path;
 use std::time::Duration;
-
-fn conductor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_conductor"))
-}
-
-fn cluster(hosts: usize) -> Option<Cluster> {
-    match Cluster::start(hosts) {
-        Ok(c) => Some(c),
-        Err(why) => {
-            skip::skipped(why);
-            None
-        }
-    }
-}
-
-fn run(args: &[&str], input: &[u8]) -> conductor::Output {
-    conductor()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .timeout(Duration::from_secs(180))
-        .spawn()
-        .unwrap()
-        .communicate(input)
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// Prints its arguments, byte for byte, as od sees them.
 const DUMP: &str = r#"printf '%s|' "$@" | od -An -c | tr -d ' \n'; echo"#;
@@ -75,12 +46,12 @@ fn hostile_items_arrive_as_data() {
     let args = [
         "each", "-0", "-j", "2", "--", "sh", "-c", DUMP, "sh", "{}", "{#}",
     ];
-    let local = run(&args, &input);
+    let local = run_with_input(&args, &input, Duration::from_secs(180));
     assert!(local.status.success(), "{}", text(&local.stderr));
     let ssh = c.ssh();
     let mut remote_args = vec!["each", "--ssh", &ssh, "-S", "2/h0"];
     remote_args.extend(&args[1..]);
-    let remote = run(&remote_args, &input);
+    let remote = run_with_input(&remote_args, &input, Duration::from_secs(180));
     assert!(remote.status.success(), "{}", text(&remote.stderr));
     assert_eq!(text(&remote.stdout).lines().count(), items.len());
     assert_eq!(
@@ -99,7 +70,7 @@ fn a_task_timeout_over_ssh_leaves_no_remote_process() {
         "sleep 1000 & echo $! > {d}/pid.tmp; mv {d}/pid.tmp {d}/pid; wait",
         d = c.dir.display()
     );
-    let out = run(
+    let out = run_with_input(
         &[
             "each",
             "--ssh",
@@ -119,6 +90,7 @@ fn a_task_timeout_over_ssh_leaves_no_remote_process() {
             "hang",
         ],
         b"",
+        Duration::from_secs(180),
     );
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -155,7 +127,7 @@ fn a_refused_host_is_down_and_the_others_run_every_task() {
     let ssh = c.ssh();
     let log = c.dir.join("jobs.log");
     let results = c.dir.join("results");
-    let out = run(
+    let out = run_with_input(
         &[
             "each",
             "--ssh",
@@ -176,6 +148,7 @@ fn a_refused_host_is_down_and_the_others_run_every_task() {
             .map(|i| format!("t{i}\n"))
             .collect::<String>()
             .as_bytes(),
+        Duration::from_secs(180),
     );
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -261,7 +234,7 @@ fn one_connection_per_host_however_many_tasks() {
     let Some(c) = cluster(2) else { return };
     let ssh = c.ssh();
     let before = (c.accepted(0), c.accepted(1));
-    let out = run(
+    let out = run_with_input(
         &[
             "each",
             "--ssh",
@@ -276,6 +249,7 @@ fn one_connection_per_host_however_many_tasks() {
             .map(|i| format!("t{i}\n"))
             .collect::<String>()
             .as_bytes(),
+        Duration::from_secs(180),
     );
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -291,16 +265,14 @@ fn one_connection_per_host_however_many_tasks() {
 
 #[test]
 fn shards_joblogs_and_results_combine_into_one_complete_set() {
-    let dir = std::env::temp_dir().join(format!("conductor-shards-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("shards");
     let n = 20;
     let items: String = (1..=n).map(|i| format!("item{i}\n")).collect();
     for i in 1..=3 {
         let log = dir.join(format!("jobs{i}.log"));
         let res = dir.join(format!("results{i}"));
         let shard = format!("{i}/3");
-        let out = run(
+        let out = run_with_input(
             &[
                 "each",
                 "--shard",
@@ -315,6 +287,7 @@ fn shards_joblogs_and_results_combine_into_one_complete_set() {
                 "{}",
             ],
             items.as_bytes(),
+            Duration::from_secs(180),
         );
         assert!(out.status.success(), "{}", text(&out.stderr));
         // Each shard prints its own share, in order.
@@ -369,7 +342,7 @@ fn per_task_cost_local_vs_ssh() {
     let time = |args: &[&str], n: usize| {
         let input: String = (0..n).map(|i| format!("{i}\n")).collect();
         let start = std::time::Instant::now();
-        let out = run(args, input.as_bytes());
+        let out = run_with_input(args, input.as_bytes(), Duration::from_secs(180));
         assert!(out.status.success(), "{}", text(&out.stderr));
         start.elapsed() / n as u32
     };
@@ -384,7 +357,7 @@ fn per_task_cost_local_vs_ssh() {
 #[test]
 fn launcher_tasks_read_no_input_and_bad_cluster_options_are_usage_errors() {
     // A task under a launcher gets /dev/null as stdin, as a plain task does.
-    let out = run(
+    let out = run_with_input(
         &[
             "each",
             "--timeout",
@@ -400,6 +373,7 @@ fn launcher_tasks_read_no_input_and_bad_cluster_options_are_usage_errors() {
             "a",
         ],
         b"",
+        Duration::from_secs(180),
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "a\n");
@@ -427,7 +401,7 @@ fn launcher_tasks_read_no_input_and_bad_cluster_options_are_usage_errors() {
             "--sshlogin",
         ),
     ] {
-        let out = run(args, b"");
+        let out = run_with_input(args, b"", Duration::from_secs(180));
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(125), "{args:?}: {stderr}");
         assert!(
@@ -442,11 +416,12 @@ fn no_reachable_host_fails_at_once() {
     let Some(c) = cluster(1) else { return };
     let ssh = c.ssh();
     let start = std::time::Instant::now();
-    let out = run(
+    let out = run_with_input(
         &[
             "each", "--ssh", &ssh, "-S", "down", "--", "true", ":::", "a",
         ],
         b"",
+        Duration::from_secs(180),
     );
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(125), "{stderr}");

@@ -4,8 +4,9 @@
 //! with or without `--`.
 #![cfg(target_os = "linux")]
 
-use conductor::blocking::Command;
-use conductor::Stdio;
+mod cli_support;
+
+use cli_support::{run_with_input, text};
 use std::time::Duration;
 
 struct Out {
@@ -15,19 +16,11 @@ struct Out {
 }
 
 fn conductor(args: &[&str], input: &str) -> Out {
-    let child = Command::new(env!("CARGO_BIN_EXE_conductor"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .timeout(Duration::from_secs(60))
-        .spawn()
-        .unwrap();
-    let out = child.communicate(input.as_bytes()).unwrap();
+    let out = run_with_input(args, input.as_bytes(), Duration::from_secs(60));
     Out {
         code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        stdout: text(&out.stdout),
+        stderr: text(&out.stderr),
     }
 }
 

@@ -3,32 +3,15 @@
 //! progress bar and summary on a terminal.
 #![cfg(target_os = "linux")]
 
+mod cli_support;
+
+use cli_support::{
+    assert_all_gone, conductor, line_reader, on_terminal, pids_in_files, pool_of_hanging_workers,
+    root, run_with_input, scratch, spawn_piped, wait_until,
+};
 use conductor::blocking::Command;
 use conductor::Stdio;
 use std::time::Duration;
-
-fn conductor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_conductor"))
-}
-
-/// Reads lines on a thread; the returned closure waits at most 20 s for the next one.
-fn line_reader(r: impl std::io::Read + Send + 'static) -> impl FnMut() -> String {
-    use std::io::BufRead;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(r).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    move || {
-        rx.recv_timeout(Duration::from_secs(20))
-            .expect("a line within 20 s")
-    }
-}
-
-fn root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// A line worker that upper-cases and dies at random (about 1 task in 300).
 const CRASHY: &str = "import os, random, sys
@@ -36,18 +19,6 @@ for line in sys.stdin:
     if random.random() < 1/300: os._exit(3)
     sys.stdout.write(line.upper()); sys.stdout.flush()
 ";
-
-fn run_with_input(args: &[&str], input: &[u8], limit: Duration) -> conductor::Output {
-    let child = conductor()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .timeout(limit)
-        .spawn()
-        .unwrap();
-    child.communicate(input).unwrap()
-}
 
 #[test]
 fn ten_thousand_tasks_through_crashing_workers_resolve_in_order() {
@@ -218,17 +189,11 @@ fn task_timeout_fails_the_task_and_names_it() {
 #[test]
 fn first_ctrl_c_finishes_started_tasks_and_exits_130() {
     // An endless input: only Ctrl-C ends the run.
-    let mut child = conductor()
-        .args(["pool", "-j", "2", "--", "cat"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(&["pool", "-j", "2", "--", "cat"]);
     use std::io::Write;
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"first\n").unwrap();
-    let mut next = line_reader(child.stdout.take().unwrap());
+    let mut next = line_reader(child.stdout.take().unwrap(), Duration::from_secs(20));
     assert_eq!(next(), "first");
     child.signal(libc::SIGINT).unwrap();
     let status = child
@@ -254,17 +219,9 @@ fn first_ctrl_c_finishes_started_tasks_and_exits_130() {
 #[test]
 fn progress_bar_and_summary_on_a_terminal() {
     // stderr is a pseudo-terminal; stdin a regular file (so the bar has a total).
-    let (master, slave) = openpty();
-    let dir = std::env::temp_dir().join(format!("conductor-pty-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let input = dir.join("tasks.txt");
-    std::fs::write(
-        &input,
-        (0..60).map(|i| format!("{i}\n")).collect::<String>(),
-    )
-    .unwrap();
-    let mut child = conductor()
-        .args([
+    let dir = scratch("pty");
+    let (code, screen) = on_terminal(
+        &[
             "pool",
             "-j",
             "2",
@@ -272,35 +229,11 @@ fn progress_bar_and_summary_on_a_terminal() {
             "sh",
             "-c",
             "while read l; do sleep 0.02; echo $l; done",
-        ])
-        .stdin(std::fs::File::open(&input).unwrap())
-        .stdout(Stdio::null())
-        .stderr(slave)
-        .spawn()
-        .unwrap();
-    let (screen_tx, screen_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::Read;
-        let mut f = std::fs::File::from(master);
-        let mut all = Vec::new();
-        let mut buf = [0u8; 4096];
-        // EIO once the last slave descriptor closes: the end of the output.
-        while let Ok(n) = f.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            all.extend_from_slice(&buf[..n]);
-        }
-        let _ = screen_tx.send(String::from_utf8_lossy(&all).into_owned());
-    });
-    let status = child
-        .wait_timeout(Duration::from_secs(60))
-        .unwrap()
-        .expect("finishes");
-    assert!(status.success());
-    let screen = screen_rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("the terminal closes when conductor exits");
+        ],
+        &dir,
+        60,
+    );
+    assert_eq!(code, Some(0));
     assert!(
         screen.contains("/60 done"),
         "a progress bar with its total: {screen:?}"
@@ -312,65 +245,17 @@ fn progress_bar_and_summary_on_a_terminal() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-fn openpty() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
-    use std::os::fd::FromRawFd;
-    let (mut m, mut s) = (0, 0);
-    let r = unsafe {
-        libc::openpty(
-            &mut m,
-            &mut s,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
-    unsafe {
-        libc::fcntl(m, libc::F_SETFD, libc::FD_CLOEXEC);
-        libc::fcntl(s, libc::F_SETFD, libc::FD_CLOEXEC);
-        (
-            std::os::fd::OwnedFd::from_raw_fd(m),
-            std::os::fd::OwnedFd::from_raw_fd(s),
-        )
-    }
-}
-
 #[test]
 fn second_ctrl_c_stops_every_worker_tree_at_once() {
-    let dir = std::env::temp_dir().join(format!("conductor-ctrlc-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("ctrlc");
     // Each worker records its pid, then hangs on its first task.
-    let script = format!(
-        "echo $$ > {}/w-$$; while read l; do sleep 300; done",
-        dir.display()
-    );
-    let mut child = conductor()
-        .args(["pool", "-j", "2", "--", "sh", "-c", &script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"a\nb\n").unwrap();
-    let mut next_err = line_reader(child.stderr.take().unwrap());
-    let workers = || -> Vec<i32> {
-        std::fs::read_dir(&dir)
-            .unwrap()
-            .flatten()
-            .filter_map(|e| std::fs::read_to_string(e.path()).ok()?.trim().parse().ok())
-            .collect()
-    };
+    let (mut child, stdin) = pool_of_hanging_workers(&dir);
+    let mut next_err = line_reader(child.stderr.take().unwrap(), Duration::from_secs(20));
+    let workers = || pids_in_files(&dir);
     // Both workers have started (each wrote its pid file).
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while workers().len() < 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "workers did not start"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until("both workers started", Duration::from_secs(20), || {
+        workers().len() >= 2
+    });
     child.signal(libc::SIGINT).unwrap();
     let line = next_err();
     assert!(line.contains("interrupted"), "{line}");
@@ -381,14 +266,7 @@ fn second_ctrl_c_stops_every_worker_tree_at_once() {
         .expect("exits at once");
     assert_eq!(status.code(), Some(130));
     drop(stdin);
-    for pid in workers() {
-        let alive =
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "));
-        if alive {
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-        assert!(!alive, "worker {pid} survived the second Ctrl-C");
-    }
+    assert_all_gone(&workers(), "the second Ctrl-C");
     let _ = std::fs::remove_dir_all(dir);
 }
 

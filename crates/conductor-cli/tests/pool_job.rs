@@ -7,64 +7,17 @@
 #[path = "../../conductor/tests/common/skip.rs"]
 mod skip;
 
-use conductor::blocking::{Child, Command};
+mod cli_support;
+
+use cli_support::{
+    assert_all_gone, conductor, line_reader, lines_in, on_terminal, pids_in_files,
+    pool_of_hanging_workers, run_with_input, scratch, spawn, spawn_piped, wait_until,
+};
+use conductor::blocking::Child;
 use conductor::Stdio;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
-
-fn conductor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_conductor"))
-}
-
-/// A fresh scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("conductor-job-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Reads lines on a thread; the returned closure waits at most 30 s for the next one.
-fn line_reader(r: impl Read + Send + 'static) -> impl FnMut() -> String {
-    use std::io::BufRead;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(r).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    move || {
-        rx.recv_timeout(Duration::from_secs(30))
-            .expect("a line within 30 s")
-    }
-}
-
-/// Polls `cond` every 10 ms for at most 30 s.
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn lines_in(path: &Path) -> usize {
-    std::fs::read_to_string(path).map_or(0, |s| s.lines().count())
-}
-
-fn run_with_input(args: &[&str], input: &[u8]) -> conductor::Output {
-    conductor()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .timeout(Duration::from_secs(120))
-        .spawn()
-        .unwrap()
-        .communicate(input)
-        .unwrap()
-}
 
 fn read_all(r: Option<impl Read>) -> String {
     let mut s = String::new();
@@ -116,21 +69,15 @@ fn first_stopping_signal_runs_no_queued_task_and_exits_128_plus_signal() {
         (libc::SIGINT, "SIGINT"),
     ] {
         let dir = scratch(&format!("sig{sig}"));
-        let mut child = conductor()
-            .args([
-                "pool",
-                "-j",
-                "1",
-                "--",
-                "sh",
-                "-c",
-                &gated_worker(&dir, "1"),
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_piped(&[
+            "pool",
+            "-j",
+            "1",
+            "--",
+            "sh",
+            "-c",
+            &gated_worker(&dir, "1"),
+        ]);
         // Input stays open: only the signal ends the job.
         let mut stdin = child.stdin.take().unwrap();
         stdin
@@ -141,8 +88,10 @@ fn first_stopping_signal_runs_no_queued_task_and_exits_128_plus_signal() {
                     .as_bytes(),
             )
             .unwrap();
-        wait_until("the worker holds task 1", || dir.join("held").exists());
-        let mut next_err = line_reader(child.stderr.take().unwrap());
+        wait_until("the worker holds task 1", Duration::from_secs(30), || {
+            dir.join("held").exists()
+        });
+        let mut next_err = line_reader(child.stderr.take().unwrap(), Duration::from_secs(30));
         child.signal(sig).unwrap();
         let said = next_err();
         assert!(
@@ -169,44 +118,18 @@ fn first_stopping_signal_runs_no_queued_task_and_exits_128_plus_signal() {
 #[test]
 fn second_signal_kills_every_worker_tree() {
     let dir = scratch("second");
-    let script = format!(
-        // The pid file is written once the task's line is read: both tasks
-        // are then on a worker (a line not yet read would resolve as not run
-        // at the first signal, and the job would end before the second).
-        "while read l; do echo $$ > {}/w-$$; sleep 300; done",
-        dir.display()
-    );
-    let mut child = conductor()
-        .args(["pool", "-j", "2", "--", "sh", "-c", &script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"a\nb\n").unwrap();
-    let workers = || -> Vec<i32> {
-        std::fs::read_dir(&dir)
-            .unwrap()
-            .flatten()
-            .filter_map(|e| std::fs::read_to_string(e.path()).ok()?.trim().parse().ok())
-            .collect()
-    };
-    wait_until("both tasks started", || workers().len() == 2);
-    let mut next_err = line_reader(child.stderr.take().unwrap());
+    let (mut child, stdin) = pool_of_hanging_workers(&dir);
+    let workers = || pids_in_files(&dir);
+    wait_until("both tasks started", Duration::from_secs(30), || {
+        workers().len() == 2
+    });
+    let mut next_err = line_reader(child.stderr.take().unwrap(), Duration::from_secs(30));
     child.signal(libc::SIGHUP).unwrap();
     assert!(next_err().contains("SIGHUP"));
     child.signal(libc::SIGTERM).unwrap();
     assert_eq!(exit_code(&mut child), Some(128 + libc::SIGTERM));
     drop(stdin);
-    for pid in workers() {
-        let alive =
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "));
-        if alive {
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-        assert!(!alive, "worker {pid} survived the second signal");
-    }
+    assert_all_gone(&workers(), "the second signal");
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -215,8 +138,8 @@ fn second_signal_kills_every_worker_tree() {
 /// makes it work unchanged.
 #[test]
 fn silent_block_buffered_worker_is_named_and_line_buffered_fixes_it() {
-    let mut child = conductor()
-        .args([
+    let mut child = spawn(
+        &[
             "pool",
             "-j",
             "1",
@@ -226,15 +149,13 @@ fn silent_block_buffered_worker_is_named_and_line_buffered_fixes_it() {
             "tr",
             "a-z",
             "A-Z",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+        Stdio::null(),
+        Stdio::piped(),
+    );
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"abc\n").unwrap();
-    let mut next_err = line_reader(child.stderr.take().unwrap());
+    let mut next_err = line_reader(child.stderr.take().unwrap(), Duration::from_secs(30));
     let warning = next_err();
     assert!(
         warning.contains("worker 0")
@@ -258,6 +179,7 @@ fn silent_block_buffered_worker_is_named_and_line_buffered_fixes_it() {
             "A-Z",
         ],
         b"abc\ndef\n",
+        Duration::from_secs(120),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -268,8 +190,7 @@ fn silent_block_buffered_worker_is_named_and_line_buffered_fixes_it() {
 /// with the worker; RUST_LOG turns on conductor's own log.
 #[test]
 fn worker_stderr_is_forwarded_and_rust_log_is_honoured() {
-    let out = run_with_input(
-        &[
+    let out = run_with_input(&[
             "pool",
             "-j",
             "1",
@@ -282,9 +203,7 @@ fn worker_stderr_is_forwarded_and_rust_log_is_honoured() {
             "python3",
             "-c",
             "import sys\nsys.stderr.write('Traceback (most recent call last):\\nValueError: boom\\n')\nsys.exit(1)",
-        ],
-        b"x\n",
-    );
+        ], b"x\n", Duration::from_secs(120));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
@@ -313,23 +232,17 @@ fn worker_stderr_is_forwarded_and_rust_log_is_honoured() {
 #[test]
 fn hung_task_bounds_the_reorder_window() {
     let dir = scratch("window");
-    let mut child = conductor()
-        .args([
-            "pool",
-            "-j",
-            "2",
-            "--reorder-window",
-            "50",
-            "--",
-            "sh",
-            "-c",
-            &gated_worker(&dir, "1"),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(&[
+        "pool",
+        "-j",
+        "2",
+        "--reorder-window",
+        "50",
+        "--",
+        "sh",
+        "-c",
+        &gated_worker(&dir, "1"),
+    ]);
     let total = 3000;
     let mut stdin = child.stdin.take().unwrap();
     let writer = std::thread::spawn(move || {
@@ -339,7 +252,9 @@ fn hung_task_bounds_the_reorder_window() {
     let stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || read_all(Some(stdout)));
     let log = dir.join("log");
-    wait_until("the window fills", || lines_in(&log) >= 45);
+    wait_until("the window fills", Duration::from_secs(30), || {
+        lines_in(&log) >= 45
+    });
     // Observe for a while: the count must not pass the window (plus the hung task).
     let until = Instant::now() + Duration::from_secs(2);
     while Instant::now() < until {
@@ -405,7 +320,11 @@ fn closed_stdout_stops_the_job_quietly() {
 /// from task lines.
 #[test]
 fn json_is_lossless_and_cr_is_handled_alike_both_ways() {
-    let out = run_with_input(&["pool", "-j", "1", "--json", "--", "cat"], b"ok\na\xff\n");
+    let out = run_with_input(
+        &["pool", "-j", "1", "--json", "--", "cat"],
+        b"ok\na\xff\n",
+        Duration::from_secs(120),
+    );
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let rows: Vec<&str> = text.lines().collect();
@@ -417,7 +336,7 @@ fn json_is_lossless_and_cr_is_handled_alike_both_ways() {
     let crlf_worker = ["sed", "-u", "s/$/\r/"];
     let mut args = vec!["pool", "-j", "1", "--"];
     args.extend(crlf_worker);
-    let out = run_with_input(&args, b"x\r\ny\r\n");
+    let out = run_with_input(&args, b"x\r\ny\r\n", Duration::from_secs(120));
     assert!(out.status.success());
     assert_eq!(out.stdout, b"x\ny\n");
 }
@@ -431,6 +350,7 @@ fn summary_time_excludes_worker_start_up() {
     let out = run_with_input(
         &["pool", "--framed", "-j", "2", "--", "sh", "-c", &script],
         b"a\nb\nc\n",
+        Duration::from_secs(120),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -464,6 +384,7 @@ fn respawns_are_counted_by_cause() {
             "while read l; do [ $l = crash ] && exit 3; [ $l = hang ] && sleep 300; echo $l; done",
         ],
         b"ok\ncrash\nhang\nok\n",
+        Duration::from_secs(120),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -507,12 +428,15 @@ fn cgroup_containment_catches_a_setsid_grandchild() {
             &script,
         ],
         b"a\n",
+        Duration::from_secs(120),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    wait_until("the grandchild wrote its pid", || {
-        std::fs::read_to_string(&pidfile).is_ok_and(|s| s.ends_with('\n'))
-    });
+    wait_until(
+        "the grandchild wrote its pid",
+        Duration::from_secs(30),
+        || std::fs::read_to_string(&pidfile).is_ok_and(|s| s.ends_with('\n')),
+    );
     let pid: i32 = std::fs::read_to_string(&pidfile)
         .unwrap()
         .trim()
@@ -534,16 +458,9 @@ fn cgroup_containment_catches_a_setsid_grandchild() {
 /// tasks done since the workers were ready.
 #[test]
 fn progress_bar_shows_rate_and_eta() {
-    let (master, slave) = openpty();
     let dir = scratch("bar");
-    let input = dir.join("tasks.txt");
-    std::fs::write(
-        &input,
-        (0..40).map(|i| format!("{i}\n")).collect::<String>(),
-    )
-    .unwrap();
-    let mut child = conductor()
-        .args([
+    let (code, screen) = on_terminal(
+        &[
             "pool",
             "-j",
             "2",
@@ -551,30 +468,11 @@ fn progress_bar_shows_rate_and_eta() {
             "sh",
             "-c",
             "while read l; do sleep 0.05; echo $l; done",
-        ])
-        .stdin(std::fs::File::open(&input).unwrap())
-        .stdout(Stdio::null())
-        .stderr(slave)
-        .spawn()
-        .unwrap();
-    let (screen_tx, screen_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut f = std::fs::File::from(master);
-        let mut all = Vec::new();
-        let mut buf = [0u8; 4096];
-        // EIO once the last slave descriptor closes: the end of the output.
-        while let Ok(n) = f.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            all.extend_from_slice(&buf[..n]);
-        }
-        let _ = screen_tx.send(String::from_utf8_lossy(&all).into_owned());
-    });
-    assert_eq!(exit_code(&mut child), Some(0));
-    let screen = screen_rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("the terminal closes when conductor exits");
+        ],
+        &dir,
+        40,
+    );
+    assert_eq!(code, Some(0));
     // e.g. "12/40 done, 0 failed, 31/s, ETA 1s"
     let sane = screen.split("/40 done, 0 failed, ").skip(1).any(|rest| {
         let Some((rate, after)) = rest.split_once("/s, ETA ") else {
@@ -588,30 +486,4 @@ fn progress_bar_shows_rate_and_eta() {
     });
     assert!(sane, "a bar with a rate and an ETA: {screen:?}");
     let _ = std::fs::remove_dir_all(dir);
-}
-
-fn openpty() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
-    use std::os::fd::FromRawFd;
-    let (mut m, mut s) = (0, 0);
-    // SAFETY: openpty writes two descriptors into m and s; the null pointers
-    // ask for no name and default terminal settings.
-    let r = unsafe {
-        libc::openpty(
-            &mut m,
-            &mut s,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: m and s are descriptors openpty just opened, owned by nobody else.
-    unsafe {
-        libc::fcntl(m, libc::F_SETFD, libc::FD_CLOEXEC);
-        libc::fcntl(s, libc::F_SETFD, libc::FD_CLOEXEC);
-        (
-            std::os::fd::OwnedFd::from_raw_fd(m),
-            std::os::fd::OwnedFd::from_raw_fd(s),
-        )
-    }
 }

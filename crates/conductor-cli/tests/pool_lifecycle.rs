@@ -8,34 +8,12 @@
 #[path = "../../conductor/tests/common/skip.rs"]
 mod skip;
 
-use conductor::blocking::Command;
+mod cli_support;
+
+use cli_support::{conductor, python3, run_with_input, scratch};
 use conductor::Stdio;
 use std::io::Write;
 use std::time::Duration;
-
-fn conductor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_conductor"))
-}
-
-fn python3() -> bool {
-    std::process::Command::new("python3")
-        .arg("-c")
-        .arg("pass")
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn run_with_input(args: &[&str], input: &[u8], limit: Duration) -> conductor::Output {
-    let child = conductor()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .timeout(limit)
-        .spawn()
-        .unwrap();
-    child.communicate(input).unwrap()
-}
 
 /// The number after `"key":` in the `--json` summary on stderr.
 fn summary_field(stderr: &str, key: &str) -> u64 {
@@ -323,8 +301,7 @@ fn metrics_file_parses_with_prometheus_client() {
     if !python3() || !prometheus_client() {
         return skip::skipped("python3 with prometheus_client is not available");
     }
-    let dir = std::env::temp_dir().join(format!("conductor-metrics-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("metrics");
     let file = dir.join("pool.prom");
     let input: String = (1..=200).map(|i| format!("{i}\n")).collect();
     let out = run_with_input(

@@ -4,81 +4,39 @@
 //! one-line-out contract is never a result, and slow start-up is not failure.
 #![cfg(target_os = "linux")]
 
-use conductor::blocking::Command;
 use conductor::Stdio;
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+mod cli_support;
 #[path = "../../conductor/tests/common/skip.rs"]
 mod skip;
 
-fn conductor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_conductor"))
-}
-
-/// Polls `done` every 10 ms until it holds; panics after `limit` (a hang catcher).
-fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < limit, "not within {limit:?}: {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Whether `pid` is gone (or a zombie nobody has reaped yet).
-fn gone(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
-    }
-}
-
-fn pids_in(file: &Path) -> Vec<u32> {
-    std::fs::read_to_string(file)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect()
-}
+use cli_support::{
+    conductor, gone, pids_in, python3, root, run_with_input, scratch, spawn, wait_until,
+};
 
 #[test]
 fn workers_die_when_conductor_is_sigkilled() {
-    let dir = tempdir();
+    let dir = scratch("workers-sigkill");
     let pids = dir.join("pids");
     // Workers that never read their input, so nothing but the death signal
     // ends them (not the end of their stdin).
     let script = format!("echo $$ >> {}; exec sleep 300", pids.display());
-    let mut child = conductor()
-        .args(["pool", "-j", "3", "--", "sh", "-c", &script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until(Duration::from_secs(60), "3 workers started", || {
+    let mut child = spawn(
+        &["pool", "-j", "3", "--", "sh", "-c", &script],
+        Stdio::null(),
+        Stdio::null(),
+    );
+    wait_until("3 workers started", Duration::from_secs(60), || {
         pids_in(&pids).len() == 3
     });
     child.kill().unwrap();
     child.wait().unwrap();
     let workers = pids_in(&pids);
-    wait_until(Duration::from_secs(30), "every worker gone", || {
+    wait_until("every worker gone", Duration::from_secs(30), || {
         workers.iter().all(|&pid| gone(pid))
     });
     let _ = std::fs::remove_dir_all(dir);
-}
-
-fn run_with_input(args: &[&str], input: &[u8], limit: Duration) -> conductor::Output {
-    let child = conductor()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .timeout(limit)
-        .spawn()
-        .unwrap();
-    child.communicate(input).unwrap()
 }
 
 #[test]
@@ -168,16 +126,11 @@ fn slow_starting_worker_works_with_start_timeout() {
 
 #[test]
 fn slow_starting_framed_worker_works_with_start_timeout() {
-    let python_ok = std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !python_ok {
+    if !python3() {
         skip::skipped("no python3");
         return;
     }
-    let worker =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/python/conductor_worker.py");
+    let worker = root().join("examples/python/conductor_worker.py");
     let script = format!("sleep 6; exec python3 {}", worker.display());
     let out = run_with_input(
         &[
@@ -201,7 +154,7 @@ fn slow_starting_framed_worker_works_with_start_timeout() {
 
 #[test]
 fn start_up_episode_holds_tasks_instead_of_failing_them() {
-    let dir = tempdir();
+    let dir = scratch("workers-startup");
     let (flag, starts) = (dir.join("broken"), dir.join("starts"));
     std::fs::write(&flag, b"").unwrap();
     let script = format!(
@@ -224,7 +177,7 @@ fn start_up_episode_holds_tasks_instead_of_failing_them() {
         let _ = stdin.write_all(input.as_bytes());
     });
     // Well past the circuit breaker's threshold (5 failed starts in a row).
-    wait_until(Duration::from_secs(60), "8 failed starts", || {
+    wait_until("8 failed starts", Duration::from_secs(60), || {
         std::fs::read_to_string(&starts).is_ok_and(|s| s.lines().count() >= 8)
     });
     std::fs::remove_file(&flag).unwrap();
@@ -271,16 +224,11 @@ fn gives_up_after_the_bound_and_reports_every_task() {
 
 #[test]
 fn poison_task_does_not_take_innocent_tasks_in_flight_down() {
-    let python_ok = std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !python_ok {
+    if !python3() {
         skip::skipped("no python3");
         return;
     }
-    let worker =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/python/conductor_worker.py");
+    let worker = root().join("examples/python/conductor_worker.py");
     let worker = worker.to_str().unwrap();
     let input = "crash\na\nb\nc\nd\ne\nf\ng\n";
     let out = run_with_input(
@@ -305,16 +253,4 @@ fn poison_task_does_not_take_innocent_tasks_in_flight_down() {
         stderr.contains("line 1 failed: worker died (exit status: 3) after 3 attempts"),
         "{stderr}"
     );
-}
-
-fn tempdir() -> std::path::PathBuf {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "conductor-pool-workers-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }

@@ -6,44 +6,15 @@
 //! workers it runs.
 #![cfg(target_os = "linux")]
 
+mod cli_support;
 #[path = "../../conductor/tests/common/skip.rs"]
 mod skip;
 mod sshd;
 
-use conductor::blocking::Command;
+use cli_support::{conductor, run_with_input, spawn_piped, text};
 use conductor::Stdio;
-use sshd::{alive, wait_until, Cluster};
+use sshd::{alive, cluster, wait_until};
 use std::time::{Duration, Instant};
-
-fn conductor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_conductor"))
-}
-
-fn cluster(hosts: usize) -> Option<Cluster> {
-    match Cluster::start(hosts) {
-        Ok(c) => Some(c),
-        Err(why) => {
-            skip::skipped(why);
-            None
-        }
-    }
-}
-
-fn run(args: &[&str], input: &[u8]) -> conductor::Output {
-    let child = conductor()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .timeout(Duration::from_secs(120))
-        .spawn()
-        .unwrap();
-    child.communicate(input).unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// A line worker that answers each task with a dump of its own arguments
 /// (and the task): what it received, byte for byte.
@@ -67,12 +38,12 @@ fn hostile_arguments_and_tasks_are_not_interpreted() {
     let tasks = format!("$(touch {})\n'; `touch {}`\n", x.display(), y.display());
     let mut args = vec!["pool", "--retries", "0", "--", "sh", "-c", DUMP, "sh"];
     args.extend(hostile.iter().map(String::as_str));
-    let local = run(&args, tasks.as_bytes());
+    let local = run_with_input(&args, tasks.as_bytes(), Duration::from_secs(120));
     assert!(local.status.success(), "{}", text(&local.stderr));
     let ssh = c.ssh();
     let mut remote_args = vec!["pool", "--ssh", &ssh, "-S", "1/h0"];
     remote_args.extend(&args[1..]);
-    let remote = run(&remote_args, tasks.as_bytes());
+    let remote = run_with_input(&remote_args, tasks.as_bytes(), Duration::from_secs(120));
     assert!(remote.status.success(), "{}", text(&remote.stderr));
     assert_eq!(
         text(&remote.stdout),
@@ -106,7 +77,7 @@ fn a_task_timeout_leaves_no_remote_process() {
     let Some(c) = cluster(1) else { return };
     let ssh = c.ssh();
     let worker = hanging_worker(&c.dir);
-    let out = run(
+    let out = run_with_input(
         &[
             "pool",
             "--ssh",
@@ -123,6 +94,7 @@ fn a_task_timeout_leaves_no_remote_process() {
             &worker,
         ],
         b"a\nhang\nb\n",
+        Duration::from_secs(120),
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(
@@ -174,7 +146,7 @@ fn a_host_that_refuses_connections_is_down_and_the_others_do_its_work() {
     let Some(c) = cluster(1) else { return };
     let ssh = c.ssh();
     let input: String = (0..40).map(|i| format!("t{i}\n")).collect();
-    let out = run(
+    let out = run_with_input(
         &[
             "pool",
             "--ssh",
@@ -190,6 +162,7 @@ fn a_host_that_refuses_connections_is_down_and_the_others_do_its_work() {
             "cat",
         ],
         input.as_bytes(),
+        Duration::from_secs(120),
     );
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -210,26 +183,20 @@ fn a_host_lost_mid_run_has_its_tasks_retried_on_the_others() {
     let Some(mut c) = cluster(2) else { return };
     let ssh = c.ssh();
     let input: String = (0..60).map(|i| format!("t{i}\n")).collect();
-    let mut child = conductor()
-        .args([
-            "pool",
-            "--ssh",
-            &ssh,
-            "-S",
-            "1/h0,1/h1",
-            "--json",
-            "--retries",
-            "5",
-            "--",
-            "sh",
-            "-c",
-            "while read l; do sleep 0.05; echo \"$l\"; done",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(&[
+        "pool",
+        "--ssh",
+        &ssh,
+        "-S",
+        "1/h0,1/h1",
+        "--json",
+        "--retries",
+        "5",
+        "--",
+        "sh",
+        "-c",
+        "while read l; do sleep 0.05; echo \"$l\"; done",
+    ]);
     use std::io::{BufRead, Read, Write};
     child
         .stdin
@@ -429,7 +396,7 @@ fn per_command_cost_new_connection_vs_master() {
         vec!["pool", "--ssh", &ssh, "-S", "1/h0", "--", "cat"],
     ] {
         let start = Instant::now();
-        let out = run(&args, input.as_bytes());
+        let out = run_with_input(&args, input.as_bytes(), Duration::from_secs(120));
         assert!(out.status.success());
         per_task.push(start.elapsed() / 5000);
     }
@@ -460,7 +427,7 @@ fn framed_workers_over_ssh() {
         .unwrap();
     let worker = worker.to_str().unwrap();
     let input: String = (0..300).map(|i| format!("task {i}\n")).collect();
-    let out = run(
+    let out = run_with_input(
         &[
             "pool",
             "--framed",
@@ -475,6 +442,7 @@ fn framed_workers_over_ssh() {
             worker,
         ],
         input.as_bytes(),
+        Duration::from_secs(120),
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let expected: String = (0..300).map(|i| format!("TASK {i}\n")).collect();
@@ -493,7 +461,7 @@ fn default_slots_are_the_hosts_cpus() {
     let ssh = c.ssh();
     let cpus = std::thread::available_parallelism().unwrap().get();
     let input: String = (0..cpus * 4).map(|i| format!("t{i}\n")).collect();
-    let out = run(
+    let out = run_with_input(
         &[
             "pool",
             "--json",
@@ -507,6 +475,7 @@ fn default_slots_are_the_hosts_cpus() {
             "while read l; do sleep 0.2; echo \"$l\"; done",
         ],
         input.as_bytes(),
+        Duration::from_secs(120),
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let workers: std::collections::BTreeSet<String> = text(&out.stdout)
@@ -533,7 +502,7 @@ fn whole_ssh_command_logins_from_a_file() {
     )
     .unwrap();
     let input: String = (0..30).map(|i| format!("t{i}\n")).collect();
-    let out = run(
+    let out = run_with_input(
         &[
             "pool",
             "--json",
@@ -543,6 +512,7 @@ fn whole_ssh_command_logins_from_a_file() {
             "cat",
         ],
         input.as_bytes(),
+        Duration::from_secs(120),
     );
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -564,7 +534,7 @@ fn line_buffered_workers_over_ssh() {
     let Some(c) = cluster(1) else { return };
     let ssh = c.ssh();
     let input: String = (0..50).map(|i| format!("task-{i}\n")).collect();
-    let out = run(
+    let out = run_with_input(
         &[
             "pool",
             "--ssh",
@@ -584,11 +554,12 @@ fn line_buffered_workers_over_ssh() {
             "A-Z",
         ],
         input.as_bytes(),
+        Duration::from_secs(120),
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), input.to_uppercase());
     assert!(text(&out.stderr).contains("tasks per host: h0 50"));
-    let out = run(
+    let out = run_with_input(
         &[
             "pool",
             "--ssh",
@@ -603,6 +574,7 @@ fn line_buffered_workers_over_ssh() {
             r#"while IFS= read -r l; do echo "$l=$PYTHONUNBUFFERED"; echo "err $l" >&2; done"#,
         ],
         b"x\n",
+        Duration::from_secs(120),
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);

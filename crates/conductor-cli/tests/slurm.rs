@@ -8,13 +8,12 @@
 #[path = "../../conductor/tests/common/skip.rs"]
 mod skip;
 
+mod cli_support;
+
+use cli_support::{communicate, root, scratch, text};
 use conductor::blocking::Command;
 use conductor::Stdio;
 use std::time::Duration;
-
-fn root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// Starts Slurm (idempotent); `Err(reason)` when it cannot run here.
 fn slurm() -> Result<(), String> {
@@ -35,17 +34,57 @@ fn slurm() -> Result<(), String> {
 
 /// `salloc -n TASKS -- sh -c SCRIPT` with `$C` set to the conductor binary.
 fn in_allocation(tasks: &str, script: &str, input: &[u8]) -> conductor::Output {
-    Command::new("salloc")
-        .args(["-n", tasks, "--", "sh", "-c", script])
-        .env("C", env!("CARGO_BIN_EXE_conductor"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .timeout(Duration::from_secs(300))
-        .spawn()
-        .unwrap()
-        .communicate(input)
-        .unwrap()
+    communicate(
+        Command::new("salloc")
+            .args(["-n", tasks, "--", "sh", "-c", script])
+            .env("C", env!("CARGO_BIN_EXE_conductor")),
+        input,
+        Duration::from_secs(300),
+    )
+}
+
+/// Whether `s` is a Slurm step id: `JOB.STEP`, digits only.
+fn is_job_step(s: &str) -> bool {
+    s.split('.')
+        .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Runs `cmd` (a conductor command line whose task hangs, writing its pid
+/// to `{d}/pid`, past its timeout) alone in an allocation, and checks that
+/// conductor exits 1 and that the task's step ends, with the grandchild,
+/// while the allocation still runs (both waited for up to 30 s: a cancelled
+/// step takes a moment to leave squeue). Returns stdout and stderr.
+fn hang_past_the_timeout(cmd: &str, name: &str, input: &[u8]) -> (String, String) {
+    let dir = scratch(name);
+    let d = dir.display().to_string();
+    let script = format!(
+        r#"{cmd}
+echo "conductor exit $?"
+pid=$(cat {d}/pid)
+i=0; while [ -d /proc/$pid ] && ! grep -q '^State:.*Z' /proc/$pid/status 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+if [ -d /proc/$pid ] && ! grep -q '^State:.*Z' /proc/$pid/status 2>/dev/null; then echo "pid $pid alive"; else echo "pid gone"; fi
+steps() {{ squeue -h --steps -j "$SLURM_JOB_ID" -o '%i %j' | grep -v -e extern -e interactive; }}
+i=0; while [ -n "$(steps)" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+steps"#,
+        cmd = cmd.replace("{d}", &d),
+    );
+    let out = in_allocation("1", &script, input);
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(stdout.contains("conductor exit 1"), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("pid gone"),
+        "the step's process outlived the timeout: {stdout}\n{stderr}"
+    );
+    let steps: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("pid "))
+        .skip(1)
+        .filter(|l| !l.contains("extern") && !l.contains("interactive"))
+        .collect();
+    assert!(steps.is_empty(), "steps still running: {steps:?}");
+    (stdout, stderr)
 }
 
 #[test]
@@ -71,11 +110,7 @@ fn workers_are_job_steps_and_a_timeout_ends_the_step() {
             assert!(l.contains("\"ok\":true"), "{l}");
             let r = &l[l.find("\"result\":\"").unwrap() + 10..];
             let step = r.split(' ').next().unwrap();
-            assert!(
-                step.split('.')
-                    .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())),
-                "not a job step: {l}"
-            );
+            assert!(is_job_step(step), "not a job step: {l}");
             let w = &l[l.find("\"worker\":").unwrap()..];
             w.split(',').next().unwrap()
         })
@@ -85,35 +120,11 @@ fn workers_are_job_steps_and_a_timeout_ends_the_step() {
     // A task that hangs past --task-timeout: its step ends, with the
     // grandchild, while the allocation still runs (both waited for up to
     // 30 s: a cancelled step takes a moment to leave squeue).
-    let dir = std::env::temp_dir().join(format!("conductor-slurm-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let script = format!(
-        r#""$C" pool -j 1 --retries 0 --task-timeout 2s --launcher 'srun --exact -n1 -c1' -- sh -c 'while read l; do sleep 1000 & echo $! > {d}/pid; wait; done'
-echo "conductor exit $?"
-pid=$(cat {d}/pid)
-i=0; while [ -d /proc/$pid ] && ! grep -q '^State:.*Z' /proc/$pid/status 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
-if [ -d /proc/$pid ] && ! grep -q '^State:.*Z' /proc/$pid/status 2>/dev/null; then echo "pid $pid alive"; else echo "pid gone"; fi
-steps() {{ squeue -h --steps -j "$SLURM_JOB_ID" -o '%i %j' | grep -v -e extern -e interactive; }}
-i=0; while [ -n "$(steps)" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
-steps"#,
-        d = dir.display()
+    hang_past_the_timeout(
+        r#""$C" pool -j 1 --retries 0 --task-timeout 2s --launcher 'srun --exact -n1 -c1' -- sh -c 'while read l; do sleep 1000 & echo $! > {d}/pid; wait; done'"#,
+        "slurm",
+        b"hang\n",
     );
-    let out = in_allocation("1", &script, b"hang\n");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(stdout.contains("conductor exit 1"), "{stdout}\n{stderr}");
-    assert!(
-        stdout.contains("pid gone"),
-        "the step's process outlived the timeout: {stdout}\n{stderr}"
-    );
-    let steps: Vec<&str> = stdout
-        .lines()
-        .skip_while(|l| !l.starts_with("pid "))
-        .skip(1)
-        .filter(|l| !l.contains("extern") && !l.contains("interactive"))
-        .collect();
-    assert!(steps.is_empty(), "steps still running: {steps:?}");
 }
 
 /// `conductor each --launcher 'srun --exact -n1 -c1'` in an allocation:
@@ -138,47 +149,19 @@ fn each_task_is_a_job_step_and_a_timeout_ends_the_step() {
     let mut steps = std::collections::BTreeSet::new();
     for (l, item) in lines.iter().zip(["a", "b", "c", "d"]) {
         let f: Vec<&str> = l.split(' ').collect();
-        assert!(
-            f[0].split('.')
-                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())),
-            "not a job step: {l}"
-        );
+        assert!(is_job_step(f[0]), "not a job step: {l}");
         assert!(["1", "2"].contains(&f[1]), "default -j is 2: {l}");
         assert_eq!(f[2], item);
         steps.insert(f[0].to_string());
     }
     assert_eq!(steps.len(), 4, "one step per task: {stdout}");
 
-    let dir = std::env::temp_dir().join(format!("conductor-slurm-each-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let script = format!(
-        r#""$C" each --timeout 2s --grace 1s --launcher 'srun --exact -n1 -c1' -- sh -c 'sleep 1000 & echo $! > {d}/pid; wait' ::: hang
-echo "conductor exit $?"
-pid=$(cat {d}/pid)
-i=0; while [ -d /proc/$pid ] && ! grep -q '^State:.*Z' /proc/$pid/status 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
-if [ -d /proc/$pid ] && ! grep -q '^State:.*Z' /proc/$pid/status 2>/dev/null; then echo "pid $pid alive"; else echo "pid gone"; fi
-steps() {{ squeue -h --steps -j "$SLURM_JOB_ID" -o '%i %j' | grep -v -e extern -e interactive; }}
-i=0; while [ -n "$(steps)" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
-steps"#,
-        d = dir.display()
+    let (_, stderr) = hang_past_the_timeout(
+        r#""$C" each --timeout 2s --grace 1s --launcher 'srun --exact -n1 -c1' -- sh -c 'sleep 1000 & echo $! > {d}/pid; wait' ::: hang"#,
+        "slurm-each",
+        b"",
     );
-    let out = in_allocation("1", &script, b"");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(stdout.contains("conductor exit 1"), "{stdout}\n{stderr}");
     assert!(stderr.contains("timed out"), "{stderr}");
-    assert!(
-        stdout.contains("pid gone"),
-        "the step's process outlived the timeout: {stdout}\n{stderr}"
-    );
-    let steps: Vec<&str> = stdout
-        .lines()
-        .skip_while(|l| !l.starts_with("pid "))
-        .skip(1)
-        .filter(|l| !l.contains("extern") && !l.contains("interactive"))
-        .collect();
-    assert!(steps.is_empty(), "steps still running: {steps:?}");
 }
 
 /// Per-task cost of `each` as srun steps (2 at a time, `true`) against

@@ -12,30 +12,17 @@ mod pool_support;
 use std::time::Duration;
 
 use conductor::pool::{Mode, OpenCircuit, Pool, TaskError};
-use conductor::Command;
 use pool_support::*;
-
-fn sh(script: &'static str) -> impl Fn() -> Command + Send + Sync + 'static {
-    move || {
-        let mut cmd = Command::new("sh");
-        cmd.args(["-c", script]);
-        cmd
-    }
-}
 
 #[tokio::test]
 async fn line_worker_writing_two_lines_per_task_is_a_violation_not_a_result() {
     let pool = within(
         20,
         "build",
-        Pool::builder(|| {
-            let mut cmd = Command::new("sed");
-            cmd.args(["-u", "p"]);
-            cmd
-        })
-        .mode(Mode::Lines)
-        .workers(1)
-        .build(),
+        Pool::builder(worker("sed", &["-u", "p"]))
+            .mode(Mode::Lines)
+            .workers(1)
+            .build(),
     )
     .await
     .unwrap();
@@ -253,15 +240,11 @@ async fn first_task_is_not_charged_for_a_line_worker_that_never_started() {
     let pool = within(
         20,
         "build",
-        Pool::builder(move || {
-            let mut cmd = Command::new("sh");
-            cmd.args(["-c", &script]);
-            cmd
-        })
-        .mode(Mode::Lines)
-        .workers(1)
-        .attempts(1)
-        .build(),
+        Pool::builder(sh(script))
+            .mode(Mode::Lines)
+            .workers(1)
+            .attempts(1)
+            .build(),
     )
     .await
     .unwrap();
@@ -315,19 +298,15 @@ async fn hold_keeps_tasks_queued_through_a_start_up_episode() {
     let pool = within(
         20,
         "build",
-        Pool::builder(move || {
-            let mut cmd = Command::new("sh");
-            cmd.args(["-c", &script]);
-            cmd
-        })
-        .mode(Mode::Lines)
-        .workers(2)
-        .queue_capacity(10_000)
-        .circuit_breaker(3, Duration::from_secs(1))
-        .open_circuit(OpenCircuit::Hold {
-            give_up_after: Duration::from_secs(600),
-        })
-        .build(),
+        Pool::builder(sh(script))
+            .mode(Mode::Lines)
+            .workers(2)
+            .queue_capacity(10_000)
+            .circuit_breaker(3, Duration::from_secs(1))
+            .open_circuit(OpenCircuit::Hold {
+                give_up_after: Duration::from_secs(600),
+            })
+            .build(),
     )
     .await
     .unwrap();

@@ -11,7 +11,6 @@ mod pool_support;
 use std::time::{Duration, Instant};
 
 use conductor::pool::{Mode, Pool, TaskError, Violation};
-use conductor::Command;
 use pool_support::*;
 
 fn rogue(args: &[&str]) -> conductor::pool::PoolBuilder {
@@ -481,14 +480,10 @@ async fn line_mode_answers_written_before_exit_are_kept() {
     let pool = within(
         10,
         "build",
-        Pool::builder(|| {
-            let mut cmd = Command::new("sh");
-            cmd.args(["-c", "read line; echo \"got $line\"; exit 5"]);
-            cmd
-        })
-        .mode(Mode::Lines)
-        .workers(2)
-        .build(),
+        Pool::builder(sh("read line; echo \"got $line\"; exit 5"))
+            .mode(Mode::Lines)
+            .workers(2)
+            .build(),
     )
     .await
     .unwrap();
@@ -623,16 +618,12 @@ async fn task_timeout_stops_the_workers_whole_tree() {
     let pool = within(
         10,
         "build",
-        Pool::builder(move || {
-            let mut cmd = Command::new("sh");
-            cmd.args(["-c", &script]);
-            cmd
-        })
-        .mode(Mode::Lines)
-        .workers(1)
-        .attempts(1)
-        .task_timeout(Duration::from_millis(300))
-        .build(),
+        Pool::builder(sh(script))
+            .mode(Mode::Lines)
+            .workers(1)
+            .attempts(1)
+            .task_timeout(Duration::from_millis(300))
+            .build(),
     )
     .await
     .unwrap();

@@ -47,14 +47,10 @@ async fn no_descriptor_is_left_open() {
     let pool = within(
         10,
         "build",
-        Pool::builder(|| {
-            let mut cmd = Command::new("sh");
-            cmd.args(["-c", "sleep 2 & exec cat"]);
-            cmd
-        })
-        .mode(Mode::Lines)
-        .workers(2)
-        .build(),
+        Pool::builder(sh("sleep 2 & exec cat"))
+            .mode(Mode::Lines)
+            .workers(2)
+            .build(),
     )
     .await
     .unwrap();

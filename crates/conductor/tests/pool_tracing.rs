@@ -3,58 +3,12 @@
 //! respawn (here: recycling after `max_tasks_per_worker`).
 #![cfg(unix)]
 
+#[path = "common/capture.rs"]
+mod capture;
+
+use capture::{Capture, Fields};
 use conductor::pool::{Mode, Pool, RespawnCause};
 use conductor::Command;
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Metadata, Subscriber};
-
-type Fields = BTreeMap<String, String>;
-
-/// Records every span's and event's fields.
-#[derive(Clone, Default)]
-struct Capture {
-    spans: Arc<Mutex<Vec<Fields>>>,
-    events: Arc<Mutex<Vec<Fields>>>,
-    next: Arc<AtomicU64>,
-}
-
-struct Visitor<'a>(&'a mut Fields);
-
-impl Visit for Visitor<'_> {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0
-            .insert(field.name().to_string(), format!("{value:?}"));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_string(), value.to_string());
-    }
-}
-
-impl Subscriber for Capture {
-    fn enabled(&self, _: &Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, attrs: &Attributes<'_>) -> Id {
-        let mut fields = Fields::new();
-        fields.insert("span".into(), attrs.metadata().name().into());
-        attrs.record(&mut Visitor(&mut fields));
-        self.spans.lock().unwrap().push(fields);
-        Id::from_u64(self.next.fetch_add(1, Ordering::Relaxed) + 1)
-    }
-    fn record(&self, _: &Id, _: &Record<'_>) {}
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-    fn event(&self, event: &Event<'_>) {
-        let mut fields = Fields::new();
-        event.record(&mut Visitor(&mut fields));
-        self.events.lock().unwrap().push(fields);
-    }
-    fn enter(&self, _: &Id) {}
-    fn exit(&self, _: &Id) {}
-}
 
 #[test]
 fn one_span_per_worker_and_an_event_per_respawn_with_its_cause() {
@@ -105,14 +59,7 @@ fn one_span_per_worker_and_an_event_per_respawn_with_its_cause() {
     assert_eq!(span_pids[0], &pids[0].unwrap().to_string());
     let distinct: std::collections::BTreeSet<_> = span_pids.iter().collect();
     assert_eq!(distinct.len(), span_pids.len(), "{span_pids:?}");
-    let respawns: Vec<Fields> = capture
-        .events
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|e| e.get("event").map(String::as_str) == Some("worker_respawned"))
-        .cloned()
-        .collect();
+    let respawns = capture.events("worker_respawned");
     assert_eq!(respawns.len() as u64, respawned, "{respawns:?}");
     for e in &respawns {
         assert_eq!(e["worker"], "0");

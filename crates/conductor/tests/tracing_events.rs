@@ -2,61 +2,13 @@
 //! formatted strings) at spawn, exit, signal, timeout and tree stop.
 #![cfg(unix)]
 
+#[path = "common/capture.rs"]
+mod capture;
+
+use capture::Capture;
 use conductor::blocking::Command;
 use conductor::Containment;
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Metadata, Subscriber};
-
-type Fields = BTreeMap<String, String>;
-
-/// Records every event's fields.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<Fields>>>);
-
-struct Visitor<'a>(&'a mut Fields);
-
-impl Visit for Visitor<'_> {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0
-            .insert(field.name().to_string(), format!("{value:?}"));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_string(), value.to_string());
-    }
-}
-
-impl Subscriber for Capture {
-    fn enabled(&self, _: &Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &Attributes<'_>) -> Id {
-        Id::from_u64(1)
-    }
-    fn record(&self, _: &Id, _: &Record<'_>) {}
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-    fn event(&self, event: &Event<'_>) {
-        let mut fields = Fields::new();
-        fields.insert("target".into(), event.metadata().target().into());
-        event.record(&mut Visitor(&mut fields));
-        self.0.lock().unwrap().push(fields);
-    }
-    fn enter(&self, _: &Id) {}
-    fn exit(&self, _: &Id) {}
-}
-
-impl Capture {
-    fn events(&self, kind: &str) -> Vec<Fields> {
-        let all = self.0.lock().unwrap();
-        all.iter()
-            .filter(|f| f.get("event").map(String::as_str) == Some(kind))
-            .cloned()
-            .collect()
-    }
-}
 
 #[test]
 fn spawn_exit_and_signal_events_carry_fields() {

@@ -198,6 +198,18 @@ impl Cluster {
     }
 }
 
+/// A cluster of `hosts` sshd servers, or `None` (the test skipped, saying
+/// why) where one cannot start here. The test crate declares `mod skip;`.
+pub fn cluster(hosts: usize) -> Option<Cluster> {
+    match Cluster::start(hosts) {
+        Ok(c) => Some(c),
+        Err(why) => {
+            crate::skip::skipped(why);
+            None
+        }
+    }
+}
+
 /// Waits (at most `limit`) until `cond` holds; false on time-out.
 pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let start = Instant::now();

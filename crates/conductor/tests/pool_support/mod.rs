@@ -19,6 +19,28 @@ pub fn rogue_worker() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/workers/rogue_worker.py")
 }
 
+/// A worker factory: `program ARGS`.
+pub fn worker(
+    program: &'static str,
+    args: &'static [&'static str],
+) -> impl Fn() -> Command + Send + Sync + 'static {
+    move || {
+        let mut cmd = Command::new(program);
+        cmd.args(args);
+        cmd
+    }
+}
+
+/// A worker factory: `sh -c SCRIPT`.
+pub fn sh(script: impl Into<String>) -> impl Fn() -> Command + Send + Sync + 'static {
+    let script = script.into();
+    move || {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", &script]);
+        cmd
+    }
+}
+
 /// A builder for a pool of Python frame workers.
 pub fn python_pool(args: &'static [&'static str]) -> PoolBuilder {
     Pool::builder(move || {

@@ -445,7 +445,7 @@ fn cgroup_containment_catches_a_setsid_grandchild() {
     let alive =
         std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "));
     if alive {
-        unsafe { libc::kill(pid, libc::SIGKILL) };
+        cli_support::kill(pid, rustix::process::Signal::KILL);
     }
     assert!(
         !alive,

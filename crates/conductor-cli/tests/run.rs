@@ -97,7 +97,8 @@ fn signals_are_forwarded_to_the_tree() {
             .expect("a line within 10 s")
     };
     assert_eq!(next(), "ready");
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("a pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("kill");
     assert_eq!(next(), "got-term");
     let status = child
         .wait_timeout(Duration::from_secs(10))
@@ -141,7 +142,7 @@ fn help_and_version() {
 
 #[test]
 fn unwritable_cgroup_root_is_a_clear_error_or_falls_back() {
-    if unsafe { libc::geteuid() } != 0 {
+    if !rustix::process::geteuid().is_root() {
         skip::skipped("needs root to run conductor as an unprivileged user");
         return;
     }

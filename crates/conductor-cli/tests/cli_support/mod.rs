@@ -128,29 +128,20 @@ pub fn python3() -> bool {
 
 /// A new pseudo-terminal: (controller, terminal), both close-on-exec.
 pub fn openpty() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
-    use std::os::fd::FromRawFd;
-    let (mut m, mut s) = (0, 0);
-    // SAFETY: openpty writes two descriptors into m and s; the null pointers
-    // ask for no name and default terminal settings.
-    let r = unsafe {
-        libc::openpty(
-            &mut m,
-            &mut s,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: m and s are descriptors openpty just opened, owned by nobody else.
-    unsafe {
-        libc::fcntl(m, libc::F_SETFD, libc::FD_CLOEXEC);
-        libc::fcntl(s, libc::F_SETFD, libc::FD_CLOEXEC);
-        (
-            std::os::fd::OwnedFd::from_raw_fd(m),
-            std::os::fd::OwnedFd::from_raw_fd(s),
-        )
-    }
+    use rustix::fs::{Mode, OFlags};
+    use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
+    let m = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
+        .expect("posix_openpt");
+    grantpt(&m).expect("grantpt");
+    unlockpt(&m).expect("unlockpt");
+    let name = ptsname(&m, Vec::new()).expect("ptsname");
+    let s = rustix::fs::open(
+        name.as_c_str(),
+        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .expect("open the terminal");
+    (m, s)
 }
 
 /// Runs `conductor ARGS` with `lines` numbered lines (0, 1, …) on stdin from
@@ -238,8 +229,7 @@ pub fn assert_all_gone(pids: &[i32], after: &str) {
         let alive =
             std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "));
         if alive {
-            // SAFETY: kill(2) has no memory effects; pid is a survivor of this test.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            kill(pid, rustix::process::Signal::KILL);
         }
         assert!(!alive, "worker {pid} survived {after}");
     }
@@ -259,4 +249,12 @@ pub fn spawn(args: &[&str], stdout: Stdio, stderr: Stdio) -> conductor::blocking
         .stderr(stderr)
         .spawn()
         .unwrap()
+}
+
+/// Sends `signal` to process `pid` (a process this test started); a process
+/// already gone is fine.
+pub fn kill(pid: i32, signal: rustix::process::Signal) {
+    if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+        let _ = rustix::process::kill_process(pid, signal);
+    }
 }

@@ -45,8 +45,7 @@ impl Cluster {
         if !Path::new(SSHD).exists() {
             return Err(format!("{SSHD} is missing (run .ci/ssh.sh)"));
         }
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
+        if !rustix::process::geteuid().is_root() {
             return Err("sshd needs root here".into());
         }
         let dir = std::env::temp_dir().join(format!(
@@ -191,8 +190,9 @@ impl Cluster {
             }
         }
         for pid in doomed {
-            // SAFETY: kill has no memory preconditions; these are our test's processes.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
         }
         let _ = self.servers[h].wait();
     }

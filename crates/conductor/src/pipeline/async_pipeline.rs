@@ -255,30 +255,6 @@ impl PipelineChild {
         if let Some(k) = killer {
             k.abort();
         }
-        let mut stderr = Vec::new();
-        let mut statuses = Vec::with_capacity(outputs.len());
-        let mut stdout = Vec::new();
-        for (i, o) in outputs.into_iter().enumerate() {
-            statuses.push(o.status);
-            stderr.extend_from_slice(&o.stderr);
-            if i == last {
-                stdout = o.stdout;
-            }
-        }
-        let status = super::status(statuses, self.programs.clone(), &self.settings);
-        if timed_out {
-            return Err(super::timed_out(
-                &self.programs,
-                self.settings.timeout.unwrap_or_default(),
-                &status,
-                stdout,
-                stderr,
-            ));
-        }
-        Ok(PipelineOutput {
-            status,
-            stdout,
-            stderr,
-        })
+        super::collected(outputs, &self.programs, &self.settings, timed_out)
     }
 }

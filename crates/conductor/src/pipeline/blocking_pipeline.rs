@@ -253,36 +253,17 @@ impl PipelineChild {
                 }
             }
         });
-        let mut statuses = Vec::with_capacity(count);
-        let mut stdout = Vec::new();
-        let mut stderr = Vec::new();
-        for (i, out) in outputs.into_iter().enumerate() {
-            let out = out.unwrap_or_else(|| {
-                Err(Error::new(
-                    crate::Operation::Wait,
-                    std::io::Error::other("a pipeline stage's collector ended without a result"),
-                ))
-            })?;
-            statuses.push(out.status);
-            stderr.extend_from_slice(&out.stderr);
-            if i == last {
-                stdout = out.stdout;
-            }
-        }
-        let status = super::status(statuses, self.programs.clone(), &self.settings);
-        if timed_out {
-            return Err(super::timed_out(
-                &self.programs,
-                self.settings.timeout.unwrap_or_default(),
-                &status,
-                stdout,
-                stderr,
-            ));
-        }
-        Ok(PipelineOutput {
-            status,
-            stdout,
-            stderr,
-        })
+        let outputs = outputs
+            .into_iter()
+            .map(|out| {
+                out.unwrap_or_else(|| {
+                    Err(Error::new(
+                        crate::Operation::Wait,
+                        std::io::Error::other("a pipeline stage's collector ended without a result"),
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        super::collected(outputs, &self.programs, &self.settings, timed_out)
     }
 }

@@ -652,6 +652,43 @@ pub(crate) fn status(
     }
 }
 
+/// What `wait_with_output` returns once every stage's output is in (first
+/// stage first): the last stage's stdout, every stage's stderr in order, and
+/// the `Timeout` error instead when the pipeline's timeout stopped it.
+pub(crate) fn collected(
+    outputs: Vec<crate::Output>,
+    programs: &[OsString],
+    settings: &Settings,
+    stopped: bool,
+) -> Result<PipelineOutput> {
+    let last = outputs.len().saturating_sub(1);
+    let mut statuses = Vec::with_capacity(outputs.len());
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    for (i, out) in outputs.into_iter().enumerate() {
+        statuses.push(out.status);
+        stderr.extend_from_slice(&out.stderr);
+        if i == last {
+            stdout = out.stdout;
+        }
+    }
+    let status = status(statuses, programs.to_vec(), settings);
+    if stopped {
+        return Err(timed_out(
+            programs,
+            settings.timeout.unwrap_or_default(),
+            &status,
+            stdout,
+            stderr,
+        ));
+    }
+    Ok(PipelineOutput {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
 /// The error for a pipeline stopped at its timeout, with what it wrote.
 pub(crate) fn timed_out(
     programs: &[OsString],

@@ -74,8 +74,10 @@ mod procfs {
         pid: u32,
         ppid: u32,
         pgrp: u32,
-        /// utime + stime (+ cutime + cstime for a worker), in clock ticks.
+        /// utime + stime, in clock ticks.
         ticks: u64,
+        /// cutime + cstime: its reaped children's, in clock ticks.
+        child_ticks: u64,
         rss_pages: u64,
     }
 
@@ -130,9 +132,9 @@ mod procfs {
                         stack.extend(kids.iter().filter(|k| !members.contains(k)));
                     }
                 }
-                if !by_pid.contains_key(&worker) {
+                let Some(leader) = by_pid.get(&worker) else {
                     continue;
-                }
+                };
                 let mut usage = Usage::default();
                 let mut ticks = 0;
                 for pid in &members {
@@ -142,8 +144,9 @@ mod procfs {
                     usage.fds += count_fds(*pid);
                     usage.processes += 1;
                 }
-                // The worker's reaped children count too.
-                ticks += read_child_ticks(worker);
+                // The worker's reaped children count too (from the same
+                // read of its stat as the scan's).
+                ticks += leader.child_ticks;
                 usage.cpu = Duration::from_micros(ticks * 1_000_000 / hz);
                 out.push((slot, worker, usage));
             }
@@ -175,13 +178,8 @@ mod procfs {
             ppid: get(0) as u32,
             pgrp: get(1) as u32,
             ticks: get(10) + get(11),
+            child_ticks: get(12) + get(13),
             rss_pages: get(20),
-        })
-    }
-
-    fn read_child_ticks(pid: u32) -> u64 {
-        stat_fields(pid).map_or(0, |f| {
-            f.get(12).copied().unwrap_or(0) + f.get(13).copied().unwrap_or(0)
         })
     }
 

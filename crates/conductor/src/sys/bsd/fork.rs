@@ -13,7 +13,7 @@
 use super::wait::wait4;
 use crate::sys::unix::exec_request::ExecRequest;
 use crate::sys::unix::fd::{dup_above, pipe};
-use crate::sys::unix::spawn_error::{ExecSearch, Step};
+use crate::sys::unix::spawn_error::{decode_report, read_report, ExecSearch, Step};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 
@@ -58,30 +58,22 @@ pub(crate) fn fork_exec(req: &ExecRequest<'_>) -> io::Result<Forked> {
     };
     drop(wr);
 
-    let mut report = [0u8; 8];
-    let mut got = 0;
-    while got < report.len() {
-        match rustix::io::read(&rd, &mut report[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => {
-                // Cannot learn the outcome: do not leave the child behind.
-                // SAFETY: plain kill syscall on our own unreaped child.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-                let _ = wait4(pid, true);
-                return Err(crate::sys::unix::fd::errno_to_io(e));
-            }
+    let (report, got) = match read_report(rd.as_fd()) {
+        Ok(read) => read,
+        Err(e) => {
+            // Cannot learn the outcome: do not leave the child behind.
+            // SAFETY: plain kill syscall on our own unreaped child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let _ = wait4(pid, true);
+            return Err(crate::sys::unix::fd::errno_to_io(e));
         }
-    }
+    };
     if got == 0 {
         return Ok(Forked::Running(pid));
     }
     // The child reported a failure (or died mid-report) and exits: reap it.
     let _ = wait4(pid, true);
-    let (step_bytes, errno_bytes) = report.split_at(4);
-    let step = u32::from_ne_bytes(step_bytes.try_into().unwrap_or([0; 4]));
-    let errno = i32::from_ne_bytes(errno_bytes.try_into().unwrap_or([0; 4]));
+    let (step, errno) = decode_report(&report);
     match (got, Step::from_u32(step)) {
         (8, Some(step)) => Ok(Forked::Failed(step, errno)),
         _ => Ok(Forked::Failed(Step::Spawn, libc::EIO)),

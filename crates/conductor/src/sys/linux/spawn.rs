@@ -373,19 +373,10 @@ fn fork_child(
         pid
     };
     drop(wr);
-    let mut report = [0u8; 8];
-    let mut got = 0;
-    while got < report.len() {
-        match rustix::io::read(&rd, &mut report[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => return Err(crate::sys::unix::fd::errno_to_io(e)),
-        }
-    }
+    let (report, got) = crate::sys::unix::spawn_error::read_report(rd.as_fd())
+        .map_err(crate::sys::unix::fd::errno_to_io)?;
     if got == report.len() {
-        let stage = u32::from_ne_bytes(report[..4].try_into().expect("4 bytes"));
-        let errno = i32::from_ne_bytes(report[4..].try_into().expect("4 bytes"));
+        let (stage, errno) = crate::sys::unix::spawn_error::decode_report(&report);
         ctx.err_errno.store(errno, Ordering::Relaxed);
         ctx.err_stage.store(stage, Ordering::Release);
     }

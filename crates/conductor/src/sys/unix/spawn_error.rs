@@ -103,6 +103,36 @@ impl Step {
     }
 }
 
+/// The fork path's failure report: `(step, errno)` as two native-endian
+/// 32-bit words, written by the child only when it fails.
+pub(crate) type Report = [u8; 8];
+
+/// Reads the fork child's failure report from `rd` until EOF (a successful
+/// exec closes the write end); returns the report and how many of its bytes
+/// arrived (0: the exec succeeded; fewer than 8: the child died mid-report).
+pub(crate) fn read_report(rd: std::os::fd::BorrowedFd<'_>) -> rustix::io::Result<(Report, usize)> {
+    let mut report = [0u8; 8];
+    let mut got = 0;
+    while got < report.len() {
+        match rustix::io::read(rd, &mut report[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((report, got))
+}
+
+/// The `(step, errno)` words of a complete [`Report`].
+pub(crate) fn decode_report(report: &Report) -> (u32, i32) {
+    let (step, errno) = report.split_at(4);
+    (
+        u32::from_ne_bytes(step.try_into().unwrap_or([0; 4])),
+        i32::from_ne_bytes(errno.try_into().unwrap_or([0; 4])),
+    )
+}
+
 /// The error for `step` failing with `errno`; `exec_size` is the byte size of
 /// argv plus envp, quoted when exec says E2BIG.
 pub(crate) fn spawn_error(spec: &CommandSpec, exec_size: usize, step: Step, errno: i32) -> Error {

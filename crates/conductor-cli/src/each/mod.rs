@@ -63,10 +63,11 @@ pub async fn run(args: EachArgs) -> i32 {
         .launcher
         .clone()
         .filter(|l| !l.trim().is_empty());
-    let containment = match hosts::local_containment(args.containment, launcher_prefix.is_some()) {
-        Ok(c) => c,
-        Err(e) => return usage(&e),
-    };
+    let containment =
+        match launcher::containment(args.containment, launcher_prefix.is_some(), "task") {
+            Ok(c) => c,
+            Err(e) => return usage(&e),
+        };
     let shard = match &args.cluster.shard {
         None => None,
         Some(v) => match Shard::parse(v, |k| std::env::var(k).ok()) {

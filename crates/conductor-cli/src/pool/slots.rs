@@ -164,13 +164,7 @@ pub fn local_containment(arg: ContainmentArg, launcher: bool) -> Result<Containm
         (ContainmentArg::None, _) => Err(
             "--containment none: pool workers are always contained; use --containment group".into(),
         ),
-        (ContainmentArg::Cgroup, true) => Err(
-            "--containment cgroup cannot hold a --launcher worker (a stopped worker's launcher \
-             must live on to cancel its step); use --containment group"
-                .into(),
-        ),
-        (ContainmentArg::Best, true) => Ok(Containment::ProcessGroup),
-        (arg, _) => Ok(arg.into()),
+        (arg, launcher) => launcher::containment(arg, launcher, "worker"),
     }
 }
 

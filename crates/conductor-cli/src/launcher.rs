@@ -9,6 +9,8 @@
 //! out of that group and sends it SIGTERM when the group dies, which `srun`
 //! turns into cancelling the step (its processes included).
 
+use crate::run::ContainmentArg;
+use conductor::Containment;
 use std::ffi::OsString;
 
 /// The launcher guard script.
@@ -59,9 +61,47 @@ pub fn slurm_jobs(env: impl Fn(&str) -> Option<String>, launcher: bool) -> Optio
     num("SLURM_CPUS_ON_NODE")
 }
 
+/// The containment on this machine of what runs under `--launcher` (a
+/// `task` or a `worker`: `what` names it in the error), or why
+/// `--containment` cannot be honoured: the launcher runs outside the
+/// process group on purpose (a stopped one's `srun` must live on to cancel
+/// its step), so a cgroup, which would kill it too, is refused and `best`
+/// means a process group.
+///
+/// ```ignore
+/// assert_eq!(containment(ContainmentArg::Best, true, "task"), Ok(Containment::ProcessGroup));
+/// ```
+pub fn containment(arg: ContainmentArg, launcher: bool, what: &str) -> Result<Containment, String> {
+    match (arg, launcher) {
+        (ContainmentArg::Cgroup, true) => Err(format!(
+            "--containment cgroup cannot hold a --launcher {what} (a stopped {what}'s launcher \
+             must live on to cancel its step); use --containment group"
+        )),
+        (ContainmentArg::Best, true) => Ok(Containment::ProcessGroup),
+        (arg, _) => Ok(arg.into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn containment_names_what_runs_under_the_launcher() {
+        assert_eq!(
+            containment(ContainmentArg::Best, true, "task"),
+            Ok(Containment::ProcessGroup)
+        );
+        assert_eq!(
+            containment(ContainmentArg::None, false, "task"),
+            Ok(Containment::None)
+        );
+        assert_eq!(
+            containment(ContainmentArg::Cgroup, true, "worker").unwrap_err(),
+            "--containment cgroup cannot hold a --launcher worker (a stopped worker's launcher \
+             must live on to cancel its step); use --containment group"
+        );
+    }
 
     #[test]
     fn prefix_and_jobs() {

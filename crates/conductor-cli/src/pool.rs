@@ -21,7 +21,7 @@ mod output;
 pub(crate) mod progress;
 pub(crate) mod signals;
 mod silence;
-mod slots;
+pub(crate) mod slots;
 mod stderr;
 mod summary;
 

@@ -18,7 +18,6 @@
 use crate::launcher;
 use crate::remote::hosts::HostBook;
 use crate::remote::{self, Remote, Target};
-use crate::run::ContainmentArg;
 use conductor::jobs::{Outcome, PlaceFuture, Placed, Placement};
 use conductor::Containment;
 use std::ffi::OsString;
@@ -130,23 +129,5 @@ impl Placement for Hosts {
         }
         self.freed.notify_waiters();
         failed
-    }
-}
-
-/// The containment of tasks on this machine, or why `--containment` cannot
-/// be honoured with a launcher (see the module docs).
-///
-/// ```ignore
-/// assert_eq!(local_containment(ContainmentArg::Best, true), Ok(Containment::ProcessGroup));
-/// ```
-pub fn local_containment(arg: ContainmentArg, launcher: bool) -> Result<Containment, String> {
-    match (arg, launcher) {
-        (ContainmentArg::Cgroup, true) => Err(
-            "--containment cgroup cannot hold a --launcher task (a stopped task's launcher \
-             must live on to cancel its step); use --containment group"
-                .into(),
-        ),
-        (ContainmentArg::Best, true) => Ok(Containment::ProcessGroup),
-        (arg, _) => Ok(arg.into()),
     }
 }

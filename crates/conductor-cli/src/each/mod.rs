@@ -63,10 +63,11 @@ pub async fn run(args: EachArgs) -> i32 {
         .launcher
         .clone()
         .filter(|l| !l.trim().is_empty());
-    let containment = match hosts::local_containment(args.containment, launcher_prefix.is_some()) {
-        Ok(c) => c,
-        Err(e) => return usage(&e),
-    };
+    let containment =
+        match launcher::containment(args.containment, launcher_prefix.is_some(), "task") {
+            Ok(c) => c,
+            Err(e) => return usage(&e),
+        };
     let shard = match &args.cluster.shard {
         None => None,
         Some(v) => match Shard::parse(v, |k| std::env::var(k).ok()) {
@@ -315,7 +316,7 @@ async fn run_tasks(
     let feeder = input::feed(source, delim, skip, shard, tx);
     let mut run = runner.start(rx);
     let control = run.control();
-    let mut per_host: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut per_host = crate::pool::slots::HostTally::default();
     let mut items: HashMap<u64, std::ffi::OsString> = HashMap::new();
     let mut reported_spawn_errors: HashSet<i32> = HashSet::new();
     let (mut interrupts, mut halt_cause, mut failure) = (0u32, None, None::<String>);
@@ -372,7 +373,7 @@ async fn run_tasks(
                 items.remove(&r.seq);
                 counts.add(&r);
                 if named_hosts && !matches!(r.outcome, Outcome::Stopped(_)) {
-                    *per_host.entry(r.host.clone()).or_default() += 1;
+                    per_host.count(Some(&r.host));
                 }
                 if let Some(bar) = &bar {
                     bar.inc(1);
@@ -425,9 +426,9 @@ async fn run_tasks(
         }
     }
     eprintln!("conductor: {}", counts.line(started.elapsed()));
-    if per_host.keys().any(|h| h != ":") {
-        let hosts: Vec<String> = per_host.iter().map(|(h, n)| format!("{h} {n}")).collect();
-        eprintln!("conductor: tasks per host: {}", hosts.join(", "));
+    // Only when a task ran on a host other than this machine (`:`).
+    if let Some(hosts) = per_host.line().filter(|_| per_host.any_but(":")) {
+        eprintln!("conductor: tasks per host: {hosts}");
     }
     if let Some(f) = failure {
         if !broken_pipe {

@@ -86,11 +86,12 @@ impl Printer {
             return self.out.write_all(line.as_bytes());
         }
         if self.style.tag {
-            let item = r.item.as_bytes().to_vec();
+            // Disjoint fields: the item is borrowed, not copied, per task.
+            let item = r.item.as_bytes();
             let out = &mut self.out;
-            r.stdout.for_each_line(|l| tagged(out, &item, l))?;
+            r.stdout.for_each_line(|l| tagged(out, item, l))?;
             let mut err = io::stderr().lock();
-            r.stderr.for_each_line(|l| tagged(&mut err, &item, l))
+            r.stderr.for_each_line(|l| tagged(&mut err, item, l))
         } else {
             r.stdout.write_to(&mut self.out)?;
             if !r.stderr.is_empty() {

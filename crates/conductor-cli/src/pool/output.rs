@@ -97,6 +97,7 @@ fn json_line(
     host: Option<&str>,
 ) -> String {
     let info = &report.info;
+    use std::fmt::Write as _;
     let mut s = format!("{{\"line\":{line},\"ok\":{}", result.is_ok());
     match result {
         Ok(r) => match std::str::from_utf8(r) {
@@ -119,12 +120,17 @@ fn json_line(
         s.push_str(",\"host\":");
         crate::json::string(&mut s, h);
     }
-    let worker = info.worker.map_or("null".to_string(), |w| w.to_string());
-    s.push_str(&format!(
-        ",\"attempts\":{},\"worker\":{worker},\"duration_ms\":{:.3}}}\n",
-        info.runs,
+    // Written in place: no temporary strings per task.
+    let _ = write!(s, ",\"attempts\":{},\"worker\":", info.runs);
+    let _ = match info.worker {
+        Some(w) => write!(s, "{w}"),
+        None => write!(s, "null"),
+    };
+    let _ = writeln!(
+        s,
+        ",\"duration_ms\":{:.3}}}",
         info.elapsed.as_secs_f64() * 1000.0
-    ));
+    );
     s
 }
 

@@ -164,13 +164,7 @@ pub fn local_containment(arg: ContainmentArg, launcher: bool) -> Result<Containm
         (ContainmentArg::None, _) => Err(
             "--containment none: pool workers are always contained; use --containment group".into(),
         ),
-        (ContainmentArg::Cgroup, true) => Err(
-            "--containment cgroup cannot hold a --launcher worker (a stopped worker's launcher \
-             must live on to cancel its step); use --containment group"
-                .into(),
-        ),
-        (ContainmentArg::Best, true) => Ok(Containment::ProcessGroup),
-        (arg, _) => Ok(arg.into()),
+        (arg, launcher) => launcher::containment(arg, launcher, "worker"),
     }
 }
 
@@ -179,11 +173,21 @@ pub fn local_containment(arg: ContainmentArg, launcher: bool) -> Result<Containm
 pub struct HostTally(BTreeMap<String, u64>);
 
 impl HostTally {
-    /// Counts a task done on `host` (nothing without one).
+    /// Counts a task done on `host` (nothing without one). The name is
+    /// copied only the first time it is seen.
     pub fn count(&mut self, host: Option<&str>) {
-        if let Some(h) = host {
-            *self.0.entry(h.to_string()).or_default() += 1;
+        let Some(h) = host else { return };
+        match self.0.get_mut(h) {
+            Some(n) => *n += 1,
+            None => {
+                self.0.insert(h.to_string(), 1);
+            }
         }
+    }
+
+    /// Whether a task was counted on a host other than `name`.
+    pub fn any_but(&self, name: &str) -> bool {
+        self.0.keys().any(|h| h != name)
     }
 
     /// `h0 40, h1 38`, or `None` when no task named a host.
@@ -227,5 +231,9 @@ mod tests {
         t.count(Some("b"));
         t.count(None);
         assert_eq!(t.line().as_deref(), Some("a 1, b 2"));
+        assert!(t.any_but("a"));
+        let mut local = HostTally::default();
+        local.count(Some(":"));
+        assert!(!local.any_but(":"));
     }
 }

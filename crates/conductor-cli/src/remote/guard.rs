@@ -30,7 +30,6 @@ pub enum Input {
     /// The channel's stdin, passed through (pool workers). After EOF the
     /// command has the grace period to exit on its own.
     PassThrough,
-    #[allow(dead_code)] // for `conductor each`
     /// `/dev/null` (one-off tasks); EOF on the channel stops the command at once.
     Null,
 }

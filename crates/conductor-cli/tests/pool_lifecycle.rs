@@ -46,31 +46,30 @@ for line in sys.stdin:
     sys.stdout.write(line); sys.stdout.flush()
 ";
 
+/// `conductor pool -j 2 --json LIMITS -- python3 -c LEAKY` with `input`.
+fn run_leaky(limits: &[&str], input: &str) -> conductor::Output {
+    let mut args = vec!["pool", "-j", "2", "--json"];
+    args.extend_from_slice(limits);
+    args.extend(["--", "python3", "-c", LEAKY]);
+    run_with_input(&args, input.as_bytes(), Duration::from_secs(120))
+}
+
 #[test]
 fn a_leaking_worker_is_recycled_by_the_soft_limit_and_never_reaches_the_hard_one() {
     if !python3() {
         return skip::skipped("no python3");
     }
     let input: String = (1..=60).map(|i| format!("{i}\n")).collect();
-    let out = run_with_input(
+    let out = run_leaky(
         &[
-            "pool",
-            "-j",
-            "2",
-            "--json",
             "--worker-mem-soft",
             "50M",
             "--worker-mem-hard",
             "300M",
             "--monitor-interval",
             "20ms",
-            "--",
-            "python3",
-            "-c",
-            LEAKY,
         ],
-        input.as_bytes(),
-        Duration::from_secs(120),
+        &input,
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -90,23 +89,9 @@ fn a_task_over_the_hard_limit_is_reported_as_oom_and_the_pool_carries_on() {
     let mut input: String = (1..=10).map(|i| format!("{i}\n")).collect();
     input.push_str("big\n");
     input.extend((12..=21).map(|i| format!("{i}\n")));
-    let out = run_with_input(
-        &[
-            "pool",
-            "-j",
-            "2",
-            "--json",
-            "--worker-mem-hard",
-            "200M",
-            "--monitor-interval",
-            "50ms",
-            "--",
-            "python3",
-            "-c",
-            LEAKY,
-        ],
-        input.as_bytes(),
-        Duration::from_secs(120),
+    let out = run_leaky(
+        &["--worker-mem-hard", "200M", "--monitor-interval", "50ms"],
+        &input,
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");

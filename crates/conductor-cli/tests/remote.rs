@@ -54,6 +54,13 @@ fn hostile_arguments_and_tasks_are_not_interpreted() {
     assert!(!x.exists() && !y.exists(), "something was interpreted");
 }
 
+/// `conductor pool --ssh SSH ARGS` with `input` on stdin; at most 120 s.
+fn pool_over_ssh(ssh: &str, args: &[&str], input: &[u8]) -> conductor::Output {
+    let mut all = vec!["pool", "--ssh", ssh];
+    all.extend_from_slice(args);
+    run_with_input(&all, input, Duration::from_secs(120))
+}
+
 /// A line worker that, on the task `hang`, starts a grandchild, records its
 /// pid in DIR/pid and hangs; other tasks are echoed.
 fn hanging_worker(dir: &std::path::Path) -> String {
@@ -77,11 +84,9 @@ fn a_task_timeout_leaves_no_remote_process() {
     let Some(c) = cluster(1) else { return };
     let ssh = c.ssh();
     let worker = hanging_worker(&c.dir);
-    let out = run_with_input(
+    let out = pool_over_ssh(
+        &ssh,
         &[
-            "pool",
-            "--ssh",
-            &ssh,
             "-S",
             "1/h0",
             "--task-timeout",
@@ -94,7 +99,6 @@ fn a_task_timeout_leaves_no_remote_process() {
             &worker,
         ],
         b"a\nhang\nb\n",
-        Duration::from_secs(120),
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(
@@ -146,11 +150,9 @@ fn a_host_that_refuses_connections_is_down_and_the_others_do_its_work() {
     let Some(c) = cluster(1) else { return };
     let ssh = c.ssh();
     let input: String = (0..40).map(|i| format!("t{i}\n")).collect();
-    let out = run_with_input(
+    let out = pool_over_ssh(
+        &ssh,
         &[
-            "pool",
-            "--ssh",
-            &ssh,
             "-S",
             "2/down",
             "-S",
@@ -162,7 +164,6 @@ fn a_host_that_refuses_connections_is_down_and_the_others_do_its_work() {
             "cat",
         ],
         input.as_bytes(),
-        Duration::from_secs(120),
     );
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -214,6 +215,15 @@ fn a_host_lost_mid_run_has_its_tasks_retried_on_the_others() {
             let _ = tx.send(l);
         }
     });
+    // stderr on a thread too, so a conductor that never exits fails the
+    // bounded wait below instead of hanging the read.
+    let (err_tx, err_rx) = std::sync::mpsc::channel();
+    let mut stderr_pipe = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr_pipe.read_to_string(&mut s);
+        let _ = err_tx.send(s);
+    });
     let mut lines = Vec::new();
     // Once both hosts have answered, host 1 crashes.
     while !(lines.iter().any(|l: &String| l.contains("\"host\":\"h1\""))
@@ -228,17 +238,13 @@ fn a_host_lost_mid_run_has_its_tasks_retried_on_the_others() {
     while let Ok(l) = rx.recv_timeout(Duration::from_secs(120)) {
         lines.push(l);
     }
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
     let status = child
         .wait_timeout(Duration::from_secs(60))
         .unwrap()
         .expect("conductor ends");
+    let stderr = err_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("conductor's stderr closes");
     assert!(status.success(), "{stderr}");
     assert_eq!(lines.len(), 60, "{stderr}");
     assert!(lines.iter().all(|l| l.contains("\"ok\":true")), "{lines:?}");
@@ -534,11 +540,9 @@ fn line_buffered_workers_over_ssh() {
     let Some(c) = cluster(1) else { return };
     let ssh = c.ssh();
     let input: String = (0..50).map(|i| format!("task-{i}\n")).collect();
-    let out = run_with_input(
+    let out = pool_over_ssh(
+        &ssh,
         &[
-            "pool",
-            "--ssh",
-            &ssh,
             "-S",
             "2/h0",
             "--line-buffered",
@@ -554,16 +558,13 @@ fn line_buffered_workers_over_ssh() {
             "A-Z",
         ],
         input.as_bytes(),
-        Duration::from_secs(120),
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), input.to_uppercase());
     assert!(text(&out.stderr).contains("tasks per host: h0 50"));
-    let out = run_with_input(
+    let out = pool_over_ssh(
+        &ssh,
         &[
-            "pool",
-            "--ssh",
-            &ssh,
             "-S",
             "1/h0",
             "--line-buffered",
@@ -574,7 +575,6 @@ fn line_buffered_workers_over_ssh() {
             r#"while IFS= read -r l; do echo "$l=$PYTHONUNBUFFERED"; echo "err $l" >&2; done"#,
         ],
         b"x\n",
-        Duration::from_secs(120),
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);

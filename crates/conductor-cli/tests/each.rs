@@ -9,7 +9,8 @@ mod skip;
 mod cli_support;
 
 use cli_support::{
-    communicate, conductor, live_members, on_terminal, scratch, spawn, text, wait_until,
+    communicate, conductor, line_reader, live_members, on_terminal, scratch, spawn, text,
+    wait_until,
 };
 use conductor::Stdio;
 use std::os::unix::ffi::OsStrExt;
@@ -133,13 +134,16 @@ fn output_is_whole_per_task_in_input_order_and_spills_huge_outputs() {
 fn unordered_prints_as_tasks_finish() {
     let d = scratch("each-unordered");
     let flag = d.join("second-done");
-    // Task 1 waits (bounded) until task 2 has finished.
+    // Task 1 waits (bounded) for a flag this test makes only once task 2's
+    // output has been printed: with --unordered, "two" comes out while task 1
+    // still runs.
     let script = format!(
-        "if [ $0 = 1 ]; then i=0; while [ ! -e {f} ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i+1)); done; echo one; else echo two; touch {f}; fi",
+        "if [ $0 = 1 ]; then i=0; while [ ! -e {f} ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i+1)); done; echo one; else echo two; fi",
         f = flag.display()
     );
-    let out = each(
-        &[
+    let mut child = conductor()
+        .args([
+            "each",
             "-j",
             "2",
             "--unordered",
@@ -149,11 +153,27 @@ fn unordered_prints_as_tasks_finish() {
             ":::",
             "1",
             "2",
-        ],
-        b"",
-    );
-    assert_eq!(text(&out.stdout), "two\none\n");
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut next = line_reader(child.stdout.take().unwrap(), Duration::from_secs(30));
+    assert_eq!(next(), "two", "task 2's output before task 1 finished");
+    std::fs::write(&flag, "").unwrap();
+    assert_eq!(next(), "one");
+    let status = child
+        .wait_timeout(Duration::from_secs(30))
+        .unwrap()
+        .expect("exits");
+    assert_eq!(status.code(), Some(0));
     let _ = std::fs::remove_file(&flag);
+    // Task 2 finishes first (task 1 waits for its flag); the output is still
+    // in input order.
+    let script = format!(
+        "if [ $0 = 1 ]; then i=0; while [ ! -e {f} ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i+1)); done; echo one; else echo two; touch {f}; fi",
+        f = flag.display()
+    );
     let out = each(&["-j", "2", "sh", "-c", &script, ":::", "1", "2"], b"");
     assert_eq!(text(&out.stdout), "one\ntwo\n", "input order by default");
     let _ = std::fs::remove_dir_all(d);

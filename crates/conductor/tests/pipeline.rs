@@ -293,3 +293,130 @@ fn a_stage_that_cannot_start_fails_the_spawn_and_stops_the_others() {
     assert_eq!(err.kind(), std::io::ErrorKind::NotFound, "{err}");
     assert!(started.elapsed() < HANG);
 }
+
+/// A one-stage pipeline whose stage says, when SIGTERM reaches it, whether
+/// its stdin (the pipeline's, piped) was already closed then.
+const STDIN_STATE_ON_TERM: &str = r#"$| = 1;
+$SIG{TERM} = sub {
+    my $rin = ""; vec($rin, 0, 1) = 1;
+    my $ready = select(my $r = $rin, undef, undef, 0);
+    my $eof = $ready > 0 && sysread(STDIN, my $buf, 1) == 0;
+    print $eof ? "closed\n" : "open\n";
+    exit 0;
+};
+print "ready\n";
+sleep 1 while 1;"#;
+
+/// Whether perl is missing (the test then skips itself, logged).
+fn no_perl() -> bool {
+    let ok = std::process::Command::new("perl")
+        .args(["-e", "1"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        common::skipped("perl is not installed");
+    }
+    !ok
+}
+
+#[tokio::test]
+async fn terminate_closes_the_stdin_before_signalling() {
+    if no_perl() {
+        return;
+    }
+    use tokio::io::AsyncReadExt;
+    let mut p = Pipeline::new([cmd("perl", &["-e", STDIN_STATE_ON_TERM])])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = p.stdout.take().unwrap();
+    let mut got = Vec::new();
+    while !got.ends_with(b"ready\n") {
+        let mut buf = [0; 64];
+        let n = tokio::time::timeout(HANG, stdout.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "the stage ended early: {got:?}");
+        got.extend_from_slice(&buf[..n]);
+    }
+    let status = tokio::time::timeout(HANG, p.terminate(Duration::from_secs(10)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(p.stdin.is_none());
+    let mut rest = String::new();
+    tokio::time::timeout(HANG, stdout.read_to_string(&mut rest))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rest, "closed\n", "{status:?}");
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn terminate_closes_the_stdin_before_signalling_blocking() {
+    if no_perl() {
+        return;
+    }
+    use std::io::{BufRead, Read};
+    let mut p = blocking::Pipeline::new([bcmd("perl", &["-e", STDIN_STATE_ON_TERM])])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(p.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    let status = p.terminate(Duration::from_secs(10)).unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "closed\n", "{status:?}");
+}
+
+/// Stage 1 fails on its own (its command's timeout stops it, and only it:
+/// it does not lead the group); stage 2 runs on after its stdin ends, then
+/// leaves a mark.
+#[cfg(target_os = "linux")]
+fn failing_stage_then_slow_stage(dir: &std::path::Path) -> [String; 2] {
+    let mark = dir.join("mark");
+    [
+        "exec sleep 300".to_owned(),
+        format!("cat >/dev/null; sleep 1; echo done > {}", mark.display()),
+    ]
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn wait_with_output_waits_for_every_stage_when_one_fails() {
+    let dir = temp_dir("stage-error");
+    let [a, b] = failing_stage_then_slow_stage(&dir);
+    let mut failing = cmd("sh", &["-c", &a]);
+    failing.timeout(Duration::from_millis(200));
+    let mut p = Pipeline::new([cmd("true", &[]), failing, cmd("sh", &["-c", &b])]);
+    let err = tokio::time::timeout(HANG, p.output())
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::TimedOut, "{err}");
+    // No stage is left running (in a task nobody awaits) once it returned.
+    assert!(dir.join("mark").exists(), "returned before stage 2 ended");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn wait_with_output_waits_for_every_stage_when_one_fails_blocking() {
+    let dir = temp_dir("stage-error-blocking");
+    let [a, b] = failing_stage_then_slow_stage(&dir);
+    let mut failing = bcmd("sh", &["-c", &a]);
+    failing.timeout(Duration::from_millis(200));
+    let err = blocking::Pipeline::new([bcmd("true", &[]), failing, bcmd("sh", &["-c", &b])])
+        .output()
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::TimedOut, "{err}");
+    assert!(dir.join("mark").exists(), "returned before stage 2 ended");
+    let _ = std::fs::remove_dir_all(&dir);
+}

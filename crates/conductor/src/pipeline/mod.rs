@@ -310,6 +310,7 @@ macro_rules! pipeline_child_methods {
 pub(crate) use pipeline_child_methods;
 
 mod async_pipeline;
+mod shell;
 pub(crate) mod blocking_pipeline;
 
 pub use async_pipeline::{Pipeline, PipelineChild};

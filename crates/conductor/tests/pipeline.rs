@@ -360,16 +360,16 @@ fn terminate_closes_the_stdin_before_signalling_blocking() {
     if no_perl() {
         return;
     }
-    use std::io::{BufRead, Read};
+    use std::io::Read;
     let mut p = blocking::Pipeline::new([bcmd("perl", &["-e", STDIN_STATE_ON_TERM])])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stdout = std::io::BufReader::new(p.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    assert_eq!(line, "ready\n");
+    let mut stdout = p.stdout.take().unwrap();
+    let mut ready = [0; 6];
+    stdout.read_exact(&mut ready).unwrap();
+    assert_eq!(&ready, b"ready\n");
     let status = p.terminate(Duration::from_secs(10)).unwrap();
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();

@@ -11,30 +11,38 @@ use crate::sys::StdioDefault;
 use std::ffi::OsString;
 use std::time::Duration;
 
-/// `a | b | c` (async API): see the [module documentation](crate::pipeline).
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), conductor::Error> {
-/// use conductor::{pipeline::Pipeline, Command};
-/// let mut sort = Command::new("sort");
-/// sort.arg("-r");
-/// let out = Pipeline::new([Command::new("printf").arg("a\\nb\\nc\\n").to_owned_command(), sort])
-///     .output()
-///     .await?;
-/// assert_eq!(out.stdout, b"c\nb\na\n");
-/// # Ok(()) }
-/// ```
-#[derive(Debug)]
-pub struct Pipeline {
-    stages: Vec<Command>,
-    settings: Settings,
-}
-
-super::pipeline_builder!();
-
 super::shell::pipeline_waits! {
     shell: [async] [.await] waits,
+    pipeline: {
+        /// `a | b | c` (async API): see the [module documentation](crate::pipeline).
+        ///
+        /// ```
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), conductor::Error> {
+        /// use conductor::{pipeline::Pipeline, Command};
+        /// let mut sort = Command::new("sort");
+        /// sort.arg("-r");
+        /// let out = Pipeline::new([Command::new("printf").arg("a\\nb\\nc\\n").to_owned_command(), sort])
+        ///     .output()
+        ///     .await?;
+        /// assert_eq!(out.stdout, b"c\nb\na\n");
+        /// # Ok(()) }
+        /// ```
+    },
+    pipeline_child: {
+        /// A running pipeline (async API), from [`Pipeline::spawn`].
+        ///
+        /// ```
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), conductor::Error> {
+        /// use conductor::Command;
+        /// use std::time::Duration;
+        /// let mut p = Command::new("sleep").arg("300").to_owned_command().pipe(Command::new("cat")).spawn()?;
+        /// let status = p.terminate(Duration::from_secs(5)).await?;
+        /// assert!(!status.success());
+        /// # Ok(()) }
+        /// ```
+    },
     spawn: {
         /// Outside a tokio runtime, `Spawn`.
     } {
@@ -104,30 +112,6 @@ super::shell::pipeline_waits! {
         /// # Ok(()) }
         /// ```
     },
-}
-
-/// A running pipeline (async API), from [`Pipeline::spawn`].
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), conductor::Error> {
-/// use conductor::Command;
-/// use std::time::Duration;
-/// let mut p = Command::new("sleep").arg("300").to_owned_command().pipe(Command::new("cat")).spawn()?;
-/// let status = p.terminate(Duration::from_secs(5)).await?;
-/// assert!(!status.success());
-/// # Ok(()) }
-/// ```
-#[derive(Debug)]
-pub struct PipelineChild {
-    /// The first stage's stdin, when piped.
-    pub stdin: Option<ChildStdin>,
-    /// The last stage's stdout, when piped.
-    pub stdout: Option<ChildStdout>,
-    pgid: u32,
-    children: Vec<Child>,
-    programs: Vec<OsString>,
-    settings: Settings,
 }
 
 /// How the async shell waits for its stages (see [`super::shell`]).

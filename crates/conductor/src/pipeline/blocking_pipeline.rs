@@ -10,29 +10,36 @@ use crate::sys::StdioDefault;
 use std::ffi::OsString;
 use std::time::Duration;
 
-/// `a | b | c` (blocking API): see the [module documentation](crate::pipeline).
-///
-/// ```
-/// # fn main() -> Result<(), conductor::Error> {
-/// use conductor::blocking::{Command, Pipeline};
-/// let mut sort = Command::new("sort");
-/// sort.arg("-r");
-/// let out = Pipeline::new([Command::new("printf").arg("a\\nb\\nc\\n").to_owned_command(), sort])
-///     .output()
-///     ?;
-/// assert_eq!(out.stdout, b"c\nb\na\n");
-/// # Ok(()) }
-/// ```
-#[derive(Debug)]
-pub struct Pipeline {
-    stages: Vec<Command>,
-    settings: Settings,
-}
-
-super::pipeline_builder!();
-
 super::shell::pipeline_waits! {
     shell: [] [] waits,
+    pipeline: {
+        /// `a | b | c` (blocking API): see the [module documentation](crate::pipeline).
+        ///
+        /// ```
+        /// # fn main() -> Result<(), conductor::Error> {
+        /// use conductor::blocking::{Command, Pipeline};
+        /// let mut sort = Command::new("sort");
+        /// sort.arg("-r");
+        /// let out = Pipeline::new([Command::new("printf").arg("a\\nb\\nc\\n").to_owned_command(), sort])
+        ///     .output()
+        ///     ?;
+        /// assert_eq!(out.stdout, b"c\nb\na\n");
+        /// # Ok(()) }
+        /// ```
+    },
+    pipeline_child: {
+        /// A running pipeline (blocking API), from [`Pipeline::spawn`].
+        ///
+        /// ```
+        /// # fn main() -> Result<(), conductor::Error> {
+        /// use conductor::blocking::Command;
+        /// use std::time::Duration;
+        /// let mut p = Command::new("sleep").arg("300").to_owned_command().pipe(Command::new("cat")).spawn()?;
+        /// let status = p.terminate(Duration::from_secs(5))?;
+        /// assert!(!status.success());
+        /// # Ok(()) }
+        /// ```
+    },
     spawn: {} {
         /// ```
         /// # fn main() -> Result<(), conductor::Error> {
@@ -96,29 +103,6 @@ super::shell::pipeline_waits! {
         /// # Ok(()) }
         /// ```
     },
-}
-
-/// A running pipeline (blocking API), from [`Pipeline::spawn`].
-///
-/// ```
-/// # fn main() -> Result<(), conductor::Error> {
-/// use conductor::blocking::Command;
-/// use std::time::Duration;
-/// let mut p = Command::new("sleep").arg("300").to_owned_command().pipe(Command::new("cat")).spawn()?;
-/// let status = p.terminate(Duration::from_secs(5))?;
-/// assert!(!status.success());
-/// # Ok(()) }
-/// ```
-#[derive(Debug)]
-pub struct PipelineChild {
-    /// The first stage's stdin, when piped.
-    pub stdin: Option<ChildStdin>,
-    /// The last stage's stdout, when piped.
-    pub stdout: Option<ChildStdout>,
-    pgid: u32,
-    children: Vec<Child>,
-    programs: Vec<OsString>,
-    settings: Settings,
 }
 
 /// How the blocking shell waits for its stages (see [`super::shell`]).

@@ -1,5 +1,5 @@
-//! [`pipeline_waits`]: the `Pipeline` and `PipelineChild` methods that wait,
-//! written once for both shells. A shell expands it with its `async` and
+//! [`pipeline_waits`]: the `Pipeline` and `PipelineChild` types with the
+//! methods that wait, written once for both shells. A shell expands it with its `async` and
 //! `.await` tokens (none for the blocking one) and a module `$w` holding
 //! its two waiting primitives:
 //!
@@ -11,12 +11,14 @@
 //!   the grace), returned only once every stage has returned (whatever
 //!   failed), in stage order, with whether the timeout struck.
 //!
-//! The doc examples are the shell's, passed in per method.
+//! The type docs and the methods' examples are the shell's, passed in.
 
 /// See the [module documentation](self).
 macro_rules! pipeline_waits {
     (
         shell: [$($async:tt)*] [$($await:tt)*] $w:ident,
+        pipeline: {$(#[$pipeline_doc:meta])*},
+        pipeline_child: {$(#[$child_doc:meta])*},
         spawn: {$(#[$spawn_extra:meta])*} {$(#[$spawn_ex:meta])*},
         status: {$(#[$status_ex:meta])*},
         output: {$(#[$output_ex:meta])*},
@@ -24,6 +26,28 @@ macro_rules! pipeline_waits {
         terminate: {$(#[$terminate_ex:meta])*},
         wait_with_output: {$(#[$wwo_extra:meta])*} {$(#[$wwo_ex:meta])*},
     ) => {
+        $(#[$pipeline_doc])*
+        #[derive(Debug)]
+        pub struct Pipeline {
+            stages: Vec<Command>,
+            settings: Settings,
+        }
+
+        super::pipeline_builder!();
+
+        $(#[$child_doc])*
+        #[derive(Debug)]
+        pub struct PipelineChild {
+            /// The first stage's stdin, when piped.
+            pub stdin: Option<ChildStdin>,
+            /// The last stage's stdout, when piped.
+            pub stdout: Option<ChildStdout>,
+            pgid: u32,
+            children: Vec<Child>,
+            programs: Vec<OsString>,
+            settings: Settings,
+        }
+
         impl Pipeline {
             /// Starts every stage; the ends' streams default to the parent's.
             ///

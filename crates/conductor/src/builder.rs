@@ -364,6 +364,42 @@ macro_rules! command_impls {
 
 pub(crate) use command_impls;
 
+/// Expands to a shell's `Command` type: the struct (with the docs given),
+/// its shared trait impls, `new` (with the shell's example) and the builder
+/// methods; the shell adds its spawning and running methods.
+macro_rules! command_type {
+    ($(#[$doc:meta])* new: {$(#[$new_ex:meta])*}) => {
+        $(#[$doc])*
+        pub struct Command {
+            pub(crate) spec: $crate::spec::CommandSpec,
+        }
+
+        $crate::builder::command_impls!(Command);
+
+        impl $crate::spec::HasSpec for Command {
+            fn spec_mut(&mut self) -> &mut $crate::spec::CommandSpec {
+                &mut self.spec
+            }
+        }
+
+        impl Command {
+            /// A command that runs `program`, found through the child's `PATH` when it
+            /// names no directory. No shell is involved.
+            ///
+            $(#[$new_ex])*
+            pub fn new<S: AsRef<std::ffi::OsStr>>(program: S) -> Command {
+                Command {
+                    spec: $crate::spec::CommandSpec::new(program.as_ref()),
+                }
+            }
+
+            $crate::builder::builder_methods!();
+        }
+    };
+}
+
+pub(crate) use command_type;
+
 /// What `output()`, `capture()` and `combined_output()` default to: stdin
 /// the null device, stdout and stderr piped.
 pub(crate) const CAPTURE: [crate::sys::StdioDefault; 3] = [

@@ -1,56 +1,38 @@
 //! The async [`Command`] builder: spawns children whose pipes and exit are
 //! driven by tokio's reactor.
 
-use crate::builder::{builder_methods, command_impls, CAPTURE};
+use crate::builder::CAPTURE;
 use crate::child::Child;
 use crate::error::{Error, Operation, Result};
-use crate::spec::{CommandSpec, HasSpec};
 use crate::status::{Captured, ExitStatus, Output};
 use crate::sys::{SpawnOptions, StdioDefault};
+#[cfg(unix)]
 use std::ffi::OsStr;
 
-/// A process builder for the async API, mirroring [`std::process::Command`]
-/// (and `tokio::process::Command`).
-///
-/// `spawn` needs to run inside a tokio runtime (the child's pipes and exit are
-/// registered with its reactor); for code without a runtime use
-/// [`crate::blocking::Command`].
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), conductor::Error> {
-/// use conductor::Command;
-/// let out = Command::new("echo").arg("hello").output().await?;
-/// assert_eq!(out.stdout, b"hello\n");
-/// # Ok(()) }
-/// ```
-pub struct Command {
-    pub(crate) spec: CommandSpec,
-}
-
-command_impls!(Command);
-
-impl HasSpec for Command {
-    fn spec_mut(&mut self) -> &mut CommandSpec {
-        &mut self.spec
+crate::builder::command_type! {
+    /// A process builder for the async API, mirroring [`std::process::Command`]
+    /// (and `tokio::process::Command`).
+    ///
+    /// `spawn` needs to run inside a tokio runtime (the child's pipes and exit are
+    /// registered with its reactor); for code without a runtime use
+    /// [`crate::blocking::Command`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), conductor::Error> {
+    /// use conductor::Command;
+    /// let out = Command::new("echo").arg("hello").output().await?;
+    /// assert_eq!(out.stdout, b"hello\n");
+    /// # Ok(()) }
+    /// ```
+    new: {
+        /// ```
+        /// let cmd = conductor::Command::new("ls");
+        /// ```
     }
 }
 
 impl Command {
-    /// A command that runs `program`, found through the child's `PATH` when it
-    /// names no directory. No shell is involved.
-    ///
-    /// ```
-    /// let cmd = conductor::Command::new("ls");
-    /// ```
-    pub fn new<S: AsRef<OsStr>>(program: S) -> Command {
-        Command {
-            spec: CommandSpec::new(program.as_ref()),
-        }
-    }
-
-    builder_methods!();
-
     /// Sets `argv[0]` (Unix), as `tokio::process::Command::arg0` (the same
     /// as [`CommandExt::arg0`](crate::unix::CommandExt::arg0), inherent so
     /// tokio code needs no extra import).

@@ -10,11 +10,11 @@ use std::io;
 use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
 #[cfg(windows)]
 use std::os::windows::io::{
-    AsHandle, AsRawHandle, BorrowedHandle, IntoRawHandle, OwnedHandle, RawHandle,
+    AsHandle, BorrowedHandle, IntoRawHandle, OwnedHandle, RawHandle,
 };
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, ReadBuf};
 
 /// The borrowing descriptor traits both flavours of pipe share (`AsFd`,
 /// `AsRawFd`), on a type with a `pipe` field.
@@ -33,9 +33,41 @@ macro_rules! pipe_borrow_impls {
                 std::os::fd::AsRawFd::as_raw_fd(&self.pipe)
             }
         }
+
+        #[cfg(windows)]
+        impl std::os::windows::io::AsRawHandle for $name {
+            fn as_raw_handle(&self) -> std::os::windows::io::RawHandle {
+                // The platform's pipe has it inherent (async) or from the trait (blocking).
+                #[allow(unused_imports)]
+                use std::os::windows::io::AsRawHandle as _;
+                self.pipe.as_raw_handle()
+            }
+        }
     };
 }
 pub(crate) use pipe_borrow_impls;
+
+/// A shell's three pipe types, each from the shell's `pipe_type!` with the
+/// docs they share; `$write` and `$read` name the shell's I/O traits.
+macro_rules! child_pipe_types {
+    ($pipe_type:ident, $write:literal, $read:literal) => {
+        $pipe_type!(
+            #[doc = concat!("The write end of a child's stdin pipe (", $write, "). Dropping it")]
+            /// closes the pipe, so the child sees end of input. Writing after the child
+            /// exited gives a `BrokenPipe` error; the parent never gets SIGPIPE.
+            ChildStdin
+        );
+        $pipe_type!(
+            #[doc = concat!("The read end of a child's stdout pipe (", $read, ").")]
+            ChildStdout
+        );
+        $pipe_type!(
+            #[doc = concat!("The read end of a child's stderr pipe (", $read, ").")]
+            ChildStderr
+        );
+    };
+}
+pub(crate) use child_pipe_types;
 
 macro_rules! pipe_type {
     ($(#[$doc:meta])* $name:ident) => {
@@ -103,13 +135,6 @@ macro_rules! pipe_type {
         }
 
         #[cfg(windows)]
-        impl AsRawHandle for $name {
-            fn as_raw_handle(&self) -> RawHandle {
-                self.pipe.as_raw_handle()
-            }
-        }
-
-        #[cfg(windows)]
         impl AsHandle for $name {
             fn as_handle(&self) -> BorrowedHandle<'_> {
                 // SAFETY: the handle stays open as long as `self` is borrowed.
@@ -144,36 +169,51 @@ macro_rules! pipe_type {
     };
 }
 
-pipe_type!(
-    /// The write end of a child's stdin pipe (tokio `AsyncWrite`). Dropping it
-    /// closes the pipe, so the child sees end of input. Writing after the child
-    /// exited gives a `BrokenPipe` error; the parent never gets SIGPIPE.
-    ChildStdin
-);
-pipe_type!(
-    /// The read end of a child's stdout pipe (tokio `AsyncRead`).
-    ChildStdout
-);
-pipe_type!(
-    /// The read end of a child's stderr pipe (tokio `AsyncRead`).
-    ChildStderr
-);
+child_pipe_types!(pipe_type, "tokio `AsyncWrite`", "tokio `AsyncRead`");
 
-impl AsyncWrite for ChildStdin {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.get_mut().pipe.poll_write(cx, buf)
-    }
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
+impl ChildStdin {
+    fn poll_write_to(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.pipe.poll_write(cx, buf)
     }
 }
+
+/// tokio's `AsyncWrite` for a type that writes through its own
+/// `poll_write_to(&mut self, cx, buf)` and has nothing to flush or shut
+/// down (`poll_shutdown` gets the docs given, saying why).
+macro_rules! async_write_via {
+    ($ty:ty, $(#[$shutdown_doc:meta])*) => {
+        impl tokio::io::AsyncWrite for $ty {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.get_mut().poll_write_to(cx, buf)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            $(#[$shutdown_doc])*
+            fn poll_shutdown(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+        }
+    };
+}
+pub(crate) use async_write_via;
+
+crate::pipes::async_write_via!(
+    ChildStdin,
+    #[doc = "Does nothing: dropping the `ChildStdin` closes the pipe."]
+);
 
 macro_rules! async_read {
     ($($name:ident),*) => {$(

@@ -1,49 +1,29 @@
 //! The blocking [`Command`] builder.
 
 use super::child::Child;
-use crate::builder::{builder_methods, command_impls, CAPTURE};
+use crate::builder::CAPTURE;
 use crate::error::Result;
-use crate::spec::{CommandSpec, HasSpec};
 use crate::status::{Captured, ExitStatus, Output};
 use crate::sys::{SpawnOptions, StdioDefault};
-use std::ffi::OsStr;
 
-/// A process builder for blocking code, mirroring [`std::process::Command`].
-///
-/// ```
-/// # fn main() -> Result<(), conductor::Error> {
-/// use conductor::blocking::Command;
-/// let status = Command::new("sh").args(["-c", "exit 2"]).status()?;
-/// assert_eq!(status.code(), Some(2));
-/// # Ok(()) }
-/// ```
-pub struct Command {
-    pub(crate) spec: CommandSpec,
-}
-
-command_impls!(Command);
-
-impl HasSpec for Command {
-    fn spec_mut(&mut self) -> &mut CommandSpec {
-        &mut self.spec
+crate::builder::command_type! {
+    /// A process builder for blocking code, mirroring [`std::process::Command`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), conductor::Error> {
+    /// use conductor::blocking::Command;
+    /// let status = Command::new("sh").args(["-c", "exit 2"]).status()?;
+    /// assert_eq!(status.code(), Some(2));
+    /// # Ok(()) }
+    /// ```
+    new: {
+        /// ```
+        /// let cmd = conductor::blocking::Command::new("ls");
+        /// ```
     }
 }
 
 impl Command {
-    /// A command that runs `program`, found through the child's `PATH` when it
-    /// names no directory. No shell is involved.
-    ///
-    /// ```
-    /// let cmd = conductor::blocking::Command::new("ls");
-    /// ```
-    pub fn new<S: AsRef<OsStr>>(program: S) -> Command {
-        Command {
-            spec: CommandSpec::new(program.as_ref()),
-        }
-    }
-
-    builder_methods!();
-
     pub(crate) fn spawn_with(&mut self, defaults: [StdioDefault; 3], grow: bool) -> Result<Child> {
         let opts = SpawnOptions {
             defaults,

@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 #[cfg(unix)]
 use std::os::fd::{OwnedFd, RawFd};
 #[cfg(windows)]
-use std::os::windows::io::{AsHandle, AsRawHandle, BorrowedHandle, OwnedHandle, RawHandle};
+use std::os::windows::io::{AsHandle, BorrowedHandle, OwnedHandle, RawHandle};
 
 macro_rules! pipe_type {
     ($(#[$doc:meta])* $name:ident) => {
@@ -42,13 +42,6 @@ macro_rules! pipe_type {
         }
 
         #[cfg(windows)]
-        impl AsRawHandle for $name {
-            fn as_raw_handle(&self) -> RawHandle {
-                self.pipe.as_raw_handle()
-            }
-        }
-
-        #[cfg(windows)]
         impl AsHandle for $name {
             fn as_handle(&self) -> BorrowedHandle<'_> {
                 self.pipe.as_handle()
@@ -71,20 +64,7 @@ macro_rules! pipe_type {
     };
 }
 
-pipe_type!(
-    /// The write end of a child's stdin pipe (std `Write`). Dropping it closes
-    /// the pipe. Writing after the child exited gives `BrokenPipe`; the parent
-    /// never gets SIGPIPE.
-    ChildStdin
-);
-pipe_type!(
-    /// The read end of a child's stdout pipe (std `Read`).
-    ChildStdout
-);
-pipe_type!(
-    /// The read end of a child's stderr pipe (std `Read`).
-    ChildStderr
-);
+crate::pipes::child_pipe_types!(pipe_type, "std `Write`", "std `Read`");
 
 impl Write for ChildStdin {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

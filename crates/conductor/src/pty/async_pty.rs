@@ -9,7 +9,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use tokio::io::unix::AsyncFd;
-use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
+use tokio::io::{AsyncRead, Interest, ReadBuf};
 
 /// The parent's end (master) of a child's pseudo-terminal (async API):
 /// reading gets what the child writes to the terminal, writing is typing
@@ -111,12 +111,8 @@ impl AsyncRead for Pty {
     }
 }
 
-impl AsyncWrite for Pty {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+impl Pty {
+    fn poll_write_to(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         loop {
             let mut guard = ready!(self.fd.poll_write_ready(cx))?;
             match guard.try_io(|fd| pty::write(fd.get_ref().as_fd(), buf)) {
@@ -125,17 +121,13 @@ impl AsyncWrite for Pty {
             }
         }
     }
+}
 
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
+crate::pipes::async_write_via!(
+    Pty,
     /// A terminal cannot be half-closed: write the end-of-file character
     /// (Ctrl-D, `b"\x04"`) at the start of a line instead. Does nothing.
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
+);
 
 impl AsFd for Pty {
     fn as_fd(&self) -> BorrowedFd<'_> {

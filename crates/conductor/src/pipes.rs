@@ -16,10 +16,17 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, ReadBuf};
 
-/// The borrowing descriptor traits both flavours of pipe share (`AsFd`,
-/// `AsRawFd`), on a type with a `pipe` field.
-macro_rules! pipe_borrow_impls {
-    ($name:ident) => {
+/// A pipe type of either flavour: the struct (a `pipe` field of the
+/// shell's platform pipe) with the borrowing traits both flavours share
+/// (`AsFd`, `AsRawFd`, `AsRawHandle`).
+macro_rules! pipe_struct {
+    ($(#[$doc:meta])* $name:ident: $pipe:ty) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name {
+            pub(crate) pipe: $pipe,
+        }
+
         #[cfg(unix)]
         impl std::os::fd::AsFd for $name {
             fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
@@ -45,7 +52,7 @@ macro_rules! pipe_borrow_impls {
         }
     };
 }
-pub(crate) use pipe_borrow_impls;
+pub(crate) use pipe_struct;
 
 /// A shell's three pipe types, each from the shell's `pipe_type!` with the
 /// docs they share; `$write` and `$read` name the shell's I/O traits.
@@ -71,13 +78,7 @@ pub(crate) use child_pipe_types;
 
 macro_rules! pipe_type {
     ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Debug)]
-        pub struct $name {
-            pub(crate) pipe: AsyncPipe,
-        }
-
-        $crate::pipes::pipe_borrow_impls!($name);
+        $crate::pipes::pipe_struct!($(#[$doc])* $name: AsyncPipe);
 
         #[cfg(unix)]
         impl $name {

@@ -12,13 +12,7 @@ use std::os::windows::io::{AsHandle, BorrowedHandle, OwnedHandle, RawHandle};
 
 macro_rules! pipe_type {
     ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Debug)]
-        pub struct $name {
-            pub(crate) pipe: BlockingPipe,
-        }
-
-        $crate::pipes::pipe_borrow_impls!($name);
+        $crate::pipes::pipe_struct!($(#[$doc])* $name: BlockingPipe);
 
         #[cfg(unix)]
         impl std::os::fd::IntoRawFd for $name {

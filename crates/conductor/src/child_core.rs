@@ -3,7 +3,11 @@
 //! kill-on-drop), with the operations that do not depend on how one waits:
 //! signalling, events, and finishing a `communicate` or a limited wait from
 //! how it [`Ended`]. [`child_passthrough`] generates the `Child` methods that
-//! only forward to the core, so the two `Child` types are shells that wait.
+//! only forward to the core, and [`child_shell`] the ones that wait (over a
+//! shell's waiting primitives), so the two `Child` types are thin shells.
+
+mod shell;
+pub(crate) use shell::child_shell;
 
 use crate::error::{Error, Operation, Result};
 use crate::spec::CommandSpec;
@@ -244,6 +248,18 @@ impl ChildCore {
     }
 }
 
+/// What `communicate`'s I/O phase gathered (a shell's `gather`).
+#[derive(Debug, Default)]
+pub(crate) struct Gathered {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    /// Each stream was cut at the capture limit or the I/O grace.
+    pub stdout_truncated: bool,
+    pub stderr_truncated: bool,
+    /// The command's timeout struck first (the tree is still to be stopped).
+    pub timed_out: bool,
+}
+
 /// How a wait under the command's limits ended.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Ended {
@@ -257,24 +273,18 @@ impl ChildCore {
     /// Finishes `communicate`: the captured output for a child that exited
     /// (an error for a checked run that failed), the `TimedOut` error
     /// carrying the partial output for one that was stopped.
-    pub fn finish(
-        &self,
-        ended: Ended,
-        stdout: Vec<u8>,
-        stderr: Vec<u8>,
-        truncated: (bool, bool),
-    ) -> Result<Captured> {
+    pub fn finish(&self, ended: Ended, got: Gathered) -> Result<Captured> {
         let (Ended::Exited(status) | Ended::Stopped(status)) = ended;
         let output = Output {
             status,
-            stdout,
-            stderr,
+            stdout: got.stdout,
+            stderr: got.stderr,
         };
         match ended {
             Ended::Exited(_) => Ok(Captured {
                 output: self.check(output)?,
-                stdout_truncated: truncated.0,
-                stderr_truncated: truncated.1,
+                stdout_truncated: got.stdout_truncated,
+                stderr_truncated: got.stderr_truncated,
             }),
             Ended::Stopped(_) => Err(self.timed_out(output)),
         }

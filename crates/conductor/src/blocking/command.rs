@@ -31,7 +31,7 @@ impl Command {
             grow_pipes: grow,
         };
         let (spawned, master) = crate::builder::spawn_parts(&mut self.spec, &opts)?;
-        let mut child = Child::from_spawned(spawned, &self.spec);
+        let mut child = Child::from_spawned(spawned, &self.spec)?;
         child.attach_master(master, defaults[1] == StdioDefault::Piped)?;
         Ok(child)
     }

@@ -41,6 +41,14 @@ pub struct Pty {
 }
 
 impl Pty {
+    /// The master read as the child's stdout instead (`output()` with stdout
+    /// on the terminal): a plain async pipe, in non-blocking mode.
+    pub(crate) fn master_as_stdout(master: OwnedFd) -> io::Result<crate::pipes::ChildStdout> {
+        pty::set_nonblocking(master.as_fd(), true)?;
+        let pipe = crate::sys::AsyncPipe::new(master, false)?;
+        Ok(crate::pipes::ChildStdout { pipe })
+    }
+
     /// Registers a master with the current runtime.
     pub(crate) fn new(master: OwnedFd) -> io::Result<Pty> {
         pty::set_nonblocking(master.as_fd(), true)?;

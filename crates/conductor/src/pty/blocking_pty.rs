@@ -36,6 +36,13 @@ pub struct Pty {
 }
 
 impl Pty {
+    /// The master read as the child's stdout instead (`output()` with stdout
+    /// on the terminal): a plain blocking pipe.
+    pub(crate) fn master_as_stdout(master: OwnedFd) -> io::Result<crate::blocking::ChildStdout> {
+        let pipe = crate::sys::blocking_pipe(Pty::new(master)?.into());
+        Ok(crate::blocking::ChildStdout { pipe })
+    }
+
     pub(crate) fn new(master: OwnedFd) -> io::Result<Pty> {
         pty::set_nonblocking(master.as_fd(), false)?;
         Ok(Pty { fd: master })

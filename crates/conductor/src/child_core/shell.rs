@@ -1,19 +1,27 @@
-//! [`child_shell`]: the `Child` methods that wait, spawn-time wiring and
-//! pseudo-terminal hand-over, written once for the async and the blocking
-//! `Child`. A shell expands it with its `async` and `.await` tokens (none
-//! for the blocking one), the path of its `Command` (for doc links), its
-//! pseudo-terminal type, and a module `$w` of waiting primitives — all
-//! that differs between waiting with and without a runtime:
+//! [`child_shell`]: the `Child` type with its methods that wait, its
+//! spawn-time wiring and its pseudo-terminal hand-over, written once for the
+//! async and the blocking `Child`. A shell expands it with:
 //!
-//! - `pipe(OwnedIo, write: bool) -> io::Result<Pipe>`: the shell's pipe
-//!   around a spawned child's end;
-//! - `exit(&mut Process)`, `exit_within(&mut Process, Duration)`: the
-//!   raw wait, unbounded or bounded;
-//! - `stop_tree(&mut Process, grace)`, `tree_gone(&mut Process)`: the stop
-//!   engine's two drivers;
-//! - `gather(&mut Child, input, deadline) -> Result<Gathered>`:
-//!   `communicate`'s I/O phase (feed stdin, collect stdout and stderr under
-//!   the limits), which takes the child's pipes.
+//! - its `async` and `.await` tokens (none for the blocking one);
+//! - a module `$w` of waiting primitives, all that differs between waiting
+//!   with and without a runtime:
+//!   - `pipe(OwnedIo, write: bool) -> io::Result<Pipe>`: the shell's pipe
+//!     around a spawned child's end;
+//!   - `exit(&mut Process)`, `exit_within(&mut Process, Duration)`: the raw
+//!     wait, unbounded or bounded;
+//!   - `stop_tree(&mut Process, grace)`, `tree_gone(&mut Process)`: the
+//!     stop engine's two drivers;
+//!   - `gather(&mut Child, input, deadline) -> Result<Gathered>`:
+//!     `communicate`'s I/O phase (feed stdin, collect stdout and stderr
+//!     under the limits), which takes the child's pipes;
+//! - the path of its `Command` (for doc links);
+//! - its pseudo-terminal type, whose `new` and `master_as_stdout` take the
+//!   terminal's master as the `Pty` or as the child's stdout;
+//! - then, in braces: the docs of its `Child` struct; the examples of
+//!   `take_pty`, `wait` (given first any sentence only true of that
+//!   shell), `wait_timeout`, `wait_with_output`, `wait_with_capture`,
+//!   `communicate`, `communicate_captured`, `terminate`, `wait_tree`; and
+//!   the items only that shell's `Child` has.
 //!
 //! The methods' shared docs are here.
 

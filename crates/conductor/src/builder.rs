@@ -365,10 +365,12 @@ macro_rules! command_impls {
 pub(crate) use command_impls;
 
 /// Expands to a shell's `Command` type: the struct (with the docs given),
-/// its shared trait impls, `new` (with the shell's example) and the builder
-/// methods; the shell adds its spawning and running methods.
+/// its shared trait impls, `new` (with the shell's example), the builder
+/// methods and the spawn into the shell's `Child` (its pipes in
+/// non-blocking mode or not); the shell adds its public spawning and
+/// running methods.
 macro_rules! command_type {
-    ($(#[$doc:meta])* new: {$(#[$new_ex:meta])*}) => {
+    ($(#[$doc:meta])* nonblocking: $nonblocking:literal, new: {$(#[$new_ex:meta])*}) => {
         $(#[$doc])*
         pub struct Command {
             pub(crate) spec: $crate::spec::CommandSpec,
@@ -394,6 +396,25 @@ macro_rules! command_type {
             }
 
             $crate::builder::builder_methods!();
+
+            /// Spawns with these stdio defaults (`grow`: enlarge the pipes) and
+            /// hands the parts to the shell's `Child`: its pipes, and the
+            /// pseudo-terminal's master (read as stdout when stdout is piped).
+            fn spawn_wired(
+                &mut self,
+                defaults: [$crate::sys::StdioDefault; 3],
+                grow: bool,
+            ) -> $crate::error::Result<Child> {
+                let opts = $crate::sys::SpawnOptions {
+                    defaults,
+                    nonblocking: $nonblocking,
+                    grow_pipes: grow,
+                };
+                let (spawned, master) = $crate::builder::spawn_parts(&mut self.spec, &opts)?;
+                let mut child = Child::from_spawned(spawned, &self.spec)?;
+                child.attach_master(master, defaults[1] == $crate::sys::StdioDefault::Piped)?;
+                Ok(child)
+            }
         }
     };
 }

@@ -5,7 +5,7 @@ use crate::builder::CAPTURE;
 use crate::child::Child;
 use crate::error::{Error, Operation, Result};
 use crate::status::{Captured, ExitStatus, Output};
-use crate::sys::{SpawnOptions, StdioDefault};
+use crate::sys::StdioDefault;
 #[cfg(unix)]
 use std::ffi::OsStr;
 
@@ -25,6 +25,7 @@ crate::builder::command_type! {
     /// assert_eq!(out.stdout, b"hello\n");
     /// # Ok(()) }
     /// ```
+    nonblocking: true,
     new: {
         /// ```
         /// let cmd = conductor::Command::new("ls");
@@ -126,15 +127,7 @@ impl Command {
             )
             .with_program(&self.spec.program));
         }
-        let opts = SpawnOptions {
-            defaults,
-            nonblocking: true,
-            grow_pipes: grow,
-        };
-        let (spawned, master) = crate::builder::spawn_parts(&mut self.spec, &opts)?;
-        let mut child = Child::from_spawned(spawned, &self.spec)?;
-        child.attach_master(master, defaults[1] == StdioDefault::Piped)?;
-        Ok(child)
+        self.spawn_wired(defaults, grow)
     }
 
     /// Starts the child; its stdio defaults to the parent's.

@@ -4,7 +4,7 @@ use super::child::Child;
 use crate::builder::CAPTURE;
 use crate::error::Result;
 use crate::status::{Captured, ExitStatus, Output};
-use crate::sys::{SpawnOptions, StdioDefault};
+use crate::sys::StdioDefault;
 
 crate::builder::command_type! {
     /// A process builder for blocking code, mirroring [`std::process::Command`].
@@ -16,6 +16,7 @@ crate::builder::command_type! {
     /// assert_eq!(status.code(), Some(2));
     /// # Ok(()) }
     /// ```
+    nonblocking: false,
     new: {
         /// ```
         /// let cmd = conductor::blocking::Command::new("ls");
@@ -25,15 +26,7 @@ crate::builder::command_type! {
 
 impl Command {
     pub(crate) fn spawn_with(&mut self, defaults: [StdioDefault; 3], grow: bool) -> Result<Child> {
-        let opts = SpawnOptions {
-            defaults,
-            nonblocking: false,
-            grow_pipes: grow,
-        };
-        let (spawned, master) = crate::builder::spawn_parts(&mut self.spec, &opts)?;
-        let mut child = Child::from_spawned(spawned, &self.spec)?;
-        child.attach_master(master, defaults[1] == StdioDefault::Piped)?;
-        Ok(child)
+        self.spawn_wired(defaults, grow)
     }
 
     /// Starts the child; its stdio defaults to the parent's. Errors from

@@ -295,7 +295,10 @@ fn a_stage_that_cannot_start_fails_the_spawn_and_stops_the_others() {
 }
 
 /// A one-stage pipeline whose stage says, when SIGTERM reaches it, whether
-/// its stdin (the pipeline's, piped) was already closed then.
+/// its stdin (the pipeline's, piped) was already closed then. `terminate`
+/// closes it first in both shells; the async one used to close it right
+/// after signalling (in the same poll), which the stage could not tell
+/// apart in practice, so these tests also passed before that was fixed.
 const STDIN_STATE_ON_TERM: &str = r#"$| = 1;
 $SIG{TERM} = sub {
     my $rin = ""; vec($rin, 0, 1) = 1;

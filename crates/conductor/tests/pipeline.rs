@@ -294,15 +294,16 @@ fn a_stage_that_cannot_start_fails_the_spawn_and_stops_the_others() {
     assert!(started.elapsed() < HANG);
 }
 
-/// A one-stage pipeline whose stage says, when SIGTERM reaches it, whether
-/// its stdin (the pipeline's, piped) was already closed then. `terminate`
-/// closes it first in both shells; the async one used to close it right
-/// after signalling (in the same poll), which the stage could not tell
-/// apart in practice, so these tests also passed before that was fixed.
+/// A one-stage pipeline whose stage, when SIGTERM reaches it, says whether
+/// its stdin (the pipeline's, piped) is closed: at once, or within a bound
+/// (another test's spawn may hold a copy of the pipe's end for a moment).
+/// `terminate` closes it first in both shells; the async one used to close
+/// it right after signalling (in the same poll), which a stage cannot tell
+/// apart, so these tests passed before that was fixed too.
 const STDIN_STATE_ON_TERM: &str = r#"$| = 1;
 $SIG{TERM} = sub {
     my $rin = ""; vec($rin, 0, 1) = 1;
-    my $ready = select(my $r = $rin, undef, undef, 0);
+    my $ready = select(my $r = $rin, undef, undef, 5);
     my $eof = $ready > 0 && sysread(STDIN, my $buf, 1) == 0;
     print $eof ? "closed\n" : "open\n";
     exit 0;
@@ -417,6 +418,7 @@ fn wait_with_output_waits_for_every_stage_when_one_fails_blocking() {
     let mut failing = bcmd("sh", &["-c", &a]);
     failing.timeout(Duration::from_millis(200));
     let err = blocking::Pipeline::new([bcmd("true", &[]), failing, bcmd("sh", &["-c", &b])])
+        .timeout(HANG)
         .output()
         .unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::TimedOut, "{err}");

@@ -395,7 +395,10 @@ async fn hold_stays_given_up_across_respawns_of_workers_that_never_work() {
     .await
     .unwrap();
     let first = within(60, "first task", pool.submit("t")).await;
-    assert!(matches!(first, Err(TaskError::Degraded { .. })), "{first:?}");
+    assert!(
+        matches!(first, Err(TaskError::Degraded { .. })),
+        "{first:?}"
+    );
     let gave_up_at = pool.stats().start_failures;
     // Several more workers start (each healthy for 0.2 s) and die: the pool
     // reads degraded throughout, and a new task fails at once every time.
@@ -406,7 +409,10 @@ async fn hold_stays_given_up_across_respawns_of_workers_that_never_work() {
         let stats = pool.stats();
         assert!(stats.degraded && stats.circuit_open, "{stats:?}");
         let result = within(2, "refused at once", pool.submit("t")).await;
-        assert!(matches!(result, Err(TaskError::Degraded { .. })), "{result:?}");
+        assert!(
+            matches!(result, Err(TaskError::Degraded { .. })),
+            "{result:?}"
+        );
         assert_eq!(pool.stats().in_flight, 0);
         tokio::time::sleep(Duration::from_millis(5)).await;
     }

@@ -143,24 +143,7 @@ pub async fn run(args: EachArgs) -> i32 {
             r.close();
             return exit::FAILED;
         }
-        let cpus = if args.jobs.is_none() && r.logins().iter().any(|l| l.slots.is_none()) {
-            r.remote_cpus().await
-        } else {
-            Vec::new()
-        };
-        let slots: Vec<usize> = r
-            .logins()
-            .iter()
-            .enumerate()
-            .map(|(i, l)| {
-                l.slots
-                    .or(args.jobs.map(|j| j as usize))
-                    .unwrap_or_else(|| match l.target {
-                        Target::Local => default_jobs(),
-                        Target::Ssh { .. } => cpus.get(i).copied().flatten().unwrap_or(1),
-                    })
-            })
-            .collect();
+        let slots = r.slots(args.jobs.map(|j| j as usize), default_jobs).await;
         for (l, &n) in r.logins().iter().zip(&slots) {
             if n > SSH_MAX_SESSIONS && matches!(l.target, Target::Ssh { .. }) {
                 eprintln!(

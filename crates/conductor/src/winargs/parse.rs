@@ -282,7 +282,7 @@ mod tests {
             (r#"C:\a\" b"#, &[r"C:\a\ b"]),
             ("p", &["p"]),
         ];
-        for (line, want) in AGREED.iter().chain(*cases) {
+        for (line, want) in AGREED.iter().chain(cases) {
             assert_eq!(parse_msvcrt(line), *want, "line {line:?}");
         }
     }
@@ -296,7 +296,7 @@ mod tests {
             // argv[0] ends at the closing quote.
             (r#""my prog"x a"#, &["my prog", "x", "a"]),
         ];
-        for (line, want) in AGREED.iter().chain(*cases) {
+        for (line, want) in AGREED.iter().chain(cases) {
             assert_eq!(parse_command_line_to_argv_w(line), *want, "line {line:?}");
         }
     }

@@ -377,12 +377,10 @@ mod tests {
             status: ExitStatus::from_raw(9),
             attempts: 3,
         };
+        // Unix's words, else Windows's.
+        let os = |unix, windows| if cfg!(unix) { unix } else { windows };
         // A raw status is a wait status on Unix, an exit code on Windows.
-        let how = if cfg!(unix) {
-            "signal: 9 (SIGKILL)"
-        } else {
-            "exit code: 9"
-        };
+        let how = os("signal: 9 (SIGKILL)", "exit code: 9");
         assert_eq!(
             died.to_string(),
             format!("worker died ({how}) after 3 attempts")
@@ -411,11 +409,7 @@ mod tests {
             })),
         };
         // std's wording: "exit status" on Unix, "exit code" on Windows.
-        let exited = if cfg!(unix) {
-            "exit status: 1"
-        } else {
-            "exit code: 1"
-        };
+        let exited = os("exit status: 1", "exit code: 1");
         assert_eq!(
             degraded.to_string(),
             format!(

@@ -372,3 +372,49 @@ async fn hold_gives_up_after_the_bound() {
     assert!(pool.stats().degraded);
     within(20, "kill", pool.kill()).await;
 }
+
+/// Issue 16 follow-up: once a `Hold` pool gave up, it stays degraded until
+/// a worker is proven. A respawned line worker that lives a while but never
+/// works counts as healthy while it starts; that alone must not end the
+/// give-up (the flag read false and tasks went to it before the fix).
+#[tokio::test]
+async fn hold_stays_given_up_across_respawns_of_workers_that_never_work() {
+    let pool = within(
+        20,
+        "build",
+        Pool::builder(sh("sleep 0.2; exit 1"))
+            .mode(Mode::Lines)
+            .workers(1)
+            .circuit_breaker(2, Duration::from_secs(600))
+            .backoff(Duration::from_millis(5), Duration::from_millis(20))
+            .open_circuit(OpenCircuit::Hold {
+                give_up_after: Duration::from_millis(300),
+            })
+            .build(),
+    )
+    .await
+    .unwrap();
+    let first = within(60, "first task", pool.submit("t")).await;
+    assert!(
+        matches!(first, Err(TaskError::Degraded { .. })),
+        "{first:?}"
+    );
+    let gave_up_at = pool.stats().start_failures;
+    // Several more workers start (each healthy for 0.2 s) and die: the pool
+    // reads degraded throughout, and a new task fails at once every time.
+    let limit = Duration::from_secs(6) * SLACK;
+    let start = std::time::Instant::now();
+    while pool.stats().start_failures < gave_up_at + 4 {
+        assert!(start.elapsed() < limit, "workers stopped respawning");
+        let stats = pool.stats();
+        assert!(stats.degraded && stats.circuit_open, "{stats:?}");
+        let result = within(2, "refused at once", pool.submit("t")).await;
+        assert!(
+            matches!(result, Err(TaskError::Degraded { .. })),
+            "{result:?}"
+        );
+        assert_eq!(pool.stats().in_flight, 0);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    within(20, "kill", pool.kill()).await;
+}

@@ -264,50 +264,47 @@ fn check(ret: c_int) -> io::Result<()> {
     }
 }
 
-/// An initialised `posix_spawnattr_t`, destroyed on drop. Boxed so it never
-/// moves after `posix_spawnattr_init`.
-struct Attr(Box<MaybeUninit<libc::posix_spawnattr_t>>);
+/// Declares a wrapper owning an initialised `posix_spawn*` object, destroyed on
+/// drop. Boxed so the object never moves after its init call.
+macro_rules! spawn_object {
+    ($(#[$doc:meta])* $name:ident($ty:ty), $init:ident, $destroy:ident) => {
+        $(#[$doc])*
+        struct $name(Box<MaybeUninit<$ty>>);
 
-impl Attr {
-    fn new() -> io::Result<Attr> {
-        let mut a = Box::new(MaybeUninit::uninit());
-        // SAFETY: init writes a valid attribute object into the box.
-        check(unsafe { libc::posix_spawnattr_init(a.as_mut_ptr()) })?;
-        Ok(Attr(a))
-    }
-    fn ptr(&mut self) -> *mut libc::posix_spawnattr_t {
-        self.0.as_mut_ptr()
-    }
+        impl $name {
+            fn new() -> io::Result<$name> {
+                let mut a = Box::new(MaybeUninit::uninit());
+                // SAFETY: init writes a valid object into the box.
+                check(unsafe { libc::$init(a.as_mut_ptr()) })?;
+                Ok($name(a))
+            }
+            fn ptr(&mut self) -> *mut $ty {
+                self.0.as_mut_ptr()
+            }
+        }
+
+        impl Drop for $name {
+            fn drop(&mut self) {
+                // SAFETY: initialised in `new`, destroyed exactly once.
+                unsafe { libc::$destroy(self.ptr()) };
+            }
+        }
+    };
 }
 
-impl Drop for Attr {
-    fn drop(&mut self) {
-        // SAFETY: initialised in `new`, destroyed exactly once.
-        unsafe { libc::posix_spawnattr_destroy(self.ptr()) };
-    }
-}
-
-/// An initialised `posix_spawn_file_actions_t`, destroyed on drop.
-struct Actions(Box<MaybeUninit<libc::posix_spawn_file_actions_t>>);
-
-impl Actions {
-    fn new() -> io::Result<Actions> {
-        let mut a = Box::new(MaybeUninit::uninit());
-        // SAFETY: init writes a valid, empty action list into the box.
-        check(unsafe { libc::posix_spawn_file_actions_init(a.as_mut_ptr()) })?;
-        Ok(Actions(a))
-    }
-    fn ptr(&mut self) -> *mut libc::posix_spawn_file_actions_t {
-        self.0.as_mut_ptr()
-    }
-}
-
-impl Drop for Actions {
-    fn drop(&mut self) {
-        // SAFETY: initialised in `new`, destroyed exactly once.
-        unsafe { libc::posix_spawn_file_actions_destroy(self.ptr()) };
-    }
-}
+spawn_object!(
+    /// An initialised `posix_spawnattr_t`, destroyed on drop.
+    Attr(libc::posix_spawnattr_t),
+    posix_spawnattr_init,
+    posix_spawnattr_destroy
+);
+spawn_object!(
+    /// An initialised `posix_spawn_file_actions_t` (an empty action list),
+    /// destroyed on drop.
+    Actions(libc::posix_spawn_file_actions_t),
+    posix_spawn_file_actions_init,
+    posix_spawn_file_actions_destroy
+);
 
 /// Is `fd` open in this process, and (second) is it close-on-exec?
 fn fd_state(fd: RawFd) -> Option<bool> {

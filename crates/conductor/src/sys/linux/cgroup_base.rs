@@ -4,6 +4,7 @@
 //! bad moment does not disable containment for the life of the process.
 
 use std::fmt;
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -90,4 +91,39 @@ pub(crate) fn cached_lookup(
         Some(Err(m)) => Err(CgroupError::unsupported(m.clone())),
         None => Err(CgroupError::unsupported("cgroup lookup failed")),
     }
+}
+
+/// Reads a `/proc` file a lookup needs.
+pub(crate) fn read_proc(path: &str) -> Result<String, Lookup> {
+    fs::read_to_string(path).map_err(|e| Lookup::from_io(&format!("cannot read {path}"), e))
+}
+
+/// The first mount in `/proc/self/mountinfo` that `pick` accepts, given the
+/// fields before and after a line's ` - ` separator; `what` names what was
+/// looked for when none is.
+pub(crate) fn find_mount<T>(
+    what: &str,
+    pick: impl Fn(&str, &str) -> Option<T>,
+) -> Result<T, Lookup> {
+    read_proc("/proc/self/mountinfo")?
+        .lines()
+        .find_map(|l| {
+            let (pre, post) = l.split_once(" - ")?;
+            pick(pre, post)
+        })
+        .ok_or_else(|| {
+            Lookup::Permanent(format!(
+                "no {what} is mounted (looked in /proc/self/mountinfo)"
+            ))
+        })
+}
+
+/// `base`, once this process may write there (`what` names the directory in
+/// the error).
+pub(crate) fn writable(base: PathBuf, what: &str) -> Result<PathBuf, Lookup> {
+    rustix::fs::access(&base, rustix::fs::Access::WRITE_OK).map_err(|e| {
+        let e = crate::sys::unix::fd::errno_to_io(e);
+        Lookup::from_io(&format!("{what} {} is not writable", base.display()), e)
+    })?;
+    Ok(base)
 }

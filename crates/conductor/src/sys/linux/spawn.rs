@@ -352,26 +352,9 @@ fn fork_child(
     ctx.err_pipe = wr.as_raw_fd();
     ctx.reset_handlers = true;
     let arg = &mut ctx as *mut ChildCtx<'_> as *mut c_void;
-    // SAFETY: every signal is blocked in this thread across the fork, so no
-    // handler of ours runs in the child before it resets them; the old mask
-    // is restored in the parent right after. The child runs child_main on its
-    // copy of the context and never returns.
-    let pid = unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
-        let pid = libc::fork();
-        if pid == 0 {
-            child_main(arg);
-        }
-        let fork_err = io::Error::last_os_error();
-        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
-        if pid < 0 {
-            return Err(fork_err);
-        }
-        pid
-    };
+    // SAFETY: the child runs child_main on its copy of the context, which makes
+    // only async-signal-safe calls and never returns.
+    let pid = unsafe { crate::sys::unix::sigmask::fork_all_blocked(|| child_main(arg)) }?;
     drop(wr);
     let (report, got) = crate::sys::unix::spawn_error::read_report(rd.as_fd())
         .map_err(crate::sys::unix::fd::errno_to_io)?;
@@ -423,16 +406,11 @@ fn clone_child<'a>(
     }
     ctx.reset_handlers = true;
     let arg = &mut ctx as *mut ChildCtx<'_> as *mut c_void;
-    // SAFETY: as above; every signal is blocked in this thread across the clone so
-    // no handler of ours runs in the child, and the old mask is restored right after.
-    let res = unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
-        let r = clone_vfork(req, child_main, arg);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
-        r
-    };
+    // Every signal is blocked in this thread across the clone, so no handler of
+    // ours runs in the child before it resets them.
+    let res = crate::sys::unix::sigmask::with_all_blocked(|| {
+        // SAFETY: as above.
+        unsafe { clone_vfork(req, child_main, arg) }
+    });
     res.map(|(pid, fd)| (pid, fd, ctx))
 }

@@ -133,6 +133,14 @@ pub(crate) fn decode_report(report: &Report) -> (u32, i32) {
     )
 }
 
+/// A failed credential step: setting `what` failed.
+fn credentials(what: &str) -> (Operation, Option<String>) {
+    (
+        Operation::Credentials,
+        Some(format!("setting {what} failed")),
+    )
+}
+
 /// The error for `step` failing with `errno`; `exec_size` is the byte size of
 /// argv plus envp, quoted when exec says E2BIG.
 pub(crate) fn spawn_error(spec: &CommandSpec, exec_size: usize, step: Step, errno: i32) -> Error {
@@ -173,22 +181,10 @@ pub(crate) fn spawn_error(spec: &CommandSpec, exec_size: usize, step: Step, errn
         ),
         Step::Spawn | Step::Signals => (Operation::Spawn, None),
         Step::PreExec => (Operation::PreExec, None),
-        Step::Session => (
-            Operation::Credentials,
-            Some("setting the session or process group failed".to_string()),
-        ),
-        Step::Groups => (
-            Operation::Credentials,
-            Some("setting the supplementary groups failed".to_string()),
-        ),
-        Step::Gid => (
-            Operation::Credentials,
-            Some("setting the group id failed".to_string()),
-        ),
-        Step::Uid => (
-            Operation::Credentials,
-            Some("setting the user id failed".to_string()),
-        ),
+        Step::Session => credentials("the session or process group"),
+        Step::Groups => credentials("the supplementary groups"),
+        Step::Gid => credentials("the group id"),
+        Step::Uid => credentials("the user id"),
     };
     let mut err = Error::new(op, io::Error::from_raw_os_error(errno)).with_program(&spec.program);
     if let Some(d) = detail {

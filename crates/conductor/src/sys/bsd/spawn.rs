@@ -132,12 +132,25 @@ fn exec_inner(spec: &CommandSpec) -> Result<std::convert::Infallible> {
         ));
     }
     let strings = ExecStrings::new(spec)?;
-    let opts = SpawnOptions {
-        defaults: [crate::sys::StdioDefault::Inherit; 3],
-        nonblocking: false,
-        grow_pipes: false,
-    };
-    let plan = FdPlan::new(spec, &opts)?;
+    let plan = FdPlan::for_exec(spec)?;
+    let (step, errno) = with_request(spec, &strings, &plan, |req| {
+        let mut no_pipe = -1;
+        // SAFETY: the request's pointers are valid for the call; running the
+        // steps here changes this process before execve, which is what exec()
+        // is for (documented).
+        unsafe { super::fork::steps(req, &mut no_pipe) }
+    })?;
+    Err(spawn_error(spec, strings.size, step, errno))
+}
+
+/// Calls `f` with the request for `spec`: its grouping, resource limits and
+/// `pre_exec` closures (locked for the call).
+fn with_request<R>(
+    spec: &CommandSpec,
+    strings: &ExecStrings,
+    plan: &FdPlan,
+    f: impl FnOnce(&ExecRequest<'_>) -> R,
+) -> Result<R> {
     let u = &spec.unix;
     let g = grouping(spec);
     let rlimits = rlimits(spec)?;
@@ -148,22 +161,21 @@ fn exec_inner(spec: &CommandSpec) -> Result<std::convert::Infallible> {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let req = ExecRequest::new(
         spec,
-        &strings,
-        &plan,
+        strings,
+        plan,
         &rlimits,
         exec_request::Grouping {
             setsid: g.setsid,
             pgroup: g.pgroup.unwrap_or(-1),
             ctty: u.ctty.unwrap_or(-1),
         },
-        &mut *hooks,
+        if hooks.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            &mut *hooks
+        },
     );
-    let mut no_pipe = -1;
-    // SAFETY: the request's pointers are valid for the call; running the
-    // steps here changes this process before execve, which is what exec()
-    // is for (documented).
-    let (step, errno) = unsafe { super::fork::steps(&req, &mut no_pipe) };
-    Err(spawn_error(spec, strings.size, step, errno))
+    Ok(f(&req))
 }
 
 /// Spawns the command. On success the child has already called `execve`.
@@ -215,32 +227,14 @@ fn retry_busy<T>(
 }
 
 fn spawn_fork(spec: &CommandSpec, strings: &ExecStrings, plan: &FdPlan) -> Result<libc::pid_t> {
-    let u = &spec.unix;
-    let g = grouping(spec);
-    let rlimits = rlimits(spec)?;
-    let mut hooks = u
-        .pre_exec
-        .0
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let req = ExecRequest::new(
-        spec,
-        strings,
-        plan,
-        &rlimits,
-        exec_request::Grouping {
-            setsid: g.setsid,
-            pgroup: g.pgroup.unwrap_or(-1),
-            ctty: u.ctty.unwrap_or(-1),
-        },
-        if hooks.is_empty() {
-            std::ptr::null_mut()
-        } else {
-            &mut *hooks
-        },
-    );
+    with_request(spec, strings, plan, |req| fork_with(spec, strings, req))?
+}
+
+/// Forks and execs `req` (retrying a busy executable), blaming a failure on
+/// its step.
+fn fork_with(spec: &CommandSpec, strings: &ExecStrings, req: &ExecRequest<'_>) -> Result<libc::pid_t> {
     let mut os_err = None;
-    let res = retry_busy(|| match fork_exec(&req) {
+    let res = retry_busy(|| match fork_exec(req) {
         Ok(Forked::Running(pid)) => Ok(pid),
         Ok(Forked::Failed(step, errno)) => Err((step, errno)),
         Err(e) => {

@@ -32,6 +32,25 @@ pub(crate) struct ChildCtx<'a> {
     pub err_errno: AtomicI32,
 }
 
+impl<'a> ChildCtx<'a> {
+    /// The context for `req`, with the parent-death signal (0: none) and the
+    /// pid whose death it stands for, and the v1 memory cgroup's
+    /// `cgroup.procs` to join (-1: none); handlers are not reset by hand and
+    /// failures are reported through shared memory until a path says otherwise.
+    pub fn new(req: ExecRequest<'a>, pdeathsig: i32, parent_pid: i32, cgroup_procs: i32) -> Self {
+        ChildCtx {
+            req,
+            pdeathsig,
+            parent_pid,
+            reset_handlers: false,
+            cgroup_procs,
+            err_pipe: -1,
+            err_stage: AtomicU32::new(0),
+            err_errno: AtomicI32::new(0),
+        }
+    }
+}
+
 /// Records the failing step and exits the child.
 fn fail(ctx: &ChildCtx<'_>, stage: Step, err: i32) -> ! {
     ctx.err_errno.store(err, Ordering::Relaxed);

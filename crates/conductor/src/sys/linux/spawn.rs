@@ -19,7 +19,7 @@ use crate::tree::Containment;
 use std::ffi::c_void;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 static FORCE_FALLBACK: AtomicU8 = AtomicU8::new(2);
@@ -69,12 +69,7 @@ pub(crate) fn exec(spec: &CommandSpec) -> Error {
 fn exec_inner(spec: &CommandSpec) -> Result<std::convert::Infallible> {
     let strings = ExecStrings::new(spec)?;
     let rlimits: Vec<Rlimit> = rlimits(spec)?;
-    let opts = SpawnOptions {
-        defaults: [crate::sys::StdioDefault::Inherit; 3],
-        nonblocking: false,
-        grow_pipes: false,
-    };
-    let plan = FdPlan::new(spec, &opts)?;
+    let plan = FdPlan::for_exec(spec)?;
     let (mut setsid, mut pgroup) = (spec.unix.setsid, spec.unix.process_group.unwrap_or(-1));
     match spec.containment {
         Containment::None => {}
@@ -92,32 +87,25 @@ fn exec_inner(spec: &CommandSpec) -> Result<std::convert::Infallible> {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let pdeathsig = spec.unix.pdeathsig.unwrap_or(0);
-    let ctx = ChildCtx {
-        req: ExecRequest::new(
-            spec,
-            &strings,
-            &plan,
-            &rlimits,
-            Grouping {
-                setsid,
-                pgroup,
-                ctty: -1,
-            },
-            &mut *hooks,
-        ),
-        pdeathsig,
-        // SAFETY: getppid has no preconditions.
-        parent_pid: if pdeathsig != 0 {
-            unsafe { libc::getppid() }
-        } else {
-            0
+    let req = ExecRequest::new(
+        spec,
+        &strings,
+        &plan,
+        &rlimits,
+        Grouping {
+            setsid,
+            pgroup,
+            ctty: -1,
         },
-        reset_handlers: false,
-        cgroup_procs: -1,
-        err_pipe: -1,
-        err_stage: AtomicU32::new(0),
-        err_errno: AtomicI32::new(0),
+        &mut *hooks,
+    );
+    // SAFETY: getppid has no preconditions.
+    let parent_pid = if pdeathsig != 0 {
+        unsafe { libc::getppid() }
+    } else {
+        0
     };
+    let ctx = ChildCtx::new(req, pdeathsig, parent_pid, -1);
     // SAFETY: the context's pointers are valid for the call; running the
     // steps here changes this process's descriptors, credentials and
     // directory before execve, which is what exec() is for (documented).
@@ -241,29 +229,21 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
             cgroup: cgroup_dir.as_ref().map(|fd| fd.as_raw_fd()),
             legacy: fallback_forced(),
         };
-        let ctx = ChildCtx {
-            req: ExecRequest::new(
-                spec,
-                &strings,
-                &plan,
-                &rlimits,
-                Grouping {
-                    setsid,
-                    pgroup,
-                    ctty,
-                },
-                hooks
-                    .as_mut()
-                    .map_or(std::ptr::null_mut(), |h| &mut **h as *mut _),
-            ),
-            pdeathsig,
-            parent_pid,
-            reset_handlers: false,
-            cgroup_procs,
-            err_pipe: -1,
-            err_stage: AtomicU32::new(0),
-            err_errno: AtomicI32::new(0),
-        };
+        let exec_req = ExecRequest::new(
+            spec,
+            &strings,
+            &plan,
+            &rlimits,
+            Grouping {
+                setsid,
+                pgroup,
+                ctty,
+            },
+            hooks
+                .as_mut()
+                .map_or(std::ptr::null_mut(), |h| &mut **h as *mut _),
+        );
+        let ctx = ChildCtx::new(exec_req, pdeathsig, parent_pid, cgroup_procs);
         let cloned = if fork {
             fork_child(ctx, plan.close_from, req.pidfd)
         } else if pdeathsig != 0 {

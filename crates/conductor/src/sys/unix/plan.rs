@@ -99,6 +99,17 @@ pub(crate) struct FdPlan {
 }
 
 impl FdPlan {
+    /// The plan for an in-place `exec`: every stream not configured is
+    /// inherited (this process's own 0, 1 and 2).
+    pub fn for_exec(spec: &CommandSpec) -> Result<FdPlan> {
+        let opts = SpawnOptions {
+            defaults: [StdioDefault::Inherit; 3],
+            nonblocking: false,
+            grow_pipes: false,
+        };
+        FdPlan::new(spec, &opts)
+    }
+
     pub fn new(spec: &CommandSpec, opts: &SpawnOptions) -> Result<FdPlan> {
         let prog = &spec.program;
         let stdio_err = |e: io::Error| Error::new(Operation::Stdio, e).with_program(prog);

@@ -154,11 +154,7 @@ fn with_request<R>(
     let u = &spec.unix;
     let g = grouping(spec);
     let rlimits = rlimits(spec)?;
-    let mut hooks = u
-        .pre_exec
-        .0
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut hooks = exec_request::lock_hooks(spec);
     let req = ExecRequest::new(
         spec,
         strings,

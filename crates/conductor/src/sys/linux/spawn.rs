@@ -10,7 +10,7 @@ use super::process::{Process, Tree};
 use super::wait::{waitid, Target};
 use crate::error::{Error, Operation, Result};
 use crate::spec::CommandSpec;
-use crate::sys::unix::exec_request::{ExecRequest, Grouping, Rlimit};
+use crate::sys::unix::exec_request::{lock_hooks, ExecRequest, Grouping, Rlimit};
 use crate::sys::unix::plan::FdPlan;
 use crate::sys::unix::prep::ExecStrings;
 use crate::sys::unix::spawn_error::{rlimits, spawn_error};
@@ -80,25 +80,14 @@ fn exec_inner(spec: &CommandSpec) -> Result<std::convert::Infallible> {
     if spec.unix.memory_limit.is_some() {
         return Err(no_cgroup(spec, "exec()"));
     }
-    let mut hooks = spec
-        .unix
-        .pre_exec
-        .0
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let grouping = Grouping {
+        setsid,
+        pgroup,
+        ctty: -1,
+    };
+    let mut hooks = lock_hooks(spec);
     let pdeathsig = spec.unix.pdeathsig.unwrap_or(0);
-    let req = ExecRequest::new(
-        spec,
-        &strings,
-        &plan,
-        &rlimits,
-        Grouping {
-            setsid,
-            pgroup,
-            ctty: -1,
-        },
-        &mut *hooks,
-    );
+    let req = ExecRequest::new(spec, &strings, &plan, &rlimits, grouping, &mut *hooks);
     // SAFETY: getppid has no preconditions.
     let parent_pid = if pdeathsig != 0 {
         unsafe { libc::getppid() }
@@ -121,14 +110,7 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
     let mut plan = FdPlan::new(spec, opts)?;
     // `pre_exec` closures: the child is forked (it needs its own memory).
     // Locked (only then) for the whole spawn.
-    let mut hooks = Some(
-        spec.unix
-            .pre_exec
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
-    )
-    .filter(|h| !h.is_empty());
+    let mut hooks = Some(lock_hooks(spec)).filter(|h| !h.is_empty());
     let fork = hooks.is_some();
     if fork && (spec.containment == Containment::Cgroup || spec.unix.memory_limit.is_some()) {
         return Err(no_cgroup(spec, "pre_exec"));

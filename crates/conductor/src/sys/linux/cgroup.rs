@@ -4,13 +4,13 @@
 //! empty, read what the tree used (`cpu.stat`, and with the memory controller
 //! `memory.peak` and `memory.events`), set `memory.max`, and remove it afterwards.
 
-use super::cgroup_base::{cached_lookup, find_mount, read_proc, writable, CgroupError, Lookup};
-use std::ffi::OsString;
+use super::cgroup_base::{
+    cached_lookup, find_mount, make_fresh, read_proc, writable, CgroupError, Lookup,
+};
 use std::fs;
 use std::io::{self, Write};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -56,17 +56,6 @@ pub(crate) fn memory_enabled() -> bool {
     })
 }
 
-/// A fresh name for a per-child cgroup directory (unique in this process).
-pub(crate) fn fresh_name() -> OsString {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "conductor-{}-{}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    )
-    .into()
-}
-
 /// Opens a cgroup directory (for `CLONE_INTO_CGROUP`).
 pub(crate) fn open_dir(path: &Path) -> io::Result<OwnedFd> {
     rustix::fs::open(
@@ -96,9 +85,7 @@ pub(crate) fn keyed(text: &str, key: &str) -> Option<u64> {
 impl Cgroup {
     /// Makes a fresh, empty cgroup for one child.
     pub fn create() -> Result<Cgroup, CgroupError> {
-        let path = base()?.join(fresh_name());
-        fs::create_dir(&path)
-            .map_err(|e| CgroupError::io(format!("cannot create cgroup {}", path.display()), e))?;
+        let path = make_fresh(base()?, "cgroup")?;
         Ok(Cgroup { path })
     }
 

@@ -7,8 +7,10 @@
 //! to the cgroup, and nothing is charged before (until exec the child shares
 //! the parent's memory, whose owner is the parent).
 
-use super::cgroup::{fresh_name, keyed, write_file};
-use super::cgroup_base::{cached_lookup, find_mount, read_proc, writable, CgroupError, Lookup};
+use super::cgroup::{keyed, write_file};
+use super::cgroup_base::{
+    cached_lookup, find_mount, make_fresh, read_proc, writable, CgroupError, Lookup,
+};
 use std::fs;
 use std::io;
 use std::os::fd::OwnedFd;
@@ -64,10 +66,7 @@ impl MemCgroupV1 {
     /// Makes a fresh memory cgroup, limited to `limit` bytes (memory plus
     /// swap, where swap is accounted) when given.
     pub fn create(limit: Option<u64>) -> Result<MemCgroupV1, CgroupError> {
-        let path = base()?.join(fresh_name());
-        fs::create_dir(&path).map_err(|e| {
-            CgroupError::io(format!("cannot create memory cgroup {}", path.display()), e)
-        })?;
+        let path = make_fresh(base()?, "memory cgroup")?;
         let cg = MemCgroupV1 { path };
         if let Some(bytes) = limit {
             let value = bytes.to_string();

@@ -6,11 +6,31 @@ use crate::error::{Error, Operation};
 use crate::spec::CommandSpec;
 use std::io;
 
-/// The step of a spawn that failed, as far as the backend can tell. The
-/// numbering is the wire format of the fork path's error pipe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
-pub(crate) enum Step {
+/// Declares [`Step`] and its decoding from the wire, from one list of the
+/// steps and their codes.
+macro_rules! steps {
+    ($($(#[$attr:meta])* $name:ident = $code:literal,)*) => {
+        /// The step of a spawn that failed, as far as the backend can tell. The
+        /// numbering is the wire format of the fork path's error pipe.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(u32)]
+        pub(crate) enum Step {
+            $($(#[$attr])* $name = $code,)*
+        }
+
+        impl Step {
+            /// The step with wire code `v`, if any.
+            pub fn from_u32(v: u32) -> Option<Step> {
+                match v {
+                    $($code => Some(Step::$name),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+steps! {
     /// Creating the process itself (fork, posix_spawn out of resources).
     Spawn = 1,
     /// Resetting signal dispositions or the signal mask.
@@ -81,26 +101,6 @@ pub(crate) fn is_missing(errno: i32) -> bool {
         errno,
         libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG
     )
-}
-
-impl Step {
-    pub fn from_u32(v: u32) -> Option<Step> {
-        Some(match v {
-            1 => Step::Spawn,
-            2 => Step::Signals,
-            3 => Step::Session,
-            4 => Step::Groups,
-            5 => Step::Gid,
-            6 => Step::Uid,
-            7 => Step::Chdir,
-            8 => Step::Fds,
-            9 => Step::Exec,
-            10 => Step::Rlimit,
-            11 => Step::Cgroup,
-            12 => Step::PreExec,
-            _ => return None,
-        })
-    }
 }
 
 /// The fork path's failure report: `(step, errno)` as two native-endian

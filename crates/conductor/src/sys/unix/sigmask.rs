@@ -57,7 +57,7 @@ pub(crate) unsafe fn fork_all_blocked(child: impl FnOnce()) -> io::Result<libc::
             // SAFETY: _exit is async-signal-safe and ends only the child.
             unsafe { libc::_exit(127) };
         }
-        // Read before the mask is restored (the only call that may touch errno).
+        // Taken before the old mask is restored, as the fork left it.
         let fork_err = io::Error::last_os_error();
         if pid < 0 {
             Err(fork_err)

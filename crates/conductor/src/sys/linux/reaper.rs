@@ -37,23 +37,17 @@ impl Reaper {
 
 fn reaper() -> Option<&'static Reaper> {
     static REAPER: OnceLock<Option<Reaper>> = OnceLock::new();
-    REAPER
-        .get_or_init(|| {
-            let epoll = epoll::create(epoll::CreateFlags::CLOEXEC).ok()?;
-            std::thread::Builder::new()
-                .name("conductor-reaper".into())
-                .spawn(run)
-                .ok()?;
-            Some(Reaper {
-                epoll,
-                pidfds: Mutex::new(HashMap::new()),
-                pids: Mutex::new(Vec::new()),
-                cgroups: Mutex::new(HashMap::new()),
-                dirs: Mutex::new(Vec::new()),
-                sigchld: OnceLock::new(),
-            })
+    let init = || {
+        Some(Reaper {
+            epoll: epoll::create(epoll::CreateFlags::CLOEXEC).ok()?,
+            pidfds: Mutex::new(HashMap::new()),
+            pids: Mutex::new(Vec::new()),
+            cgroups: Mutex::new(HashMap::new()),
+            dirs: Mutex::new(Vec::new()),
+            sigchld: OnceLock::new(),
         })
-        .as_ref()
+    };
+    crate::sys::unix::reaper_thread::start(&REAPER, init, run)
 }
 
 /// Reaps the child behind `pidfd` once it exits.

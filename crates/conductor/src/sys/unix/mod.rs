@@ -7,6 +7,7 @@ pub(crate) mod fd;
 pub(crate) mod io;
 pub(crate) mod plan;
 pub(crate) mod prep;
+pub(crate) mod reaper_thread;
 pub(crate) mod pty;
 pub(crate) mod sigmask;
 pub(crate) mod signal_names;

@@ -13,7 +13,7 @@
 use super::wait::wait4;
 use crate::sys::unix::exec_request::ExecRequest;
 use crate::sys::unix::fd::{dup_above, pipe};
-use crate::sys::unix::child::{cloexec_from, errno, reset_caught_handlers, run_hooks_and_exec};
+use crate::sys::unix::child_steps::{cloexec_from, errno, reset_caught_handlers, run_hooks_and_exec};
 use crate::sys::unix::spawn_error::{decode_report, read_report, Step};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, RawFd};

@@ -8,7 +8,7 @@
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
-use crate::sys::unix::child::{cloexec_from, errno, reset_caught_handlers, run_hooks_and_exec};
+use crate::sys::unix::child_steps::{cloexec_from, errno, reset_caught_handlers, run_hooks_and_exec};
 use crate::sys::unix::exec_request::ExecRequest;
 pub(crate) use crate::sys::unix::spawn_error::Step;
 

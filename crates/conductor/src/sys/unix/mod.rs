@@ -1,7 +1,7 @@
 //! Pieces shared by every Unix backend (Linux, macOS, the BSDs).
 
 pub(crate) mod async_pipe;
-pub(crate) mod child;
+pub(crate) mod child_steps;
 pub(crate) mod exec_request;
 pub(crate) mod fd;
 pub(crate) mod io;

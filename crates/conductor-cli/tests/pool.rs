@@ -6,8 +6,8 @@
 mod cli_support;
 
 use cli_support::{
-    assert_all_gone, conductor, line_reader, on_terminal, pids_in_files, pool_of_hanging_workers,
-    root, run_with_input, scratch, spawn_piped, wait_until,
+    assert_all_gone, assert_succeeded, conductor, line_reader, on_terminal, pids_in_files,
+    pool_of_hanging_workers, root, run_with_input, scratch, spawn_piped, wait_until,
 };
 use conductor::blocking::Command;
 use conductor::Stdio;
@@ -283,11 +283,7 @@ fn shards_combine_into_one_complete_set() {
             input.as_bytes(),
             Duration::from_secs(60),
         );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_succeeded(&out);
         for l in String::from_utf8(out.stdout).unwrap().lines() {
             let line: u64 = l["{\"line\":".len()..l.find(',').unwrap()].parse().unwrap();
             assert_eq!((line - 1) % 3, i - 1, "line {line} in shard {i}");
@@ -367,11 +363,7 @@ fn launcher_prefixes_every_worker() {
         b"a\nb\n",
         Duration::from_secs(60),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "launcher a\nlauncher b\n"
@@ -401,11 +393,7 @@ fn a_shard_with_a_small_reorder_window_keeps_going() {
         input.as_bytes(),
         Duration::from_secs(60),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let lines: Vec<String> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -448,10 +436,6 @@ fn launcher_with_cgroup_containment_is_a_usage_error() {
         b"a\n",
         Duration::from_secs(60),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     assert_eq!(out.stdout, b"a\n");
 }

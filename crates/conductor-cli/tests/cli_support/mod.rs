@@ -24,6 +24,20 @@ pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// One line `PREFIX{i}` for each `i` (task input).
+pub fn numbered_lines<I: std::fmt::Display>(
+    prefix: &str,
+    ids: impl IntoIterator<Item = I>,
+) -> String {
+    ids.into_iter().map(|i| format!("{prefix}{i}\n")).collect()
+}
+
+/// Asserts that `out` is a success, showing its stderr otherwise.
+#[track_caller]
+pub fn assert_succeeded(out: &conductor::Output) {
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
 /// Runs `cmd` with `input` on stdin and its output captured; at most `limit`.
 pub fn communicate(cmd: &mut Command, input: &[u8], limit: Duration) -> conductor::Output {
     cmd.stdin(Stdio::piped())

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use conductor::pool::{Pool, PoolBuilder};
+use conductor::pool::{Mode, Pool, PoolBuilder};
 use conductor::Command;
 
 /// The stdlib Python worker from examples/python (upper-cases bodies;
@@ -39,6 +39,16 @@ pub fn sh(script: impl Into<String>) -> impl Fn() -> Command + Send + Sync + 'st
         cmd.args(["-c", &script]);
         cmd
     }
+}
+
+/// A builder for a pool of `workers` line workers, each `sh -c SCRIPT`.
+pub fn sh_lines(script: impl Into<String>, workers: usize) -> PoolBuilder {
+    Pool::builder(sh(script)).mode(Mode::Lines).workers(workers)
+}
+
+/// Builds the pool `builder` describes, failing the test after `secs`.
+pub async fn built(secs: u64, builder: PoolBuilder) -> Pool {
+    within(secs, "build", builder.build()).await.unwrap()
 }
 
 /// A builder for a pool of Python frame workers.

@@ -14,7 +14,7 @@ mod skip;
 #[allow(dead_code)]
 mod sshd;
 
-use cli_support::{conductor, numbered_lines, run_with_input, scratch, text};
+use cli_support::{assert_succeeded, conductor, numbered_lines, run_with_input, scratch, text};
 use conductor::blocking::Command;
 use conductor::Stdio;
 use sshd::{
@@ -272,7 +272,7 @@ fn shards_joblogs_and_results_combine_into_one_complete_set() {
             items.as_bytes(),
             Duration::from_secs(180),
         );
-        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_succeeded(&out);
         // Each shard prints its own share, in order.
         let want: String = (1..=n)
             .filter(|s| (s - 1) % 3 == i - 1)
@@ -326,7 +326,7 @@ fn per_task_cost_local_vs_ssh() {
         let input: String = (0..n).map(|i| format!("{i}\n")).collect();
         let start = std::time::Instant::now();
         let out = run_with_input(args, input.as_bytes(), Duration::from_secs(180));
-        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_succeeded(&out);
         start.elapsed() / n as u32
     };
     let local = time(&["each", "-j", "2", "--", "true"], 1000);
@@ -358,7 +358,7 @@ fn launcher_tasks_read_no_input_and_bad_cluster_options_are_usage_errors() {
         b"",
         Duration::from_secs(180),
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_succeeded(&out);
     assert_eq!(text(&out.stdout), "a\n");
     for (args, what) in [
         (

@@ -11,7 +11,7 @@ mod cli_support;
 mod skip;
 mod sshd;
 
-use cli_support::{conductor, numbered_lines, run_with_input, spawn_piped, text};
+use cli_support::{assert_succeeded, conductor, numbered_lines, run_with_input, spawn_piped, text};
 use conductor::Stdio;
 use sshd::{
     assert_outlived_not, cluster, hostile_items, recorded_pid, recorded_sleeper,
@@ -418,7 +418,7 @@ fn framed_workers_over_ssh() {
         input.as_bytes(),
         Duration::from_secs(120),
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_succeeded(&out);
     let expected: String = (0..300).map(|i| format!("TASK {i}\n")).collect();
     assert_eq!(text(&out.stdout), expected);
     assert!(
@@ -451,7 +451,7 @@ fn default_slots_are_the_hosts_cpus() {
         input.as_bytes(),
         Duration::from_secs(120),
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_succeeded(&out);
     let workers: std::collections::BTreeSet<String> = text(&out.stdout)
         .lines()
         .map(|l| {
@@ -527,7 +527,7 @@ fn line_buffered_workers_over_ssh() {
         ],
         input.as_bytes(),
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_succeeded(&out);
     assert_eq!(text(&out.stdout), input.to_uppercase());
     assert!(text(&out.stderr).contains("tasks per host: h0 50"));
     let out = pool_over_ssh(
@@ -544,7 +544,7 @@ fn line_buffered_workers_over_ssh() {
         ],
         b"x\n",
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_succeeded(&out);
     let stdout = text(&out.stdout);
     assert!(stdout.contains(r#""result":"x=1","host":"h0""#), "{stdout}");
     let stderr = text(&out.stderr);

@@ -11,6 +11,7 @@ mod pool_support;
 
 use std::time::Duration;
 
+use common::episode::start_up_episode;
 use conductor::pool::{Mode, OpenCircuit, Pool, TaskError};
 use pool_support::*;
 
@@ -229,13 +230,7 @@ async fn line_worker_that_never_reads_fails_to_start_without_charging() {
 #[tokio::test]
 async fn hold_keeps_tasks_queued_through_a_start_up_episode() {
     let dir = temp_dir("hold");
-    let (flag, starts) = (dir.join("broken"), dir.join("starts"));
-    std::fs::write(&flag, b"").unwrap();
-    let script = format!(
-        "echo x >> {}; if [ -e {} ]; then exit 1; fi; exec cat",
-        starts.display(),
-        flag.display()
-    );
+    let (flag, _starts, script) = start_up_episode(&dir);
     let pool = built(
         20,
         sh_lines(script, 2)

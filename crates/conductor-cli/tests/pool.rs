@@ -6,8 +6,9 @@
 mod cli_support;
 
 use cli_support::{
-    assert_all_gone, assert_succeeded, conductor, line_reader, on_terminal, pids_in_files,
-    pool_of_hanging_workers, root, run_with_input, scratch, spawn_piped, wait_until,
+    assert_all_gone, assert_succeeded, conductor, line_reader, pids_in_files,
+    pool_of_hanging_workers, pool_on_terminal, root, run_with_input, scratch, spawn_piped,
+    wait_until,
 };
 use conductor::blocking::Command;
 use conductor::Stdio;
@@ -219,21 +220,7 @@ fn first_ctrl_c_finishes_started_tasks_and_exits_130() {
 #[test]
 fn progress_bar_and_summary_on_a_terminal() {
     // stderr is a pseudo-terminal; stdin a regular file (so the bar has a total).
-    let dir = scratch("pty");
-    let (code, screen) = on_terminal(
-        &[
-            "pool",
-            "-j",
-            "2",
-            "--",
-            "sh",
-            "-c",
-            "while read l; do sleep 0.02; echo $l; done",
-        ],
-        &dir,
-        60,
-    );
-    assert_eq!(code, Some(0));
+    let screen = pool_on_terminal("pty", "while read l; do sleep 0.02; echo $l; done", 60);
     assert!(
         screen.contains("/60 done"),
         "a progress bar with its total: {screen:?}"
@@ -242,7 +229,6 @@ fn progress_bar_and_summary_on_a_terminal() {
         screen.contains("60 succeeded, 0 failed"),
         "the summary: {screen:?}"
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]

@@ -202,6 +202,17 @@ pub fn on_terminal(args: &[&str], dir: &Path, lines: usize) -> (Option<i32>, Str
     (status.code(), screen)
 }
 
+/// Runs `conductor pool -j 2 -- sh -c WORKER` [`on_terminal`] with `lines`
+/// tasks, in a fresh scratch directory `name` (removed after); asserts that
+/// it exits 0 and returns what it wrote to the terminal.
+pub fn pool_on_terminal(name: &str, worker: &str, lines: usize) -> String {
+    let dir = scratch(name);
+    let (code, screen) = on_terminal(&["pool", "-j", "2", "--", "sh", "-c", worker], &dir, lines);
+    assert_eq!(code, Some(0));
+    let _ = std::fs::remove_dir_all(dir);
+    screen
+}
+
 /// Starts `conductor pool -j 2` with workers that each write their pid to a
 /// file `dir/w-PID` and then hang on their first task, and gives it two
 /// tasks (stdin stays open: returned). Stdout is discarded, stderr piped.

@@ -31,6 +31,11 @@ fn on_terminal(program: &str, args: &[&str], size: PtySize) -> (conductor::Child
     (child, pty)
 }
 
+/// Waits for `child` to exit; the test fails after [`HANG`].
+async fn wait_bounded(child: &mut conductor::Child) -> conductor::ExitStatus {
+    timeout(HANG, child.wait()).await.unwrap().unwrap()
+}
+
 /// Reads from the pty until `needle` has been seen; returns everything read.
 async fn read_until(pty: &mut Pty, needle: &str) -> String {
     let mut seen = Vec::new();
@@ -168,7 +173,7 @@ async fn a_resize_reaches_the_child() {
     assert_eq!(pty.size().unwrap(), PtySize::new(40, 100));
     let rest = read_to_end(&mut pty).await;
     assert_eq!(rest.trim(), "40 100");
-    let status = timeout(HANG, child.wait()).await.unwrap().unwrap();
+    let status = wait_bounded(&mut child).await;
     assert!(status.success(), "{status:?}");
 }
 
@@ -183,7 +188,7 @@ async fn output_written_just_before_exit_is_read_after_the_child_is_reaped() {
         PtySize::default(),
     );
     // The child has exited and been reaped before the first read.
-    let status = timeout(HANG, child.wait()).await.unwrap().unwrap();
+    let status = wait_bounded(&mut child).await;
     assert!(status.success());
     let all = read_to_end(&mut pty).await;
     assert!(all.starts_with("line-0\r\n"), "{all:?}");
@@ -232,11 +237,7 @@ async fn a_password_prompt_is_driven_through_the_terminal() {
         !rest.contains("s3cret"),
         "the password was echoed: {rest:?}"
     );
-    assert!(timeout(HANG, child.wait())
-        .await
-        .unwrap()
-        .unwrap()
-        .success());
+    assert!(wait_bounded(&mut child).await.success());
 }
 
 #[tokio::test]
@@ -249,11 +250,7 @@ async fn line_discipline_turns_typed_lines_into_input() {
     pty.write_all(b"one\ntwo\n").await.unwrap();
     let all = read_to_end(&mut pty).await;
     assert!(all.ends_with("[two|one]\r\n"), "{all:?}");
-    assert!(timeout(HANG, child.wait())
-        .await
-        .unwrap()
-        .unwrap()
-        .success());
+    assert!(wait_bounded(&mut child).await.success());
 }
 
 #[test]
@@ -313,11 +310,7 @@ async fn no_descriptor_of_the_terminal_leaks_into_other_children() {
     // are closed (otherwise end of stream would never come).
     pty.write_all(b"\n").await.unwrap();
     read_to_end(&mut pty).await;
-    assert!(timeout(HANG, on_pty.wait())
-        .await
-        .unwrap()
-        .unwrap()
-        .success());
+    assert!(wait_bounded(&mut on_pty).await.success());
 }
 
 #[test]

@@ -171,10 +171,7 @@ async fn one_mib_payloads() {
                 .collect()
         })
         .collect();
-    let results = within(20, "run_all", pool.run_all(inputs.clone())).await;
-    for (input, result) in inputs.iter().zip(results) {
-        assert_eq!(result.unwrap(), input.to_ascii_uppercase());
-    }
+    assert_answers(&pool, 20, &inputs, |input| input.to_ascii_uppercase()).await;
     within(10, "shutdown", pool.shutdown()).await;
 }
 
@@ -208,10 +205,7 @@ async fn pipelined_replies_out_of_order_are_matched_by_id() {
     )
     .await;
     let inputs = numbered(2000);
-    let results = within(20, "run_all", pool.run_all(inputs.clone())).await;
-    for (input, result) in inputs.iter().zip(results) {
-        assert_eq!(result.unwrap(), input.to_ascii_uppercase());
-    }
+    assert_answers(&pool, 20, &inputs, |input| input.to_ascii_uppercase()).await;
     within(10, "shutdown", pool.shutdown()).await;
 }
 

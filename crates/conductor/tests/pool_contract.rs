@@ -69,10 +69,7 @@ async fn partial_line_then_exit_is_a_crash_not_a_result() {
 async fn one_line_per_task_still_flows() {
     let pool = built(20, sh_lines("exec cat", 2)).await;
     let inputs: Vec<String> = (0..500).map(|i| format!("line {i}")).collect();
-    let results = within(60, "run_all", pool.run_all(inputs.clone())).await;
-    for (input, result) in inputs.iter().zip(results) {
-        assert_eq!(result.unwrap(), input.as_bytes());
-    }
+    assert_answers(&pool, 60, &inputs, |input| input.as_bytes().to_vec()).await;
     within(20, "shutdown", pool.shutdown()).await;
 }
 

@@ -98,6 +98,20 @@ pub async fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> b
     }
 }
 
+/// Runs `inputs` through `pool` with `run_all` (the test fails after
+/// `secs`) and asserts that each task's result is `answer(input)`.
+pub async fn assert_answers<T: Clone + Into<Vec<u8>>>(
+    pool: &Pool,
+    secs: u64,
+    inputs: &[T],
+    answer: impl Fn(&T) -> Vec<u8>,
+) {
+    let results = within(secs, "run_all", pool.run_all(inputs.to_vec())).await;
+    for (input, result) in inputs.iter().zip(results) {
+        assert_eq!(result.unwrap(), answer(input));
+    }
+}
+
 /// Whether `pid` still exists as a child of this process (running or zombie).
 pub fn is_our_child(pid: u32) -> bool {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {

@@ -376,40 +376,46 @@ fn capture(a: &Args) {
         .enable_all()
         .build()
         .unwrap();
+    // Times one capture into `res[k]` and checks that it got every byte.
+    macro_rules! timed {
+        ($k:expr, $output:expr) => {{
+            let t = Instant::now();
+            let o = $output;
+            res[$k].1.push(gbps(t.elapsed()));
+            assert_eq!(o.stdout.len() as u64, size);
+            drop(o);
+        }};
+    }
     for _ in 0..rounds(a) {
-        let t = Instant::now();
-        let o = conductor::blocking::Command::new("head")
-            .arg(&arg)
-            .arg("/dev/zero")
-            .output()
-            .unwrap();
-        res[0].1.push(gbps(t.elapsed()));
-        assert_eq!(o.stdout.len() as u64, size);
-        drop(o);
-        let t = Instant::now();
-        let o = rt
-            .block_on(
+        timed!(
+            0,
+            conductor::blocking::Command::new("head")
+                .arg(&arg)
+                .arg("/dev/zero")
+                .output()
+                .unwrap()
+        );
+        timed!(
+            1,
+            rt.block_on(
                 conductor::Command::new("head")
                     .arg(&arg)
                     .arg("/dev/zero")
                     .output(),
             )
-            .unwrap();
-        res[1].1.push(gbps(t.elapsed()));
-        assert_eq!(o.stdout.len() as u64, size);
-        drop(o);
-        let t = Instant::now();
-        let o = StdCommand::new("head")
-            .arg(&arg)
-            .arg("/dev/zero")
-            .output()
-            .unwrap();
-        res[2].1.push(gbps(t.elapsed()));
-        assert_eq!(o.stdout.len() as u64, size);
-        drop(o);
-        let t = Instant::now();
-        let o = rt
-            .block_on(async {
+            .unwrap()
+        );
+        timed!(
+            2,
+            StdCommand::new("head")
+                .arg(&arg)
+                .arg("/dev/zero")
+                .output()
+                .unwrap()
+        );
+        timed!(
+            3,
+            rt.block_on(async {
                 // Built inside the runtime: tokio registers the pipes on creation.
                 tokio::process::Command::new("head")
                     .arg(&arg)
@@ -417,10 +423,8 @@ fn capture(a: &Args) {
                     .output()
                     .await
             })
-            .unwrap();
-        res[3].1.push(gbps(t.elapsed()));
-        assert_eq!(o.stdout.len() as u64, size);
-        drop(o);
+            .unwrap()
+        );
     }
     let m: Vec<(&str, f64)> = res.into_iter().map(|(k, v)| (k, median(v))).collect();
     println!("\n4. capture 1 GiB from `head -c 1G /dev/zero` via output() (median GB/s)");

@@ -19,34 +19,30 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// `gcc FLAGS -o OUT SRC`.
+fn gcc(flags: &[&str], out: &Path, src: &Path) -> std::io::Result<std::process::ExitStatus> {
+    StdCommand::new("gcc")
+        .args(flags)
+        .arg("-o")
+        .arg(out)
+        .arg(src)
+        .status()
+}
+
 fn build_c(out_dir: &Path) -> (PathBuf, PathBuf) {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/c");
     std::fs::create_dir_all(out_dir).unwrap();
     let noop = out_dir.join("noop-static");
     let vfork = out_dir.join("vfork_exec");
-    let ok = StdCommand::new("gcc")
-        .args(["-O2", "-static", "-o"])
-        .arg(&noop)
-        .arg(src.join("noop.c"))
-        .status()
+    let ok = gcc(&["-O2", "-static"], &noop, &src.join("noop.c"))
         .map(|s| s.success())
         .unwrap_or(false);
     if !ok {
         // No static libc: fall back to a dynamic no-op (rates drop for everyone alike).
-        assert!(StdCommand::new("gcc")
-            .args(["-O2", "-o"])
-            .arg(&noop)
-            .arg(src.join("noop.c"))
-            .status()
-            .unwrap()
-            .success());
+        assert!(gcc(&["-O2"], &noop, &src.join("noop.c")).unwrap().success());
         eprintln!("note: static linking unavailable, using a dynamic no-op child");
     }
-    assert!(StdCommand::new("gcc")
-        .args(["-O2", "-o"])
-        .arg(&vfork)
-        .arg(src.join("vfork_exec.c"))
-        .status()
+    assert!(gcc(&["-O2"], &vfork, &src.join("vfork_exec.c"))
         .unwrap()
         .success());
     (noop, vfork)

@@ -158,6 +158,19 @@ impl Worker {
         }
     }
 
+    /// Pings with `nonce` and asserts the next message is its pong, with
+    /// `status`.
+    fn assert_pong(&self, nonce: u64, status: &[u8]) {
+        self.send(&[Message::Ping { nonce }]);
+        assert_eq!(
+            self.recv_message(),
+            Message::Pong {
+                nonce,
+                status: status.to_vec()
+            }
+        );
+    }
+
     fn recv_line(&self) -> Vec<u8> {
         match self.recv() {
             Output::Line(line) => line,
@@ -236,16 +249,7 @@ fn ping_is_answered_with_the_same_nonce_and_status() {
         return;
     }
     let worker = Worker::start(&[]);
-    worker.send(&[Message::Ping {
-        nonce: 0xDEAD_BEEF_0000_0001,
-    }]);
-    assert_eq!(
-        worker.recv_message(),
-        Message::Pong {
-            nonce: 0xDEAD_BEEF_0000_0001,
-            status: b"tasks=0".to_vec()
-        }
-    );
+    worker.assert_pong(0xDEAD_BEEF_0000_0001, b"tasks=0");
 }
 
 #[test]
@@ -292,14 +296,7 @@ fn pipelined_tasks_are_matched_by_id_in_any_order() {
     }
     assert_eq!(order.len(), 200);
 
-    worker.send(&[Message::Ping { nonce: 5 }]);
-    assert_eq!(
-        worker.recv_message(),
-        Message::Pong {
-            nonce: 5,
-            status: b"tasks=200".to_vec()
-        }
-    );
+    worker.assert_pong(5, b"tasks=200");
 }
 
 #[test]

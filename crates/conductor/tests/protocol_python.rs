@@ -171,6 +171,17 @@ impl Worker {
         );
     }
 
+    /// Asserts that the next message is the result `body` of task `id`.
+    fn assert_result(&self, id: u64, body: &[u8]) {
+        assert_eq!(
+            self.recv_message(),
+            Message::Result {
+                id,
+                body: body.to_vec()
+            }
+        );
+    }
+
     fn recv_line(&self) -> Vec<u8> {
         match self.recv() {
             Output::Line(line) => line,
@@ -313,13 +324,7 @@ fn large_task_arriving_in_pieces() {
         worker.send_bytes(piece.to_vec());
         thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(
-        worker.recv_message(),
-        Message::Result {
-            id: 42,
-            body: body.to_ascii_uppercase()
-        }
-    );
+    worker.assert_result(42, &body.to_ascii_uppercase());
 }
 
 #[test]
@@ -329,13 +334,7 @@ fn shutdown_is_acknowledged_and_the_worker_exits() {
     }
     let mut worker = Worker::start(&[]);
     worker.send(&[task(1, b"last"), Message::Shutdown, task(2, b"ignored")]);
-    assert_eq!(
-        worker.recv_message(),
-        Message::Result {
-            id: 1,
-            body: b"LAST".to_vec()
-        }
-    );
+    worker.assert_result(1, b"LAST");
     assert_eq!(worker.recv_message(), Message::ShutdownAck);
     worker.expect_stdout_closed();
     assert_eq!(worker.wait_exit().code(), Some(0));
@@ -348,13 +347,7 @@ fn eof_on_stdin_is_a_clean_exit() {
     }
     let mut worker = Worker::start(&[]);
     worker.send(&[task(3, b"x")]);
-    assert_eq!(
-        worker.recv_message(),
-        Message::Result {
-            id: 3,
-            body: b"X".to_vec()
-        }
-    );
+    worker.assert_result(3, b"X");
     worker.close_stdin();
     worker.expect_stdout_closed();
     assert_eq!(worker.wait_exit().code(), Some(0));

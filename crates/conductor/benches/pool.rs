@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use std::process::Command as StdCommand;
 use std::time::{Duration, Instant};
 
-use conductor::pool::Pool;
+use conductor::pool::{Pool, PoolBuilder};
 use conductor::Command;
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -39,6 +39,17 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 struct Args {
     quick: bool,
+}
+
+/// A pool builder whose workers are this very binary started with
+/// `--worker` (the echo worker).
+fn echo_workers() -> PoolBuilder {
+    let exe = std::env::current_exe().unwrap();
+    Pool::builder(move || {
+        let mut cmd = Command::new(&exe);
+        cmd.arg("--worker");
+        cmd
+    })
 }
 
 fn runtime(threads: usize) -> tokio::runtime::Runtime {
@@ -78,22 +89,17 @@ fn conductor_rates_monitored(
     workers: usize,
 ) -> Vec<f64> {
     let rt = runtime(threads);
-    let exe = std::env::current_exe().unwrap();
     // Async code runs inside a spawned task (block_on's thread is not a
     // runtime worker on the multi-thread runtime).
     rt.block_on(rt.spawn(async move {
-        let pool = Pool::builder(move || {
-            let mut cmd = Command::new(&exe);
-            cmd.arg("--worker");
-            cmd
-        })
-        .workers(workers)
-        .tasks_per_worker(in_flight)
-        .queue_capacity(4096)
-        .monitor_interval(monitor)
-        .build()
-        .await
-        .unwrap();
+        let pool = echo_workers()
+            .workers(workers)
+            .tasks_per_worker(in_flight)
+            .queue_capacity(4096)
+            .monitor_interval(monitor)
+            .build()
+            .await
+            .unwrap();
         let inputs: Vec<Vec<u8>> = (0..n)
             .map(|i| format!("t{:07}", i % 10_000_000).into_bytes())
             .collect();
@@ -123,17 +129,8 @@ fn conductor_rates_monitored(
 /// Per round: (crash noticed, replacement healthy) after SIGKILLing a worker.
 fn crash_latencies(rounds: usize) -> Vec<(Duration, Duration)> {
     let rt = runtime(1);
-    let exe = std::env::current_exe().unwrap();
     rt.block_on(async move {
-        let pool = Pool::builder(move || {
-            let mut cmd = Command::new(&exe);
-            cmd.arg("--worker");
-            cmd
-        })
-        .workers(2)
-        .build()
-        .await
-        .unwrap();
+        let pool = echo_workers().workers(2).build().await.unwrap();
         let mut out = Vec::new();
         for round in 0..rounds {
             let slot = round % 2;
@@ -199,20 +196,15 @@ fn own_cpu() -> Duration {
 /// (16 in flight each), with monitoring `monitor`; and the tasks done.
 fn cpu_with_64_workers(busy: bool, monitor: Option<Duration>, secs: u64) -> (Duration, u64) {
     let rt = runtime(1);
-    let exe = std::env::current_exe().unwrap();
     rt.block_on(async move {
-        let pool = Pool::builder(move || {
-            let mut cmd = Command::new(&exe);
-            cmd.arg("--worker");
-            cmd
-        })
-        .workers(64)
-        .tasks_per_worker(16)
-        .queue_capacity(4096)
-        .monitor_interval(monitor)
-        .build()
-        .await
-        .unwrap();
+        let pool = echo_workers()
+            .workers(64)
+            .tasks_per_worker(16)
+            .queue_capacity(4096)
+            .monitor_interval(monitor)
+            .build()
+            .await
+            .unwrap();
         let before = own_cpu();
         let start = Instant::now();
         let window = Duration::from_secs(secs);

@@ -45,6 +45,9 @@ fi
 # --- 3. build: tests, examples, helper binaries ---------------------------------
 log "building conductor tests and examples for $TARGET"
 cargo build -p conductor --target "$TARGET" --examples --tests --quiet
+# The Windows backend gets the same lints as the Unix ones (benches are Unix-only).
+log "cargo clippy for $TARGET"
+cargo clippy -p conductor --target "$TARGET" --lib --tests --examples --quiet -- -D warnings
 
 CC=x86_64-w64-mingw32-gcc
 # Wine 8 has no bcryptprimitives.dll (ProcessPrng), which Rust std imports.

@@ -14,10 +14,13 @@ mod skip;
 #[allow(dead_code)]
 mod sshd;
 
-use cli_support::{conductor, run_with_input, scratch, text};
+use cli_support::{assert_succeeded, conductor, numbered_lines, run_with_input, scratch, text};
 use conductor::blocking::Command;
 use conductor::Stdio;
-use sshd::{alive, cluster, wait_until};
+use sshd::{
+    assert_outlived_not, cluster, hostile_items, recorded_sleeper, sigkill_conductor_mid_task,
+    wait_until,
+};
 use std::path::Path;
 use std::time::Duration;
 
@@ -29,16 +32,8 @@ fn hostile_items_arrive_as_data() {
     let Some(c) = cluster(1) else { return };
     let x = c.dir.join("x");
     let y = c.dir.join("y");
-    let items = [
-        format!("$(touch {})", x.display()),
-        format!("`touch {}`", y.display()),
-        format!("; touch {}", x.display()),
-        "it's \"quoted\" \\ back".to_string(),
-        "two\nlines".to_string(),
-        "  spaced  out ".to_string(),
-        "*".to_string(),
-        String::new(),
-    ];
+    let mut items = hostile_items(&x, &y);
+    items.insert(5, "  spaced  out ".to_string());
     let input: Vec<u8> = items
         .iter()
         .flat_map(|i| [i.as_bytes(), b"\0"].concat())
@@ -66,10 +61,7 @@ fn hostile_items_arrive_as_data() {
 fn a_task_timeout_over_ssh_leaves_no_remote_process() {
     let Some(c) = cluster(1) else { return };
     let ssh = c.ssh();
-    let script = format!(
-        "sleep 1000 & echo $! > {d}/pid.tmp; mv {d}/pid.tmp {d}/pid; wait",
-        d = c.dir.display()
-    );
+    let script = recorded_sleeper(&c.dir);
     let out = run_with_input(
         &[
             "each",
@@ -98,10 +90,7 @@ fn a_task_timeout_over_ssh_leaves_no_remote_process() {
     let f = c.dir.join("pid");
     assert!(f.exists(), "the remote task never started: {stderr}");
     let pid: i32 = std::fs::read_to_string(f).unwrap().trim().parse().unwrap();
-    assert!(
-        wait_until(Duration::from_secs(60), || !alive(pid)),
-        "remote grandchild {pid} outlived the timed-out task"
-    );
+    assert_outlived_not(pid, "remote grandchild", "the timed-out task");
 }
 
 /// The job log's rows: (seq, host, exit value).
@@ -144,10 +133,7 @@ fn a_refused_host_is_down_and_the_others_run_every_task() {
             "--",
             "echo",
         ],
-        (1..=20)
-            .map(|i| format!("t{i}\n"))
-            .collect::<String>()
-            .as_bytes(),
+        numbered_lines("t", 1..=20).as_bytes(),
         Duration::from_secs(180),
     );
     let stderr = text(&out.stderr);
@@ -245,10 +231,7 @@ fn one_connection_per_host_however_many_tasks() {
             "--",
             "echo",
         ],
-        (0..60)
-            .map(|i| format!("t{i}\n"))
-            .collect::<String>()
-            .as_bytes(),
+        numbered_lines("t", 0..60).as_bytes(),
         Duration::from_secs(180),
     );
     let stderr = text(&out.stderr);
@@ -289,7 +272,7 @@ fn shards_joblogs_and_results_combine_into_one_complete_set() {
             items.as_bytes(),
             Duration::from_secs(180),
         );
-        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_succeeded(&out);
         // Each shard prints its own share, in order.
         let want: String = (1..=n)
             .filter(|s| (s - 1) % 3 == i - 1)
@@ -343,7 +326,7 @@ fn per_task_cost_local_vs_ssh() {
         let input: String = (0..n).map(|i| format!("{i}\n")).collect();
         let start = std::time::Instant::now();
         let out = run_with_input(args, input.as_bytes(), Duration::from_secs(180));
-        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_succeeded(&out);
         start.elapsed() / n as u32
     };
     let local = time(&["each", "-j", "2", "--", "true"], 1000);
@@ -375,7 +358,7 @@ fn launcher_tasks_read_no_input_and_bad_cluster_options_are_usage_errors() {
         b"",
         Duration::from_secs(180),
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_succeeded(&out);
     assert_eq!(text(&out.stdout), "a\n");
     for (args, what) in [
         (
@@ -437,35 +420,14 @@ fn no_reachable_host_fails_at_once() {
 fn sigkilled_conductor_leaves_no_remote_task() {
     let Some(c) = cluster(1) else { return };
     let ssh = c.ssh();
-    let script = format!(
-        "sleep 1000 & echo $! > {d}/pid.tmp; mv {d}/pid.tmp {d}/pid; wait",
-        d = c.dir.display()
-    );
-    // A SIGKILLed conductor cannot remove its control directory: keep it in ours.
-    let tmp = std::path::PathBuf::from(format!("/tmp/cek{}", std::process::id()));
-    std::fs::create_dir_all(&tmp).unwrap();
-    let mut child = conductor()
-        .args([
+    let script = recorded_sleeper(&c.dir);
+    sigkill_conductor_mid_task(
+        &c,
+        "cek",
+        &[
             "each", "--ssh", &ssh, "-S", "1/h0", "--", "sh", "-c", &script, "sh", ":::", "hang",
-        ])
-        .env("TMPDIR", &tmp)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let f = c.dir.join("pid");
-    assert!(
-        wait_until(Duration::from_secs(60), || f.exists()),
-        "the remote task never started"
+        ],
+        None,
+        "remote task",
     );
-    let pid: i32 = std::fs::read_to_string(f).unwrap().trim().parse().unwrap();
-    assert!(alive(pid));
-    child.kill().unwrap();
-    let _ = child.wait();
-    assert!(
-        wait_until(Duration::from_secs(60), || !alive(pid)),
-        "remote task {pid} outlived a SIGKILLed conductor"
-    );
-    let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -6,8 +6,9 @@
 mod cli_support;
 
 use cli_support::{
-    assert_all_gone, conductor, line_reader, on_terminal, pids_in_files, pool_of_hanging_workers,
-    root, run_with_input, scratch, spawn_piped, wait_until,
+    assert_all_gone, assert_succeeded, conductor, line_reader, pids_in_files,
+    pool_of_hanging_workers, pool_on_terminal, root, run_with_input, scratch, spawn_piped,
+    wait_until,
 };
 use conductor::blocking::Command;
 use conductor::Stdio;
@@ -219,21 +220,7 @@ fn first_ctrl_c_finishes_started_tasks_and_exits_130() {
 #[test]
 fn progress_bar_and_summary_on_a_terminal() {
     // stderr is a pseudo-terminal; stdin a regular file (so the bar has a total).
-    let dir = scratch("pty");
-    let (code, screen) = on_terminal(
-        &[
-            "pool",
-            "-j",
-            "2",
-            "--",
-            "sh",
-            "-c",
-            "while read l; do sleep 0.02; echo $l; done",
-        ],
-        &dir,
-        60,
-    );
-    assert_eq!(code, Some(0));
+    let screen = pool_on_terminal("pty", "while read l; do sleep 0.02; echo $l; done", 60);
     assert!(
         screen.contains("/60 done"),
         "a progress bar with its total: {screen:?}"
@@ -242,7 +229,6 @@ fn progress_bar_and_summary_on_a_terminal() {
         screen.contains("60 succeeded, 0 failed"),
         "the summary: {screen:?}"
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -283,11 +269,7 @@ fn shards_combine_into_one_complete_set() {
             input.as_bytes(),
             Duration::from_secs(60),
         );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_succeeded(&out);
         for l in String::from_utf8(out.stdout).unwrap().lines() {
             let line: u64 = l["{\"line\":".len()..l.find(',').unwrap()].parse().unwrap();
             assert_eq!((line - 1) % 3, i - 1, "line {line} in shard {i}");
@@ -367,11 +349,7 @@ fn launcher_prefixes_every_worker() {
         b"a\nb\n",
         Duration::from_secs(60),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "launcher a\nlauncher b\n"
@@ -401,11 +379,7 @@ fn a_shard_with_a_small_reorder_window_keeps_going() {
         input.as_bytes(),
         Duration::from_secs(60),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let lines: Vec<String> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -448,10 +422,6 @@ fn launcher_with_cgroup_containment_is_a_usage_error() {
         b"a\n",
         Duration::from_secs(60),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     assert_eq!(out.stdout, b"a\n");
 }

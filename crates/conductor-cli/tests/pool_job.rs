@@ -10,8 +10,8 @@ mod skip;
 mod cli_support;
 
 use cli_support::{
-    assert_all_gone, conductor, line_reader, lines_in, on_terminal, pids_in_files,
-    pool_of_hanging_workers, run_with_input, scratch, spawn, spawn_piped, wait_until,
+    assert_all_gone, conductor, line_reader, lines_in, pids_in_files, pool_of_hanging_workers,
+    pool_on_terminal, run_with_input, scratch, spawn, spawn_piped, wait_until,
 };
 use conductor::blocking::Child;
 use conductor::Stdio;
@@ -458,21 +458,7 @@ fn cgroup_containment_catches_a_setsid_grandchild() {
 /// tasks done since the workers were ready.
 #[test]
 fn progress_bar_shows_rate_and_eta() {
-    let dir = scratch("bar");
-    let (code, screen) = on_terminal(
-        &[
-            "pool",
-            "-j",
-            "2",
-            "--",
-            "sh",
-            "-c",
-            "while read l; do sleep 0.05; echo $l; done",
-        ],
-        &dir,
-        40,
-    );
-    assert_eq!(code, Some(0));
+    let screen = pool_on_terminal("bar", "while read l; do sleep 0.05; echo $l; done", 40);
     // e.g. "12/40 done, 0 failed, 31/s, ETA 1s"
     let sane = screen.split("/40 done, 0 failed, ").skip(1).any(|rest| {
         let Some((rate, after)) = rest.split_once("/s, ETA ") else {
@@ -485,5 +471,4 @@ fn progress_bar_shows_rate_and_eta() {
         rate.parse::<f64>().is_ok_and(|r| r > 0.0) && eta.ends_with('s') && eta.len() <= 6
     });
     assert!(sane, "a bar with a rate and an ETA: {screen:?}");
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -8,8 +8,12 @@ use conductor::Stdio;
 use std::time::Duration;
 
 mod cli_support;
+#[path = "../../conductor/tests/common/episode.rs"]
+mod episode;
 #[path = "../../conductor/tests/common/skip.rs"]
 mod skip;
+
+use episode::start_up_episode;
 
 use cli_support::{
     conductor, gone, pids_in, python3, root, run_with_input, scratch, spawn, wait_until,
@@ -155,13 +159,7 @@ fn slow_starting_framed_worker_works_with_start_timeout() {
 #[test]
 fn start_up_episode_holds_tasks_instead_of_failing_them() {
     let dir = scratch("workers-startup");
-    let (flag, starts) = (dir.join("broken"), dir.join("starts"));
-    std::fs::write(&flag, b"").unwrap();
-    let script = format!(
-        "echo x >> {}; if [ -e {} ]; then exit 1; fi; exec cat",
-        starts.display(),
-        flag.display()
-    );
+    let (flag, starts, script) = start_up_episode(&dir);
     let input: String = (1..=2000).map(|i| format!("{i}\n")).collect();
     let mut child = conductor()
         .args(["pool", "-j2", "--", "sh", "-c", &script])

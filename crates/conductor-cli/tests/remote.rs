@@ -11,9 +11,12 @@ mod cli_support;
 mod skip;
 mod sshd;
 
-use cli_support::{conductor, run_with_input, spawn_piped, text};
+use cli_support::{assert_succeeded, conductor, numbered_lines, run_with_input, spawn_piped, text};
 use conductor::Stdio;
-use sshd::{alive, cluster, wait_until};
+use sshd::{
+    assert_outlived_not, cluster, hostile_items, recorded_pid, recorded_sleeper,
+    sigkill_conductor_mid_task,
+};
 use std::time::{Duration, Instant};
 
 /// A line worker that answers each task with a dump of its own arguments
@@ -26,15 +29,7 @@ fn hostile_arguments_and_tasks_are_not_interpreted() {
     let Some(c) = cluster(1) else { return };
     let x = c.dir.join("x");
     let y = c.dir.join("y");
-    let hostile = [
-        format!("$(touch {})", x.display()),
-        format!("`touch {}`", y.display()),
-        format!("; touch {}", x.display()),
-        "it's \"quoted\" \\ back".to_string(),
-        "two\nlines".to_string(),
-        "*".to_string(),
-        String::new(),
-    ];
+    let hostile = hostile_items(&x, &y);
     let tasks = format!("$(touch {})\n'; `touch {}`\n", x.display(), y.display());
     let mut args = vec!["pool", "--retries", "0", "--", "sh", "-c", DUMP, "sh"];
     args.extend(hostile.iter().map(String::as_str));
@@ -65,18 +60,9 @@ fn pool_over_ssh(ssh: &str, args: &[&str], input: &[u8]) -> conductor::Output {
 /// pid in DIR/pid and hangs; other tasks are echoed.
 fn hanging_worker(dir: &std::path::Path) -> String {
     format!(
-        r#"while IFS= read -r l; do if [ "$l" = hang ]; then sleep 1000 & echo $! > {d}/pid.tmp; mv {d}/pid.tmp {d}/pid; wait; fi; echo "$l"; done"#,
-        d = dir.display()
+        r#"while IFS= read -r l; do if [ "$l" = hang ]; then {}; fi; echo "$l"; done"#,
+        recorded_sleeper(dir)
     )
-}
-
-fn recorded_pid(dir: &std::path::Path) -> i32 {
-    let f = dir.join("pid");
-    assert!(
-        wait_until(Duration::from_secs(60), || f.exists()),
-        "the remote task never started"
-    );
-    std::fs::read_to_string(f).unwrap().trim().parse().unwrap()
 }
 
 #[test]
@@ -108,10 +94,7 @@ fn a_task_timeout_leaves_no_remote_process() {
     );
     let pid = recorded_pid(&c.dir);
     // The guard stops the group once the channel closes (after its grace).
-    assert!(
-        wait_until(Duration::from_secs(60), || !alive(pid)),
-        "remote grandchild {pid} outlived the timed-out task"
-    );
+    assert_outlived_not(pid, "remote grandchild", "the timed-out task");
 }
 
 #[test]
@@ -119,37 +102,22 @@ fn sigkilled_conductor_leaves_no_remote_process() {
     let Some(c) = cluster(1) else { return };
     let ssh = c.ssh();
     let worker = hanging_worker(&c.dir);
-    // A SIGKILLed conductor cannot remove its control directory: keep it in ours.
-    let tmp = std::path::PathBuf::from(format!("/tmp/ck{}", std::process::id()));
-    std::fs::create_dir_all(&tmp).unwrap();
-    let mut child = conductor()
-        .args([
+    sigkill_conductor_mid_task(
+        &c,
+        "ck",
+        &[
             "pool", "--ssh", &ssh, "-S", "1/h0", "--", "sh", "-c", &worker,
-        ])
-        .env("TMPDIR", &tmp)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.as_mut().unwrap().write_all(b"hang\n").unwrap();
-    let pid = recorded_pid(&c.dir);
-    assert!(alive(pid));
-    child.kill().unwrap();
-    let _ = child.wait();
-    assert!(
-        wait_until(Duration::from_secs(60), || !alive(pid)),
-        "remote grandchild {pid} outlived a SIGKILLed conductor"
+        ],
+        Some(b"hang\n"),
+        "remote grandchild",
     );
-    let _ = std::fs::remove_dir_all(&tmp);
 }
 
 #[test]
 fn a_host_that_refuses_connections_is_down_and_the_others_do_its_work() {
     let Some(c) = cluster(1) else { return };
     let ssh = c.ssh();
-    let input: String = (0..40).map(|i| format!("t{i}\n")).collect();
+    let input = numbered_lines("t", 0..40);
     let out = pool_over_ssh(
         &ssh,
         &[
@@ -183,7 +151,7 @@ fn a_host_that_refuses_connections_is_down_and_the_others_do_its_work() {
 fn a_host_lost_mid_run_has_its_tasks_retried_on_the_others() {
     let Some(mut c) = cluster(2) else { return };
     let ssh = c.ssh();
-    let input: String = (0..60).map(|i| format!("t{i}\n")).collect();
+    let input = numbered_lines("t", 0..60);
     let mut child = spawn_piped(&[
         "pool",
         "--ssh",
@@ -264,7 +232,7 @@ fn a_host_lost_mid_run_has_its_tasks_retried_on_the_others() {
 fn one_connection_per_host_however_many_workers() {
     let Some(c) = cluster(2) else { return };
     let ssh = c.ssh();
-    let input: String = (0..200).map(|i| format!("t{i}\n")).collect();
+    let input = numbered_lines("t", 0..200);
     let before = (c.accepted(0), c.accepted(1));
     // conductor's own temporary directory (short: socket paths are limited),
     // to see that it cleans up.
@@ -394,7 +362,7 @@ fn per_command_cost_new_connection_vs_master() {
         .status();
     eprintln!("ssh per command: new connection {fresh:?}, channel over a ControlMaster {muxed:?}");
     // A pool worker over ssh: per-task cost once the worker runs.
-    let input: String = (0..5000).map(|i| format!("t{i}\n")).collect();
+    let input = numbered_lines("t", 0..5000);
     let ssh = c.ssh();
     let mut per_task = Vec::new();
     for args in [
@@ -450,7 +418,7 @@ fn framed_workers_over_ssh() {
         input.as_bytes(),
         Duration::from_secs(120),
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_succeeded(&out);
     let expected: String = (0..300).map(|i| format!("TASK {i}\n")).collect();
     assert_eq!(text(&out.stdout), expected);
     assert!(
@@ -483,7 +451,7 @@ fn default_slots_are_the_hosts_cpus() {
         input.as_bytes(),
         Duration::from_secs(120),
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_succeeded(&out);
     let workers: std::collections::BTreeSet<String> = text(&out.stdout)
         .lines()
         .map(|l| {
@@ -507,7 +475,7 @@ fn whole_ssh_command_logins_from_a_file() {
         format!("# two hosts\n1/{ssh} h0\n\n2/{ssh} h1\n", ssh = c.ssh()),
     )
     .unwrap();
-    let input: String = (0..30).map(|i| format!("t{i}\n")).collect();
+    let input = numbered_lines("t", 0..30);
     let out = run_with_input(
         &[
             "pool",
@@ -539,7 +507,7 @@ fn whole_ssh_command_logins_from_a_file() {
 fn line_buffered_workers_over_ssh() {
     let Some(c) = cluster(1) else { return };
     let ssh = c.ssh();
-    let input: String = (0..50).map(|i| format!("task-{i}\n")).collect();
+    let input = numbered_lines("task-", 0..50);
     let out = pool_over_ssh(
         &ssh,
         &[
@@ -559,7 +527,7 @@ fn line_buffered_workers_over_ssh() {
         ],
         input.as_bytes(),
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_succeeded(&out);
     assert_eq!(text(&out.stdout), input.to_uppercase());
     assert!(text(&out.stderr).contains("tasks per host: h0 50"));
     let out = pool_over_ssh(
@@ -576,7 +544,7 @@ fn line_buffered_workers_over_ssh() {
         ],
         b"x\n",
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_succeeded(&out);
     let stdout = text(&out.stdout);
     assert!(stdout.contains(r#""result":"x=1","host":"h0""#), "{stdout}");
     let stderr = text(&out.stderr);

@@ -32,6 +32,18 @@ fn slurm() -> Result<(), String> {
     }
 }
 
+/// Starts Slurm; false (the calling test skipped, saying why) when it cannot
+/// run here.
+fn slurm_or_skip() -> bool {
+    match slurm() {
+        Ok(()) => true,
+        Err(why) => {
+            skip::skipped(format!("no Slurm: {why}"));
+            false
+        }
+    }
+}
+
 /// `salloc -n TASKS -- sh -c SCRIPT` with `$C` set to the conductor binary.
 fn in_allocation(tasks: &str, script: &str, input: &[u8]) -> conductor::Output {
     communicate(
@@ -89,8 +101,7 @@ steps"#,
 
 #[test]
 fn workers_are_job_steps_and_a_timeout_ends_the_step() {
-    if let Err(why) = slurm() {
-        skip::skipped(format!("no Slurm: {why}"));
+    if !slurm_or_skip() {
         return;
     }
     // Default -j: the allocation's 2 tasks, so 2 workers = 2 steps; each
@@ -132,8 +143,7 @@ fn workers_are_job_steps_and_a_timeout_ends_the_step() {
 /// tasks, and a task timeout ends its step and the step's processes.
 #[test]
 fn each_task_is_a_job_step_and_a_timeout_ends_the_step() {
-    if let Err(why) = slurm() {
-        skip::skipped(format!("no Slurm: {why}"));
+    if !slurm_or_skip() {
         return;
     }
     let out = in_allocation(
@@ -169,8 +179,7 @@ fn each_task_is_a_job_step_and_a_timeout_ends_the_step() {
 /// -p conductor-cli --test slurm per_task_cost -- --nocapture`.
 #[test]
 fn per_task_cost_local_vs_srun_step() {
-    if let Err(why) = slurm() {
-        skip::skipped(format!("no Slurm: {why}"));
+    if !slurm_or_skip() {
         return;
     }
     let script = r#"t0=$(date +%s%N)

@@ -19,34 +19,30 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// `gcc FLAGS -o OUT SRC`.
+fn gcc(flags: &[&str], out: &Path, src: &Path) -> std::io::Result<std::process::ExitStatus> {
+    StdCommand::new("gcc")
+        .args(flags)
+        .arg("-o")
+        .arg(out)
+        .arg(src)
+        .status()
+}
+
 fn build_c(out_dir: &Path) -> (PathBuf, PathBuf) {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/c");
     std::fs::create_dir_all(out_dir).unwrap();
     let noop = out_dir.join("noop-static");
     let vfork = out_dir.join("vfork_exec");
-    let ok = StdCommand::new("gcc")
-        .args(["-O2", "-static", "-o"])
-        .arg(&noop)
-        .arg(src.join("noop.c"))
-        .status()
+    let ok = gcc(&["-O2", "-static"], &noop, &src.join("noop.c"))
         .map(|s| s.success())
         .unwrap_or(false);
     if !ok {
         // No static libc: fall back to a dynamic no-op (rates drop for everyone alike).
-        assert!(StdCommand::new("gcc")
-            .args(["-O2", "-o"])
-            .arg(&noop)
-            .arg(src.join("noop.c"))
-            .status()
-            .unwrap()
-            .success());
+        assert!(gcc(&["-O2"], &noop, &src.join("noop.c")).unwrap().success());
         eprintln!("note: static linking unavailable, using a dynamic no-op child");
     }
-    assert!(StdCommand::new("gcc")
-        .args(["-O2", "-o"])
-        .arg(&vfork)
-        .arg(src.join("vfork_exec.c"))
-        .status()
+    assert!(gcc(&["-O2"], &vfork, &src.join("vfork_exec.c"))
         .unwrap()
         .success());
     (noop, vfork)
@@ -376,40 +372,46 @@ fn capture(a: &Args) {
         .enable_all()
         .build()
         .unwrap();
+    // Times one capture into `res[k]` and checks that it got every byte.
+    macro_rules! timed {
+        ($k:expr, $output:expr) => {{
+            let t = Instant::now();
+            let o = $output;
+            res[$k].1.push(gbps(t.elapsed()));
+            assert_eq!(o.stdout.len() as u64, size);
+            drop(o);
+        }};
+    }
     for _ in 0..rounds(a) {
-        let t = Instant::now();
-        let o = conductor::blocking::Command::new("head")
-            .arg(&arg)
-            .arg("/dev/zero")
-            .output()
-            .unwrap();
-        res[0].1.push(gbps(t.elapsed()));
-        assert_eq!(o.stdout.len() as u64, size);
-        drop(o);
-        let t = Instant::now();
-        let o = rt
-            .block_on(
+        timed!(
+            0,
+            conductor::blocking::Command::new("head")
+                .arg(&arg)
+                .arg("/dev/zero")
+                .output()
+                .unwrap()
+        );
+        timed!(
+            1,
+            rt.block_on(
                 conductor::Command::new("head")
                     .arg(&arg)
                     .arg("/dev/zero")
                     .output(),
             )
-            .unwrap();
-        res[1].1.push(gbps(t.elapsed()));
-        assert_eq!(o.stdout.len() as u64, size);
-        drop(o);
-        let t = Instant::now();
-        let o = StdCommand::new("head")
-            .arg(&arg)
-            .arg("/dev/zero")
-            .output()
-            .unwrap();
-        res[2].1.push(gbps(t.elapsed()));
-        assert_eq!(o.stdout.len() as u64, size);
-        drop(o);
-        let t = Instant::now();
-        let o = rt
-            .block_on(async {
+            .unwrap()
+        );
+        timed!(
+            2,
+            StdCommand::new("head")
+                .arg(&arg)
+                .arg("/dev/zero")
+                .output()
+                .unwrap()
+        );
+        timed!(
+            3,
+            rt.block_on(async {
                 // Built inside the runtime: tokio registers the pipes on creation.
                 tokio::process::Command::new("head")
                     .arg(&arg)
@@ -417,10 +419,8 @@ fn capture(a: &Args) {
                     .output()
                     .await
             })
-            .unwrap();
-        res[3].1.push(gbps(t.elapsed()));
-        assert_eq!(o.stdout.len() as u64, size);
-        drop(o);
+            .unwrap()
+        );
     }
     let m: Vec<(&str, f64)> = res.into_iter().map(|(k, v)| (k, median(v))).collect();
     println!("\n4. capture 1 GiB from `head -c 1G /dev/zero` via output() (median GB/s)");

@@ -29,6 +29,22 @@ pub struct ExitStatus {
     raw: i32,
 }
 
+/// `ExitStatus` methods that are std's `ExitStatusExt` ones on Unix and a
+/// fixed answer on Windows: `name() -> Type, else windows_value;`.
+macro_rules! unix_status_methods {
+    ($($(#[$meta:meta])* $name:ident() -> $ty:ty, else $windows:expr;)*) => {
+        $(
+            $(#[$meta])*
+            pub fn $name(&self) -> $ty {
+                #[cfg(unix)]
+                return std::os::unix::process::ExitStatusExt::$name(&self.to_std());
+                #[cfg(windows)]
+                $windows
+            }
+        )*
+    };
+}
+
 impl ExitStatus {
     /// Builds a status from a raw value: the `waitpid` status on Unix, the exit code on Windows.
     ///
@@ -98,58 +114,40 @@ impl ExitStatus {
         self.to_std().code()
     }
 
-    /// The signal that killed the child, if any (always `None` on Windows).
-    ///
-    /// ```
-    /// # #[cfg(unix)]
-    /// assert_eq!(conductor::ExitStatus::from_raw(9).signal(), Some(9));
-    /// ```
-    pub fn signal(&self) -> Option<i32> {
-        #[cfg(unix)]
-        return std::os::unix::process::ExitStatusExt::signal(&self.to_std());
-        #[cfg(windows)]
-        None
-    }
+    unix_status_methods! {
+        /// The signal that killed the child, if any (always `None` on Windows).
+        ///
+        /// ```
+        /// # #[cfg(unix)]
+        /// assert_eq!(conductor::ExitStatus::from_raw(9).signal(), Some(9));
+        /// ```
+        signal() -> Option<i32>, else None;
 
-    /// True when the child was killed by a signal and dumped core.
-    ///
-    /// ```
-    /// # #[cfg(unix)]
-    /// assert!(conductor::ExitStatus::from_raw(0x80 | 11).core_dumped());
-    /// ```
-    pub fn core_dumped(&self) -> bool {
-        #[cfg(unix)]
-        return std::os::unix::process::ExitStatusExt::core_dumped(&self.to_std());
-        #[cfg(windows)]
-        false
-    }
+        /// True when the child was killed by a signal and dumped core.
+        ///
+        /// ```
+        /// # #[cfg(unix)]
+        /// assert!(conductor::ExitStatus::from_raw(0x80 | 11).core_dumped());
+        /// ```
+        core_dumped() -> bool, else false;
 
-    /// The signal that stopped the child, for a status from a `WUNTRACED`
-    /// wait (never returned by conductor's own waits).
-    ///
-    /// ```
-    /// # #[cfg(unix)]
-    /// assert_eq!(conductor::ExitStatus::from_raw(0x137f).stopped_signal(), Some(0x13));
-    /// ```
-    pub fn stopped_signal(&self) -> Option<i32> {
-        #[cfg(unix)]
-        return std::os::unix::process::ExitStatusExt::stopped_signal(&self.to_std());
-        #[cfg(windows)]
-        None
-    }
+        /// The signal that stopped the child, for a status from a `WUNTRACED`
+        /// wait (never returned by conductor's own waits).
+        ///
+        /// ```
+        /// # #[cfg(unix)]
+        /// assert_eq!(conductor::ExitStatus::from_raw(0x137f).stopped_signal(), Some(0x13));
+        /// ```
+        stopped_signal() -> Option<i32>, else None;
 
-    /// True for a "continued" status (`WIFCONTINUED`), from a `WCONTINUED`
-    /// wait (never returned by conductor's own waits).
-    ///
-    /// ```
-    /// # #[cfg(target_os = "linux")]
-    /// assert!(conductor::ExitStatus::from_raw(0xffff).continued());
-    /// ```
-    pub fn continued(&self) -> bool {
-        #[cfg(unix)]
-        return std::os::unix::process::ExitStatusExt::continued(&self.to_std());
-        #[cfg(windows)]
-        false
+        /// True for a "continued" status (`WIFCONTINUED`), from a `WCONTINUED`
+        /// wait (never returned by conductor's own waits).
+        ///
+        /// ```
+        /// # #[cfg(target_os = "linux")]
+        /// assert!(conductor::ExitStatus::from_raw(0xffff).continued());
+        /// ```
+        continued() -> bool, else false;
     }
 }
 

@@ -246,37 +246,39 @@ mod sealed {
     impl SealedStatus for crate::ExitStatus {}
 }
 
+/// `CommandExt` methods that set one of the spec's Unix options:
+/// `name(arg: Type) => field;`, `via Wrap` wrapping the value (in `Some`).
+macro_rules! unix_setters {
+    ($($(#[$meta:meta])* $name:ident($arg:ident: $ty:ty) => $field:ident $(via $wrap:path)?;)*) => {
+        $(
+            $(#[$meta])*
+            fn $name(&mut self, $arg: $ty) -> &mut Self {
+                self.spec_mut().unix.$field = $($wrap)?($arg);
+                self
+            }
+        )*
+    };
+}
+
 impl<T: HasSpec + sealed::Sealed> CommandExt for T {
+    unix_setters! {
+        process_group(pgroup: i32) => process_group via Some;
+        setsid(on: bool) => setsid;
+        uid(uid: u32) => uid via Some;
+        gid(gid: u32) => gid via Some;
+        umask(mask: u32) => umask via Some;
+        empty_signal_mask(empty: bool) => empty_signal_mask;
+        #[cfg(target_os = "linux")]
+        parent_death_signal(sig: i32) => pdeathsig via Some;
+        #[cfg(target_os = "linux")]
+        memory_limit(bytes: u64) => memory_limit via Some;
+    }
     fn arg0<S: AsRef<OsStr>>(&mut self, arg0: S) -> &mut Self {
         self.spec_mut().unix.arg0 = Some(arg0.as_ref().to_owned());
         self
     }
-    fn process_group(&mut self, pgroup: i32) -> &mut Self {
-        self.spec_mut().unix.process_group = Some(pgroup);
-        self
-    }
-    fn setsid(&mut self, on: bool) -> &mut Self {
-        self.spec_mut().unix.setsid = on;
-        self
-    }
-    fn uid(&mut self, uid: u32) -> &mut Self {
-        self.spec_mut().unix.uid = Some(uid);
-        self
-    }
-    fn gid(&mut self, gid: u32) -> &mut Self {
-        self.spec_mut().unix.gid = Some(gid);
-        self
-    }
     fn groups(&mut self, groups: &[u32]) -> &mut Self {
         self.spec_mut().unix.groups = Some(groups.to_vec());
-        self
-    }
-    fn umask(&mut self, mask: u32) -> &mut Self {
-        self.spec_mut().unix.umask = Some(mask);
-        self
-    }
-    fn empty_signal_mask(&mut self, empty: bool) -> &mut Self {
-        self.spec_mut().unix.empty_signal_mask = empty;
         self
     }
     unsafe fn pre_exec<F>(&mut self, f: F) -> &mut Self
@@ -300,16 +302,6 @@ impl<T: HasSpec + sealed::Sealed> CommandExt for T {
         let r = &mut self.spec_mut().unix.rlimits;
         r.retain(|(res, _, _)| *res != resource);
         r.push((resource, soft, hard));
-        self
-    }
-    #[cfg(target_os = "linux")]
-    fn parent_death_signal(&mut self, sig: i32) -> &mut Self {
-        self.spec_mut().unix.pdeathsig = Some(sig);
-        self
-    }
-    #[cfg(target_os = "linux")]
-    fn memory_limit(&mut self, bytes: u64) -> &mut Self {
-        self.spec_mut().unix.memory_limit = Some(bytes);
         self
     }
     fn inherit_fd(&mut self, child_fd: RawFd, fd: OwnedFd) -> &mut Self {

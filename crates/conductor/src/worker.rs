@@ -158,6 +158,20 @@ mod tests {
         out
     }
 
+    fn task(id: u64, body: &[u8]) -> Message {
+        Message::Task {
+            id,
+            body: body.to_vec(),
+        }
+    }
+
+    fn result(id: u64, body: &[u8]) -> Message {
+        Message::Result {
+            id,
+            body: body.to_vec(),
+        }
+    }
+
     fn decode_all(bytes: &[u8]) -> Vec<Message> {
         let mut decoder = Decoder::default();
         decoder.feed(bytes);
@@ -217,19 +231,10 @@ mod tests {
     fn answers_tasks_pings_and_shutdown() {
         let input = frames(&[
             Message::Ping { nonce: 77 },
-            Message::Task {
-                id: 1,
-                body: b"abc".to_vec(),
-            },
-            Message::Task {
-                id: 2,
-                body: b"fail me".to_vec(),
-            },
+            task(1, b"abc"),
+            task(2, b"fail me"),
             Message::Shutdown,
-            Message::Task {
-                id: 3,
-                body: b"never".to_vec(),
-            },
+            task(3, b"never"),
         ]);
         let mut output = Vec::new();
         serve_on(&input[..], &mut output, upper).unwrap();
@@ -240,10 +245,7 @@ mod tests {
                     nonce: 77,
                     status: vec![]
                 },
-                Message::Result {
-                    id: 1,
-                    body: b"ABC".to_vec()
-                },
+                result(1, b"ABC"),
                 Message::TaskError {
                     id: 2,
                     message: "refusing fail me".into()
@@ -255,19 +257,10 @@ mod tests {
 
     #[test]
     fn eof_between_frames_is_a_clean_exit() {
-        let input = frames(&[Message::Task {
-            id: 9,
-            body: b"x".to_vec(),
-        }]);
+        let input = frames(&[task(9, b"x")]);
         let mut output = Vec::new();
         serve_on(&input[..], &mut output, upper).unwrap();
-        assert_eq!(
-            decode_all(&output),
-            [Message::Result {
-                id: 9,
-                body: b"X".to_vec()
-            }]
-        );
+        assert_eq!(decode_all(&output), [result(9, b"X")]);
     }
 
     #[test]

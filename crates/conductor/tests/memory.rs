@@ -43,6 +43,18 @@ fn spawn_or_skip(cmd: &mut Command, test: &str) -> Option<conductor::blocking::C
     }
 }
 
+/// Spawns `cmd` (which asks for a cgroup), or skips the calling test
+/// `test` on any error (no usable cgroup here).
+fn spawn_in_cgroup_or_skip(cmd: &mut Command, test: &str) -> Option<conductor::blocking::Child> {
+    match cmd.spawn() {
+        Ok(c) => Some(c),
+        Err(e) => {
+            common::skipped(format!("{test}: {e}"));
+            None
+        }
+    }
+}
+
 /// Where the cgroup filesystem whose super options include `opt` (or the
 /// cgroup2 one, for `None`) is mounted.
 fn mount_point(opt: Option<&str>) -> String {
@@ -160,15 +172,11 @@ fn peak_memory_of_a_small_child_of_a_big_parent_is_its_own() {
     };
     probe.wait().unwrap();
     let ballast = vec![7u8; 1 << 30];
-    let mut child = match Command::new("/bin/true")
-        .containment(Containment::Cgroup)
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            common::skipped(format!("peak memory from a cgroup: {e}"));
-            return;
-        }
+    let Some(mut child) = spawn_in_cgroup_or_skip(
+        Command::new("/bin/true").containment(Containment::Cgroup),
+        "peak memory from a cgroup",
+    ) else {
+        return;
     };
     assert!(child.wait().unwrap().success());
     let usage = child.resource_usage().unwrap();
@@ -192,20 +200,17 @@ fn peak_memory_of_a_small_child_of_a_big_parent_is_its_own() {
 #[test]
 fn cpu_of_a_stopped_tree_counts_its_descendants() {
     let spin = "while :; do :; done";
-    let mut child = match Command::new("sh")
-        .args([
-            "-c",
-            &format!("sh -c '{spin}' & sh -c '{spin}' & echo started; wait"),
-        ])
-        .stdout(conductor::Stdio::piped())
-        .containment(Containment::Cgroup)
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            common::skipped(format!("tree CPU from a cgroup: {e}"));
-            return;
-        }
+    let Some(mut child) = spawn_in_cgroup_or_skip(
+        Command::new("sh")
+            .args([
+                "-c",
+                &format!("sh -c '{spin}' & sh -c '{spin}' & echo started; wait"),
+            ])
+            .stdout(conductor::Stdio::piped())
+            .containment(Containment::Cgroup),
+        "tree CPU from a cgroup",
+    ) else {
+        return;
     };
     let mut line = [0u8; 8];
     let mut out = child.stdout.take().unwrap();

@@ -21,7 +21,7 @@ fn cat_pool(workers: usize) -> conductor::pool::PoolBuilder {
 
 #[tokio::test]
 async fn four_cat_workers_in_line_mode() {
-    let pool = within(10, "build", cat_pool(4).build()).await.unwrap();
+    let pool = built(10, cat_pool(4)).await;
     let stats = pool.stats();
     assert_eq!(stats.healthy_workers, 4);
     let pids = worker_pids(&pool);
@@ -48,7 +48,7 @@ async fn four_cat_workers_in_line_mode() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_workers() {
-    let pool = within(20, "build", cat_pool(20).build()).await.unwrap();
+    let pool = built(20, cat_pool(20)).await;
     assert_eq!(pool.stats().healthy_workers, 20);
     // Concurrent submitters, so that every worker gets work.
     let mut joins = tokio::task::JoinSet::new();
@@ -77,7 +77,7 @@ async fn twenty_workers() {
 
 #[tokio::test]
 async fn one_worker_runs_tasks_in_order() {
-    let pool = within(10, "build", cat_pool(1).build()).await.unwrap();
+    let pool = built(10, cat_pool(1)).await;
     for i in 0..50 {
         let body = format!("line {i}");
         assert_eq!(pool.submit(body.clone()).await.unwrap(), body.as_bytes());
@@ -146,9 +146,7 @@ fn futures_lite_block_on<F: std::future::Future>(fut: F) -> F::Output {
 
 #[tokio::test]
 async fn ten_tasks_on_three_framed_workers() {
-    let pool = within(20, "build", python_pool(&[]).workers(3).build())
-        .await
-        .unwrap();
+    let pool = built(20, python_pool(&[]).workers(3)).await;
     let pids = worker_pids(&pool);
     assert_eq!(pids.len(), 3);
     let results = within(10, "run_all", pool.run_all(numbered(10))).await;
@@ -165,9 +163,7 @@ async fn ten_tasks_on_three_framed_workers() {
 
 #[tokio::test]
 async fn one_mib_payloads() {
-    let pool = within(20, "build", python_pool(&[]).workers(2).build())
-        .await
-        .unwrap();
+    let pool = built(20, python_pool(&[]).workers(2)).await;
     let inputs: Vec<Vec<u8>> = (0..6u8)
         .map(|i| {
             (0..1 << 20)
@@ -175,18 +171,13 @@ async fn one_mib_payloads() {
                 .collect()
         })
         .collect();
-    let results = within(20, "run_all", pool.run_all(inputs.clone())).await;
-    for (input, result) in inputs.iter().zip(results) {
-        assert_eq!(result.unwrap(), input.to_ascii_uppercase());
-    }
+    assert_answers(&pool, 20, &inputs, |input| input.to_ascii_uppercase()).await;
     within(10, "shutdown", pool.shutdown()).await;
 }
 
 #[tokio::test]
 async fn task_errors_are_reported_not_retried() {
-    let pool = within(20, "build", python_pool(&[]).workers(1).build())
-        .await
-        .unwrap();
+    let pool = built(20, python_pool(&[]).workers(1)).await;
     let pid = worker_pids(&pool);
     let err = pool.submit("fail please").await.unwrap_err();
     match &err {
@@ -208,29 +199,19 @@ async fn task_errors_are_reported_not_retried() {
 #[tokio::test]
 async fn pipelined_replies_out_of_order_are_matched_by_id() {
     // --reverse answers each batch of tasks in reverse order.
-    let pool = within(
+    let pool = built(
         20,
-        "build",
-        python_pool(&["--reverse"])
-            .workers(2)
-            .tasks_per_worker(16)
-            .build(),
+        python_pool(&["--reverse"]).workers(2).tasks_per_worker(16),
     )
-    .await
-    .unwrap();
+    .await;
     let inputs = numbered(2000);
-    let results = within(20, "run_all", pool.run_all(inputs.clone())).await;
-    for (input, result) in inputs.iter().zip(results) {
-        assert_eq!(result.unwrap(), input.to_ascii_uppercase());
-    }
+    assert_answers(&pool, 20, &inputs, |input| input.to_ascii_uppercase()).await;
     within(10, "shutdown", pool.shutdown()).await;
 }
 
 #[tokio::test]
 async fn map_yields_in_input_order_with_errors_in_place() {
-    let pool = within(20, "build", python_pool(&[]).workers(3).build())
-        .await
-        .unwrap();
+    let pool = built(20, python_pool(&[]).workers(3)).await;
     let inputs = ["a", "sleep:0.05", "fail", "b"];
     let mut results = pool.map(inputs);
     let mut got = Vec::new();
@@ -251,9 +232,7 @@ async fn map_yields_in_input_order_with_errors_in_place() {
 
 #[tokio::test]
 async fn invalid_tasks_are_refused_at_submit() {
-    let pool = within(10, "build", cat_pool(1).max_message_len(100).build())
-        .await
-        .unwrap();
+    let pool = built(10, cat_pool(1).max_message_len(100)).await;
     assert!(matches!(
         pool.submit("two\nlines").await,
         Err(TaskError::Invalid(_))
@@ -266,13 +245,7 @@ async fn invalid_tasks_are_refused_at_submit() {
 
 #[tokio::test]
 async fn full_queue_makes_submit_wait() {
-    let pool = within(
-        20,
-        "build",
-        python_pool(&[]).workers(1).queue_capacity(2).build(),
-    )
-    .await
-    .unwrap();
+    let pool = built(20, python_pool(&[]).workers(1).queue_capacity(2)).await;
     // One on the worker, two in the queue: the queue is full.
     let running = pool.enqueue("sleep:0.3").await.unwrap();
     let q1 = pool.enqueue("q1").await.unwrap();
@@ -297,13 +270,7 @@ async fn full_queue_makes_submit_wait() {
 
 #[tokio::test]
 async fn shutdown_finishes_in_flight_and_queued_tasks() {
-    let pool = within(
-        20,
-        "build",
-        python_pool(&[]).workers(3).tasks_per_worker(4).build(),
-    )
-    .await
-    .unwrap();
+    let pool = built(20, python_pool(&[]).workers(3).tasks_per_worker(4)).await;
     let pids = worker_pids(&pool);
     let mut handles = Vec::new();
     for i in 0..60 {
@@ -335,7 +302,7 @@ async fn shutdown_finishes_in_flight_and_queued_tasks() {
 
 #[tokio::test]
 async fn dropping_the_pool_kills_the_workers() {
-    let pool = within(10, "build", cat_pool(3).build()).await.unwrap();
+    let pool = built(10, cat_pool(3)).await;
     let pids = worker_pids(&pool);
     let pending = pool.enqueue("x").await.unwrap();
     drop(pool);
@@ -349,9 +316,7 @@ async fn dropping_the_pool_kills_the_workers() {
 
 #[tokio::test]
 async fn stats_track_busy_time() {
-    let pool = within(20, "build", python_pool(&[]).workers(2).build())
-        .await
-        .unwrap();
+    let pool = built(20, python_pool(&[]).workers(2)).await;
     let a = pool.enqueue("sleep:0.2").await.unwrap();
     let b = pool.enqueue("sleep:0.2").await.unwrap();
     within(5, "a", a).await.unwrap();
@@ -413,9 +378,7 @@ async fn worker_stderr_goes_to_tracing_line_by_line() {
     // the capturing subscriber is the default.
     let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let _guard = tracing::subscriber::set_default(Capture(lines.clone()));
-    let pool = within(20, "build", rogue_pool(vec![]).workers(1).build())
-        .await
-        .unwrap();
+    let pool = built(20, rogue_pool(vec![]).workers(1)).await;
     assert_eq!(pool.submit("stderr:200").await.unwrap(), b"logged");
     wait_until(Duration::from_secs(5), "200 stderr lines", || {
         lines.lock().unwrap().len() >= 200
@@ -431,20 +394,23 @@ async fn worker_stderr_goes_to_tracing_line_by_line() {
     within(10, "shutdown", pool.shutdown()).await;
 }
 
-#[tokio::test]
-async fn first_task_on_a_new_worker_is_not_delayed() {
-    // Regression: a kick left pending by the health check swallowed the
-    // wake-up for the first task, which then waited for an unrelated timer.
-    let pool = within(20, "build", python_pool(&[]).workers(1).build())
-        .await
-        .unwrap();
+/// Submits `body` and asserts the answer is `want` and came within 300 ms.
+async fn answered_within_300ms(pool: &Pool, body: &str, want: &[u8]) {
     let start = Instant::now();
-    assert_eq!(pool.submit("first").await.unwrap(), b"FIRST");
+    assert_eq!(pool.submit(body).await.unwrap(), want);
     assert!(
         start.elapsed() < Duration::from_millis(300),
         "{:?}",
         start.elapsed()
     );
+}
+
+#[tokio::test]
+async fn first_task_on_a_new_worker_is_not_delayed() {
+    // Regression: a kick left pending by the health check swallowed the
+    // wake-up for the first task, which then waited for an unrelated timer.
+    let pool = built(20, python_pool(&[]).workers(1)).await;
+    answered_within_300ms(&pool, "first", b"FIRST").await;
     // The same on a replacement worker.
     let pid = worker_pids(&pool)[0];
     std::process::Command::new("kill")
@@ -456,30 +422,21 @@ async fn first_task_on_a_new_worker_is_not_delayed() {
         stats.healthy_workers == 1 && stats.workers[0].pid != Some(pid)
     })
     .await;
-    let start = Instant::now();
-    assert_eq!(pool.submit("second").await.unwrap(), b"SECOND");
-    assert!(
-        start.elapsed() < Duration::from_millis(300),
-        "{:?}",
-        start.elapsed()
-    );
+    answered_within_300ms(&pool, "second", b"SECOND").await;
     within(10, "shutdown", pool.shutdown()).await;
 }
 
 #[tokio::test]
 async fn huge_durations_do_not_overflow() {
-    let pool = within(
+    let pool = built(
         10,
-        "build",
         cat_pool(1)
             .task_timeout(Duration::MAX)
             .start_timeout(Duration::MAX)
             .circuit_breaker(5, Duration::MAX)
-            .backoff(Duration::MAX, Duration::MAX)
-            .build(),
+            .backoff(Duration::MAX, Duration::MAX),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(pool.submit("x").await.unwrap(), b"x");
     within(10, "shutdown", pool.shutdown()).await;
 }

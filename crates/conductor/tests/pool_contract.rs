@@ -11,21 +11,19 @@ mod pool_support;
 
 use std::time::Duration;
 
+use common::episode::start_up_episode;
 use conductor::pool::{Mode, OpenCircuit, Pool, TaskError};
 use pool_support::*;
 
 #[tokio::test]
 async fn line_worker_writing_two_lines_per_task_is_a_violation_not_a_result() {
-    let pool = within(
+    let pool = built(
         20,
-        "build",
         Pool::builder(worker("sed", &["-u", "p"]))
             .mode(Mode::Lines)
-            .workers(1)
-            .build(),
+            .workers(1),
     )
-    .await
-    .unwrap();
+    .await;
     let inputs: Vec<String> = (1..=6).map(|i| i.to_string()).collect();
     let results = within(60, "run_all", pool.run_all(inputs.clone())).await;
     for (input, result) in inputs.iter().zip(results) {
@@ -54,17 +52,7 @@ async fn partial_line_then_exit_is_a_crash_not_a_result() {
         } else {
             "read x; printf partial; exit 0"
         };
-        let pool = within(
-            20,
-            "build",
-            Pool::builder(sh(script))
-                .mode(Mode::Lines)
-                .workers(1)
-                .attempts(2)
-                .build(),
-        )
-        .await
-        .unwrap();
+        let pool = built(20, sh_lines(script, 1).attempts(2)).await;
         let result = within(30, "submit", pool.submit("a")).await;
         match result {
             Err(TaskError::WorkerDied { status, attempts }) => {
@@ -79,21 +67,9 @@ async fn partial_line_then_exit_is_a_crash_not_a_result() {
 
 #[tokio::test]
 async fn one_line_per_task_still_flows() {
-    let pool = within(
-        20,
-        "build",
-        Pool::builder(sh("exec cat"))
-            .mode(Mode::Lines)
-            .workers(2)
-            .build(),
-    )
-    .await
-    .unwrap();
+    let pool = built(20, sh_lines("exec cat", 2)).await;
     let inputs: Vec<String> = (0..500).map(|i| format!("line {i}")).collect();
-    let results = within(60, "run_all", pool.run_all(inputs.clone())).await;
-    for (input, result) in inputs.iter().zip(results) {
-        assert_eq!(result.unwrap(), input.as_bytes());
-    }
+    assert_answers(&pool, 60, &inputs, |input| input.as_bytes().to_vec()).await;
     within(20, "shutdown", pool.shutdown()).await;
 }
 
@@ -101,16 +77,7 @@ async fn one_line_per_task_still_flows() {
 async fn kill_resolves_queued_tasks_and_leaves_consistent_stats() {
     // One worker that takes a task and never answers: one task in flight,
     // the others queued.
-    let pool = within(
-        20,
-        "build",
-        Pool::builder(sh("read x; exec sleep 300"))
-            .mode(Mode::Lines)
-            .workers(1)
-            .build(),
-    )
-    .await
-    .unwrap();
+    let pool = built(20, sh_lines("read x; exec sleep 300", 1)).await;
     let mut handles = Vec::new();
     for body in ["a", "b", "c"] {
         handles.push(within(10, "enqueue", pool.enqueue(body)).await.unwrap());
@@ -145,17 +112,11 @@ async fn poison_task_alone_exhausts_its_attempts() {
     }
     // One worker, 4 tasks in flight: the poison is always in flight beside
     // innocent tasks when it kills the worker.
-    let pool = within(
+    let pool = built(
         20,
-        "build",
-        python_pool(&[])
-            .workers(1)
-            .tasks_per_worker(4)
-            .attempts(3)
-            .build(),
+        python_pool(&[]).workers(1).tasks_per_worker(4).attempts(3),
     )
-    .await
-    .unwrap();
+    .await;
     let poison = within(10, "enqueue", pool.enqueue("crash")).await.unwrap();
     let mut innocents = Vec::new();
     for i in 0..7 {
@@ -205,20 +166,13 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 async fn task_timeout_clock_starts_when_a_line_worker_can_work() {
     // 1 s of start-up, 50 ms tasks, a 500 ms task timeout: start-up is not
     // the tasks' time.
-    let pool = within(
+    let pool = built(
         20,
-        "build",
-        Pool::builder(sh(
-            "sleep 1; while read l; do sleep 0.05; echo \"$l\"; done",
-        ))
-        .mode(Mode::Lines)
-        .workers(2)
-        .attempts(1)
-        .task_timeout(Duration::from_millis(500))
-        .build(),
+        sh_lines("sleep 1; while read l; do sleep 0.05; echo \"$l\"; done", 2)
+            .attempts(1)
+            .task_timeout(Duration::from_millis(500)),
     )
-    .await
-    .unwrap();
+    .await;
     let inputs: Vec<String> = (0..10).map(|i| format!("t{i}")).collect();
     let results = within(60, "run_all", pool.run_all(inputs.clone())).await;
     for (input, result) in inputs.iter().zip(results) {
@@ -237,17 +191,7 @@ async fn first_task_is_not_charged_for_a_line_worker_that_never_started() {
         "if mkdir {} 2>/dev/null; then exit 1; fi; exec cat",
         mark.display()
     );
-    let pool = within(
-        20,
-        "build",
-        Pool::builder(sh(script))
-            .mode(Mode::Lines)
-            .workers(1)
-            .attempts(1)
-            .build(),
-    )
-    .await
-    .unwrap();
+    let pool = built(20, sh_lines(script, 1).attempts(1)).await;
     assert_eq!(
         within(30, "submit", pool.submit("x")).await,
         Ok(b"x".to_vec())
@@ -262,20 +206,15 @@ async fn first_task_is_not_charged_for_a_line_worker_that_never_started() {
 async fn line_worker_that_never_reads_fails_to_start_without_charging() {
     // Never reads: it fails its start (start timeout), every time; the task
     // is never charged, so it ends Degraded, not TimedOut.
-    let pool = within(
+    let pool = built(
         20,
-        "build",
-        Pool::builder(sh("exec sleep 300"))
-            .mode(Mode::Lines)
-            .workers(1)
+        sh_lines("exec sleep 300", 1)
             .attempts(1)
             .start_timeout(Duration::from_millis(200))
             .backoff(Duration::from_millis(1), Duration::from_millis(10))
-            .circuit_breaker(2, Duration::from_secs(1))
-            .build(),
+            .circuit_breaker(2, Duration::from_secs(1)),
     )
-    .await
-    .unwrap();
+    .await;
     let err = within(60, "submit", pool.submit("x")).await.unwrap_err();
     assert!(
         matches!(err, TaskError::Degraded { ref last_failure }
@@ -288,28 +227,17 @@ async fn line_worker_that_never_reads_fails_to_start_without_charging() {
 #[tokio::test]
 async fn hold_keeps_tasks_queued_through_a_start_up_episode() {
     let dir = temp_dir("hold");
-    let (flag, starts) = (dir.join("broken"), dir.join("starts"));
-    std::fs::write(&flag, b"").unwrap();
-    let script = format!(
-        "echo x >> {}; if [ -e {} ]; then exit 1; fi; exec cat",
-        starts.display(),
-        flag.display()
-    );
-    let pool = within(
+    let (flag, _starts, script) = start_up_episode(&dir);
+    let pool = built(
         20,
-        "build",
-        Pool::builder(sh(script))
-            .mode(Mode::Lines)
-            .workers(2)
+        sh_lines(script, 2)
             .queue_capacity(10_000)
             .circuit_breaker(3, Duration::from_secs(1))
             .open_circuit(OpenCircuit::Hold {
                 give_up_after: Duration::from_secs(600),
-            })
-            .build(),
+            }),
     )
-    .await
-    .unwrap();
+    .await;
     let mut handles = Vec::new();
     for i in 0..2000 {
         handles.push(pool.enqueue(format!("t{i}")).await.unwrap());
@@ -334,21 +262,16 @@ async fn hold_keeps_tasks_queued_through_a_start_up_episode() {
 
 #[tokio::test]
 async fn hold_gives_up_after_the_bound() {
-    let pool = within(
+    let pool = built(
         20,
-        "build",
-        Pool::builder(sh("exit 1"))
-            .mode(Mode::Lines)
-            .workers(2)
+        sh_lines("exit 1", 2)
             .circuit_breaker(2, Duration::from_secs(1))
             .backoff(Duration::from_millis(5), Duration::from_millis(50))
             .open_circuit(OpenCircuit::Hold {
                 give_up_after: Duration::from_millis(500),
-            })
-            .build(),
+            }),
     )
-    .await
-    .unwrap();
+    .await;
     let start = std::time::Instant::now();
     let results = within(
         60,
@@ -370,5 +293,51 @@ async fn hold_gives_up_after_the_bound() {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     assert!(pool.stats().degraded);
+    within(20, "kill", pool.kill()).await;
+}
+
+/// Issue 16 follow-up: once a `Hold` pool gave up, it stays degraded until
+/// a worker is proven. A respawned line worker that lives a while but never
+/// works counts as healthy while it starts; that alone must not end the
+/// give-up (the flag read false and tasks went to it before the fix).
+#[tokio::test]
+async fn hold_stays_given_up_across_respawns_of_workers_that_never_work() {
+    let pool = within(
+        20,
+        "build",
+        Pool::builder(sh("sleep 0.2; exit 1"))
+            .mode(Mode::Lines)
+            .workers(1)
+            .circuit_breaker(2, Duration::from_secs(600))
+            .backoff(Duration::from_millis(5), Duration::from_millis(20))
+            .open_circuit(OpenCircuit::Hold {
+                give_up_after: Duration::from_millis(300),
+            })
+            .build(),
+    )
+    .await
+    .unwrap();
+    let first = within(60, "first task", pool.submit("t")).await;
+    assert!(
+        matches!(first, Err(TaskError::Degraded { .. })),
+        "{first:?}"
+    );
+    let gave_up_at = pool.stats().start_failures;
+    // Several more workers start (each healthy for 0.2 s) and die: the pool
+    // reads degraded throughout, and a new task fails at once every time.
+    let limit = Duration::from_secs(6) * SLACK;
+    let start = std::time::Instant::now();
+    while pool.stats().start_failures < gave_up_at + 4 {
+        assert!(start.elapsed() < limit, "workers stopped respawning");
+        let stats = pool.stats();
+        assert!(stats.degraded && stats.circuit_open, "{stats:?}");
+        let result = within(2, "refused at once", pool.submit("t")).await;
+        assert!(
+            matches!(result, Err(TaskError::Degraded { .. })),
+            "{result:?}"
+        );
+        assert_eq!(pool.stats().in_flight, 0);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     within(20, "kill", pool.kill()).await;
 }

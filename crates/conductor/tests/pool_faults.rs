@@ -10,7 +10,7 @@ mod pool_support;
 
 use std::time::{Duration, Instant};
 
-use conductor::pool::{Mode, Pool, TaskError, Violation};
+use conductor::pool::{Pool, TaskError, Violation};
 use pool_support::*;
 
 fn rogue(args: &[&str]) -> conductor::pool::PoolBuilder {
@@ -30,9 +30,7 @@ fn kill(pid: u32) -> bool {
 
 #[tokio::test]
 async fn crashed_worker_is_noticed_and_replaced_quickly() {
-    let pool = within(20, "build", python_pool(&[]).workers(2).build())
-        .await
-        .unwrap();
+    let pool = built(20, python_pool(&[]).workers(2)).await;
     let victim = pool.stats().workers[0].pid.unwrap();
     let start = Instant::now();
     assert!(kill(victim));
@@ -64,9 +62,7 @@ async fn crashed_worker_is_noticed_and_replaced_quickly() {
 
 #[tokio::test]
 async fn task_that_crashes_every_worker_fails_with_the_exit_status() {
-    let pool = within(20, "build", python_pool(&[]).workers(2).attempts(3).build())
-        .await
-        .unwrap();
+    let pool = built(20, python_pool(&[]).workers(2).attempts(3)).await;
     let ok = pool.enqueue("fine").await.unwrap();
     let err = within(20, "crash task", pool.submit("crash"))
         .await
@@ -96,9 +92,7 @@ async fn task_that_crashes_every_worker_fails_with_the_exit_status() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_tasks_while_workers_are_sigkilled() {
-    let pool = within(20, "build", python_pool(&[]).workers(4).attempts(6).build())
-        .await
-        .unwrap();
+    let pool = built(20, python_pool(&[]).workers(4).attempts(6)).await;
     let inputs = numbered(10_000);
     let killer_pool = pool.clone();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -158,17 +152,14 @@ async fn ten_thousand_tasks_while_workers_are_sigkilled() {
 
 #[tokio::test]
 async fn hanging_task_times_out_and_its_worker_is_replaced() {
-    let pool = within(
+    let pool = built(
         20,
-        "build",
         python_pool(&[])
             .workers(2)
             .task_timeout(Duration::from_millis(300))
-            .attempts(2)
-            .build(),
+            .attempts(2),
     )
-    .await
-    .unwrap();
+    .await;
     let pids = worker_pids(&pool);
     let start = Instant::now();
     let hang = pool.enqueue("sleep:60").await.unwrap();
@@ -203,18 +194,15 @@ async fn hanging_task_times_out_and_its_worker_is_replaced() {
 
 #[tokio::test]
 async fn timeout_spares_other_tasks_in_flight_on_the_same_worker() {
-    let pool = within(
+    let pool = built(
         20,
-        "build",
         rogue(&[])
             .workers(1)
             .tasks_per_worker(4)
             .task_timeout(Duration::from_millis(300))
-            .attempts(1)
-            .build(),
+            .attempts(1),
     )
-    .await
-    .unwrap();
+    .await;
     // The rogue worker runs a batch in order: the hang blocks the others,
     // which are put back uncharged and succeed on the replacement.
     let hang = pool.enqueue("sleep:60").await.unwrap();
@@ -296,18 +284,15 @@ async fn circuit_breaker_opens_fails_fast_and_recovers() {
 async fn queued_tasks_fail_when_the_circuit_opens() {
     // Health checks never pass: tasks wait in the queue until the breaker
     // opens, then fail with Degraded.
-    let pool = within(
+    let pool = built(
         20,
-        "build",
         rogue(&["--no-pong"])
             .workers(1)
             .start_timeout(Duration::from_millis(100))
             .backoff(Duration::from_millis(1), Duration::from_millis(10))
-            .circuit_breaker(3, Duration::from_secs(1))
-            .build(),
+            .circuit_breaker(3, Duration::from_secs(1)),
     )
-    .await
-    .unwrap();
+    .await;
     let err = within(10, "queued task", pool.submit("x"))
         .await
         .unwrap_err();
@@ -326,17 +311,14 @@ async fn queued_tasks_fail_when_the_circuit_opens() {
 
 #[tokio::test]
 async fn bad_pong_fails_the_health_check() {
-    let pool = within(
+    let pool = built(
         20,
-        "build",
         rogue(&["--bad-pong"])
             .workers(1)
             .backoff(Duration::from_millis(1), Duration::from_millis(10))
-            .circuit_breaker(2, Duration::from_secs(1))
-            .build(),
+            .circuit_breaker(2, Duration::from_secs(1)),
     )
-    .await
-    .unwrap();
+    .await;
     wait_until(Duration::from_secs(5) * SLACK, "degraded", || {
         pool.stats().degraded
     })
@@ -348,17 +330,11 @@ async fn bad_pong_fails_the_health_check() {
 /// Runs `bad` (expected to end with a protocol violation) among good
 /// tasks; returns its error and checks the good ones.
 async fn violation(bad: &str, attempts: u32) -> TaskError {
-    let pool = within(
+    let pool = built(
         20,
-        "build",
-        rogue(&[])
-            .workers(2)
-            .tasks_per_worker(2)
-            .attempts(attempts)
-            .build(),
+        rogue(&[]).workers(2).tasks_per_worker(2).attempts(attempts),
     )
-    .await
-    .unwrap();
+    .await;
     let good: Vec<_> = futures_join(&pool, &["g1", "g2", "g3"]).await;
     let bad = pool.enqueue(bad.to_string()).await.unwrap();
     let more: Vec<_> = futures_join(&pool, &["g4", "g5"]).await;
@@ -433,9 +409,7 @@ async fn unsolicited_pong_is_a_violation() {
 
 #[tokio::test]
 async fn reply_twice_delivers_the_first_and_kills_the_worker() {
-    let pool = within(20, "build", rogue(&[]).workers(1).build())
-        .await
-        .unwrap();
+    let pool = built(20, rogue(&[]).workers(1)).await;
     let first = pool.submit("twice").await;
     assert_eq!(first.unwrap(), b"TWICE", "the first reply counts");
     wait_until(Duration::from_secs(3) * SLACK, "violation noticed", || {
@@ -452,9 +426,7 @@ async fn reply_twice_delivers_the_first_and_kills_the_worker() {
 
 #[tokio::test]
 async fn worker_exiting_zero_or_closing_stdout_is_a_death() {
-    let pool = within(20, "build", rogue(&[]).workers(2).attempts(2).build())
-        .await
-        .unwrap();
+    let pool = built(20, rogue(&[]).workers(2).attempts(2)).await;
     let err = within(10, "exit0", pool.submit("exit0")).await.unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -477,16 +449,7 @@ async fn worker_exiting_zero_or_closing_stdout_is_a_death() {
 #[tokio::test]
 async fn line_mode_answers_written_before_exit_are_kept() {
     // Each worker answers one line, then exits 5.
-    let pool = within(
-        10,
-        "build",
-        Pool::builder(sh("read line; echo \"got $line\"; exit 5"))
-            .mode(Mode::Lines)
-            .workers(2)
-            .build(),
-    )
-    .await
-    .unwrap();
+    let pool = built(10, sh_lines("read line; echo \"got $line\"; exit 5", 2)).await;
     let results = within(20, "run_all", pool.run_all(numbered(20))).await;
     for (i, result) in results.into_iter().enumerate() {
         assert_eq!(result.unwrap(), format!("got task-{i}").into_bytes());
@@ -501,16 +464,13 @@ async fn line_mode_answers_written_before_exit_are_kept() {
 
 #[tokio::test]
 async fn stubborn_worker_gets_sigterm_then_sigkill_at_shutdown() {
-    let pool = within(
+    let pool = built(
         20,
-        "build",
         rogue(&["--stubborn"])
             .workers(2)
-            .shutdown_grace(Duration::from_millis(200))
-            .build(),
+            .shutdown_grace(Duration::from_millis(200)),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(pool.submit("x").await.unwrap(), b"X");
     let pids = worker_pids(&pool);
     let start = Instant::now();
@@ -527,19 +487,16 @@ async fn stubborn_worker_gets_sigterm_then_sigkill_at_shutdown() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_task_resolves_exactly_once_under_chaos() {
-    let pool = within(
+    let pool = built(
         20,
-        "build",
         rogue(&[])
             .workers(3)
             .tasks_per_worker(3)
             .attempts(2)
             .task_timeout(Duration::from_millis(300))
-            .backoff(Duration::from_millis(1), Duration::from_millis(20))
-            .build(),
+            .backoff(Duration::from_millis(1), Duration::from_millis(20)),
     )
-    .await
-    .unwrap();
+    .await;
     let menu = [
         "ok", "garbage", "twice", "crash", "unknown", "fail", "sleep:1", "oversize", "exit0",
     ];
@@ -615,18 +572,13 @@ async fn task_timeout_stops_the_workers_whole_tree() {
          while read l; do [ \"$l\" = hang ] && sleep 300; echo \"$l\"; done",
         dir.display()
     );
-    let pool = within(
+    let pool = built(
         10,
-        "build",
-        Pool::builder(sh(script))
-            .mode(Mode::Lines)
-            .workers(1)
+        sh_lines(script, 1)
             .attempts(1)
-            .task_timeout(Duration::from_millis(300))
-            .build(),
+            .task_timeout(Duration::from_millis(300)),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(pool.submit("hi").await.unwrap(), b"hi");
     let first_worker = pool.stats().workers[0].pid.unwrap();
     let helper_file = dir.join(format!("helper-{first_worker}"));

@@ -20,9 +20,7 @@ async fn no_descriptor_is_left_open() {
     // Warm up what the runtime and the library open once per process (the
     // reactor, and the background reaper's epoll, created the first time a
     // dropped child must be reaped), then take the baseline.
-    let warm = within(20, "build", python_pool(&[]).workers(1).build())
-        .await
-        .unwrap();
+    let warm = built(20, python_pool(&[]).workers(1)).await;
     warm.submit("warm").await.unwrap();
     within(10, "shutdown", warm.shutdown()).await;
     let orphan = Command::new("sleep")
@@ -34,9 +32,7 @@ async fn no_descriptor_is_left_open() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let before = open_fds();
 
-    let pool = within(20, "build", python_pool(&[]).workers(3).build())
-        .await
-        .unwrap();
+    let pool = built(20, python_pool(&[]).workers(3)).await;
     assert!(open_fds() >= before + 9, "3 pipes per worker are open");
     pool.run_all(numbered(100)).await;
     within(10, "shutdown", pool.shutdown()).await;
@@ -44,16 +40,7 @@ async fn no_descriptor_is_left_open() {
 
     // A grandchild that keeps the worker's stdout and stderr open: the pool
     // still closes its ends (the grandchild itself is not the pool's to kill).
-    let pool = within(
-        10,
-        "build",
-        Pool::builder(sh("sleep 2 & exec cat"))
-            .mode(Mode::Lines)
-            .workers(2)
-            .build(),
-    )
-    .await
-    .unwrap();
+    let pool = built(10, sh_lines("sleep 2 & exec cat", 2)).await;
     assert_eq!(pool.submit("x").await.unwrap(), b"x");
     within(10, "shutdown", pool.shutdown()).await;
     assert_eq!(
@@ -62,16 +49,13 @@ async fn no_descriptor_is_left_open() {
         "after shutdown, grandchildren holding pipes"
     );
 
-    let pool = within(
+    let pool = built(
         10,
-        "build",
         Pool::builder(|| Command::new("cat"))
             .mode(Mode::Lines)
-            .workers(3)
-            .build(),
+            .workers(3),
     )
-    .await
-    .unwrap();
+    .await;
     let pids = worker_pids(&pool);
     let list = || {
         let mut v: Vec<String> = std::fs::read_dir("/proc/self/fd")

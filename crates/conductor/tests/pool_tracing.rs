@@ -6,18 +6,13 @@
 #[path = "common/capture.rs"]
 mod capture;
 
-use capture::{Capture, Fields};
+use capture::{capturing_on_a_runtime, Fields};
 use conductor::pool::{Mode, Pool, RespawnCause};
 use conductor::Command;
 
 #[test]
 fn one_span_per_worker_and_an_event_per_respawn_with_its_cause() {
-    let capture = Capture::default();
-    let _guard = tracing::subscriber::set_default(capture.clone());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (capture, _guard, rt) = capturing_on_a_runtime();
     let (pids, respawned) = rt.block_on(async {
         let pool = Pool::builder(|| Command::new("cat"))
             .mode(Mode::Lines)

@@ -158,6 +158,30 @@ impl Worker {
         }
     }
 
+    /// Pings with `nonce` and asserts the next message is its pong, with
+    /// `status`.
+    fn assert_pong(&self, nonce: u64, status: &[u8]) {
+        self.send(&[Message::Ping { nonce }]);
+        assert_eq!(
+            self.recv_message(),
+            Message::Pong {
+                nonce,
+                status: status.to_vec()
+            }
+        );
+    }
+
+    /// Asserts that the next message is the result `body` of task `id`.
+    fn assert_result(&self, id: u64, body: &[u8]) {
+        assert_eq!(
+            self.recv_message(),
+            Message::Result {
+                id,
+                body: body.to_vec()
+            }
+        );
+    }
+
     fn recv_line(&self) -> Vec<u8> {
         match self.recv() {
             Output::Line(line) => line,
@@ -236,16 +260,7 @@ fn ping_is_answered_with_the_same_nonce_and_status() {
         return;
     }
     let worker = Worker::start(&[]);
-    worker.send(&[Message::Ping {
-        nonce: 0xDEAD_BEEF_0000_0001,
-    }]);
-    assert_eq!(
-        worker.recv_message(),
-        Message::Pong {
-            nonce: 0xDEAD_BEEF_0000_0001,
-            status: b"tasks=0".to_vec()
-        }
-    );
+    worker.assert_pong(0xDEAD_BEEF_0000_0001, b"tasks=0");
 }
 
 #[test]
@@ -292,14 +307,7 @@ fn pipelined_tasks_are_matched_by_id_in_any_order() {
     }
     assert_eq!(order.len(), 200);
 
-    worker.send(&[Message::Ping { nonce: 5 }]);
-    assert_eq!(
-        worker.recv_message(),
-        Message::Pong {
-            nonce: 5,
-            status: b"tasks=200".to_vec()
-        }
-    );
+    worker.assert_pong(5, b"tasks=200");
 }
 
 #[test]
@@ -316,13 +324,7 @@ fn large_task_arriving_in_pieces() {
         worker.send_bytes(piece.to_vec());
         thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(
-        worker.recv_message(),
-        Message::Result {
-            id: 42,
-            body: body.to_ascii_uppercase()
-        }
-    );
+    worker.assert_result(42, &body.to_ascii_uppercase());
 }
 
 #[test]
@@ -332,13 +334,7 @@ fn shutdown_is_acknowledged_and_the_worker_exits() {
     }
     let mut worker = Worker::start(&[]);
     worker.send(&[task(1, b"last"), Message::Shutdown, task(2, b"ignored")]);
-    assert_eq!(
-        worker.recv_message(),
-        Message::Result {
-            id: 1,
-            body: b"LAST".to_vec()
-        }
-    );
+    worker.assert_result(1, b"LAST");
     assert_eq!(worker.recv_message(), Message::ShutdownAck);
     worker.expect_stdout_closed();
     assert_eq!(worker.wait_exit().code(), Some(0));
@@ -351,13 +347,7 @@ fn eof_on_stdin_is_a_clean_exit() {
     }
     let mut worker = Worker::start(&[]);
     worker.send(&[task(3, b"x")]);
-    assert_eq!(
-        worker.recv_message(),
-        Message::Result {
-            id: 3,
-            body: b"X".to_vec()
-        }
-    );
+    worker.assert_result(3, b"X");
     worker.close_stdin();
     worker.expect_stdout_closed();
     assert_eq!(worker.wait_exit().code(), Some(0));

@@ -23,6 +23,19 @@ fn have_python() -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// Spawns `program ARGS` (async) on a new terminal of `size`; the child and
+/// the terminal.
+fn on_terminal(program: &str, args: &[&str], size: PtySize) -> (conductor::Child, Pty) {
+    let mut child = Command::new(program).args(args).pty(size).spawn().unwrap();
+    let pty = child.take_pty().unwrap();
+    (child, pty)
+}
+
+/// Waits for `child` to exit; the test fails after [`HANG`].
+async fn wait_bounded(child: &mut conductor::Child) -> conductor::ExitStatus {
+    timeout(HANG, child.wait()).await.unwrap().unwrap()
+}
+
 /// Reads from the pty until `needle` has been seen; returns everything read.
 async fn read_until(pty: &mut Pty, needle: &str) -> String {
     let mut seen = Vec::new();
@@ -154,34 +167,28 @@ async fn a_resize_reaches_the_child() {
     let script = "import os,signal; signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGWINCH}); \
                   print('ready', flush=True); signal.sigwait({signal.SIGWINCH}); \
                   os.execvp('stty', ['stty', 'size'])";
-    let mut child = Command::new("python3")
-        .args(["-c", script])
-        .pty(PtySize::new(24, 80))
-        .spawn()
-        .unwrap();
-    let mut pty = child.take_pty().unwrap();
+    let (mut child, mut pty) = on_terminal("python3", &["-c", script], PtySize::new(24, 80));
     read_until(&mut pty, "ready").await;
     pty.resize(PtySize::new(40, 100)).unwrap();
     assert_eq!(pty.size().unwrap(), PtySize::new(40, 100));
     let rest = read_to_end(&mut pty).await;
     assert_eq!(rest.trim(), "40 100");
-    let status = timeout(HANG, child.wait()).await.unwrap().unwrap();
+    let status = wait_bounded(&mut child).await;
     assert!(status.success(), "{status:?}");
 }
 
 #[tokio::test]
 async fn output_written_just_before_exit_is_read_after_the_child_is_reaped() {
-    let mut child = Command::new("sh")
-        .args([
+    let (mut child, mut pty) = on_terminal(
+        "sh",
+        &[
             "-c",
             "i=0; while [ $i -lt 200 ]; do echo line-$i; i=$((i+1)); done; printf END",
-        ])
-        .pty(PtySize::default())
-        .spawn()
-        .unwrap();
-    let mut pty = child.take_pty().unwrap();
+        ],
+        PtySize::default(),
+    );
     // The child has exited and been reaped before the first read.
-    let status = timeout(HANG, child.wait()).await.unwrap().unwrap();
+    let status = wait_bounded(&mut child).await;
     assert!(status.success());
     let all = read_to_end(&mut pty).await;
     assert!(all.starts_with("line-0\r\n"), "{all:?}");
@@ -214,15 +221,14 @@ async fn a_password_prompt_is_driven_through_the_terminal() {
         return common::skipped("no python3");
     }
     // getpass reads /dev/tty with echo off: only a controlling terminal works.
-    let mut child = Command::new("python3")
-        .args([
+    let (mut child, mut pty) = on_terminal(
+        "python3",
+        &[
             "-c",
             "import getpass; p = getpass.getpass('Password: '); print('got', p[::-1])",
-        ])
-        .pty(PtySize::default())
-        .spawn()
-        .unwrap();
-    let mut pty = child.take_pty().unwrap();
+        ],
+        PtySize::default(),
+    );
     read_until(&mut pty, "Password: ").await;
     pty.write_all(b"s3cret\n").await.unwrap();
     let rest = read_to_end(&mut pty).await;
@@ -231,29 +237,20 @@ async fn a_password_prompt_is_driven_through_the_terminal() {
         !rest.contains("s3cret"),
         "the password was echoed: {rest:?}"
     );
-    assert!(timeout(HANG, child.wait())
-        .await
-        .unwrap()
-        .unwrap()
-        .success());
+    assert!(wait_bounded(&mut child).await.success());
 }
 
 #[tokio::test]
 async fn line_discipline_turns_typed_lines_into_input() {
-    let mut child = Command::new("sh")
-        .args(["-c", "read -r a; read -r b; echo \"[$b|$a]\""])
-        .pty(PtySize::default())
-        .spawn()
-        .unwrap();
-    let mut pty = child.take_pty().unwrap();
+    let (mut child, mut pty) = on_terminal(
+        "sh",
+        &["-c", "read -r a; read -r b; echo \"[$b|$a]\""],
+        PtySize::default(),
+    );
     pty.write_all(b"one\ntwo\n").await.unwrap();
     let all = read_to_end(&mut pty).await;
     assert!(all.ends_with("[two|one]\r\n"), "{all:?}");
-    assert!(timeout(HANG, child.wait())
-        .await
-        .unwrap()
-        .unwrap()
-        .success());
+    assert!(wait_bounded(&mut child).await.success());
 }
 
 #[test]
@@ -274,12 +271,11 @@ fn a_timeout_stops_the_whole_tree_on_the_terminal() {
 
 #[tokio::test]
 async fn terminate_stops_a_child_on_a_terminal() {
-    let mut child = Command::new("sh")
-        .args(["-c", "sleep 300 & echo started; wait"])
-        .pty(PtySize::default())
-        .spawn()
-        .unwrap();
-    let mut pty = child.take_pty().unwrap();
+    let (mut child, mut pty) = on_terminal(
+        "sh",
+        &["-c", "sleep 300 & echo started; wait"],
+        PtySize::default(),
+    );
     read_until(&mut pty, "started").await;
     let status = timeout(HANG, child.terminate(Duration::from_secs(5)))
         .await
@@ -314,11 +310,7 @@ async fn no_descriptor_of_the_terminal_leaks_into_other_children() {
     // are closed (otherwise end of stream would never come).
     pty.write_all(b"\n").await.unwrap();
     read_to_end(&mut pty).await;
-    assert!(timeout(HANG, on_pty.wait())
-        .await
-        .unwrap()
-        .unwrap()
-        .success());
+    assert!(wait_bounded(&mut on_pty).await.success());
 }
 
 #[test]

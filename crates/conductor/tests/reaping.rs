@@ -92,18 +92,11 @@ fn dropped_children_leave_no_zombie() {
     pids.into_iter().for_each(assert_reaped);
 }
 
-#[test]
-fn kill_on_drop_kills_and_reaps() {
-    let child = Command::new("sleep")
-        .arg("300")
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    drop(child);
-    assert_reaped(pid);
-    run_async(30, async {
-        let child = conductor::Command::new("sleep")
+/// Spawns `sleep 300` with `kill_on_drop` through the `Command` type given
+/// (blocking or async, same API), drops the child and checks it was reaped.
+macro_rules! dropped_sleeper_is_reaped {
+    ($command:ty) => {{
+        let child = <$command>::new("sleep")
             .arg("300")
             .kill_on_drop(true)
             .spawn()
@@ -111,7 +104,13 @@ fn kill_on_drop_kills_and_reaps() {
         let pid = child.id();
         drop(child);
         assert_reaped(pid);
-    });
+    }};
+}
+
+#[test]
+fn kill_on_drop_kills_and_reaps() {
+    dropped_sleeper_is_reaped!(Command);
+    run_async(30, async { dropped_sleeper_is_reaped!(conductor::Command) });
 }
 
 #[test]

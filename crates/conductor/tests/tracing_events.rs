@@ -5,7 +5,7 @@
 #[path = "common/capture.rs"]
 mod capture;
 
-use capture::Capture;
+use capture::{capturing_on_a_runtime, Capture};
 use conductor::blocking::Command;
 use conductor::Containment;
 use std::time::Duration;
@@ -70,12 +70,7 @@ fn timeout_and_tree_stop_events() {
 
 #[test]
 fn async_events_too() {
-    let cap = Capture::default();
-    let _guard = tracing::subscriber::set_default(cap.clone());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (cap, _guard, rt) = capturing_on_a_runtime();
     rt.block_on(async {
         tokio::time::timeout(Duration::from_secs(30), async {
             let status = conductor::Command::new("sh")

@@ -151,14 +151,20 @@ fn timeout_stops_the_whole_tree_async() {
 
 const ESCAPE: &str = "(setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $!); sleep 300";
 
-#[test]
-fn setsid_double_fork_escapes_a_process_group() {
-    let mut child = Command::new("sh")
+/// `sh -c ESCAPE` under `containment`, stdout piped (it prints the pid of
+/// the grandchild that escapes into its own session).
+fn spawn_escape(containment: Containment) -> conductor::blocking::Child {
+    Command::new("sh")
         .args(["-c", ESCAPE])
         .stdout(Stdio::piped())
-        .containment(Containment::ProcessGroup)
+        .containment(containment)
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn setsid_double_fork_escapes_a_process_group() {
+    let mut child = spawn_escape(Containment::ProcessGroup);
     let escaped: u32 = first_line(&mut child).parse().unwrap();
     // `$!` is printed before the background process has run setsid(1): wait
     // until it leads its own session, or the SIGTERM could catch it still in the group.
@@ -183,12 +189,7 @@ fn setsid_double_fork_does_not_escape_a_cgroup() {
     if !cgroup_usable() {
         return;
     }
-    let mut child = Command::new("sh")
-        .args(["-c", ESCAPE])
-        .stdout(Stdio::piped())
-        .containment(Containment::Cgroup)
-        .spawn()
-        .unwrap();
+    let mut child = spawn_escape(Containment::Cgroup);
     let cg = child.cgroup_path().unwrap().to_owned();
     let escaped: u32 = first_line(&mut child).parse().unwrap();
     let procs = std::fs::read_to_string(cg.join("cgroup.procs")).unwrap();

@@ -134,18 +134,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 
 /// A size for messages: `64 MiB`, `1.5 GiB`, or bytes.
 pub fn size_text(bytes: u64) -> String {
-    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
-    for (scale, unit) in UNITS {
-        if bytes >= scale {
-            let v = bytes as f64 / scale as f64;
-            return if v.fract() == 0.0 {
-                format!("{v:.0} {unit}")
-            } else {
-                format!("{v:.1} {unit}")
-            };
-        }
-    }
-    format!("{bytes} bytes")
+    conductor::pool::ByteSize(bytes).to_string()
 }
 
 impl EachArgs {

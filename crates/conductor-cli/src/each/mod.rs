@@ -143,24 +143,7 @@ pub async fn run(args: EachArgs) -> i32 {
             r.close();
             return exit::FAILED;
         }
-        let cpus = if args.jobs.is_none() && r.logins().iter().any(|l| l.slots.is_none()) {
-            r.remote_cpus().await
-        } else {
-            Vec::new()
-        };
-        let slots: Vec<usize> = r
-            .logins()
-            .iter()
-            .enumerate()
-            .map(|(i, l)| {
-                l.slots
-                    .or(args.jobs.map(|j| j as usize))
-                    .unwrap_or_else(|| match l.target {
-                        Target::Local => default_jobs(),
-                        Target::Ssh { .. } => cpus.get(i).copied().flatten().unwrap_or(1),
-                    })
-            })
-            .collect();
+        let slots = r.slots(args.jobs.map(|j| j as usize), default_jobs).await;
         for (l, &n) in r.logins().iter().zip(&slots) {
             if n > SSH_MAX_SESSIONS && matches!(l.target, Target::Ssh { .. }) {
                 eprintln!(
@@ -211,15 +194,8 @@ async fn run_tasks(
 ) -> i32 {
     let named_hosts = placement.is_some();
     let _ = conductor::unix::raise_fd_limit();
-    let results = match &args.results {
-        Some(dir) => match results::Results::prepare(dir) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                eprintln!("conductor: {e}");
-                return exit::FAILED;
-            }
-        },
-        None => None,
+    let Ok(results) = open_optional(args.results.as_deref(), results::Results::prepare) else {
+        return exit::FAILED;
     };
     if let Some(limit) = args.mem_limit {
         if let Err(e) = probe_memory_limit(limit).await {
@@ -227,15 +203,8 @@ async fn run_tasks(
             return exit::FAILED;
         }
     }
-    let mut log = match &args.joblog {
-        Some(p) => match joblog::Joblog::open(p) {
-            Ok(l) => Some(l),
-            Err(e) => {
-                eprintln!("conductor: {e}");
-                return exit::FAILED;
-            }
-        },
-        None => None,
+    let Ok(mut log) = open_optional(args.joblog.as_deref(), joblog::Joblog::open) else {
+        return exit::FAILED;
     };
     if let Some(log) = &mut log {
         log.hosts = named_hosts;
@@ -440,6 +409,16 @@ async fn run_tasks(
         return 128 + first_signal;
     }
     run_exit_code(counts.failed, halt_cause)
+}
+
+/// `open(path)` when the option names a path; its error is printed (then `Err`).
+fn open_optional<T>(
+    path: Option<&std::path::Path>,
+    open: impl FnOnce(&std::path::Path) -> Result<T, String>,
+) -> Result<Option<T>, ()> {
+    path.map(open)
+        .transpose()
+        .map_err(|e| eprintln!("conductor: {e}"))
 }
 
 /// Appends the rows of tasks whose output is out (stopped tasks did not finish: no row).

@@ -53,22 +53,12 @@ impl Slots {
                 workers: workers.unwrap_or_else(default_jobs),
             };
         };
-        let remote_cpus = if workers.is_none() && r.logins().iter().any(|l| l.slots.is_none()) {
-            r.remote_cpus().await
-        } else {
-            Vec::new()
-        };
         let hosts: Vec<usize> = r
-            .logins()
-            .iter()
+            .slots(workers, default_jobs)
+            .await
+            .into_iter()
             .enumerate()
-            .flat_map(|(i, l)| {
-                let n = l.slots.or(workers).unwrap_or_else(|| match l.target {
-                    Target::Local => default_jobs(),
-                    Target::Ssh { .. } => remote_cpus.get(i).copied().flatten().unwrap_or(1),
-                });
-                std::iter::repeat_n(i, n)
-            })
+            .flat_map(|(i, n)| std::iter::repeat_n(i, n))
             .collect();
         Slots {
             workers: hosts.len(),

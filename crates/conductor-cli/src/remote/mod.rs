@@ -130,6 +130,27 @@ impl Remote {
         .await
     }
 
+    /// The number of slots on each login: its own count, else `jobs`, else
+    /// `default_jobs()` for this machine and the host's CPUs for an ssh
+    /// host (asked only when some login needs them; 1 if it did not answer).
+    pub async fn slots(&self, jobs: Option<usize>, default_jobs: impl Fn() -> usize) -> Vec<usize> {
+        let cpus = if jobs.is_none() && self.logins.iter().any(|l| l.slots.is_none()) {
+            self.remote_cpus().await
+        } else {
+            Vec::new()
+        };
+        self.logins
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                l.slots.or(jobs).unwrap_or_else(|| match l.target {
+                    Target::Local => default_jobs(),
+                    Target::Ssh { .. } => cpus.get(i).copied().flatten().unwrap_or(1),
+                })
+            })
+            .collect()
+    }
+
     /// `ssh [options] host --` for login `i`, ready for the remote command line.
     fn ssh_command(&self, i: usize) -> Option<conductor::Command> {
         let ssh = self.ssh_argv(i)?;

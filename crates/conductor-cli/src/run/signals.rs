@@ -17,17 +17,15 @@ pub const FORWARDED: [i32; 8] = [
 
 /// What conductor listens for: the forwarded ones, and SIGCHLD (to follow
 /// the child's stops when it holds the terminal).
-pub const LISTENED: [i32; 9] = [
-    libc::SIGINT,
-    libc::SIGTERM,
-    libc::SIGHUP,
-    libc::SIGQUIT,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-    libc::SIGWINCH,
-    libc::SIGCONT,
-    libc::SIGCHLD,
-];
+pub const LISTENED: [i32; 9] = {
+    let mut all = [libc::SIGCHLD; 9];
+    let mut i = 0;
+    while i < FORWARDED.len() {
+        all[i] = FORWARDED[i];
+        i += 1;
+    }
+    all
+};
 
 /// A job-control event for a child that holds the terminal.
 #[derive(Debug, PartialEq, Eq)]

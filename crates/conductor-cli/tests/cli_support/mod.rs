@@ -24,6 +24,20 @@ pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// One line `PREFIX{i}` for each `i` (task input).
+pub fn numbered_lines<I: std::fmt::Display>(
+    prefix: &str,
+    ids: impl IntoIterator<Item = I>,
+) -> String {
+    ids.into_iter().map(|i| format!("{prefix}{i}\n")).collect()
+}
+
+/// Asserts that `out` is a success, showing its stderr otherwise.
+#[track_caller]
+pub fn assert_succeeded(out: &conductor::Output) {
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
 /// Runs `cmd` with `input` on stdin and its output captured; at most `limit`.
 pub fn communicate(cmd: &mut Command, input: &[u8], limit: Duration) -> conductor::Output {
     cmd.stdin(Stdio::piped())
@@ -186,6 +200,17 @@ pub fn on_terminal(args: &[&str], dir: &Path, lines: usize) -> (Option<i32>, Str
         .recv_timeout(Duration::from_secs(20))
         .expect("the terminal closes when conductor exits");
     (status.code(), screen)
+}
+
+/// Runs `conductor pool -j 2 -- sh -c WORKER` [`on_terminal`] with `lines`
+/// tasks, in a fresh scratch directory `name` (removed after); asserts that
+/// it exits 0 and returns what it wrote to the terminal.
+pub fn pool_on_terminal(name: &str, worker: &str, lines: usize) -> String {
+    let dir = scratch(name);
+    let (code, screen) = on_terminal(&["pool", "-j", "2", "--", "sh", "-c", worker], &dir, lines);
+    assert_eq!(code, Some(0));
+    let _ = std::fs::remove_dir_all(dir);
+    screen
 }
 
 /// Starts `conductor pool -j 2` with workers that each write their pid to a

@@ -232,3 +232,84 @@ pub fn alive(pid: i32) -> bool {
         })
         .unwrap_or(false)
 }
+
+/// Items a shell would interpret (substitutions, quotes, a glob, a newline,
+/// the empty string): a command that runs one touches `x` or `y`.
+pub fn hostile_items(x: &Path, y: &Path) -> Vec<String> {
+    vec![
+        format!("$(touch {})", x.display()),
+        format!("`touch {}`", y.display()),
+        format!("; touch {}", x.display()),
+        "it's \"quoted\" \\ back".to_string(),
+        "two\nlines".to_string(),
+        "*".to_string(),
+        String::new(),
+    ]
+}
+
+/// A shell command that starts a grandchild (`sleep 1000`), records its pid
+/// in `dir/pid` (written aside, then renamed) and waits for it.
+pub fn recorded_sleeper(dir: &Path) -> String {
+    format!(
+        "sleep 1000 & echo $! > {d}/pid.tmp; mv {d}/pid.tmp {d}/pid; wait",
+        d = dir.display()
+    )
+}
+
+/// The pid [`recorded_sleeper`] wrote in `dir/pid`, once it is there (the
+/// test fails after 60 s).
+pub fn recorded_pid(dir: &Path) -> i32 {
+    let f = dir.join("pid");
+    assert!(
+        wait_until(Duration::from_secs(60), || f.exists()),
+        "the remote task never started"
+    );
+    std::fs::read_to_string(f).unwrap().trim().parse().unwrap()
+}
+
+/// Asserts that process `pid` is gone within 60 s: "`who` PID outlived
+/// `what`" otherwise.
+pub fn assert_outlived_not(pid: i32, who: &str, what: &str) {
+    assert!(
+        wait_until(Duration::from_secs(60), || !alive(pid)),
+        "{who} {pid} outlived {what}"
+    );
+}
+
+/// Starts `conductor ARGS` (stdin: `input`, or none) with TMPDIR in
+/// `/tmp/TMP_NAME<our pid>` (a SIGKILLed conductor cannot remove its control
+/// directory: keep it in ours), waits for the remote task to record its pid
+/// in `c.dir` (see [`recorded_sleeper`]), SIGKILLs conductor, and asserts
+/// the recorded process (`who`) goes too.
+pub fn sigkill_conductor_mid_task(
+    c: &Cluster,
+    tmp_name: &str,
+    args: &[&str],
+    input: Option<&[u8]>,
+    who: &str,
+) {
+    use std::io::Write;
+    let tmp = PathBuf::from(format!("/tmp/{tmp_name}{}", std::process::id()));
+    let tmp = tmp.as_path();
+    std::fs::create_dir_all(tmp).unwrap();
+    let mut child = crate::cli_support::conductor()
+        .args(args)
+        .env("TMPDIR", tmp)
+        .stdin(match input {
+            Some(_) => conductor::Stdio::piped(),
+            None => conductor::Stdio::null(),
+        })
+        .stdout(conductor::Stdio::null())
+        .stderr(conductor::Stdio::null())
+        .spawn()
+        .unwrap();
+    if let Some(input) = input {
+        child.stdin.as_mut().unwrap().write_all(input).unwrap();
+    }
+    let pid = recorded_pid(&c.dir);
+    assert!(alive(pid));
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_outlived_not(pid, who, "a SIGKILLed conductor");
+    let _ = std::fs::remove_dir_all(tmp);
+}

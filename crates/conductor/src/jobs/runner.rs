@@ -153,6 +153,20 @@ impl std::fmt::Debug for Runner {
     }
 }
 
+/// `Runner` methods that each set the field of their name:
+/// `field: Type;`.
+macro_rules! runner_setters {
+    ($($(#[$meta:meta])* $field:ident: $ty:ty;)*) => {
+        $(
+            $(#[$meta])*
+            pub fn $field(mut self, $field: $ty) -> Runner {
+                self.$field = $field;
+                self
+            }
+        )*
+    };
+}
+
 impl Runner {
     /// A runner for `template`: one task at a time, no timeout, no retries,
     /// output captured (1 MiB per stream in memory), a process group per task.
@@ -181,47 +195,28 @@ impl Runner {
         self
     }
 
-    /// Stops a task's whole tree after this long (SIGTERM, grace, SIGKILL);
-    /// each attempt gets the whole time.
-    pub fn timeout(mut self, t: Option<Duration>) -> Runner {
-        self.timeout = t;
-        self
-    }
+    runner_setters! {
+        /// Stops a task's whole tree after this long (SIGTERM, grace, SIGKILL);
+        /// each attempt gets the whole time.
+        timeout: Option<Duration>;
 
-    /// Time between SIGTERM and SIGKILL when stopping a tree.
-    pub fn grace(mut self, g: Duration) -> Runner {
-        self.grace = g;
-        self
-    }
+        /// Time between SIGTERM and SIGKILL when stopping a tree.
+        grace: Duration;
 
-    /// Extra attempts for a task that failed or timed out.
-    pub fn retries(mut self, n: u32) -> Runner {
-        self.retries = n;
-        self
-    }
+        /// Extra attempts for a task that failed or timed out.
+        retries: u32;
 
-    /// When to stop the run early.
-    pub fn halt(mut self, p: Option<HaltPolicy>) -> Runner {
-        self.halt = p;
-        self
-    }
+        /// When to stop the run early.
+        halt: Option<HaltPolicy>;
 
-    /// How each task's tree is held together (and stopped).
-    pub fn containment(mut self, c: Containment) -> Runner {
-        self.containment = c;
-        self
-    }
+        /// How each task's tree is held together (and stopped).
+        containment: Containment;
 
-    /// What happens to the tasks' output.
-    pub fn output(mut self, o: OutputMode) -> Runner {
-        self.output = o;
-        self
-    }
+        /// What happens to the tasks' output.
+        output: OutputMode;
 
-    /// The number of inputs, when known (for percentage halt policies).
-    pub fn total(mut self, n: Option<u64>) -> Runner {
-        self.total = n;
-        self
+        /// The number of inputs, when known (for percentage halt policies).
+        total: Option<u64>;
     }
 
     /// Adjusts every task's command before it is spawned (environment,

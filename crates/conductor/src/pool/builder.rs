@@ -15,6 +15,24 @@ use super::supervisor::{spawn_worker, supervise};
 use super::Pool;
 use crate::Command;
 
+/// Builder methods that each store their arguments in [`PoolConfig`]
+/// fields: `name(arg: Type => field, ...)`, `via Wrap` wrapping the value
+/// (e.g. in `Some`).
+macro_rules! config_setters {
+    ($(
+        $(#[$meta:meta])*
+        $name:ident($($arg:ident: $ty:ty => $field:ident $(via $wrap:path)?),+);
+    )*) => {
+        $(
+            $(#[$meta])*
+            pub fn $name(mut self, $($arg: $ty),+) -> Self {
+                $(self.config.$field = $($wrap)?($arg);)+
+                self
+            }
+        )*
+    };
+}
+
 /// Configures and starts a [`Pool`]. Get one from [`Pool::builder`].
 ///
 /// The factory builds the [`Command`] for each worker process (the first
@@ -82,66 +100,50 @@ impl PoolBuilder {
         self
     }
 
-    /// See [`PoolConfig::workers`].
-    ///
-    /// ```
-    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("cat")).workers(4);
-    /// ```
-    pub fn workers(mut self, workers: usize) -> Self {
-        self.config.workers = workers;
-        self
-    }
+    config_setters! {
+        /// See [`PoolConfig::workers`].
+        ///
+        /// ```
+        /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("cat")).workers(4);
+        /// ```
+        workers(workers: usize => workers);
 
-    /// See [`PoolConfig::tasks_per_worker`].
-    ///
-    /// ```
-    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).tasks_per_worker(16);
-    /// ```
-    pub fn tasks_per_worker(mut self, tasks: usize) -> Self {
-        self.config.tasks_per_worker = tasks;
-        self
-    }
+        /// See [`PoolConfig::tasks_per_worker`].
+        ///
+        /// ```
+        /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).tasks_per_worker(16);
+        /// ```
+        tasks_per_worker(tasks: usize => tasks_per_worker);
 
-    /// See [`PoolConfig::queue_capacity`].
-    ///
-    /// ```
-    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).queue_capacity(64);
-    /// ```
-    pub fn queue_capacity(mut self, capacity: usize) -> Self {
-        self.config.queue_capacity = capacity;
-        self
-    }
+        /// See [`PoolConfig::queue_capacity`].
+        ///
+        /// ```
+        /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).queue_capacity(64);
+        /// ```
+        queue_capacity(capacity: usize => queue_capacity);
 
-    /// See [`PoolConfig::task_timeout`].
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).task_timeout(Duration::from_secs(30));
-    /// ```
-    pub fn task_timeout(mut self, timeout: Duration) -> Self {
-        self.config.task_timeout = Some(timeout);
-        self
-    }
+        /// See [`PoolConfig::task_timeout`].
+        ///
+        /// ```
+        /// # use std::time::Duration;
+        /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).task_timeout(Duration::from_secs(30));
+        /// ```
+        task_timeout(timeout: Duration => task_timeout via Some);
 
-    /// See [`PoolConfig::attempts`].
-    ///
-    /// ```
-    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).attempts(1);
-    /// ```
-    pub fn attempts(mut self, attempts: u32) -> Self {
-        self.config.attempts = attempts;
-        self
-    }
+        /// See [`PoolConfig::attempts`].
+        ///
+        /// ```
+        /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).attempts(1);
+        /// ```
+        attempts(attempts: u32 => attempts);
 
-    /// See [`PoolConfig::start_timeout`].
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).start_timeout(Duration::from_secs(30));
-    /// ```
-    pub fn start_timeout(mut self, timeout: Duration) -> Self {
-        self.config.start_timeout = timeout;
-        self
+        /// See [`PoolConfig::start_timeout`].
+        ///
+        /// ```
+        /// # use std::time::Duration;
+        /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).start_timeout(Duration::from_secs(30));
+        /// ```
+        start_timeout(timeout: Duration => start_timeout);
     }
 
     /// The former name of [`start_timeout`](Self::start_timeout).
@@ -156,118 +158,87 @@ impl PoolBuilder {
         self.start_timeout(timeout)
     }
 
-    /// See [`PoolConfig::open_circuit`] and [`OpenCircuit`].
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// use conductor::pool::{OpenCircuit, Pool};
-    /// let _ = Pool::builder(|| conductor::Command::new("w"))
-    ///     .open_circuit(OpenCircuit::Hold { give_up_after: Duration::from_secs(30) });
-    /// ```
-    pub fn open_circuit(mut self, open_circuit: OpenCircuit) -> Self {
-        self.config.open_circuit = open_circuit;
-        self
-    }
+    config_setters! {
+        /// See [`PoolConfig::open_circuit`] and [`OpenCircuit`].
+        ///
+        /// ```
+        /// # use std::time::Duration;
+        /// use conductor::pool::{OpenCircuit, Pool};
+        /// let _ = Pool::builder(|| conductor::Command::new("w"))
+        ///     .open_circuit(OpenCircuit::Hold { give_up_after: Duration::from_secs(30) });
+        /// ```
+        open_circuit(open_circuit: OpenCircuit => open_circuit);
 
-    /// See [`PoolConfig::shutdown_grace`].
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).shutdown_grace(Duration::from_secs(1));
-    /// ```
-    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
-        self.config.shutdown_grace = grace;
-        self
-    }
+        /// See [`PoolConfig::shutdown_grace`].
+        ///
+        /// ```
+        /// # use std::time::Duration;
+        /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).shutdown_grace(Duration::from_secs(1));
+        /// ```
+        shutdown_grace(grace: Duration => shutdown_grace);
 
-    /// See [`PoolConfig::mode`].
-    ///
-    /// ```
-    /// use conductor::pool::{Mode, Pool};
-    /// let _ = Pool::builder(|| conductor::Command::new("cat")).mode(Mode::Lines);
-    /// ```
-    pub fn mode(mut self, mode: Mode) -> Self {
-        self.config.mode = mode;
-        self
-    }
+        /// See [`PoolConfig::mode`].
+        ///
+        /// ```
+        /// use conductor::pool::{Mode, Pool};
+        /// let _ = Pool::builder(|| conductor::Command::new("cat")).mode(Mode::Lines);
+        /// ```
+        mode(mode: Mode => mode);
 
-    /// See [`PoolConfig::max_message_len`].
-    ///
-    /// ```
-    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).max_message_len(1 << 20);
-    /// ```
-    pub fn max_message_len(mut self, len: u32) -> Self {
-        self.config.max_message_len = len;
-        self
-    }
+        /// See [`PoolConfig::max_message_len`].
+        ///
+        /// ```
+        /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).max_message_len(1 << 20);
+        /// ```
+        max_message_len(len: u32 => max_message_len);
 
-    /// See [`PoolConfig::circuit_threshold`] and [`PoolConfig::startup_window`].
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).circuit_breaker(3, Duration::from_secs(2));
-    /// ```
-    pub fn circuit_breaker(mut self, threshold: u32, startup_window: Duration) -> Self {
-        self.config.circuit_threshold = threshold;
-        self.config.startup_window = startup_window;
-        self
-    }
+        /// See [`PoolConfig::circuit_threshold`] and [`PoolConfig::startup_window`].
+        ///
+        /// ```
+        /// # use std::time::Duration;
+        /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).circuit_breaker(3, Duration::from_secs(2));
+        /// ```
+        circuit_breaker(threshold: u32 => circuit_threshold, startup_window: Duration => startup_window);
 
-    /// See [`PoolConfig::backoff_base`] and [`PoolConfig::backoff_max`].
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w"))
-    ///     .backoff(Duration::from_millis(50), Duration::from_secs(5));
-    /// ```
-    pub fn backoff(mut self, base: Duration, max: Duration) -> Self {
-        self.config.backoff_base = base;
-        self.config.backoff_max = max;
-        self
-    }
+        /// See [`PoolConfig::backoff_base`] and [`PoolConfig::backoff_max`].
+        ///
+        /// ```
+        /// # use std::time::Duration;
+        /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w"))
+        ///     .backoff(Duration::from_millis(50), Duration::from_secs(5));
+        /// ```
+        backoff(base: Duration => backoff_base, max: Duration => backoff_max);
 
-    /// See [`PoolConfig::max_tasks_per_worker`].
-    ///
-    /// ```
-    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).max_tasks_per_worker(1000);
-    /// ```
-    pub fn max_tasks_per_worker(mut self, tasks: u64) -> Self {
-        self.config.max_tasks_per_worker = Some(tasks);
-        self
-    }
+        /// See [`PoolConfig::max_tasks_per_worker`].
+        ///
+        /// ```
+        /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).max_tasks_per_worker(1000);
+        /// ```
+        max_tasks_per_worker(tasks: u64 => max_tasks_per_worker via Some);
 
-    /// See [`PoolConfig::max_worker_age`].
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).max_worker_age(Duration::from_secs(3600));
-    /// ```
-    pub fn max_worker_age(mut self, age: Duration) -> Self {
-        self.config.max_worker_age = Some(age);
-        self
-    }
+        /// See [`PoolConfig::max_worker_age`].
+        ///
+        /// ```
+        /// # use std::time::Duration;
+        /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).max_worker_age(Duration::from_secs(3600));
+        /// ```
+        max_worker_age(age: Duration => max_worker_age via Some);
 
-    /// See [`PoolConfig::worker_mem_soft`] and [`PoolConfig::worker_mem_hard`].
-    ///
-    /// ```
-    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w"))
-    ///     .worker_memory(Some(500 << 20), Some(1 << 30));
-    /// ```
-    pub fn worker_memory(mut self, soft: Option<u64>, hard: Option<u64>) -> Self {
-        self.config.worker_mem_soft = soft;
-        self.config.worker_mem_hard = hard;
-        self
-    }
+        /// See [`PoolConfig::worker_mem_soft`] and [`PoolConfig::worker_mem_hard`].
+        ///
+        /// ```
+        /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w"))
+        ///     .worker_memory(Some(500 << 20), Some(1 << 30));
+        /// ```
+        worker_memory(soft: Option<u64> => worker_mem_soft, hard: Option<u64> => worker_mem_hard);
 
-    /// See [`PoolConfig::monitor_interval`] (`None`: no monitoring).
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).monitor_interval(Some(Duration::from_millis(250)));
-    /// ```
-    pub fn monitor_interval(mut self, interval: Option<Duration>) -> Self {
-        self.config.monitor_interval = interval;
-        self
+        /// See [`PoolConfig::monitor_interval`] (`None`: no monitoring).
+        ///
+        /// ```
+        /// # use std::time::Duration;
+        /// let _ = conductor::pool::Pool::builder(|| conductor::Command::new("w")).monitor_interval(Some(Duration::from_millis(250)));
+        /// ```
+        monitor_interval(interval: Option<Duration> => monitor_interval);
     }
 
     /// Names the host each slot's workers run on (e.g. an ssh host), for

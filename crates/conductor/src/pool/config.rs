@@ -173,7 +173,10 @@ pub enum OpenCircuit {
     /// queue has room) until a worker is healthy again. Only after
     /// `give_up_after` with the circuit open and no healthy worker do the
     /// queued tasks fail with [`TaskError::Degraded`](super::TaskError::Degraded), and new ones too
-    /// until a worker is healthy. The pool checks at each failed start, so
+    /// until a worker is proven: it outlived the start-up window
+    /// ([`PoolConfig::startup_window`]) or answered a task (a worker that
+    /// merely starts, as a line worker counts as healthy while it starts,
+    /// does not end it). The pool checks at each failed start, so
     /// it gives up at most one start attempt (start timeout plus backoff)
     /// later than `give_up_after`.
     Hold {

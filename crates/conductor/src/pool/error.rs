@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use super::size::ByteSize;
 use crate::protocol::ProtocolError;
 use crate::ExitStatus;
 
@@ -64,7 +65,7 @@ pub enum TaskError {
     /// ([`worker_mem_hard`](super::PoolConfig::worker_mem_hard)) on its last
     /// attempt and was killed (OOM), by the kernel's memory controller or by
     /// the pool.
-    #[error("worker ran out of memory (killed over its {} limit) after {attempts} {}", size(*.limit), plural(*.attempts))]
+    #[error("worker ran out of memory (killed over its {} limit) after {attempts} {}", ByteSize(*.limit), plural(*.attempts))]
     OutOfMemory {
         /// The hard limit, in bytes.
         limit: u64,
@@ -96,21 +97,6 @@ pub enum TaskError {
     /// or a newline inside a line-mode task.
     #[error("task cannot be sent to a worker: {0}")]
     Invalid(ProtocolError),
-}
-
-/// A byte count for messages: `200 MiB`, `1.5 GiB`, `512 bytes`.
-fn size(bytes: u64) -> String {
-    for (scale, unit) in [(1u64 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")] {
-        if bytes >= scale {
-            let v = bytes as f64 / scale as f64;
-            return if v.fract() == 0.0 {
-                format!("{v:.0} {unit}")
-            } else {
-                format!("{v:.1} {unit}")
-            };
-        }
-    }
-    format!("{bytes} bytes")
 }
 
 fn plural(attempts: u32) -> &'static str {
@@ -391,12 +377,10 @@ mod tests {
             status: ExitStatus::from_raw(9),
             attempts: 3,
         };
+        // Unix's words, else Windows's.
+        let os = |unix, windows| if cfg!(unix) { unix } else { windows };
         // A raw status is a wait status on Unix, an exit code on Windows.
-        let how = if cfg!(unix) {
-            "signal: 9 (SIGKILL)"
-        } else {
-            "exit code: 9"
-        };
+        let how = os("signal: 9 (SIGKILL)", "exit code: 9");
         assert_eq!(
             died.to_string(),
             format!("worker died ({how}) after 3 attempts")
@@ -425,11 +409,7 @@ mod tests {
             })),
         };
         // std's wording: "exit status" on Unix, "exit code" on Windows.
-        let exited = if cfg!(unix) {
-            "exit status: 1"
-        } else {
-            "exit code: 1"
-        };
+        let exited = os("exit status: 1", "exit code: 1");
         assert_eq!(
             degraded.to_string(),
             format!(

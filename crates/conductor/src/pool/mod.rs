@@ -127,6 +127,7 @@ mod latency;
 mod map;
 mod metrics;
 mod monitor;
+mod size;
 mod state;
 mod stats;
 mod stderr;
@@ -144,6 +145,7 @@ pub use config::{Mode, OpenCircuit, PoolConfig};
 pub use error::{Answer, BuildError, ConfigError, StartFailure, TaskError, Violation};
 pub use events::{PoolEvent, RespawnCause, RespawnCounts};
 pub use map::Results;
+pub use size::ByteSize;
 pub use stats::{LatencyStats, PoolStats, WorkerStats};
 pub use task::{TaskHandle, TaskInfo, TaskReport};
 

@@ -69,7 +69,8 @@ pub struct PoolStats {
     pub healthy_workers: usize,
     /// Whether the circuit breaker is open with no healthy worker, so that
     /// tasks fail fast with [`TaskError::Degraded`](super::TaskError::Degraded)
-    /// (with [`OpenCircuit::Hold`](super::OpenCircuit::Hold): once it gave up).
+    /// (with [`OpenCircuit::Hold`](super::OpenCircuit::Hold): from when it
+    /// gave up until a worker is proven).
     pub degraded: bool,
     /// Whether the circuit breaker is open (workers keep failing at
     /// start-up; with [`OpenCircuit::Hold`](super::OpenCircuit::Hold),

@@ -189,21 +189,8 @@ impl FrameHeader {
 
 #[cfg(test)]
 mod tests {
+    use super::super::proptests::header_bytes as header;
     use super::*;
-
-    fn header(len: u32, code: u8, reserved: [u8; 3]) -> [u8; HEADER_LEN] {
-        let l = len.to_be_bytes();
-        [
-            l[0],
-            l[1],
-            l[2],
-            l[3],
-            code,
-            reserved[0],
-            reserved[1],
-            reserved[2],
-        ]
-    }
 
     #[test]
     fn codes_round_trip() {

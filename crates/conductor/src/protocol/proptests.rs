@@ -56,7 +56,8 @@ fn decode_split(stream: &[u8], points: &[usize]) -> Result<Vec<Message>, Protoco
     Ok(got)
 }
 
-fn header_bytes(len: u32, code: u8, reserved: [u8; 3]) -> [u8; HEADER_LEN] {
+/// The bytes of a frame header (any fields, valid or not).
+pub(super) fn header_bytes(len: u32, code: u8, reserved: [u8; 3]) -> [u8; HEADER_LEN] {
     let l = len.to_be_bytes();
     [
         l[0],

@@ -49,6 +49,8 @@ on_bsd! {
 ))]
 compile_error!("conductor has no backend for this Unix (supported: Linux, macOS and the BSDs)");
 
+mod stream;
+
 #[cfg(windows)]
 mod windows;
 #[cfg(windows)]

@@ -7,7 +7,7 @@
 use std::ffi::OsStr;
 
 use super::error::{preview, CommandLineError, Item};
-use super::wide::{to_wide_item, w};
+use super::wide::{to_wide_args, to_wide_item, w};
 
 const QUOTE: u16 = w('"');
 const BACKSLASH: u16 = w('\\');
@@ -235,11 +235,7 @@ where
     A: AsRef<OsStr>,
 {
     let script = to_wide_item(script.as_ref(), Item::Script)?;
-    let args = args
-        .into_iter()
-        .enumerate()
-        .map(|(i, a)| to_wide_item(a.as_ref(), Item::Arg(i)))
-        .collect::<Result<Vec<_>, _>>()?;
+    let args = to_wide_args(args).collect::<Result<Vec<_>, _>>()?;
     build_batch_command_line_wide(&script, args)
 }
 

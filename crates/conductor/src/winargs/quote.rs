@@ -4,7 +4,7 @@
 use std::ffi::OsStr;
 
 use super::error::{preview, CommandLineError, Item};
-use super::wide::{to_wide_item, w};
+use super::wide::{to_wide_args, to_wide_item, w};
 
 const QUOTE: u16 = w('"');
 const BACKSLASH: u16 = w('\\');
@@ -154,13 +154,7 @@ where
     I: IntoIterator<Item = A>,
     A: AsRef<[u16]>,
 {
-    let mut out = Vec::with_capacity(program.len() + 2);
-    append_program(&mut out, program)?;
-    for (i, arg) in args.into_iter().enumerate() {
-        out.push(SPACE);
-        append_arg(&mut out, arg.as_ref(), Item::Arg(i))?;
-    }
-    Ok(out)
+    join(program, args.into_iter().map(Ok))
 }
 
 /// Builds the command line for `CreateProcessW` from a program and its
@@ -201,12 +195,22 @@ where
     S: AsRef<OsStr>,
 {
     let program = to_wide_item(program.as_ref(), Item::Program)?;
+    join(&program, to_wide_args(args))
+}
+
+/// The command line of `program` and `args`, each argument taken (and,
+/// for the `OsStr` builder, converted) only after the previous one was
+/// appended, so the first failing item is the one reported.
+fn join<A: AsRef<[u16]>>(
+    program: &[u16],
+    args: impl Iterator<Item = Result<A, CommandLineError>>,
+) -> Result<Vec<u16>, CommandLineError> {
     let mut out = Vec::with_capacity(program.len() + 2);
-    append_program(&mut out, &program)?;
-    for (i, arg) in args.into_iter().enumerate() {
-        let arg = to_wide_item(arg.as_ref(), Item::Arg(i))?;
+    append_program(&mut out, program)?;
+    for (i, arg) in args.enumerate() {
+        let arg = arg?;
         out.push(SPACE);
-        append_arg(&mut out, &arg, Item::Arg(i))?;
+        append_arg(&mut out, arg.as_ref(), Item::Arg(i))?;
     }
     Ok(out)
 }

@@ -56,6 +56,19 @@ pub(crate) fn to_wide_item(
     to_wide(s).ok_or(super::CommandLineError::NotUnicode { item })
 }
 
+/// `to_wide` of each of `args`, a failure reported against `args[i]`.
+pub(crate) fn to_wide_args<I, A>(
+    args: I,
+) -> impl Iterator<Item = Result<Vec<u16>, super::CommandLineError>>
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<OsStr>,
+{
+    args.into_iter()
+        .enumerate()
+        .map(|(i, a)| to_wide_item(a.as_ref(), super::Item::Arg(i)))
+}
+
 /// UTF-16 code unit of an ASCII character.
 pub(crate) const fn w(c: char) -> u16 {
     c as u16

@@ -22,6 +22,22 @@ pub struct Capture {
     next: Arc<AtomicU64>,
 }
 
+/// A fresh [`Capture`], installed as this thread's default subscriber until
+/// the guard drops, and a current-thread runtime to run async code under it.
+pub fn capturing_on_a_runtime() -> (
+    Capture,
+    tracing::subscriber::DefaultGuard,
+    tokio::runtime::Runtime,
+) {
+    let capture = Capture::default();
+    let guard = tracing::subscriber::set_default(capture.clone());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    (capture, guard, rt)
+}
+
 impl Capture {
     /// The recorded events whose `event` field is `kind`.
     pub fn events(&self, kind: &str) -> Vec<Fields> {

@@ -1,9 +1,11 @@
 //! Helpers shared by the integration tests: bounded waits and process
-//! inspection (/proc on Linux, `ps` elsewhere).
+//! inspection (/proc on Linux, `ps` elsewhere); `episode`: a worker start-up
+//! episode for the pool tests.
 #![allow(dead_code)]
 
 use std::time::{Duration, Instant};
 
+pub mod episode;
 mod skip;
 #[allow(unused_imports)] // not every test binary skips anything
 pub use skip::skipped;

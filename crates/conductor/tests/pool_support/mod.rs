@@ -5,7 +5,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use conductor::pool::{Pool, PoolBuilder};
+use conductor::pool::{Mode, Pool, PoolBuilder};
 use conductor::Command;
 
 /// The stdlib Python worker from examples/python (upper-cases bodies;
@@ -39,6 +39,16 @@ pub fn sh(script: impl Into<String>) -> impl Fn() -> Command + Send + Sync + 'st
         cmd.args(["-c", &script]);
         cmd
     }
+}
+
+/// A builder for a pool of `workers` line workers, each `sh -c SCRIPT`.
+pub fn sh_lines(script: impl Into<String>, workers: usize) -> PoolBuilder {
+    Pool::builder(sh(script)).mode(Mode::Lines).workers(workers)
+}
+
+/// Builds the pool `builder` describes, failing the test after `secs`.
+pub async fn built(secs: u64, builder: PoolBuilder) -> Pool {
+    within(secs, "build", builder.build()).await.unwrap()
 }
 
 /// A builder for a pool of Python frame workers.
@@ -85,6 +95,20 @@ pub async fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> b
             panic!("not true after {limit:?}: {what}");
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Runs `inputs` through `pool` with `run_all` (the test fails after
+/// `secs`) and asserts that each task's result is `answer(input)`.
+pub async fn assert_answers<T: Clone + Into<Vec<u8>>>(
+    pool: &Pool,
+    secs: u64,
+    inputs: &[T],
+    answer: impl Fn(&T) -> Vec<u8>,
+) {
+    let results = within(secs, "run_all", pool.run_all(inputs.to_vec())).await;
+    for (input, result) in inputs.iter().zip(results) {
+        assert_eq!(result.unwrap(), answer(input));
     }
 }
 

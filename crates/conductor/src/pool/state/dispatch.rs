@@ -91,7 +91,7 @@ impl Shared {
         st.counters.failed += report.failed as u64;
         if answered > 0 {
             // Tasks are being answered: the worker program works.
-            st.breaker.worker_proven();
+            st.worker_proven();
         }
         let Some(s) = st.slots.get_mut(slot) else {
             return st.phase;
@@ -287,14 +287,24 @@ impl State {
         self.slots.iter().filter(|s| s.healthy).count()
     }
 
-    /// Circuit open and nobody healthy: tasks fail fast (held, with
-    /// [`OpenCircuit::Hold`], until it gives up).
+    /// Circuit open and nobody healthy: tasks fail fast. With
+    /// [`OpenCircuit::Hold`] they are held until the pool gives up, and
+    /// then fail fast until a worker is proven (healthy is not enough).
     pub(super) fn degraded(&self) -> bool {
-        let failing = match self.open_circuit {
-            OpenCircuit::FailFast => true,
+        match self.open_circuit {
+            OpenCircuit::FailFast => self.breaker.is_open() && self.healthy_count() == 0,
             OpenCircuit::Hold { .. } => self.gave_up,
-        };
-        failing && self.breaker.is_open() && self.healthy_count() == 0
+        }
+    }
+
+    /// A worker proved the program works (it answered a task or outlived
+    /// the start-up window): failed starts are forgotten and, if the pool
+    /// had given up, it takes tasks again.
+    pub(super) fn worker_proven(&mut self) {
+        self.breaker.worker_proven();
+        if std::mem::take(&mut self.gave_up) {
+            self.breaker.worker_healthy();
+        }
     }
 
     pub(super) fn degraded_error(&self) -> TaskError {

@@ -163,8 +163,11 @@ impl Shared {
     pub fn worker_healthy(&self, slot: usize) {
         let mut guard = self.lock();
         let st = &mut *guard;
-        st.breaker.worker_healthy();
-        st.gave_up = false;
+        // Once the pool gave up, only a proven worker ends that: a line
+        // worker counts as healthy while it starts, working or not.
+        if !st.gave_up {
+            st.breaker.worker_healthy();
+        }
         if let Some(s) = st.slots.get_mut(slot) {
             s.healthy = true;
         }
@@ -177,11 +180,14 @@ impl Shared {
 
     /// The worker in `slot` outlived the start-up window.
     pub fn worker_proven(&self, slot: usize) {
-        let mut st = self.lock();
-        st.breaker.worker_proven();
+        let mut guard = self.lock();
+        let st = &mut *guard;
+        st.worker_proven();
         if let Some(s) = st.slots.get_mut(slot) {
             s.failures = 0;
         }
+        self.dispatch(st);
+        self.changed.notify_waiters();
     }
 
     /// A worker could not start (spawn error, failed health check, or death

@@ -13,7 +13,8 @@
 use super::wait::wait4;
 use crate::sys::unix::exec_request::ExecRequest;
 use crate::sys::unix::fd::{dup_above, pipe};
-use crate::sys::unix::spawn_error::{decode_report, read_report, ExecSearch, Step};
+use crate::sys::unix::child_steps::{cloexec_from, errno, reset_caught_handlers, run_hooks_and_exec};
+use crate::sys::unix::spawn_error::{decode_report, read_report, Step};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 
@@ -35,27 +36,9 @@ pub(crate) fn fork_exec(req: &ExecRequest<'_>) -> io::Result<Forked> {
     drop(first_wr);
     let err_fd = wr.as_raw_fd();
 
-    // SAFETY: every signal is blocked in this thread across the fork, so no
-    // handler of ours runs in the child before it resets them; the old mask is
-    // restored in the parent right after. The child runs `child_main`, which
-    // only makes async-signal-safe calls on memory prepared above and never
-    // returns.
-    let pid = unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
-        let pid = libc::fork();
-        if pid == 0 {
-            child_main(req, err_fd);
-        }
-        let fork_err = io::Error::last_os_error();
-        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
-        if pid < 0 {
-            return Err(fork_err);
-        }
-        pid
-    };
+    // SAFETY: the child runs `child_main`, which only makes async-signal-safe
+    // calls on memory prepared above and never returns.
+    let pid = unsafe { crate::sys::unix::sigmask::fork_all_blocked(|| child_main(req, err_fd)) }?;
     drop(wr);
 
     let (report, got) = match read_report(rd.as_fd()) {
@@ -78,13 +61,6 @@ pub(crate) fn fork_exec(req: &ExecRequest<'_>) -> io::Result<Forked> {
         (8, Some(step)) => Ok(Forked::Failed(step, errno)),
         _ => Ok(Forked::Failed(Step::Spawn, libc::EIO)),
     }
-}
-
-fn errno() -> i32 {
-    // Reads errno; an OS error value involves no allocation.
-    io::Error::last_os_error()
-        .raw_os_error()
-        .unwrap_or(libc::EIO)
 }
 
 /// Reports `(step, err)` to the parent and exits the child.
@@ -139,20 +115,8 @@ pub(crate) unsafe fn steps(req: &ExecRequest<'_>, err_fd: &mut RawFd) -> (Step, 
         // its own if exec fails.)
         let mut dfl: libc::sigaction = std::mem::zeroed();
         dfl.sa_sigaction = libc::SIG_DFL;
-        for sig in 1..=MAX_SIGNAL {
-            if *err_fd < 0 {
-                break;
-            }
-            if sig == libc::SIGKILL || sig == libc::SIGSTOP {
-                continue;
-            }
-            let mut old: libc::sigaction = std::mem::zeroed();
-            if libc::sigaction(sig, std::ptr::null(), &mut old) == 0
-                && old.sa_sigaction != libc::SIG_DFL
-                && old.sa_sigaction != libc::SIG_IGN
-            {
-                libc::sigaction(sig, &dfl, std::ptr::null_mut());
-            }
+        if *err_fd >= 0 {
+            reset_caught_handlers(MAX_SIGNAL);
         }
         for sig in [libc::SIGPIPE, libc::SIGXFSZ] {
             if libc::sigaction(sig, &dfl, std::ptr::null_mut()) != 0 {
@@ -240,46 +204,7 @@ pub(crate) unsafe fn steps(req: &ExecRequest<'_>, err_fd: &mut RawFd) -> (Step, 
         if libc::sigprocmask(libc::SIG_SETMASK, &req.sigmask, std::ptr::null_mut()) != 0 {
             return (Step::Signals, errno());
         }
-        if !req.pre_exec.is_null() {
-            for hook in (*req.pre_exec).iter_mut() {
-                if let Err(e) = hook() {
-                    let code = e.raw_os_error().unwrap_or(libc::EINVAL);
-                    // Freeing a custom error could take the allocator's lock.
-                    std::mem::forget(e);
-                    return (Step::PreExec, code);
-                }
-            }
-        }
-
-        let mut search = ExecSearch::new(req.candidates.len());
-        for &path in req.candidates {
-            libc::execve(path, req.argv.cast(), req.envp.cast());
-            if !search.failed(errno()) {
-                break;
-            }
-        }
-        (Step::Exec, search.error())
-    }
-}
-
-/// Marks every descriptor from `fd` up close-on-exec (in-place `exec`),
-/// bounded by the descriptor limit.
-///
-/// # Safety
-/// Changes this process's descriptor flags.
-unsafe fn cloexec_from(fd: RawFd) {
-    // SAFETY: getrlimit and fcntl are system calls; fcntl on a closed
-    // descriptor fails harmlessly with EBADF.
-    unsafe {
-        let mut lim: libc::rlimit = std::mem::zeroed();
-        let max = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
-            lim.rlim_cur.min(1 << 20) as RawFd
-        } else {
-            1 << 16
-        };
-        for other in fd..max {
-            libc::fcntl(other, libc::F_SETFD, libc::FD_CLOEXEC);
-        }
+        run_hooks_and_exec(req)
     }
 }
 
@@ -304,17 +229,6 @@ unsafe fn close_above(fd: RawFd) {
 /// Only in the forked child.
 #[cfg(target_vendor = "apple")]
 unsafe fn close_above(fd: RawFd) {
-    // SAFETY: getrlimit and fcntl are system calls; fcntl on a closed
-    // descriptor fails harmlessly with EBADF.
-    unsafe {
-        let mut lim: libc::rlimit = std::mem::zeroed();
-        let max = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
-            lim.rlim_cur.min(1 << 20) as RawFd
-        } else {
-            1 << 16
-        };
-        for other in fd + 1..max {
-            libc::fcntl(other, libc::F_SETFD, libc::FD_CLOEXEC);
-        }
-    }
+    // SAFETY: forwarded from our caller.
+    unsafe { cloexec_from(fd + 1) }
 }

@@ -29,19 +29,13 @@ const RETRY: Duration = Duration::from_millis(1);
 
 fn reaper() -> Option<&'static Reaper> {
     static REAPER: OnceLock<Option<Reaper>> = OnceLock::new();
-    REAPER
-        .get_or_init(|| {
-            let kq = new_kqueue().ok()?;
-            std::thread::Builder::new()
-                .name("conductor-reaper".into())
-                .spawn(run)
-                .ok()?;
-            Some(Reaper {
-                kq,
-                pending: Mutex::new(Vec::new()),
-            })
+    let init = || {
+        Some(Reaper {
+            kq: new_kqueue().ok()?,
+            pending: Mutex::new(Vec::new()),
         })
-        .as_ref()
+    };
+    crate::sys::unix::reaper_thread::start(&REAPER, init, run)
 }
 
 /// Reaps child `pid` once it exits.

@@ -132,38 +132,46 @@ fn exec_inner(spec: &CommandSpec) -> Result<std::convert::Infallible> {
         ));
     }
     let strings = ExecStrings::new(spec)?;
-    let opts = SpawnOptions {
-        defaults: [crate::sys::StdioDefault::Inherit; 3],
-        nonblocking: false,
-        grow_pipes: false,
-    };
-    let plan = FdPlan::new(spec, &opts)?;
+    let plan = FdPlan::for_exec(spec)?;
+    let (step, errno) = with_request(spec, &strings, &plan, |req| {
+        let mut no_pipe = -1;
+        // SAFETY: the request's pointers are valid for the call; running the
+        // steps here changes this process before execve, which is what exec()
+        // is for (documented).
+        unsafe { super::fork::steps(req, &mut no_pipe) }
+    })?;
+    Err(spawn_error(spec, strings.size, step, errno))
+}
+
+/// Calls `f` with the request for `spec`: its grouping, resource limits and
+/// `pre_exec` closures (locked for the call).
+fn with_request<R>(
+    spec: &CommandSpec,
+    strings: &ExecStrings,
+    plan: &FdPlan,
+    f: impl FnOnce(&ExecRequest<'_>) -> R,
+) -> Result<R> {
     let u = &spec.unix;
     let g = grouping(spec);
     let rlimits = rlimits(spec)?;
-    let mut hooks = u
-        .pre_exec
-        .0
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut hooks = exec_request::lock_hooks(spec);
     let req = ExecRequest::new(
         spec,
-        &strings,
-        &plan,
+        strings,
+        plan,
         &rlimits,
         exec_request::Grouping {
             setsid: g.setsid,
             pgroup: g.pgroup.unwrap_or(-1),
             ctty: u.ctty.unwrap_or(-1),
         },
-        &mut *hooks,
+        if hooks.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            &mut *hooks
+        },
     );
-    let mut no_pipe = -1;
-    // SAFETY: the request's pointers are valid for the call; running the
-    // steps here changes this process before execve, which is what exec()
-    // is for (documented).
-    let (step, errno) = unsafe { super::fork::steps(&req, &mut no_pipe) };
-    Err(spawn_error(spec, strings.size, step, errno))
+    Ok(f(&req))
 }
 
 /// Spawns the command. On success the child has already called `execve`.
@@ -215,32 +223,14 @@ fn retry_busy<T>(
 }
 
 fn spawn_fork(spec: &CommandSpec, strings: &ExecStrings, plan: &FdPlan) -> Result<libc::pid_t> {
-    let u = &spec.unix;
-    let g = grouping(spec);
-    let rlimits = rlimits(spec)?;
-    let mut hooks = u
-        .pre_exec
-        .0
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let req = ExecRequest::new(
-        spec,
-        strings,
-        plan,
-        &rlimits,
-        exec_request::Grouping {
-            setsid: g.setsid,
-            pgroup: g.pgroup.unwrap_or(-1),
-            ctty: u.ctty.unwrap_or(-1),
-        },
-        if hooks.is_empty() {
-            std::ptr::null_mut()
-        } else {
-            &mut *hooks
-        },
-    );
+    with_request(spec, strings, plan, |req| fork_with(spec, strings, req))?
+}
+
+/// Forks and execs `req` (retrying a busy executable), blaming a failure on
+/// its step.
+fn fork_with(spec: &CommandSpec, strings: &ExecStrings, req: &ExecRequest<'_>) -> Result<libc::pid_t> {
     let mut os_err = None;
-    let res = retry_busy(|| match fork_exec(&req) {
+    let res = retry_busy(|| match fork_exec(req) {
         Ok(Forked::Running(pid)) => Ok(pid),
         Ok(Forked::Failed(step, errno)) => Err((step, errno)),
         Err(e) => {
@@ -264,50 +254,47 @@ fn check(ret: c_int) -> io::Result<()> {
     }
 }
 
-/// An initialised `posix_spawnattr_t`, destroyed on drop. Boxed so it never
-/// moves after `posix_spawnattr_init`.
-struct Attr(Box<MaybeUninit<libc::posix_spawnattr_t>>);
+/// Declares a wrapper owning an initialised `posix_spawn*` object, destroyed on
+/// drop. Boxed so the object never moves after its init call.
+macro_rules! spawn_object {
+    ($(#[$doc:meta])* $name:ident($ty:ty), $init:ident, $destroy:ident) => {
+        $(#[$doc])*
+        struct $name(Box<MaybeUninit<$ty>>);
 
-impl Attr {
-    fn new() -> io::Result<Attr> {
-        let mut a = Box::new(MaybeUninit::uninit());
-        // SAFETY: init writes a valid attribute object into the box.
-        check(unsafe { libc::posix_spawnattr_init(a.as_mut_ptr()) })?;
-        Ok(Attr(a))
-    }
-    fn ptr(&mut self) -> *mut libc::posix_spawnattr_t {
-        self.0.as_mut_ptr()
-    }
+        impl $name {
+            fn new() -> io::Result<$name> {
+                let mut a = Box::new(MaybeUninit::uninit());
+                // SAFETY: init writes a valid object into the box.
+                check(unsafe { libc::$init(a.as_mut_ptr()) })?;
+                Ok($name(a))
+            }
+            fn ptr(&mut self) -> *mut $ty {
+                self.0.as_mut_ptr()
+            }
+        }
+
+        impl Drop for $name {
+            fn drop(&mut self) {
+                // SAFETY: initialised in `new`, destroyed exactly once.
+                unsafe { libc::$destroy(self.ptr()) };
+            }
+        }
+    };
 }
 
-impl Drop for Attr {
-    fn drop(&mut self) {
-        // SAFETY: initialised in `new`, destroyed exactly once.
-        unsafe { libc::posix_spawnattr_destroy(self.ptr()) };
-    }
-}
-
-/// An initialised `posix_spawn_file_actions_t`, destroyed on drop.
-struct Actions(Box<MaybeUninit<libc::posix_spawn_file_actions_t>>);
-
-impl Actions {
-    fn new() -> io::Result<Actions> {
-        let mut a = Box::new(MaybeUninit::uninit());
-        // SAFETY: init writes a valid, empty action list into the box.
-        check(unsafe { libc::posix_spawn_file_actions_init(a.as_mut_ptr()) })?;
-        Ok(Actions(a))
-    }
-    fn ptr(&mut self) -> *mut libc::posix_spawn_file_actions_t {
-        self.0.as_mut_ptr()
-    }
-}
-
-impl Drop for Actions {
-    fn drop(&mut self) {
-        // SAFETY: initialised in `new`, destroyed exactly once.
-        unsafe { libc::posix_spawn_file_actions_destroy(self.ptr()) };
-    }
-}
+spawn_object!(
+    /// An initialised `posix_spawnattr_t`, destroyed on drop.
+    Attr(libc::posix_spawnattr_t),
+    posix_spawnattr_init,
+    posix_spawnattr_destroy
+);
+spawn_object!(
+    /// An initialised `posix_spawn_file_actions_t` (an empty action list),
+    /// destroyed on drop.
+    Actions(libc::posix_spawn_file_actions_t),
+    posix_spawn_file_actions_init,
+    posix_spawn_file_actions_destroy
+);
 
 /// Is `fd` open in this process, and (second) is it close-on-exec?
 fn fd_state(fd: RawFd) -> Option<bool> {

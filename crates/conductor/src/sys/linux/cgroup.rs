@@ -4,13 +4,13 @@
 //! empty, read what the tree used (`cpu.stat`, and with the memory controller
 //! `memory.peak` and `memory.events`), set `memory.max`, and remove it afterwards.
 
-use super::cgroup_base::{cached_lookup, CgroupError, Lookup};
-use std::ffi::OsString;
+use super::cgroup_base::{
+    cached_lookup, find_mount, make_fresh, read_proc, writable, CgroupError, Lookup,
+};
 use std::fs;
 use std::io::{self, Write};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -34,36 +34,17 @@ fn base() -> Result<&'static Path, CgroupError> {
 }
 
 fn find_base() -> Result<PathBuf, Lookup> {
-    let mountinfo = fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| Lookup::from_io("cannot read /proc/self/mountinfo", e))?;
-    let mount = mountinfo
-        .lines()
-        .find_map(|l| {
-            let (pre, post) = l.split_once(" - ")?;
-            (post.split(' ').next() == Some("cgroup2"))
-                .then(|| pre.split(' ').nth(4).map(PathBuf::from))?
-        })
-        .ok_or_else(|| {
-            Lookup::Permanent(
-                "no cgroup2 filesystem is mounted (looked in /proc/self/mountinfo)".into(),
-            )
-        })?;
-    let own = fs::read_to_string("/proc/self/cgroup")
-        .map_err(|e| Lookup::from_io("cannot read /proc/self/cgroup", e))?;
+    let mount = find_mount("cgroup2 filesystem", |pre, post| {
+        (post.split(' ').next() == Some("cgroup2"))
+            .then(|| pre.split(' ').nth(4).map(PathBuf::from))?
+    })?;
+    let own = read_proc("/proc/self/cgroup")?;
     let rel = own
         .lines()
         .find_map(|l| l.strip_prefix("0::"))
         .unwrap_or("/")
         .trim_start_matches('/');
-    let base = mount.join(rel);
-    rustix::fs::access(&base, rustix::fs::Access::WRITE_OK).map_err(|e| {
-        let e = crate::sys::unix::fd::errno_to_io(e);
-        Lookup::from_io(
-            &format!("cgroup2 directory {} is not writable", base.display()),
-            e,
-        )
-    })?;
-    Ok(base)
+    writable(mount.join(rel), "cgroup2 directory")
 }
 
 /// True when the memory controller is enabled for the cgroups conductor
@@ -73,17 +54,6 @@ pub(crate) fn memory_enabled() -> bool {
         fs::read_to_string(b.join("cgroup.subtree_control"))
             .is_ok_and(|c| c.split_whitespace().any(|c| c == "memory"))
     })
-}
-
-/// A fresh name for a per-child cgroup directory (unique in this process).
-pub(crate) fn fresh_name() -> OsString {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "conductor-{}-{}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    )
-    .into()
 }
 
 /// Opens a cgroup directory (for `CLONE_INTO_CGROUP`).
@@ -115,9 +85,7 @@ pub(crate) fn keyed(text: &str, key: &str) -> Option<u64> {
 impl Cgroup {
     /// Makes a fresh, empty cgroup for one child.
     pub fn create() -> Result<Cgroup, CgroupError> {
-        let path = base()?.join(fresh_name());
-        fs::create_dir(&path)
-            .map_err(|e| CgroupError::io(format!("cannot create cgroup {}", path.display()), e))?;
+        let path = make_fresh(base()?, "cgroup")?;
         Ok(Cgroup { path })
     }
 

@@ -8,8 +8,8 @@
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
+use crate::sys::unix::child_steps::{cloexec_from, errno, reset_caught_handlers, run_hooks_and_exec};
 use crate::sys::unix::exec_request::ExecRequest;
-use crate::sys::unix::spawn_error::ExecSearch;
 pub(crate) use crate::sys::unix::spawn_error::Step;
 
 /// Everything the child needs, prepared by the parent before the clone: the
@@ -32,9 +32,23 @@ pub(crate) struct ChildCtx<'a> {
     pub err_errno: AtomicI32,
 }
 
-fn errno() -> i32 {
-    // SAFETY: reading the calling thread's errno slot (shared with the suspended parent thread).
-    unsafe { *libc::__errno_location() }
+impl<'a> ChildCtx<'a> {
+    /// The context for `req`, with the parent-death signal (0: none) and the
+    /// pid whose death it stands for, and the v1 memory cgroup's
+    /// `cgroup.procs` to join (-1: none); handlers are not reset by hand and
+    /// failures are reported through shared memory until a path says otherwise.
+    pub fn new(req: ExecRequest<'a>, pdeathsig: i32, parent_pid: i32, cgroup_procs: i32) -> Self {
+        ChildCtx {
+            req,
+            pdeathsig,
+            parent_pid,
+            reset_handlers: false,
+            cgroup_procs,
+            err_pipe: -1,
+            err_stage: AtomicU32::new(0),
+            err_errno: AtomicI32::new(0),
+        }
+    }
 }
 
 /// Records the failing step and exits the child.
@@ -87,18 +101,7 @@ pub(crate) unsafe fn steps(ctx: &ChildCtx<'_>) -> (Step, i32) {
         if ctx.reset_handlers {
             // Legacy path: the parent blocked every signal, so no handler of the
             // parent's can run here before it is reset.
-            for sig in 1..=64 {
-                if sig == libc::SIGKILL || sig == libc::SIGSTOP {
-                    continue;
-                }
-                let mut old: libc::sigaction = std::mem::zeroed();
-                if libc::sigaction(sig, std::ptr::null(), &mut old) == 0
-                    && old.sa_sigaction != libc::SIG_DFL
-                    && old.sa_sigaction != libc::SIG_IGN
-                {
-                    libc::sigaction(sig, &dfl, std::ptr::null_mut());
-                }
-            }
+            reset_caught_handlers(64);
         }
         // Caught signals were reset by CLONE_CLEAR_SIGHAND (or above); signals the
         // parent ignores for its own sake go back to their defaults too.
@@ -188,26 +191,7 @@ pub(crate) unsafe fn steps(ctx: &ChildCtx<'_>) -> (Step, i32) {
             return (Step::Session, errno());
         }
         close_other_fds(ctx);
-
-        if !ctx.req.pre_exec.is_null() {
-            for hook in (*ctx.req.pre_exec).iter_mut() {
-                if let Err(e) = hook() {
-                    let code = e.raw_os_error().unwrap_or(libc::EINVAL);
-                    // Freeing a custom error could take the allocator's lock.
-                    std::mem::forget(e);
-                    return (Step::PreExec, code);
-                }
-            }
-        }
-
-        let mut search = ExecSearch::new(ctx.req.candidates.len());
-        for &path in ctx.req.candidates {
-            libc::execve(path, ctx.req.argv, ctx.req.envp);
-            if !search.failed(errno()) {
-                break;
-            }
-        }
-        (Step::Exec, search.error())
+        run_hooks_and_exec(&ctx.req)
     }
 }
 
@@ -228,15 +212,7 @@ unsafe fn close_other_fds(ctx: &ChildCtx<'_>) {
         }
         if !mark(ctx.req.close_from as u32, u32::MAX) {
             // Kernels before 5.11: walk the table up to the descriptor limit.
-            let mut lim: libc::rlimit = std::mem::zeroed();
-            let max = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
-                lim.rlim_cur.min(1 << 20) as u32
-            } else {
-                65536
-            };
-            for fd in ctx.req.close_from as u32..max {
-                libc::fcntl(fd as i32, libc::F_SETFD, libc::FD_CLOEXEC);
-            }
+            cloexec_from(ctx.req.close_from);
         }
     }
 }

@@ -7,8 +7,10 @@
 //! to the cgroup, and nothing is charged before (until exec the child shares
 //! the parent's memory, whose owner is the parent).
 
-use super::cgroup::{fresh_name, keyed, write_file};
-use super::cgroup_base::{cached_lookup, CgroupError, Lookup};
+use super::cgroup::{keyed, write_file};
+use super::cgroup_base::{
+    cached_lookup, find_mount, make_fresh, read_proc, writable, CgroupError, Lookup,
+};
 use std::fs;
 use std::io;
 use std::os::fd::OwnedFd;
@@ -29,28 +31,17 @@ fn base() -> Result<&'static Path, CgroupError> {
 }
 
 fn find_base() -> Result<PathBuf, Lookup> {
-    let mountinfo = fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| Lookup::from_io("cannot read /proc/self/mountinfo", e))?;
-    let (root, mount) = mountinfo
-        .lines()
-        .find_map(|l| {
-            let (pre, post) = l.split_once(" - ")?;
-            let mut post = post.split(' ');
-            let fstype = post.next()?;
-            let opts = post.nth(1)?;
-            if fstype != "cgroup" || !opts.split(',').any(|o| o == "memory") {
-                return None;
-            }
-            let mut pre = pre.split(' ').skip(3);
-            Some((pre.next()?.to_string(), PathBuf::from(pre.next()?)))
-        })
-        .ok_or_else(|| {
-            Lookup::Permanent(
-                "no cgroup v1 memory hierarchy is mounted (looked in /proc/self/mountinfo)".into(),
-            )
-        })?;
-    let own = fs::read_to_string("/proc/self/cgroup")
-        .map_err(|e| Lookup::from_io("cannot read /proc/self/cgroup", e))?;
+    let (root, mount) = find_mount("cgroup v1 memory hierarchy", |pre, post| {
+        let mut post = post.split(' ');
+        let fstype = post.next()?;
+        let opts = post.nth(1)?;
+        if fstype != "cgroup" || !opts.split(',').any(|o| o == "memory") {
+            return None;
+        }
+        let mut pre = pre.split(' ').skip(3);
+        Some((pre.next()?.to_string(), PathBuf::from(pre.next()?)))
+    })?;
+    let own = read_proc("/proc/self/cgroup")?;
     let path = own
         .lines()
         .find_map(|l| {
@@ -63,33 +54,19 @@ fn find_base() -> Result<PathBuf, Lookup> {
         .ok_or_else(|| {
             Lookup::Permanent("/proc/self/cgroup names no memory cgroup for this process".into())
         })?;
-    let rel = Path::new(path)
-        .strip_prefix(&root)
-        .map_err(|_| {
-            Lookup::Permanent(format!(
-                "this process's memory cgroup {path} is outside the mounted hierarchy ({root})"
-            ))
-        })?
-        .to_path_buf();
-    let base = mount.join(rel);
-    rustix::fs::access(&base, rustix::fs::Access::WRITE_OK).map_err(|e| {
-        let e = crate::sys::unix::fd::errno_to_io(e);
-        Lookup::from_io(
-            &format!("memory cgroup directory {} is not writable", base.display()),
-            e,
-        )
+    let rel = Path::new(path).strip_prefix(&root).map_err(|_| {
+        Lookup::Permanent(format!(
+            "this process's memory cgroup {path} is outside the mounted hierarchy ({root})"
+        ))
     })?;
-    Ok(base)
+    writable(mount.join(rel), "memory cgroup directory")
 }
 
 impl MemCgroupV1 {
     /// Makes a fresh memory cgroup, limited to `limit` bytes (memory plus
     /// swap, where swap is accounted) when given.
     pub fn create(limit: Option<u64>) -> Result<MemCgroupV1, CgroupError> {
-        let path = base()?.join(fresh_name());
-        fs::create_dir(&path).map_err(|e| {
-            CgroupError::io(format!("cannot create memory cgroup {}", path.display()), e)
-        })?;
+        let path = make_fresh(base()?, "memory cgroup")?;
         let cg = MemCgroupV1 { path };
         if let Some(bytes) = limit {
             let value = bytes.to_string();

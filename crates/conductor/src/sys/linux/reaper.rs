@@ -8,7 +8,7 @@
 use super::wait::{waitid, Target};
 use rustix::event::epoll;
 use std::collections::HashMap;
-use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::{Mutex, OnceLock};
 
 struct Reaper {
@@ -26,25 +26,28 @@ struct Reaper {
 
 const SIGCHLD_TOKEN: u64 = u64::MAX;
 
+impl Reaper {
+    /// Adds `fd` to the epoll set for `flags`, its number as the event's
+    /// token; false if it could not be added.
+    fn watch(&self, fd: BorrowedFd<'_>, flags: epoll::EventFlags) -> bool {
+        let token = epoll::EventData::new_u64(fd.as_raw_fd() as u64);
+        epoll::add(&self.epoll, fd, token, flags).is_ok()
+    }
+}
+
 fn reaper() -> Option<&'static Reaper> {
     static REAPER: OnceLock<Option<Reaper>> = OnceLock::new();
-    REAPER
-        .get_or_init(|| {
-            let epoll = epoll::create(epoll::CreateFlags::CLOEXEC).ok()?;
-            std::thread::Builder::new()
-                .name("conductor-reaper".into())
-                .spawn(run)
-                .ok()?;
-            Some(Reaper {
-                epoll,
-                pidfds: Mutex::new(HashMap::new()),
-                pids: Mutex::new(Vec::new()),
-                cgroups: Mutex::new(HashMap::new()),
-                dirs: Mutex::new(Vec::new()),
-                sigchld: OnceLock::new(),
-            })
+    let init = || {
+        Some(Reaper {
+            epoll: epoll::create(epoll::CreateFlags::CLOEXEC).ok()?,
+            pidfds: Mutex::new(HashMap::new()),
+            pids: Mutex::new(Vec::new()),
+            cgroups: Mutex::new(HashMap::new()),
+            dirs: Mutex::new(Vec::new()),
+            sigchld: OnceLock::new(),
         })
-        .as_ref()
+    };
+    crate::sys::unix::reaper_thread::start(&REAPER, init, run)
 }
 
 /// Reaps the child behind `pidfd` once it exits.
@@ -53,17 +56,9 @@ pub(crate) fn adopt_pidfd(pidfd: OwnedFd) {
         tracing::warn!("conductor: no reaper thread; a dropped child may stay a zombie");
         return;
     };
-    let raw = pidfd.as_raw_fd();
     let mut map = r.pidfds.lock().unwrap_or_else(|e| e.into_inner());
-    if epoll::add(
-        &r.epoll,
-        pidfd.as_fd(),
-        epoll::EventData::new_u64(raw as u64),
-        epoll::EventFlags::IN,
-    )
-    .is_ok()
-    {
-        map.insert(raw, pidfd);
+    if r.watch(pidfd.as_fd(), epoll::EventFlags::IN) {
+        map.insert(pidfd.as_raw_fd(), pidfd);
     }
 }
 
@@ -73,17 +68,9 @@ pub(crate) fn adopt_cgroup(events: Option<OwnedFd>, path: std::path::PathBuf) {
     let Some(r) = reaper() else { return };
     match events {
         Some(events) => {
-            let raw = events.as_raw_fd();
             let mut map = r.cgroups.lock().unwrap_or_else(|e| e.into_inner());
-            if epoll::add(
-                &r.epoll,
-                events.as_fd(),
-                epoll::EventData::new_u64(raw as u64),
-                epoll::EventFlags::PRI,
-            )
-            .is_ok()
-            {
-                map.insert(raw, (events, path));
+            if r.watch(events.as_fd(), epoll::EventFlags::PRI) {
+                map.insert(events.as_raw_fd(), (events, path));
             } else {
                 drop(map);
                 r.dirs.lock().unwrap_or_else(|e| e.into_inner()).push(path);

@@ -10,7 +10,7 @@ use super::process::{Process, Tree};
 use super::wait::{waitid, Target};
 use crate::error::{Error, Operation, Result};
 use crate::spec::CommandSpec;
-use crate::sys::unix::exec_request::{ExecRequest, Grouping, Rlimit};
+use crate::sys::unix::exec_request::{lock_hooks, ExecRequest, Grouping, Rlimit};
 use crate::sys::unix::plan::FdPlan;
 use crate::sys::unix::prep::ExecStrings;
 use crate::sys::unix::spawn_error::{rlimits, spawn_error};
@@ -19,7 +19,7 @@ use crate::tree::Containment;
 use std::ffi::c_void;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 static FORCE_FALLBACK: AtomicU8 = AtomicU8::new(2);
@@ -69,12 +69,7 @@ pub(crate) fn exec(spec: &CommandSpec) -> Error {
 fn exec_inner(spec: &CommandSpec) -> Result<std::convert::Infallible> {
     let strings = ExecStrings::new(spec)?;
     let rlimits: Vec<Rlimit> = rlimits(spec)?;
-    let opts = SpawnOptions {
-        defaults: [crate::sys::StdioDefault::Inherit; 3],
-        nonblocking: false,
-        grow_pipes: false,
-    };
-    let plan = FdPlan::new(spec, &opts)?;
+    let plan = FdPlan::for_exec(spec)?;
     let (mut setsid, mut pgroup) = (spec.unix.setsid, spec.unix.process_group.unwrap_or(-1));
     match spec.containment {
         Containment::None => {}
@@ -85,39 +80,21 @@ fn exec_inner(spec: &CommandSpec) -> Result<std::convert::Infallible> {
     if spec.unix.memory_limit.is_some() {
         return Err(no_cgroup(spec, "exec()"));
     }
-    let mut hooks = spec
-        .unix
-        .pre_exec
-        .0
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let pdeathsig = spec.unix.pdeathsig.unwrap_or(0);
-    let ctx = ChildCtx {
-        req: ExecRequest::new(
-            spec,
-            &strings,
-            &plan,
-            &rlimits,
-            Grouping {
-                setsid,
-                pgroup,
-                ctty: -1,
-            },
-            &mut *hooks,
-        ),
-        pdeathsig,
-        // SAFETY: getppid has no preconditions.
-        parent_pid: if pdeathsig != 0 {
-            unsafe { libc::getppid() }
-        } else {
-            0
-        },
-        reset_handlers: false,
-        cgroup_procs: -1,
-        err_pipe: -1,
-        err_stage: AtomicU32::new(0),
-        err_errno: AtomicI32::new(0),
+    let grouping = Grouping {
+        setsid,
+        pgroup,
+        ctty: -1,
     };
+    let mut hooks = lock_hooks(spec);
+    let pdeathsig = spec.unix.pdeathsig.unwrap_or(0);
+    let req = ExecRequest::new(spec, &strings, &plan, &rlimits, grouping, &mut *hooks);
+    // SAFETY: getppid has no preconditions.
+    let parent_pid = if pdeathsig != 0 {
+        unsafe { libc::getppid() }
+    } else {
+        0
+    };
+    let ctx = ChildCtx::new(req, pdeathsig, parent_pid, -1);
     // SAFETY: the context's pointers are valid for the call; running the
     // steps here changes this process's descriptors, credentials and
     // directory before execve, which is what exec() is for (documented).
@@ -133,14 +110,7 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
     let mut plan = FdPlan::new(spec, opts)?;
     // `pre_exec` closures: the child is forked (it needs its own memory).
     // Locked (only then) for the whole spawn.
-    let mut hooks = Some(
-        spec.unix
-            .pre_exec
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
-    )
-    .filter(|h| !h.is_empty());
+    let mut hooks = Some(lock_hooks(spec)).filter(|h| !h.is_empty());
     let fork = hooks.is_some();
     if fork && (spec.containment == Containment::Cgroup || spec.unix.memory_limit.is_some()) {
         return Err(no_cgroup(spec, "pre_exec"));
@@ -241,29 +211,21 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
             cgroup: cgroup_dir.as_ref().map(|fd| fd.as_raw_fd()),
             legacy: fallback_forced(),
         };
-        let ctx = ChildCtx {
-            req: ExecRequest::new(
-                spec,
-                &strings,
-                &plan,
-                &rlimits,
-                Grouping {
-                    setsid,
-                    pgroup,
-                    ctty,
-                },
-                hooks
-                    .as_mut()
-                    .map_or(std::ptr::null_mut(), |h| &mut **h as *mut _),
-            ),
-            pdeathsig,
-            parent_pid,
-            reset_handlers: false,
-            cgroup_procs,
-            err_pipe: -1,
-            err_stage: AtomicU32::new(0),
-            err_errno: AtomicI32::new(0),
-        };
+        let exec_req = ExecRequest::new(
+            spec,
+            &strings,
+            &plan,
+            &rlimits,
+            Grouping {
+                setsid,
+                pgroup,
+                ctty,
+            },
+            hooks
+                .as_mut()
+                .map_or(std::ptr::null_mut(), |h| &mut **h as *mut _),
+        );
+        let ctx = ChildCtx::new(exec_req, pdeathsig, parent_pid, cgroup_procs);
         let cloned = if fork {
             fork_child(ctx, plan.close_from, req.pidfd)
         } else if pdeathsig != 0 {
@@ -352,26 +314,9 @@ fn fork_child(
     ctx.err_pipe = wr.as_raw_fd();
     ctx.reset_handlers = true;
     let arg = &mut ctx as *mut ChildCtx<'_> as *mut c_void;
-    // SAFETY: every signal is blocked in this thread across the fork, so no
-    // handler of ours runs in the child before it resets them; the old mask
-    // is restored in the parent right after. The child runs child_main on its
-    // copy of the context and never returns.
-    let pid = unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
-        let pid = libc::fork();
-        if pid == 0 {
-            child_main(arg);
-        }
-        let fork_err = io::Error::last_os_error();
-        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
-        if pid < 0 {
-            return Err(fork_err);
-        }
-        pid
-    };
+    // SAFETY: the child runs child_main on its copy of the context, which makes
+    // only async-signal-safe calls and never returns.
+    let pid = unsafe { crate::sys::unix::sigmask::fork_all_blocked(|| child_main(arg)) }?;
     drop(wr);
     let (report, got) = crate::sys::unix::spawn_error::read_report(rd.as_fd())
         .map_err(crate::sys::unix::fd::errno_to_io)?;
@@ -423,16 +368,11 @@ fn clone_child<'a>(
     }
     ctx.reset_handlers = true;
     let arg = &mut ctx as *mut ChildCtx<'_> as *mut c_void;
-    // SAFETY: as above; every signal is blocked in this thread across the clone so
-    // no handler of ours runs in the child, and the old mask is restored right after.
-    let res = unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
-        let r = clone_vfork(req, child_main, arg);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
-        r
-    };
+    // Every signal is blocked in this thread across the clone, so no handler of
+    // ours runs in the child before it resets them.
+    let res = crate::sys::unix::sigmask::with_all_blocked(|| {
+        // SAFETY: as above.
+        unsafe { clone_vfork(req, child_main, arg) }
+    });
     res.map(|(pid, fd)| (pid, fd, ctx))
 }

@@ -44,6 +44,16 @@ pub(crate) struct ExecRequest<'a> {
     pub pre_exec: *mut Vec<Hook>,
 }
 
+/// The spec's `pre_exec` closures, locked (a poisoned lock is taken over:
+/// the closures themselves are intact).
+pub(crate) fn lock_hooks(spec: &CommandSpec) -> std::sync::MutexGuard<'_, Vec<Hook>> {
+    spec.unix
+        .pre_exec
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// How the child is grouped: decided by each backend from the containment.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Grouping {

@@ -164,12 +164,7 @@ pub(crate) struct CollectOpts<'a> {
 }
 
 /// The pipes [`communicate`] works on.
-pub(crate) struct Pipes<'a> {
-    pub stdin: Option<OwnedFd>,
-    pub input: &'a [u8],
-    pub stdout: Option<&'a OwnedFd>,
-    pub stderr: Option<&'a OwnedFd>,
-}
+pub(crate) type Pipes<'a> = crate::sys::stream::CommunicatePipes<'a, OwnedFd>;
 
 /// Writes `input` to `stdin` (then closes it) while reading `stdout` and
 /// `stderr` to EOF, all at once through `poll`, so no pipe can fill up and

@@ -8,6 +8,7 @@
 use crate::error::{Error, Operation, Result};
 use crate::spec::CommandSpec;
 use crate::stdio::StdioKind;
+use crate::sys::stream::{stream_choice, StreamChoice};
 use crate::sys::unix::fd::{dev_null, dup_above, grow_pipe, pipe, set_nonblocking};
 use crate::sys::{SpawnOptions, StdioDefault};
 use std::io;
@@ -50,31 +51,17 @@ fn plan_stream(
             parent: None,
         })
     };
-    let inherit = StreamPlan {
-        child: None,
+    let only_child = |child: Option<RawFd>| StreamPlan {
+        child,
         keep: None,
         parent: None,
     };
-    match cfg {
-        Some(StdioKind::Inherit) => Ok(inherit),
-        Some(StdioKind::Null) => null(),
-        Some(StdioKind::Piped) => piped(),
-        Some(StdioKind::Owned(fd)) => Ok(StreamPlan {
-            child: Some(fd.as_raw_fd()),
-            keep: None,
-            parent: None,
-        }),
-        Some(StdioKind::Failed(e)) => Err(match e.raw_os_error() {
-            Some(code) => io::Error::from_raw_os_error(code),
-            None => io::Error::new(e.kind(), e.to_string()),
-        }),
-        // Resolved by `FdPlan::new` (stderr) or refused there (stdin, stdout).
-        Some(StdioKind::MergeStdout) => Ok(inherit),
-        None => match default {
-            StdioDefault::Inherit => Ok(inherit),
-            StdioDefault::Null => null(),
-            StdioDefault::Piped => piped(),
-        },
+    match stream_choice(cfg, default)? {
+        // MergeStdout: resolved by `FdPlan::new` (stderr) or refused there.
+        StreamChoice::Inherit | StreamChoice::MergeStdout => Ok(only_child(None)),
+        StreamChoice::Null => null(),
+        StreamChoice::Piped => piped(),
+        StreamChoice::Owned(fd) => Ok(only_child(Some(fd.as_raw_fd()))),
     }
 }
 
@@ -99,6 +86,17 @@ pub(crate) struct FdPlan {
 }
 
 impl FdPlan {
+    /// The plan for an in-place `exec`: every stream not configured is
+    /// inherited (this process's own 0, 1 and 2).
+    pub fn for_exec(spec: &CommandSpec) -> Result<FdPlan> {
+        let opts = SpawnOptions {
+            defaults: [StdioDefault::Inherit; 3],
+            nonblocking: false,
+            grow_pipes: false,
+        };
+        FdPlan::new(spec, &opts)
+    }
+
     pub fn new(spec: &CommandSpec, opts: &SpawnOptions) -> Result<FdPlan> {
         let prog = &spec.program;
         let stdio_err = |e: io::Error| Error::new(Operation::Stdio, e).with_program(prog);

@@ -63,14 +63,7 @@ pub(crate) fn size(master: BorrowedFd<'_>) -> io::Result<PtySize> {
 /// Reads from the master: 0 at the hang-up (`EIO`), after every byte the
 /// terminal still held; EINTR is retried.
 pub(crate) fn read(master: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        match rustix::io::read(master, &mut *buf) {
-            Ok(n) => return Ok(n),
-            Err(Errno::INTR) => continue,
-            Err(Errno::IO) => return Ok(0),
-            Err(e) => return Err(errno_to_io(e)),
-        }
-    }
+    super::io::read(master, buf)
 }
 
 /// Writes to the master; EINTR is retried.

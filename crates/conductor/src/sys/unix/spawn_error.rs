@@ -6,11 +6,31 @@ use crate::error::{Error, Operation};
 use crate::spec::CommandSpec;
 use std::io;
 
-/// The step of a spawn that failed, as far as the backend can tell. The
-/// numbering is the wire format of the fork path's error pipe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
-pub(crate) enum Step {
+/// Declares [`Step`] and its decoding from the wire, from one list of the
+/// steps and their codes.
+macro_rules! steps {
+    ($($(#[$attr:meta])* $name:ident = $code:literal,)*) => {
+        /// The step of a spawn that failed, as far as the backend can tell. The
+        /// numbering is the wire format of the fork path's error pipe.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(u32)]
+        pub(crate) enum Step {
+            $($(#[$attr])* $name = $code,)*
+        }
+
+        impl Step {
+            /// The step with wire code `v`, if any.
+            pub fn from_u32(v: u32) -> Option<Step> {
+                match v {
+                    $($code => Some(Step::$name),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+steps! {
     /// Creating the process itself (fork, posix_spawn out of resources).
     Spawn = 1,
     /// Resetting signal dispositions or the signal mask.
@@ -83,26 +103,6 @@ pub(crate) fn is_missing(errno: i32) -> bool {
     )
 }
 
-impl Step {
-    pub fn from_u32(v: u32) -> Option<Step> {
-        Some(match v {
-            1 => Step::Spawn,
-            2 => Step::Signals,
-            3 => Step::Session,
-            4 => Step::Groups,
-            5 => Step::Gid,
-            6 => Step::Uid,
-            7 => Step::Chdir,
-            8 => Step::Fds,
-            9 => Step::Exec,
-            10 => Step::Rlimit,
-            11 => Step::Cgroup,
-            12 => Step::PreExec,
-            _ => return None,
-        })
-    }
-}
-
 /// The fork path's failure report: `(step, errno)` as two native-endian
 /// 32-bit words, written by the child only when it fails.
 pub(crate) type Report = [u8; 8];
@@ -130,6 +130,14 @@ pub(crate) fn decode_report(report: &Report) -> (u32, i32) {
     (
         u32::from_ne_bytes(step.try_into().unwrap_or([0; 4])),
         i32::from_ne_bytes(errno.try_into().unwrap_or([0; 4])),
+    )
+}
+
+/// A failed credential step: setting `what` failed.
+fn credentials(what: &str) -> (Operation, Option<String>) {
+    (
+        Operation::Credentials,
+        Some(format!("setting {what} failed")),
     )
 }
 
@@ -173,22 +181,10 @@ pub(crate) fn spawn_error(spec: &CommandSpec, exec_size: usize, step: Step, errn
         ),
         Step::Spawn | Step::Signals => (Operation::Spawn, None),
         Step::PreExec => (Operation::PreExec, None),
-        Step::Session => (
-            Operation::Credentials,
-            Some("setting the session or process group failed".to_string()),
-        ),
-        Step::Groups => (
-            Operation::Credentials,
-            Some("setting the supplementary groups failed".to_string()),
-        ),
-        Step::Gid => (
-            Operation::Credentials,
-            Some("setting the group id failed".to_string()),
-        ),
-        Step::Uid => (
-            Operation::Credentials,
-            Some("setting the user id failed".to_string()),
-        ),
+        Step::Session => credentials("the session or process group"),
+        Step::Groups => credentials("the supplementary groups"),
+        Step::Gid => credentials("the group id"),
+        Step::Uid => credentials("the user id"),
     };
     let mut err = Error::new(op, io::Error::from_raw_os_error(errno)).with_program(&spec.program);
     if let Some(d) = detail {

@@ -4,7 +4,7 @@
 //! plus the caller's raw arguments for an executable, or the system cmd.exe
 //! with [`winargs::build_batch_command_line`] for a `.bat`/`.cmd` file.
 
-use super::env::ChildEnv;
+use super::env::{refuse_nul, ChildEnv};
 use super::handle::wide_nul;
 use crate::error::{Error, Operation, Result};
 use crate::spec::CommandSpec;
@@ -117,15 +117,9 @@ fn with_raw_args(spec: &CommandSpec) -> Result<Vec<u16>> {
     let mut raw_iter = raw.iter().peekable();
     for i in 0..=spec.args.len() {
         while let Some((_, r)) = raw_iter.next_if(|(pos, _)| *pos == i) {
-            if r.encode_wide().any(|u| u == 0) {
-                return Err(Error::invalid_input(
-                    &spec.program,
-                    format!(
-                        "raw argument {:?} contains a NUL character",
-                        r.to_string_lossy()
-                    ),
-                ));
-            }
+            refuse_nul(spec, r, || {
+                format!("raw argument {:?}", r.to_string_lossy())
+            })?;
             line.push(u16::from(b' '));
             line.extend(r.encode_wide());
         }

@@ -50,15 +50,9 @@ impl ChildEnv {
             check_name(spec, k)?;
             vars.retain(|(name, _)| !env_key_eq(name, k));
             if let Some(v) = v {
-                if v.encode_wide().any(|u| u == 0) {
-                    return Err(Error::invalid_input(
-                        &spec.program,
-                        format!(
-                            "the value of environment variable {} contains a NUL character",
-                            k.to_string_lossy()
-                        ),
-                    ));
-                }
+                refuse_nul(spec, v, || {
+                    format!("the value of environment variable {}", k.to_string_lossy())
+                })?;
                 vars.push((k.clone(), v.clone()));
             }
         }
@@ -99,6 +93,22 @@ impl ChildEnv {
         block.push(0);
         Some(block)
     }
+}
+
+/// Refuses a string that holds a NUL (it could not reach the child intact);
+/// `what` names it in the error ("{what} contains a NUL character").
+pub(crate) fn refuse_nul(
+    spec: &CommandSpec,
+    s: &OsStr,
+    what: impl FnOnce() -> String,
+) -> Result<()> {
+    if s.encode_wide().any(|u| u == 0) {
+        return Err(Error::invalid_input(
+            &spec.program,
+            format!("{} contains a NUL character", what()),
+        ));
+    }
+    Ok(())
 }
 
 /// Refuses names Windows cannot store: empty, `=` after the first character

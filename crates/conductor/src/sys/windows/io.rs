@@ -55,12 +55,7 @@ pub(crate) struct CollectOpts {
 }
 
 /// The pipes [`communicate`] works on.
-pub(crate) struct Pipes<'a> {
-    pub stdin: Option<BlockingPipe>,
-    pub input: &'a [u8],
-    pub stdout: Option<&'a BlockingPipe>,
-    pub stderr: Option<&'a BlockingPipe>,
-}
+pub(crate) type Pipes<'a> = crate::sys::stream::CommunicatePipes<'a, BlockingPipe>;
 
 /// What a reader thread collected so far.
 #[derive(Default)]

@@ -37,6 +37,3 @@ pub(crate) use spawn::spawn;
 
 /// The signal that kills: `TerminateProcess`, or `TerminateJobObject` for a tree.
 pub(crate) const SIGKILL: i32 = crate::windows::SIGKILL;
-/// The signal that asks to stop: CTRL_BREAK_EVENT to a process group.
-#[cfg(feature = "pool")] // only the pool uses it
-pub(crate) const SIGTERM: i32 = crate::windows::SIGTERM;

@@ -21,6 +21,7 @@ use super::process::Process;
 use crate::error::{Error, Operation, Result};
 use crate::spec::CommandSpec;
 use crate::stdio::StdioKind;
+use crate::sys::stream::{stream_choice, StreamChoice};
 use crate::sys::{SpawnOptions, Spawned, StdioDefault};
 use crate::tree::Containment;
 use std::io;
@@ -49,41 +50,28 @@ fn plan_stream(
     index: usize,
     opts: &SpawnOptions,
 ) -> io::Result<Stream> {
-    let piped = || -> io::Result<Stream> {
-        let size = if opts.grow_pipes && index != 0 {
-            1 << 20
-        } else {
-            64 * 1024
-        };
-        let p = pipe(index != 0, opts.nonblocking, size)?;
-        Ok(Stream {
-            child: Some(p.child),
-            parent: Some(p.parent),
-        })
-    };
     let only_child = |h: Option<OwnedHandle>| Stream {
         child: h,
         parent: None,
     };
-    let kind = match cfg {
-        Some(StdioKind::Owned(h)) => return Ok(only_child(Some(h.try_clone()?))),
-        Some(StdioKind::Inherit) => StdioDefault::Inherit,
-        Some(StdioKind::Null) => StdioDefault::Null,
-        Some(StdioKind::Piped) => StdioDefault::Piped,
-        Some(StdioKind::Failed(e)) => {
-            return Err(match e.raw_os_error() {
-                Some(code) => io::Error::from_raw_os_error(code),
-                None => io::Error::new(e.kind(), e.to_string()),
+    match stream_choice(cfg, default)? {
+        StreamChoice::Owned(h) => Ok(only_child(Some(h.try_clone()?))),
+        // Resolved by the caller (stderr) or refused there (stdin, stdout).
+        StreamChoice::MergeStdout => Ok(only_child(None)),
+        StreamChoice::Inherit => Ok(only_child(std_handle(index)?)),
+        StreamChoice::Null => Ok(only_child(Some(open_null()?))),
+        StreamChoice::Piped => {
+            let size = if opts.grow_pipes && index != 0 {
+                1 << 20
+            } else {
+                64 * 1024
+            };
+            let p = pipe(index != 0, opts.nonblocking, size)?;
+            Ok(Stream {
+                child: Some(p.child),
+                parent: Some(p.parent),
             })
         }
-        // Resolved by the caller (stderr) or refused there (stdin, stdout).
-        Some(StdioKind::MergeStdout) => return Ok(only_child(None)),
-        None => default,
-    };
-    match kind {
-        StdioDefault::Inherit => Ok(only_child(std_handle(index)?)),
-        StdioDefault::Null => Ok(only_child(Some(open_null()?))),
-        StdioDefault::Piped => piped(),
     }
 }
 

@@ -19,7 +19,9 @@
 //!   worker monitoring on (sampled every 1 s, the default) and off, at 1
 //!   and 16 in flight (target: under 3 % apart), as the median over pairs of
 //!   pools built back to back, so that the machine's drift cancels within a
-//!   pair; the same with sampling every 10 ms, 100 times as often, so that
+//!   pair, with the pools and their workers pinned to one CPU (in a process
+//!   of their own), so that where the scheduler places them does not decide
+//!   the rate; the same with sampling every 10 ms, 100 times as often, so that
 //!   monitoring's own cost shows above the noise; and conductor's own CPU
 //!   time (from /proc/self/stat) over a few seconds with 64 workers idle and
 //!   with 64 workers busy, monitoring on and off.
@@ -269,17 +271,37 @@ fn monitoring_pairs(
     (diffs, median(on), median(off))
 }
 
-fn report_monitoring(quick: bool) {
+/// Pins this process (its only thread, so every worker it starts too) to
+/// one CPU: on a small shared machine, where the scheduler happens to place
+/// the pool and its workers otherwise moves the rate by tens of percent from
+/// one pool to the next, far more than what is measured.
+fn pin_to_one_cpu() -> Option<usize> {
+    use rustix::thread::{sched_getaffinity, sched_setaffinity, CpuSet};
+    let allowed = sched_getaffinity(None).ok()?;
+    let cpu = (0..CpuSet::MAX_CPU).rev().find(|&c| allowed.is_set(c))?;
+    let mut one = CpuSet::new();
+    one.set(cpu);
+    sched_setaffinity(None, &one).ok().map(|()| cpu)
+}
+
+/// The throughput half of `--monitoring`, run in a process of its own
+/// (`--monitoring-pairs`) so that it can be pinned to one CPU from its start.
+fn report_monitoring_pairs(quick: bool) {
+    let pinned = pin_to_one_cpu();
     let (n, rounds, pairs) = if quick {
         (20_000, 2, 5)
     } else {
         (40_000, 3, 11)
     };
     println!(
-        "pool monitoring cost: 2 workers, current-thread runtime; {pairs} pairs of pools (one \
+        "pool monitoring cost: 2 workers, current-thread runtime, {}; {pairs} pairs of pools (one \
          monitored, one not, built back to back, order alternating), each pool's rate the median \
          of {rounds} runs of {n} echo tasks; difference = how much slower the monitored pool was, \
-         median over the pairs [interquartile range]"
+         median over the pairs [interquartile range]",
+        match pinned {
+            Some(cpu) => format!("pool and workers pinned to CPU {cpu}"),
+            None => "not pinned (sched_setaffinity refused)".to_string(),
+        }
     );
     for in_flight in [1, 16] {
         let (diffs, on, off) =
@@ -302,6 +324,16 @@ fn report_monitoring(quick: bool) {
             diff / 100.0
         );
     }
+}
+
+fn report_monitoring(quick: bool) {
+    let mut pairs = StdCommand::new(std::env::current_exe().unwrap());
+    pairs.arg("--monitoring-pairs");
+    if quick {
+        pairs.arg("--quick");
+    }
+    let status = pairs.status().expect("run the monitoring pairs");
+    assert!(status.success(), "monitoring pairs: {status}");
     let secs = if quick { 3 } else { 10 };
     println!("conductor's own CPU with 64 workers over {secs} s (monitoring every 1 s vs off):");
     for busy in [false, true] {
@@ -370,6 +402,10 @@ fn main() {
     let latency_rounds = if args.quick { 5 } else { 15 };
     if std::env::args().any(|a| a == "--latency") {
         report_latency(latency_rounds);
+        return;
+    }
+    if std::env::args().any(|a| a == "--monitoring-pairs") {
+        report_monitoring_pairs(args.quick);
         return;
     }
     if std::env::args().any(|a| a == "--monitoring") {

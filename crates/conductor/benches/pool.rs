@@ -275,6 +275,7 @@ fn monitoring_pairs(
 /// one CPU: on a small shared machine, where the scheduler happens to place
 /// the pool and its workers otherwise moves the rate by tens of percent from
 /// one pool to the next, far more than what is measured.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn pin_to_one_cpu() -> Option<usize> {
     use rustix::thread::{sched_getaffinity, sched_setaffinity, CpuSet};
     let allowed = sched_getaffinity(None).ok()?;
@@ -282,6 +283,12 @@ fn pin_to_one_cpu() -> Option<usize> {
     let mut one = CpuSet::new();
     one.set(cpu);
     sched_setaffinity(None, &one).ok().map(|()| cpu)
+}
+
+/// Elsewhere there is no affinity call to pin with.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn pin_to_one_cpu() -> Option<usize> {
+    None
 }
 
 /// The throughput half of `--monitoring`, run in a process of its own
@@ -300,7 +307,7 @@ fn report_monitoring_pairs(quick: bool) {
          median over the pairs [interquartile range]",
         match pinned {
             Some(cpu) => format!("pool and workers pinned to CPU {cpu}"),
-            None => "not pinned (sched_setaffinity refused)".to_string(),
+            None => "not pinned (no sched_setaffinity here, or it was refused)".to_string(),
         }
     );
     for in_flight in [1, 16] {

@@ -302,21 +302,16 @@ async fn hold_gives_up_after_the_bound() {
 /// give-up (the flag read false and tasks went to it before the fix).
 #[tokio::test]
 async fn hold_stays_given_up_across_respawns_of_workers_that_never_work() {
-    let pool = within(
+    let pool = built(
         20,
-        "build",
-        Pool::builder(sh("sleep 0.2; exit 1"))
-            .mode(Mode::Lines)
-            .workers(1)
+        sh_lines("sleep 0.2; exit 1", 1)
             .circuit_breaker(2, Duration::from_secs(600))
             .backoff(Duration::from_millis(5), Duration::from_millis(20))
             .open_circuit(OpenCircuit::Hold {
                 give_up_after: Duration::from_millis(300),
-            })
-            .build(),
+            }),
     )
-    .await
-    .unwrap();
+    .await;
     let first = within(60, "first task", pool.submit("t")).await;
     assert!(
         matches!(first, Err(TaskError::Degraded { .. })),

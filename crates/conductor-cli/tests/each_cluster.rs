@@ -42,12 +42,12 @@ fn hostile_items_arrive_as_data() {
         "each", "-0", "-j", "2", "--", "sh", "-c", DUMP, "sh", "{}", "{#}",
     ];
     let local = run_with_input(&args, &input, Duration::from_secs(180));
-    assert!(local.status.success(), "{}", text(&local.stderr));
+    assert_succeeded(&local);
     let ssh = c.ssh();
     let mut remote_args = vec!["each", "--ssh", &ssh, "-S", "2/h0"];
     remote_args.extend(&args[1..]);
     let remote = run_with_input(&remote_args, &input, Duration::from_secs(180));
-    assert!(remote.status.success(), "{}", text(&remote.stderr));
+    assert_succeeded(&remote);
     assert_eq!(text(&remote.stdout).lines().count(), items.len());
     assert_eq!(
         text(&remote.stdout),

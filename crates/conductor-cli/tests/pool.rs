@@ -6,7 +6,7 @@
 mod cli_support;
 
 use cli_support::{
-    assert_all_gone, assert_succeeded, conductor, line_reader, pids_in_files,
+    assert_all_gone, assert_succeeded, communicate, conductor, line_reader, pids_in_files,
     pool_of_hanging_workers, pool_on_terminal, root, run_with_input, scratch, spawn_piped,
     wait_until,
 };
@@ -93,20 +93,12 @@ assert [r['line'] for r in rows] == [1, 2, 3], rows
 assert [r['result'] for r in rows] == ['x', '"quoted"', 'tab\there'], rows
 assert all(r['ok'] and r['attempts'] == 1 and r['worker'] in (0, 1) and r['duration_ms'] >= 0 for r in rows)
 "#;
-    let parsed = Command::new("python3")
-        .args(["-c", check])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-        .communicate(&out.stdout)
-        .unwrap();
-    assert!(
-        parsed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&parsed.stderr)
+    let parsed = communicate(
+        Command::new("python3").args(["-c", check]),
+        &out.stdout,
+        Duration::from_secs(60),
     );
+    assert_succeeded(&parsed);
 }
 
 #[test]

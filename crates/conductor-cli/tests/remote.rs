@@ -34,12 +34,12 @@ fn hostile_arguments_and_tasks_are_not_interpreted() {
     let mut args = vec!["pool", "--retries", "0", "--", "sh", "-c", DUMP, "sh"];
     args.extend(hostile.iter().map(String::as_str));
     let local = run_with_input(&args, tasks.as_bytes(), Duration::from_secs(120));
-    assert!(local.status.success(), "{}", text(&local.stderr));
+    assert_succeeded(&local);
     let ssh = c.ssh();
     let mut remote_args = vec!["pool", "--ssh", &ssh, "-S", "1/h0"];
     remote_args.extend(&args[1..]);
     let remote = run_with_input(&remote_args, tasks.as_bytes(), Duration::from_secs(120));
-    assert!(remote.status.success(), "{}", text(&remote.stderr));
+    assert_succeeded(&remote);
     assert_eq!(
         text(&remote.stdout),
         text(&local.stdout),

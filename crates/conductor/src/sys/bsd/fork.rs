@@ -14,7 +14,7 @@ use super::wait::wait4;
 use crate::sys::unix::exec_request::ExecRequest;
 use crate::sys::unix::fd::{dup_above, pipe};
 use crate::sys::unix::child_steps::{cloexec_from, errno, reset_caught_handlers, run_hooks_and_exec};
-use crate::sys::unix::spawn_error::{decode_report, read_report, Step};
+use crate::sys::unix::spawn_error::{decode_report, encode_report, read_report, Step};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 
@@ -68,9 +68,7 @@ pub(crate) fn fork_exec(req: &ExecRequest<'_>) -> io::Result<Forked> {
 /// # Safety
 /// Only in the forked child.
 unsafe fn fail(err_fd: RawFd, step: Step, err: i32) -> ! {
-    let mut msg = [0u8; 8];
-    msg[..4].copy_from_slice(&(step as u32).to_ne_bytes());
-    msg[4..].copy_from_slice(&err.to_ne_bytes());
+    let msg = encode_report(step, err);
     // SAFETY: write(2) and _exit(2) are async-signal-safe; 8 bytes to a pipe are
     // written atomically.
     unsafe {

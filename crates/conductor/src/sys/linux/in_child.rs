@@ -57,9 +57,7 @@ fn fail(ctx: &ChildCtx<'_>, stage: Step, err: i32) -> ! {
     ctx.err_stage.store(stage as u32, Ordering::Release);
     if ctx.err_pipe >= 0 {
         // Fork path: the parent has its own memory; tell it through the pipe.
-        let mut report = [0u8; 8];
-        report[..4].copy_from_slice(&(stage as u32).to_ne_bytes());
-        report[4..].copy_from_slice(&err.to_ne_bytes());
+        let report = crate::sys::unix::spawn_error::encode_report(stage, err);
         // SAFETY: a raw write of a local buffer to the report pipe.
         unsafe { libc::write(ctx.err_pipe, report.as_ptr().cast(), report.len()) };
     }

@@ -227,7 +227,7 @@ pub(crate) fn spawn(spec: &CommandSpec, opts: &SpawnOptions) -> Result<Spawned> 
         );
         let ctx = ChildCtx::new(exec_req, pdeathsig, parent_pid, cgroup_procs);
         let cloned = if fork {
-            fork_child(ctx, plan.close_from, req.pidfd)
+            fork_child(ctx, req.pidfd)
         } else if pdeathsig != 0 {
             // The death signal is tied to the cloning thread: clone from one
             // that lives as long as the process (see spawner.rs).
@@ -302,14 +302,13 @@ fn by_cause(e: &io::Error, otherwise: Operation) -> Operation {
 /// a failure through a pipe (closed on exec) instead of shared memory.
 fn fork_child(
     mut ctx: ChildCtx<'_>,
-    close_from: i32,
     want_pidfd: bool,
 ) -> io::Result<(libc::pid_t, Option<OwnedFd>, ChildCtx<'_>)> {
     use crate::sys::unix::fd::{dup_above, pipe};
     use std::os::fd::{AsFd, FromRawFd};
     let (rd, first_wr) = pipe()?;
     // Above every descriptor the child arranges, so no move clobbers it.
-    let wr = dup_above(first_wr.as_fd(), close_from)?;
+    let wr = dup_above(first_wr.as_fd(), ctx.req.close_from)?;
     drop(first_wr);
     ctx.err_pipe = wr.as_raw_fd();
     ctx.reset_handlers = true;

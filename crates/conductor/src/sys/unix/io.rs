@@ -141,7 +141,9 @@ unsafe fn take_pending_sigpipe(set: &libc::sigset_t) {
     }
 }
 
-fn write_raw(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+/// Writes to `fd` as is (a pipe's SIGPIPE is the caller's concern); EINTR is
+/// retried.
+pub(crate) fn write_raw(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     loop {
         match rustix::io::write(fd, buf) {
             Ok(n) => return Ok(n),

@@ -5,7 +5,6 @@
 
 use super::fd::errno_to_io;
 use crate::pty::PtySize;
-use rustix::io::Errno;
 use rustix::termios::Winsize;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -68,13 +67,7 @@ pub(crate) fn read(master: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> 
 
 /// Writes to the master; EINTR is retried.
 pub(crate) fn write(master: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
-    loop {
-        match rustix::io::write(master, buf) {
-            Ok(n) => return Ok(n),
-            Err(Errno::INTR) => continue,
-            Err(e) => return Err(errno_to_io(e)),
-        }
-    }
+    super::io::write_raw(master, buf)
 }
 
 /// A second descriptor for the same master.

@@ -124,6 +124,15 @@ pub(crate) fn read_report(rd: std::os::fd::BorrowedFd<'_>) -> rustix::io::Result
     Ok((report, got))
 }
 
+/// The [`Report`] of `step` failing with `errno` (async-signal-safe: the
+/// child builds it on its stack).
+pub(crate) fn encode_report(step: Step, errno: i32) -> Report {
+    let mut report = [0u8; 8];
+    report[..4].copy_from_slice(&(step as u32).to_ne_bytes());
+    report[4..].copy_from_slice(&errno.to_ne_bytes());
+    report
+}
+
 /// The `(step, errno)` words of a complete [`Report`].
 pub(crate) fn decode_report(report: &Report) -> (u32, i32) {
     let (step, errno) = report.split_at(4);
@@ -240,7 +249,14 @@ pub(crate) fn rlimits(spec: &CommandSpec) -> Result<Vec<(u32, u64, u64)>, Error>
 
 #[cfg(test)]
 mod tests {
-    use super::ExecSearch;
+    use super::{decode_report, encode_report, ExecSearch, Step};
+
+    #[test]
+    fn a_report_decodes_to_the_step_and_errno_it_was_encoded_from() {
+        let (step, errno) = decode_report(&encode_report(Step::PreExec, libc::EPERM));
+        assert_eq!(Step::from_u32(step), Some(Step::PreExec));
+        assert_eq!(errno, libc::EPERM);
+    }
 
     fn search(errors: &[i32], candidates: usize) -> (usize, i32) {
         let mut s = ExecSearch::new(candidates);

@@ -4,9 +4,10 @@ use crate::error::Result;
 use crate::pipes::{ChildStderr, ChildStdin, ChildStdout};
 
 crate::child_core::child_shell! {
-    [async] [.await] waits, "crate::Command", crate::pty::Pty,
-    // The `Child` struct.
-    {
+    shell: [async] [.await] waits,
+    command: "crate::Command",
+    pty: crate::pty::Pty,
+    child: {
         /// A spawned child process (async API). Mirrors `tokio::process::Child`.
         ///
         /// Dropping a `Child` never leaves a zombie: a child still running is reaped
@@ -29,8 +30,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // take_pty
-    {
+    take_pty: {
         /// ```
         /// # #[tokio::main(flavor = "current_thread")]
         /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -45,12 +45,10 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // wait: what only this shell says, the example
-    {
+    wait: {
         /// Cancel-safe: dropping the future loses nothing, and a later call
         /// picks up where it left off.
-    },
-    {
+    } {
         /// ```
         /// # #[tokio::main(flavor = "current_thread")]
         /// # async fn main() -> Result<(), conductor::Error> {
@@ -59,8 +57,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // wait_timeout
-    {
+    wait_timeout: {
         /// ```
         /// # #[tokio::main(flavor = "current_thread")]
         /// # async fn main() -> Result<(), conductor::Error> {
@@ -70,8 +67,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // wait_with_output
-    {
+    wait_with_output: {
         /// ```
         /// # #[tokio::main(flavor = "current_thread")]
         /// # async fn main() -> Result<(), conductor::Error> {
@@ -81,8 +77,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // wait_with_capture
-    {
+    wait_with_capture: {
         /// ```
         /// # #[tokio::main(flavor = "current_thread")]
         /// # async fn main() -> Result<(), conductor::Error> {
@@ -94,8 +89,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // communicate
-    {
+    communicate: {
         /// ```
         /// # #[tokio::main(flavor = "current_thread")]
         /// # async fn main() -> Result<(), conductor::Error> {
@@ -106,8 +100,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // communicate_captured
-    {
+    communicate_captured: {
         /// ```
         /// # #[tokio::main(flavor = "current_thread")]
         /// # async fn main() -> Result<(), conductor::Error> {
@@ -118,8 +111,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // terminate
-    {
+    terminate: {
         /// ```
         /// # #[tokio::main(flavor = "current_thread")]
         /// # async fn main() -> Result<(), conductor::Error> {
@@ -130,8 +122,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // wait_tree
-    {
+    wait_tree: {
         /// ```
         /// # #[tokio::main(flavor = "current_thread")]
         /// # async fn main() -> Result<(), conductor::Error> {
@@ -142,8 +133,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // What only this shell has.
-    {
+    own: {
     /// Sends SIGKILL without waiting (see [`kill`](Self::kill) to also wait).
     ///
     /// # Errors

@@ -75,22 +75,32 @@ macro_rules! child_shell {
                 Ok(child)
             }
 
-            /// Gives the child its pseudo-terminal's master: read as its stdout
-            /// when `capture` (`output()`) and stdout is on the terminal,
-            /// otherwise kept for [`take_pty`](Self::take_pty).
-            #[cfg(unix)]
-            pub(crate) fn attach_pty(
+            /// Gives the child the pseudo-terminal master its spawn opened (if
+            /// any): read as its stdout when `capture` (`output()`) and stdout
+            /// is on the terminal, otherwise kept for [`take_pty`](Self::take_pty).
+            pub(crate) fn attach_master(
                 &mut self,
-                master: std::os::fd::OwnedFd,
+                master: Option<$crate::builder::PtyMaster>,
                 capture: bool,
             ) -> $crate::error::Result<()> {
-                let stdio_err = |e| self.core.err($crate::error::Operation::Stdio, e);
-                if capture && self.stdout.is_none() {
-                    self.stdout = Some(<$pty>::master_as_stdout(master).map_err(stdio_err)?);
-                } else {
-                    self.pty = Some(<$pty>::new(master).map_err(stdio_err)?);
+                let Some(master) = master else {
+                    return Ok(());
+                };
+                #[cfg(windows)]
+                {
+                    let _ = capture;
+                    match master {}
                 }
-                Ok(())
+                #[cfg(unix)]
+                {
+                    let stdio_err = |e| self.core.err($crate::error::Operation::Stdio, e);
+                    if capture && self.stdout.is_none() {
+                        self.stdout = Some(<$pty>::master_as_stdout(master).map_err(stdio_err)?);
+                    } else {
+                        self.pty = Some(<$pty>::new(master).map_err(stdio_err)?);
+                    }
+                    Ok(())
+                }
             }
 
             /// The parent's end of the child's pseudo-terminal, when it was spawned

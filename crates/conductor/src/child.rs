@@ -134,43 +134,43 @@ crate::child_core::child_shell! {
         /// ```
     },
     own: {
-    /// Sends SIGKILL without waiting (see [`kill`](Self::kill) to also wait).
-    ///
-    /// # Errors
-    ///
-    /// [`Operation::Signal`](crate::Operation::Signal) when the signal cannot be sent.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::Command::new("sleep").arg("5").spawn()?;
-    /// child.start_kill()?;
-    /// assert_eq!(child.wait().await?.signal(), Some(9));
-    /// # Ok(()) }
-    /// ```
-    pub fn start_kill(&mut self) -> Result<()> {
-        self.signal(crate::sys::SIGKILL)
-    }
+        /// Sends SIGKILL without waiting (see [`kill`](Self::kill) to also wait).
+        ///
+        /// # Errors
+        ///
+        /// [`Operation::Signal`](crate::Operation::Signal) when the signal cannot be sent.
+        ///
+        /// ```
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), conductor::Error> {
+        /// let mut child = conductor::Command::new("sleep").arg("5").spawn()?;
+        /// child.start_kill()?;
+        /// assert_eq!(child.wait().await?.signal(), Some(9));
+        /// # Ok(()) }
+        /// ```
+        pub fn start_kill(&mut self) -> Result<()> {
+            self.signal(crate::sys::SIGKILL)
+        }
 
-    /// Kills the child with SIGKILL and waits for it to exit.
-    ///
-    /// # Errors
-    ///
-    /// [`Operation::Signal`](crate::Operation::Signal) when the signal cannot be sent.
-    /// [`Operation::Wait`](crate::Operation::Wait) when the system refuses the wait (for
-    /// example the status was discarded by other code reaping it).
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::Command::new("sleep").arg("5").spawn()?;
-    /// child.kill().await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn kill(&mut self) -> Result<()> {
-        self.start_kill()?;
-        self.wait().await.map(drop)
-    }
+        /// Kills the child with SIGKILL and waits for it to exit.
+        ///
+        /// # Errors
+        ///
+        /// [`Operation::Signal`](crate::Operation::Signal) when the signal cannot be sent.
+        /// [`Operation::Wait`](crate::Operation::Wait) when the system refuses the wait (for
+        /// example the status was discarded by other code reaping it).
+        ///
+        /// ```
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), conductor::Error> {
+        /// let mut child = conductor::Command::new("sleep").arg("5").spawn()?;
+        /// child.kill().await?;
+        /// # Ok(()) }
+        /// ```
+        pub async fn kill(&mut self) -> Result<()> {
+            self.start_kill()?;
+            self.wait().await.map(drop)
+        }
     },
 }
 

@@ -120,22 +120,22 @@ crate::child_core::child_shell! {
         /// ```
     },
     own: {
-    /// Sends SIGKILL (does not wait; call [`wait`](Self::wait) to reap).
-    ///
-    /// # Errors
-    ///
-    /// [`Operation::Signal`](crate::Operation::Signal) when the signal cannot be sent.
-    ///
-    /// ```
-    /// # fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::blocking::Command::new("sleep").arg("5").spawn()?;
-    /// child.kill()?;
-    /// assert_eq!(child.wait()?.signal(), Some(9));
-    /// # Ok(()) }
-    /// ```
-    pub fn kill(&mut self) -> crate::Result<()> {
-        self.core.signal(crate::sys::SIGKILL)
-    }
+        /// Sends SIGKILL (does not wait; call [`wait`](Self::wait) to reap).
+        ///
+        /// # Errors
+        ///
+        /// [`Operation::Signal`](crate::Operation::Signal) when the signal cannot be sent.
+        ///
+        /// ```
+        /// # fn main() -> Result<(), conductor::Error> {
+        /// let mut child = conductor::blocking::Command::new("sleep").arg("5").spawn()?;
+        /// child.kill()?;
+        /// assert_eq!(child.wait()?.signal(), Some(9));
+        /// # Ok(()) }
+        /// ```
+        pub fn kill(&mut self) -> crate::Result<()> {
+            self.core.signal(crate::sys::SIGKILL)
+        }
     },
 }
 

@@ -4,9 +4,10 @@ use crate::error::Result;
 use crate::pipes::{ChildStderr, ChildStdin, ChildStdout};
 
 crate::child_core::child_shell! {
-    [async] [.await] waits, "crate::Command", crate::pty::Pty,
-    // The `Child` struct.
-    {
+    shell: [async] [.await] waits,
+    command: "crate::Command",
+    pty: crate::pty::Pty,
+    child: {
         /// A spawned child process (async API). Mirrors `tokio::process::Child`.
         ///
         /// Dropping a `Child` never leaves a zombie: a child still running is reaped
@@ -29,8 +30,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // take_pty
-    {
+    take_pty: {
         /// ```
         /// # #[tokio::main(flavor = "current_thread")]
         /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -45,12 +45,10 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // wait: what only this shell says, the example
-    {
+    wait: {
         /// Cancel-safe: dropping the future loses nothing, and a later call
         /// picks up where it left off.
-    },
-    {
+    } {
         /// ```
         /// # #[tokio::main(flavor = "current_thread")]
         /// # async fn main() -> Result<(), conductor::Error> {
@@ -59,8 +57,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // wait_timeout
-    {
+    wait_timeout: {
         /// ```
         /// # #[tokio::main(flavor = "current_thread")]
         /// # async fn main() -> Result<(), conductor::Error> {
@@ -70,8 +67,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // wait_with_output
-    {
+    wait_with_output: {
         /// ```
         /// # #[tokio::main(flavor = "current_thread")]
         /// # async fn main() -> Result<(), conductor::Error> {
@@ -81,8 +77,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // wait_with_capture
-    {
+    wait_with_capture: {
         /// ```
         /// # #[tokio::main(flavor = "current_thread")]
         /// # async fn main() -> Result<(), conductor::Error> {
@@ -94,8 +89,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // communicate
-    {
+    communicate: {
         /// ```
         /// # #[tokio::main(flavor = "current_thread")]
         /// # async fn main() -> Result<(), conductor::Error> {
@@ -106,8 +100,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // communicate_captured
-    {
+    communicate_captured: {
         /// ```
         /// # #[tokio::main(flavor = "current_thread")]
         /// # async fn main() -> Result<(), conductor::Error> {
@@ -118,8 +111,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // terminate
-    {
+    terminate: {
         /// ```
         /// # #[tokio::main(flavor = "current_thread")]
         /// # async fn main() -> Result<(), conductor::Error> {
@@ -130,8 +122,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // wait_tree
-    {
+    wait_tree: {
         /// ```
         /// # #[tokio::main(flavor = "current_thread")]
         /// # async fn main() -> Result<(), conductor::Error> {
@@ -142,45 +133,44 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // What only this shell has.
-    {
-    /// Sends SIGKILL without waiting (see [`kill`](Self::kill) to also wait).
-    ///
-    /// # Errors
-    ///
-    /// [`Operation::Signal`](crate::Operation::Signal) when the signal cannot be sent.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::Command::new("sleep").arg("5").spawn()?;
-    /// child.start_kill()?;
-    /// assert_eq!(child.wait().await?.signal(), Some(9));
-    /// # Ok(()) }
-    /// ```
-    pub fn start_kill(&mut self) -> Result<()> {
-        self.signal(crate::sys::SIGKILL)
-    }
+    own: {
+        /// Sends SIGKILL without waiting (see [`kill`](Self::kill) to also wait).
+        ///
+        /// # Errors
+        ///
+        /// [`Operation::Signal`](crate::Operation::Signal) when the signal cannot be sent.
+        ///
+        /// ```
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), conductor::Error> {
+        /// let mut child = conductor::Command::new("sleep").arg("5").spawn()?;
+        /// child.start_kill()?;
+        /// assert_eq!(child.wait().await?.signal(), Some(9));
+        /// # Ok(()) }
+        /// ```
+        pub fn start_kill(&mut self) -> Result<()> {
+            self.signal(crate::sys::SIGKILL)
+        }
 
-    /// Kills the child with SIGKILL and waits for it to exit.
-    ///
-    /// # Errors
-    ///
-    /// [`Operation::Signal`](crate::Operation::Signal) when the signal cannot be sent.
-    /// [`Operation::Wait`](crate::Operation::Wait) when the system refuses the wait (for
-    /// example the status was discarded by other code reaping it).
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::Command::new("sleep").arg("5").spawn()?;
-    /// child.kill().await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn kill(&mut self) -> Result<()> {
-        self.start_kill()?;
-        self.wait().await.map(drop)
-    }
+        /// Kills the child with SIGKILL and waits for it to exit.
+        ///
+        /// # Errors
+        ///
+        /// [`Operation::Signal`](crate::Operation::Signal) when the signal cannot be sent.
+        /// [`Operation::Wait`](crate::Operation::Wait) when the system refuses the wait (for
+        /// example the status was discarded by other code reaping it).
+        ///
+        /// ```
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), conductor::Error> {
+        /// let mut child = conductor::Command::new("sleep").arg("5").spawn()?;
+        /// child.kill().await?;
+        /// # Ok(()) }
+        /// ```
+        pub async fn kill(&mut self) -> Result<()> {
+            self.start_kill()?;
+            self.wait().await.map(drop)
+        }
     },
 }
 

@@ -329,25 +329,6 @@ pub(crate) use child_struct;
 /// the async and the blocking type (their examples use the blocking one).
 macro_rules! child_passthrough {
     () => {
-        /// Gives the child the pseudo-terminal master its spawn opened (if
-        /// any): read as its stdout when `capture`, otherwise kept for `take_pty`.
-        pub(crate) fn attach_master(
-            &mut self,
-            master: Option<$crate::builder::PtyMaster>,
-            capture: bool,
-        ) -> $crate::error::Result<()> {
-            #[cfg(unix)]
-            if let Some(m) = master {
-                self.attach_pty(m, capture)?;
-            }
-            #[cfg(windows)]
-            if let Some(m) = master {
-                let _ = capture;
-                match m {}
-            }
-            Ok(())
-        }
-
         /// The cgroup holding the child's tree, under [`Containment::Cgroup`](crate::Containment::Cgroup) (Linux).
         ///
         /// ```

@@ -5,9 +5,10 @@
 use super::pipes::{ChildStderr, ChildStdin, ChildStdout};
 
 crate::child_core::child_shell! {
-    [] [] waits, "crate::blocking::Command", crate::blocking::Pty,
-    // The `Child` struct.
-    {
+    shell: [] [] waits,
+    command: "crate::blocking::Command",
+    pty: crate::blocking::Pty,
+    child: {
         /// A spawned child process (blocking API). Mirrors [`std::process::Child`].
         ///
         /// Dropping it never leaves a zombie: a child still running is reaped in the
@@ -26,8 +27,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // take_pty
-    {
+    take_pty: {
         /// ```
         /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
         /// use conductor::{blocking::Command, pty::PtySize};
@@ -41,9 +41,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // wait: what only this shell says, the example
-    {},
-    {
+    wait: {} {
         /// ```
         /// # fn main() -> Result<(), conductor::Error> {
         /// let mut child = conductor::blocking::Command::new("sh").args(["-c", "exit 4"]).spawn()?;
@@ -51,8 +49,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // wait_timeout
-    {
+    wait_timeout: {
         /// ```
         /// # fn main() -> Result<(), conductor::Error> {
         /// use std::time::{Duration, Instant};
@@ -61,8 +58,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // wait_with_output
-    {
+    wait_with_output: {
         /// ```
         /// # fn main() -> Result<(), conductor::Error> {
         /// use conductor::{blocking::Command, Stdio};
@@ -71,8 +67,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // wait_with_capture
-    {
+    wait_with_capture: {
         /// ```
         /// # fn main() -> Result<(), conductor::Error> {
         /// use conductor::{blocking::Command, Stdio};
@@ -83,8 +78,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // communicate
-    {
+    communicate: {
         /// ```
         /// # fn main() -> Result<(), conductor::Error> {
         /// use conductor::{blocking::Command, Stdio};
@@ -94,8 +88,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // communicate_captured
-    {
+    communicate_captured: {
         /// ```
         /// # fn main() -> Result<(), conductor::Error> {
         /// use conductor::{blocking::Command, Stdio};
@@ -105,8 +98,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // terminate
-    {
+    terminate: {
         /// ```
         /// # fn main() -> Result<(), conductor::Error> {
         /// use conductor::{blocking::Command, Containment};
@@ -117,8 +109,7 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // wait_tree
-    {
+    wait_tree: {
         /// ```
         /// # fn main() -> Result<(), conductor::Error> {
         /// use conductor::{blocking::Command, Containment};
@@ -128,24 +119,23 @@ crate::child_core::child_shell! {
         /// # Ok(()) }
         /// ```
     },
-    // What only this shell has.
-    {
-    /// Sends SIGKILL (does not wait; call [`wait`](Self::wait) to reap).
-    ///
-    /// # Errors
-    ///
-    /// [`Operation::Signal`](crate::Operation::Signal) when the signal cannot be sent.
-    ///
-    /// ```
-    /// # fn main() -> Result<(), conductor::Error> {
-    /// let mut child = conductor::blocking::Command::new("sleep").arg("5").spawn()?;
-    /// child.kill()?;
-    /// assert_eq!(child.wait()?.signal(), Some(9));
-    /// # Ok(()) }
-    /// ```
-    pub fn kill(&mut self) -> crate::Result<()> {
-        self.core.signal(crate::sys::SIGKILL)
-    }
+    own: {
+        /// Sends SIGKILL (does not wait; call [`wait`](Self::wait) to reap).
+        ///
+        /// # Errors
+        ///
+        /// [`Operation::Signal`](crate::Operation::Signal) when the signal cannot be sent.
+        ///
+        /// ```
+        /// # fn main() -> Result<(), conductor::Error> {
+        /// let mut child = conductor::blocking::Command::new("sleep").arg("5").spawn()?;
+        /// child.kill()?;
+        /// assert_eq!(child.wait()?.signal(), Some(9));
+        /// # Ok(()) }
+        /// ```
+        pub fn kill(&mut self) -> crate::Result<()> {
+            self.core.signal(crate::sys::SIGKILL)
+        }
     },
 }
 

@@ -1,10 +1,11 @@
 //! [`child_shell`]: the `Child` type with its methods that wait, its
 //! spawn-time wiring and its pseudo-terminal hand-over, written once for the
-//! async and the blocking `Child`. A shell expands it with:
+//! async and the blocking `Child`. A shell expands it with, each after its
+//! label:
 //!
-//! - its `async` and `.await` tokens (none for the blocking one);
-//! - a module `$w` of waiting primitives, all that differs between waiting
-//!   with and without a runtime:
+//! - `shell:` its `async` and `.await` tokens (none for the blocking one),
+//!   then a module `$w` of waiting primitives, all that differs between
+//!   waiting with and without a runtime:
 //!   - `pipe(OwnedIo, write: bool) -> io::Result<Pipe>`: the shell's pipe
 //!     around a spawned child's end;
 //!   - `exit(&mut Process)`, `exit_within(&mut Process, Duration)`: the raw
@@ -14,33 +15,33 @@
 //!   - `gather(&mut Child, input, deadline) -> Result<Gathered>`:
 //!     `communicate`'s I/O phase (feed stdin, collect stdout and stderr
 //!     under the limits), which takes the child's pipes;
-//! - the path of its `Command` (for doc links);
-//! - its pseudo-terminal type, whose `new` and `master_as_stdout` take the
-//!   terminal's master as the `Pty` or as the child's stdout;
-//! - then, in braces: the docs of its `Child` struct; the examples of
-//!   `take_pty`, `wait` (given first any sentence only true of that
-//!   shell), `wait_timeout`, `wait_with_output`, `wait_with_capture`,
-//!   `communicate`, `communicate_captured`, `terminate`, `wait_tree`; and
-//!   the items only that shell's `Child` has.
+//! - `command:` the path of its `Command` (for doc links);
+//! - `pty:` its pseudo-terminal type, whose `new` and `master_as_stdout`
+//!   take the terminal's master as the `Pty` or as the child's stdout;
+//! - then, in braces: `child:` the docs of its `Child` struct; under each
+//!   method's name the method's example (`wait:` given first, in its own
+//!   braces, any sentence only true of that shell); and `own:` the items
+//!   only that shell's `Child` has.
 //!
 //! The methods' shared docs are here.
 
 /// See the [module documentation](self).
 macro_rules! child_shell {
     (
-        [$($async:tt)*] [$($await:tt)*] $w:ident, $cmd:literal, $pty:ty,
-        {$(#[$struct_doc:meta])*},
-        {$(#[$take_pty_ex:meta])*},
-        {$(#[$wait_extra:meta])*},
-        {$(#[$wait_ex:meta])*},
-        {$(#[$wait_timeout_ex:meta])*},
-        {$(#[$wwo_ex:meta])*},
-        {$(#[$wwc_ex:meta])*},
-        {$(#[$communicate_ex:meta])*},
-        {$(#[$cc_ex:meta])*},
-        {$(#[$terminate_ex:meta])*},
-        {$(#[$wait_tree_ex:meta])*},
-        {$($own:item)*},
+        shell: [$($async:tt)*] [$($await:tt)*] $w:ident,
+        command: $cmd:literal,
+        pty: $pty:ty,
+        child: {$(#[$struct_doc:meta])*},
+        take_pty: {$(#[$take_pty_ex:meta])*},
+        wait: {$(#[$wait_extra:meta])*} {$(#[$wait_ex:meta])*},
+        wait_timeout: {$(#[$wait_timeout_ex:meta])*},
+        wait_with_output: {$(#[$wwo_ex:meta])*},
+        wait_with_capture: {$(#[$wwc_ex:meta])*},
+        communicate: {$(#[$communicate_ex:meta])*},
+        communicate_captured: {$(#[$cc_ex:meta])*},
+        terminate: {$(#[$terminate_ex:meta])*},
+        wait_tree: {$(#[$wait_tree_ex:meta])*},
+        own: {$($own:item)*},
     ) => {
         $crate::child_core::child_struct!($(#[$struct_doc])* pty: $pty);
 
@@ -74,22 +75,32 @@ macro_rules! child_shell {
                 Ok(child)
             }
 
-            /// Gives the child its pseudo-terminal's master: read as its stdout
-            /// when `capture` (`output()`) and stdout is on the terminal,
-            /// otherwise kept for [`take_pty`](Self::take_pty).
-            #[cfg(unix)]
-            pub(crate) fn attach_pty(
+            /// Gives the child the pseudo-terminal master its spawn opened (if
+            /// any): read as its stdout when `capture` (`output()`) and stdout
+            /// is on the terminal, otherwise kept for [`take_pty`](Self::take_pty).
+            pub(crate) fn attach_master(
                 &mut self,
-                master: std::os::fd::OwnedFd,
+                master: Option<$crate::builder::PtyMaster>,
                 capture: bool,
             ) -> $crate::error::Result<()> {
-                let stdio_err = |e| self.core.err($crate::error::Operation::Stdio, e);
-                if capture && self.stdout.is_none() {
-                    self.stdout = Some(<$pty>::master_as_stdout(master).map_err(stdio_err)?);
-                } else {
-                    self.pty = Some(<$pty>::new(master).map_err(stdio_err)?);
+                let Some(master) = master else {
+                    return Ok(());
+                };
+                #[cfg(windows)]
+                {
+                    let _ = capture;
+                    match master {}
                 }
-                Ok(())
+                #[cfg(unix)]
+                {
+                    let stdio_err = |e| self.core.err($crate::error::Operation::Stdio, e);
+                    if capture && self.stdout.is_none() {
+                        self.stdout = Some(<$pty>::master_as_stdout(master).map_err(stdio_err)?);
+                    } else {
+                        self.pty = Some(<$pty>::new(master).map_err(stdio_err)?);
+                    }
+                    Ok(())
+                }
             }
 
             /// The parent's end of the child's pseudo-terminal, when it was spawned

@@ -139,8 +139,8 @@ mod waits {
                 });
             }
             drop(tx);
+            // The timeout, then the grace after SIGTERM; none after SIGKILL.
             let mut deadline = p.settings.timeout.map(|t| Instant::now() + t);
-            let mut killed = false;
             let mut received = 0;
             while received < count {
                 let got = match deadline {
@@ -157,8 +157,7 @@ mod waits {
                         let _ = p.signal(libc::SIGTERM);
                         deadline = Some(Instant::now() + p.settings.grace);
                     }
-                    Err(RecvTimeoutError::Timeout) if !killed => {
-                        killed = true;
+                    Err(RecvTimeoutError::Timeout) => {
                         let _ = p.signal(libc::SIGKILL);
                         deadline = None;
                     }
